@@ -1,0 +1,328 @@
+/**
+ * The Explainer API: import a model once, compile an explainer graph per input shape, and explain
+ * batches. Integrated gradients and SmoothGrad are driven from here (many gradient rows per
+ * sample, one runtime call per chunk).
+ */
+import type ort from 'onnxruntime-node';
+import { importModel, type ImportedModel } from '../graph/import.js';
+import { numel, type TensorData } from '../onnx/tensor.js';
+import type { RuleParams } from '../rules/spec.js';
+import { compileExplainer, type CompiledExplainer } from './compile.js';
+import { checkMethod, type Method } from './resolve.js';
+import { createSession, fromOrt, toOrt } from './runtime.js';
+
+export interface ExplainerOptions {
+  method?: Method;
+  composite?: string;
+  /** One rule for every dense/conv layer (the standard treatment for the rest). */
+  rule?: string;
+  params?: RuleParams;
+  /** Node name (or @first/@conv/@dense) → rule object, overriding the composite. */
+  rules?: Record<string, unknown>;
+  /** Integrated gradients: number of steps of the right Riemann sum (zero baseline). */
+  steps?: number;
+  /** SmoothGrad: samples, noise σ as a fraction of each input's value range, RNG seed. */
+  samples?: number;
+  noiseLevel?: number;
+  seed?: number;
+  /** Samples per runtime call. */
+  batchSize?: number;
+  threads?: number;
+  /** Also return per-layer relevance sums (the conservation audit). */
+  audit?: boolean;
+}
+
+export type Target = number | number[] | 'predicted';
+
+export interface AuditRow {
+  name: string;
+  op: string;
+  rule: string;
+  /** Per sample: relevance arriving at the layer's output, and what it passes to its inputs. */
+  relevanceOut: number[];
+  relevanceIn: number[];
+}
+
+export interface Explanation {
+  logits: TensorData;
+  /** Same shape as the input (per token for token ids). */
+  relevance: TensorData;
+  /** Token models: relevance per embedding dimension [N, L, D]. */
+  relevanceEmbedding?: TensorData;
+  targets: number[];
+  predicted: number[];
+  audit?: AuditRow[];
+}
+
+interface Compiled {
+  c: CompiledExplainer;
+  session: ort.InferenceSession;
+}
+
+export class Explainer {
+  private readonly compiled = new Map<string, Promise<Compiled>>();
+  readonly method: Method;
+
+  private constructor(
+    readonly model: ImportedModel,
+    readonly options: ExplainerOptions,
+  ) {
+    this.method = checkMethod(options.method ?? 'lrp');
+    if (options.steps !== undefined && !(Number.isInteger(options.steps) && options.steps >= 1)) throw new Error(`steps must be a positive integer, got ${options.steps}`);
+    if (options.samples !== undefined && !(Number.isInteger(options.samples) && options.samples >= 1)) throw new Error(`samples must be a positive integer, got ${options.samples}`);
+    if (options.batchSize !== undefined && !(Number.isInteger(options.batchSize) && options.batchSize >= 1)) throw new Error(`batch size must be a positive integer, got ${options.batchSize}`);
+  }
+
+  /** Import a model (path or bytes). Nothing is compiled until the first input shape is known. */
+  static async create(model: string | Uint8Array, options: ExplainerOptions = {}): Promise<Explainer> {
+    const ex = new Explainer(importModel(model), options);
+    // Compile eagerly when the input shape is fully static: configuration errors surface now.
+    const shape = ex.model.inputShape;
+    if (shape.length > 0 && shape.slice(1).every((d) => d !== null)) await ex.compile([1, ...(shape.slice(1) as number[])]);
+    return ex;
+  }
+
+  get isTokenModel(): boolean {
+    return this.model.inputElemType === 7 || this.model.inputElemType === 6;
+  }
+
+  /** Compile (or fetch) the explainer graph for an input shape. */
+  async compile(inputShape: number[]): Promise<CompiledExplainer> {
+    return (await this.compiledFor(inputShape)).c;
+  }
+
+  private compiledFor(inputShape: number[]): Promise<Compiled> {
+    const key = inputShape.slice(1).join('x');
+    let p = this.compiled.get(key);
+    if (!p) {
+      p = (async () => {
+        const o = this.options;
+        const c = await compileExplainer(this.model.graph, this.model.info, inputShape, {
+          method: this.method,
+          composite: o.composite,
+          rule: o.rule,
+          params: o.params,
+          rules: o.rules,
+          seed: 'target',
+          scaleAttribution: this.method === 'integrated-gradients',
+          audit: o.audit,
+        });
+        return { c, session: await createSession(c.model, { threads: o.threads }) };
+      })();
+      this.compiled.set(key, p);
+      p.catch(() => this.compiled.delete(key));
+    }
+    return p;
+  }
+
+  /** Check an input against the model's declared input; returns it as the dtype the model reads. */
+  validateInput(input: TensorData): TensorData {
+    const m = this.model;
+    const want = m.inputShape;
+    if (input.dims.length !== want.length) {
+      throw new Error(`input has shape ${JSON.stringify(input.dims)} but the model expects rank ${want.length} (${fmtShape(want)})`);
+    }
+    want.forEach((d, i) => {
+      if (i > 0 && d !== null && d !== input.dims[i]) throw new Error(`input has shape ${JSON.stringify(input.dims)} but the model expects ${fmtShape(want)}`);
+    });
+    if (input.dims[0] === 0) throw new Error('input holds no samples (batch size 0)');
+    if (this.isTokenModel) {
+      let ids: BigInt64Array;
+      if (input.dtype === 'int64') ids = input.data as BigInt64Array;
+      else if (input.dtype === 'int32') ids = BigInt64Array.from(input.data as Int32Array, (v) => BigInt(v));
+      else throw new Error(`the model reads int64 token ids, but the input is ${input.dtype}`);
+      return { dtype: 'int64', dims: input.dims, data: ids };
+    }
+    if (input.dtype !== 'float32' && input.dtype !== 'float64') throw new Error(`the model reads float32 values, but the input is ${input.dtype}`);
+    const data = input.dtype === 'float32' ? (input.data as Float32Array) : Float32Array.from(input.data as Float64Array);
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!)) throw new Error(`input holds ${Number.isNaN(data[i]!) ? 'NaN' : 'an infinite value'} at flat index ${i}`);
+    }
+    return { dtype: 'float32', dims: input.dims, data };
+  }
+
+  /** Explain a batch. `target`: one class for all, one per sample, or 'predicted'. */
+  async explain(input: TensorData, opts: { target?: Target; onProgress?: (done: number, total: number) => void } = {}): Promise<Explanation> {
+    const x = this.validateInput(input);
+    const N = x.dims[0]!;
+    const { c, session } = await this.compiledFor(x.dims);
+    if (c.vocabSize !== undefined) {
+      const ids = x.data as BigInt64Array;
+      for (let i = 0; i < ids.length; i++) if (ids[i]! < 0n || ids[i]! >= BigInt(c.vocabSize)) throw new Error(`token id ${ids[i]} at flat index ${i} is outside the vocabulary [0, ${c.vocabSize})`);
+    }
+    const targets = resolveTargets(opts.target ?? 'predicted', N, c.numClasses);
+    const per = numel(x.dims.slice(1));
+    const batch = this.options.batchSize ?? 32;
+    const relDims = this.isTokenModel ? x.dims : x.dims; // relevance per token has the ids' shape
+    const out: Explanation = {
+      logits: { dtype: 'float32', dims: [N, c.numClasses], data: new Float32Array(N * c.numClasses) },
+      relevance: { dtype: 'float32', dims: [...relDims], data: new Float32Array(numel(relDims)) },
+      targets: [],
+      predicted: [],
+    };
+    let embDims: number[] | undefined;
+    const auditOut = new Map<string, number[]>();
+    const auditIn = new Map<string, number[]>();
+    const rows = this.method === 'integrated-gradients' ? (this.options.steps ?? 32) : this.method === 'smoothgrad' ? (this.options.samples ?? 16) : 1;
+    const chunk = Math.max(1, Math.floor(batch / rows));
+    const rng = mulberry32(this.options.seed ?? 0);
+    for (let s0 = 0; s0 < N; s0 += chunk) {
+      const n = Math.min(chunk, N - s0);
+      const feeds = this.feedsFor(c, x, s0, n, rows, per, targets, rng);
+      const res = await session.run(feeds);
+      const logits = fromOrt(res[c.logits]!).data as Float32Array;
+      const rel = fromOrt(res[c.relevance]!);
+      const K = c.numClasses;
+      const relPer = numel(rel.dims.slice(1));
+      const emb = c.relevanceEmbedding ? (fromOrt(res[c.relevanceEmbedding]!).data as Float32Array) : undefined;
+      const embVal = c.attributionValue ? (fromOrt(res[c.attributionValue]!).data as Float32Array) : undefined;
+      if (c.relevanceEmbedding) embDims = [N, ...res[c.relevanceEmbedding]!.dims.slice(1)];
+      const embPer = embDims ? numel(embDims.slice(1)) : 0;
+      if (emb && !out.relevanceEmbedding) out.relevanceEmbedding = { dtype: 'float32', dims: embDims!, data: new Float32Array(numel(embDims!)) };
+      for (let i = 0; i < n; i++) {
+        const gi = s0 + i;
+        // The logits of a sample: its unmodified row (the last IG step has alpha = 1; SmoothGrad: first row is noise-free).
+        const logitRow = this.method === 'integrated-gradients' ? i * rows + rows - 1 : i * rows;
+        (out.logits.data as Float32Array).set(logits.subarray(logitRow * K, logitRow * K + K), gi * K);
+        if (rows === 1) {
+          (out.relevance.data as Float32Array).set((rel.data as Float32Array).subarray(i * relPer, (i + 1) * relPer), gi * relPer);
+          if (emb) (out.relevanceEmbedding!.data as Float32Array).set(emb.subarray(i * embPer, (i + 1) * embPer), gi * embPer);
+          continue;
+        }
+        // Average the gradient rows of this sample; IG multiplies by the input (or embedding) after.
+        const src = emb ?? (rel.data as Float32Array);
+        const width = emb ? embPer : relPer;
+        const mean = new Float64Array(width);
+        for (let r = 0; r < rows; r++) {
+          const off = (i * rows + r) * width;
+          for (let k = 0; k < width; k++) mean[k]! += src[off + k]!;
+        }
+        for (let k = 0; k < width; k++) mean[k]! /= rows;
+        if (this.method === 'integrated-gradients') {
+          const value = emb ? embVal!.subarray((i * rows + rows - 1) * width, (i * rows + rows) * width) : (x.data as Float32Array).subarray(gi * per, (gi + 1) * per);
+          for (let k = 0; k < width; k++) mean[k]! *= value[k]!;
+        }
+        if (emb) {
+          (out.relevanceEmbedding!.data as Float32Array).set(mean, gi * width);
+          const D = embDims![embDims!.length - 1]!;
+          for (let t = 0; t < width / D; t++) {
+            let sum = 0;
+            for (let d = 0; d < D; d++) sum += mean[t * D + d]!;
+            (out.relevance.data as Float32Array)[gi * (width / D) + t] = sum;
+          }
+        } else (out.relevance.data as Float32Array).set(mean, gi * width);
+      }
+      for (const l of c.layers) {
+        if (l.auditOut) {
+          const o = fromOrt(res[l.auditOut]!).data as Float32Array;
+          const a = auditOut.get(l.name) ?? [];
+          for (let i = 0; i < n; i++) a.push(o[i * rows]!);
+          auditOut.set(l.name, a);
+        }
+        if (l.auditIn) {
+          const o = fromOrt(res[l.auditIn]!).data as Float32Array;
+          const a = auditIn.get(l.name) ?? [];
+          for (let i = 0; i < n; i++) a.push(o[i * rows]!);
+          auditIn.set(l.name, a);
+        }
+      }
+      opts.onProgress?.(s0 + n, N);
+    }
+    const K = c.numClasses;
+    for (let i = 0; i < N; i++) {
+      const row = out.logits.data.subarray(i * K, i * K + K) as Float32Array;
+      let best = 0;
+      for (let k = 1; k < K; k++) if (row[k]! > row[best]!) best = k;
+      out.predicted.push(best);
+      out.targets.push(targets[i]! < 0 ? best : targets[i]!);
+    }
+    if (this.options.audit) {
+      out.audit = c.layers.filter((l) => l.auditOut).map((l) => ({
+        name: l.name, op: l.op, rule: l.rule,
+        relevanceOut: auditOut.get(l.name) ?? [],
+        relevanceIn: auditIn.get(l.name) ?? new Array(N).fill(0),
+      }));
+    }
+    return out;
+  }
+
+  private feedsFor(c: CompiledExplainer, x: TensorData, s0: number, n: number, rows: number, per: number, targets: number[], rng: () => number) {
+    const feeds: Record<string, ort.Tensor> = {};
+    const dims = [n * rows, ...x.dims.slice(1)];
+    let data: Float32Array | BigInt64Array;
+    if (x.dtype === 'int64') {
+      const src = x.data as BigInt64Array;
+      const d = new BigInt64Array(n * rows * per);
+      for (let i = 0; i < n; i++) for (let r = 0; r < rows; r++) d.set(src.subarray((s0 + i) * per, (s0 + i + 1) * per), (i * rows + r) * per);
+      data = d;
+    } else {
+      const src = x.data as Float32Array;
+      const d = new Float32Array(n * rows * per);
+      for (let i = 0; i < n; i++) {
+        const sample = src.subarray((s0 + i) * per, (s0 + i + 1) * per);
+        let sigma = 0;
+        if (this.method === 'smoothgrad') {
+          let lo = Infinity;
+          let hi = -Infinity;
+          for (const v of sample) {
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+          }
+          sigma = (this.options.noiseLevel ?? 0.1) * (hi - lo);
+        }
+        for (let r = 0; r < rows; r++) {
+          const off = (i * rows + r) * per;
+          d.set(sample, off);
+          // SmoothGrad: row 0 stays noise-free so the logits are the sample's own.
+          if (sigma > 0 && r > 0) for (let k = 0; k < per; k++) d[off + k]! += sigma * gaussian(rng);
+        }
+      }
+      data = d;
+    }
+    feeds[c.input] = toOrt({ dtype: x.dtype, dims, data });
+    const t = new BigInt64Array(n * rows);
+    for (let i = 0; i < n; i++) for (let r = 0; r < rows; r++) t[i * rows + r] = BigInt(targets[s0 + i]!);
+    feeds[c.seedInput] = toOrt({ dtype: 'int64', dims: [n * rows], data: t });
+    if (c.alphaInput) {
+      const a = new Float32Array(n * rows);
+      for (let i = 0; i < n; i++) for (let r = 0; r < rows; r++) a[i * rows + r] = (r + 1) / rows;
+      feeds[c.alphaInput] = toOrt({ dtype: 'float32', dims: [n * rows], data: a });
+    }
+    return feeds;
+  }
+
+  async release(): Promise<void> {
+    for (const p of this.compiled.values()) await (await p.catch(() => null))?.session.release();
+    this.compiled.clear();
+  }
+}
+
+function fmtShape(s: (number | null)[]): string {
+  return `[${s.map((d) => (d === null ? '?' : d)).join(', ')}]`;
+}
+
+/** -1 means "predicted" inside the graph. */
+export function resolveTargets(t: Target, N: number, K: number): number[] {
+  if (t === 'predicted') return new Array(N).fill(-1);
+  const list = typeof t === 'number' ? new Array(N).fill(t) : t;
+  if (list.length === 1 && N > 1) return new Array(N).fill(list[0]);
+  if (list.length !== N) throw new Error(`${list.length} targets given for ${N} samples`);
+  for (const v of list) if (!Number.isInteger(v) || v < 0 || v >= K) throw new Error(`target ${v} is out of range: the model has ${K} classes (0..${K - 1})`);
+  return list;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(rng: () => number): number {
+  const u = Math.max(rng(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+}

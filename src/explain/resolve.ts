@@ -1,0 +1,101 @@
+/**
+ * Decide the rule of every layer: user mapping by node name > selectors (@first, @conv, @dense)
+ * > `rule` (uniform on dense/conv layers) > composite; non-linear layers get the standard
+ * treatment of the method unless the mapping names them.
+ */
+import { getComposite, type CompositeContext } from '../composites/index.js';
+import type { Layer, LayerView } from '../graph/layers.js';
+import { LINEAR_RULES, makeRule, parseRuleObject, type RuleParams, type RuleSpec } from '../rules/spec.js';
+
+export const METHODS = ['lrp', 'gradient', 'gradient-x-input', 'integrated-gradients', 'smoothgrad', 'deconvnet', 'guided-backprop'] as const;
+export type Method = (typeof METHODS)[number];
+
+export interface RuleChoice {
+  method: Method;
+  composite?: string;
+  rule?: string;
+  params?: RuleParams;
+  /** Node name (or @first, @conv, @dense) → rule object, as `layer_rules` in the fixtures. */
+  rules?: Record<string, unknown>;
+}
+
+export function checkMethod(m: string): Method {
+  if (!(METHODS as readonly string[]).includes(m)) throw new Error(`unknown method "${m}" (known: ${METHODS.join(', ')})`);
+  return m as Method;
+}
+
+const SELECTORS = ['@first', '@conv', '@dense'];
+
+export function resolveRules(view: LayerView, choice: RuleChoice, merged: Map<string, string>): { rules: Map<Layer, RuleSpec>; warnings: string[] } {
+  const warnings: string[] = [];
+  const p = choice.params ?? {};
+  const linear = view.layers.filter((l) => l.kind === 'dense' || l.kind === 'conv');
+  const ctx: CompositeContext = { firstLinear: linear[0], firstConv: linear.find((l) => l.kind === 'conv') };
+  const mapping = new Map<string, RuleSpec>();
+  for (const [k, v] of Object.entries(choice.rules ?? {})) mapping.set(k, parseRuleObject(v, `rules["${k}"]`));
+  const known = new Set(view.layers.flatMap((l) => [l.name, ...l.aliases]));
+  for (const k of mapping.keys()) {
+    if (SELECTORS.includes(k) || known.has(k) || merged.has(k)) continue;
+    if (k.startsWith('@')) throw new Error(`rules: unknown selector "${k}" (known: ${SELECTORS.join(', ')})`);
+    warnings.push(`rules: the model has no layer named "${k}"; the entry is ignored`);
+  }
+  for (const [bn, into] of merged) {
+    const r = mapping.get(bn);
+    if (r && r.rule !== 'merge_into_preceding') warnings.push(`rules: "${bn}" was folded into "${into}", so its rule "${r.rule}" is ignored`);
+  }
+  const composite = choice.method === 'lrp' && !choice.rule ? getComposite(choice.composite ?? 'epsilon-plus-flat') : null;
+  const uniform = choice.rule ? makeRule(choice.rule, p, '--rule') : null;
+  if (uniform && !LINEAR_RULES.has(uniform.rule)) throw new Error(`--rule ${choice.rule} is not a rule for dense/conv layers`);
+
+  const out = new Map<Layer, RuleSpec>();
+  for (const l of view.layers) {
+    const named = mapping.get(l.name) ?? l.aliases.map((a) => mapping.get(a)).find((r) => r);
+    let r: RuleSpec;
+    if (l.kind === 'dense' || l.kind === 'conv') {
+      const sel = (l === ctx.firstLinear ? mapping.get('@first') : undefined) ?? mapping.get(l.kind === 'conv' ? '@conv' : '@dense');
+      if (choice.method !== 'lrp') r = named ?? { rule: 'gradient' };
+      else r = named ?? sel ?? uniform ?? composite!(l, ctx, p);
+      if (!LINEAR_RULES.has(r.rule)) throw new Error(`rules: "${l.name}" is a ${l.op} layer; rule "${r.rule}" does not apply to it`);
+    } else {
+      r = named ?? defaultRule(l, choice.method);
+      checkApplies(l, r);
+    }
+    out.set(l, r);
+  }
+  return { rules: out, warnings };
+}
+
+function defaultRule(l: Layer, method: Method): RuleSpec {
+  const lrp = method === 'lrp';
+  switch (l.kind) {
+    case 'activation':
+      if (lrp) return { rule: 'pass' };
+      if (l.op === 'Relu' && method === 'deconvnet') return { rule: 'relu_deconvnet' };
+      if (l.op === 'Relu' && method === 'guided-backprop') return { rule: 'relu_guided_backprop' };
+      return { rule: 'gradient' };
+    case 'avgpool':
+    case 'globalavgpool':
+    case 'add':
+      return lrp ? makeRule('norm') : { rule: 'gradient' };
+    case 'affine':
+      return lrp ? makeRule('epsilon') : { rule: 'gradient' };
+    case 'const-arith':
+      return lrp ? { rule: 'pass' } : { rule: 'gradient' };
+    default:
+      return { rule: 'gradient' };
+  }
+}
+
+function checkApplies(l: Layer, r: RuleSpec) {
+  const ok: Record<string, string[]> = {
+    activation: ['pass', 'gradient', 'relu_deconvnet', 'relu_guided_backprop'],
+    avgpool: ['norm', 'epsilon', 'gradient'],
+    globalavgpool: ['norm', 'epsilon', 'gradient'],
+    add: ['norm', 'epsilon', 'gradient'],
+    affine: ['epsilon', 'gradient', 'pass', 'merge_into_preceding'],
+    'const-arith': ['pass', 'gradient'],
+  };
+  const allowed = ok[l.kind] ?? ['gradient', 'pass'];
+  if (!allowed.includes(r.rule)) throw new Error(`rules: rule "${r.rule}" does not apply to ${l.op} node "${l.name}" (use one of: ${allowed.join(', ')})`);
+  if ((r.rule === 'relu_deconvnet' || r.rule === 'relu_guided_backprop') && l.op !== 'Relu') throw new Error(`rules: "${r.rule}" applies only to Relu nodes, not ${l.op} "${l.name}"`);
+}

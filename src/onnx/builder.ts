@@ -1,0 +1,85 @@
+/** Appends nodes and constants to a graph under fresh names; the compiler's only way to write ONNX. */
+import type { AttrValue, Graph, GraphNode } from './model.js';
+import { float32, int64, type TensorData } from './tensor.js';
+
+export class GraphBuilder {
+  private counter = 0;
+  private readonly taken: Set<string>;
+  private readonly constCache = new Map<string, string>();
+
+  constructor(
+    readonly graph: Graph,
+    private readonly prefix = 'relprop',
+  ) {
+    this.taken = new Set<string>([...graph.initializers.keys(), ...graph.inputs.map((i) => i.name)]);
+    for (const n of graph.nodes) {
+      this.taken.add(n.name);
+      for (const o of n.outputs) this.taken.add(o);
+    }
+  }
+
+  fresh(hint: string): string {
+    const base = `${this.prefix}/${hint.replace(/[^A-Za-z0-9_./:-]/g, '_')}`;
+    let name = base;
+    while (this.taken.has(name)) name = `${base}_${++this.counter}`;
+    this.taken.add(name);
+    return name;
+  }
+
+  /** Add one node with a single output and return the output's name. */
+  op(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, hint = op): string {
+    return this.opN(op, inputs, 1, attrs, hint)[0]!;
+  }
+
+  opN(op: string, inputs: string[], nOut: number, attrs: Record<string, AttrValue> = {}, hint = op): string[] {
+    const outputs = Array.from({ length: nOut }, (_, k) => this.fresh(`${hint}${nOut > 1 ? `_${k}` : ''}`));
+    const node: GraphNode = { op, name: this.fresh(`${hint}_node`), inputs, outputs, attrs };
+    this.graph.nodes.push(node);
+    return outputs;
+  }
+
+  initializer(hint: string, t: TensorData): string {
+    const name = this.fresh(hint);
+    this.graph.initializers.set(name, t);
+    return name;
+  }
+
+  /** A float32 scalar constant (shape []), shared between uses. */
+  scalar(v: number): string {
+    return this.cached(`f:${v}`, () => this.initializer(`const_${v}`, float32([], [v])));
+  }
+
+  ints(values: number[]): string {
+    return this.cached(`i:${values.join(',')}`, () => this.initializer('ints', int64([values.length], values)));
+  }
+
+  private cached(key: string, make: () => string): string {
+    let name = this.constCache.get(key);
+    if (!name) {
+      name = make();
+      this.constCache.set(key, name);
+    }
+    return name;
+  }
+
+  // Small helpers for the arithmetic every rule needs.
+  add(a: string, b: string) { return this.op('Add', [a, b]); }
+  sub(a: string, b: string) { return this.op('Sub', [a, b]); }
+  mul(a: string, b: string) { return this.op('Mul', [a, b]); }
+  div(a: string, b: string) { return this.op('Div', [a, b]); }
+  relu(a: string) { return this.op('Relu', [a]); }
+  /** min(a, 0) */
+  negPart(a: string) { return this.op('Neg', [this.relu(this.op('Neg', [a]))]); }
+
+  /** d + eps·sgn(d) with sgn(0) = +1: never a zero denominator (Zennit's stabiliser). */
+  stabilize(d: string, eps: number): string {
+    const nonNeg = this.op('GreaterOrEqual', [d, this.scalar(0)]);
+    return this.op('Where', [nonNeg, this.add(d, this.scalar(eps)), this.sub(d, this.scalar(eps))], {}, 'stab');
+  }
+
+  /** Sum of several tensors (relevance arriving from several consumers). */
+  sum(parts: string[]): string {
+    if (parts.length === 1) return parts[0]!;
+    return this.op('Sum', parts);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Dense and convolutional layers as linear operators F(x; W) + b with an adjoint Fᵀ(s; W):
+ * every LRP rule on them is a handful of F / Fᵀ evaluations with modified weights.
+ * Modified weights are initializers computed once at compile time.
+ */
+import type { GraphBuilder } from '../onnx/builder.js';
+import { float32, type TensorData } from '../onnx/tensor.js';
+
+export interface ConvGeometry {
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  /** [begin…, end…] as in ONNX. */
+  pads: number[];
+  group: number;
+  inSpatial: number[];
+  outSpatial: number[];
+}
+
+export interface LinearOp {
+  readonly name: string;
+  readonly W: TensorData;
+  readonly b: Float32Array;
+  /** F(x; W) (+ bias if given). W may be the original or a modified weight of the same shape. */
+  forward(g: GraphBuilder, x: string, W: TensorData, bias?: Float32Array): string;
+  /** Fᵀ(s; W): the transposed map, i.e. the gradient of ⟨s, F(x; W)⟩ with respect to x. */
+  adjoint(g: GraphBuilder, s: string, W: TensorData): string;
+}
+
+/** Caches initializers per weight array so that F and Fᵀ with the same modified W share them. */
+class WeightCache {
+  private readonly names = new WeakMap<object, Map<string, string>>();
+  get(g: GraphBuilder, key: object, variant: string, make: () => TensorData): string {
+    let m = this.names.get(key);
+    if (!m) this.names.set(key, (m = new Map()));
+    let n = m.get(variant);
+    if (!n) m.set(variant, (n = g.initializer(variant, make())));
+    return n;
+  }
+}
+
+export class DenseOp implements LinearOp {
+  private readonly cache = new WeightCache();
+  constructor(
+    readonly name: string,
+    readonly W: TensorData, // [in, out]
+    readonly b: Float32Array,
+  ) {}
+
+  forward(g: GraphBuilder, x: string, W: TensorData, bias?: Float32Array): string {
+    const y = g.op('MatMul', [x, this.cache.get(g, W, `${this.name}/W`, () => W)]);
+    return bias ? g.add(y, this.cache.get(g, bias, `${this.name}/b`, () => float32([bias.length], bias))) : y;
+  }
+
+  adjoint(g: GraphBuilder, s: string, W: TensorData): string {
+    const [inp, out] = W.dims as [number, number];
+    const wT = this.cache.get(g, W, `${this.name}/WT`, () => {
+      const d = W.data as Float32Array;
+      const t = new Float32Array(inp * out);
+      for (let i = 0; i < inp; i++) for (let o = 0; o < out; o++) t[o * inp + i] = d[i * out + o]!;
+      return float32([out, inp], t);
+    });
+    return g.op('MatMul', [s, wT]);
+  }
+}
+
+export class ConvOp implements LinearOp {
+  private readonly cache = new WeightCache();
+  constructor(
+    readonly name: string,
+    readonly W: TensorData, // [O, C/group, k…]
+    readonly b: Float32Array,
+    readonly geo: ConvGeometry,
+  ) {}
+
+  private attrs() {
+    const { kernel, strides, dilations, pads, group } = this.geo;
+    return { kernel_shape: kernel, strides, dilations, pads, group };
+  }
+
+  forward(g: GraphBuilder, x: string, W: TensorData, bias?: Float32Array): string {
+    const inputs = [x, this.cache.get(g, W, `${this.name}/W`, () => W)];
+    if (bias) inputs.push(this.cache.get(g, bias, `${this.name}/b`, () => float32([bias.length], bias)));
+    return g.op('Conv', inputs, this.attrs(), 'conv');
+  }
+
+  adjoint(g: GraphBuilder, s: string, W: TensorData): string {
+    return convAdjoint(g, s, W, this.geo, (variant, make) => this.cache.get(g, W, `${this.name}/${variant}`, make));
+  }
+}
+
+/**
+ * Transposed convolution that lands exactly on the input's spatial size. Stride-1 layers use a
+ * Conv with the kernel flipped and its channel axes swapped (ONNX Runtime's Conv is faster than its
+ * ConvTranspose); others use ConvTranspose with end pads (or a trailing Pad) fixed up so the
+ * output size matches.
+ */
+export function convAdjoint(
+  g: GraphBuilder,
+  s: string,
+  W: TensorData,
+  geo: ConvGeometry,
+  weight: (variant: string, make: () => TensorData) => string,
+): string {
+  const { kernel, strides, dilations, pads, group, inSpatial, outSpatial } = geo;
+  const r = kernel.length;
+  const span = kernel.map((k, d) => (k - 1) * dilations[d]!);
+  const flipPads = [...kernel.map((_, d) => span[d]! - pads[d]!), ...kernel.map((_, d) => span[d]! - pads[r + d]!)];
+  if (strides.every((v) => v === 1) && flipPads.every((p) => p >= 0)) {
+    const wf = weight('W_flip', () => flipSwap(W, group));
+    const out = g.op('Conv', [s, wf], { kernel_shape: kernel, strides, dilations, pads: flipPads, group }, 'conv_adj');
+    return out;
+  }
+  const endPads: number[] = [];
+  const extra: number[] = [];
+  for (let d = 0; d < r; d++) {
+    const full = (outSpatial[d]! - 1) * strides[d]! + span[d]! + 1 - pads[d]!;
+    const pe = full - inSpatial[d]!;
+    endPads.push(Math.max(pe, 0));
+    extra.push(Math.max(-pe, 0));
+  }
+  const w = weight('W', () => W);
+  let out = g.op('ConvTranspose', [s, w], { kernel_shape: kernel, strides, dilations, pads: [...pads.slice(0, r), ...endPads], group }, 'conv_adj');
+  if (extra.some((e) => e > 0)) {
+    // Input positions no window reached get zero.
+    out = g.op('Pad', [out, g.ints([0, 0, ...extra.map(() => 0), 0, 0, ...extra])]);
+  }
+  return out;
+}
+
+/** Kernel of the adjoint as a forward conv: W'[g·Cg + c, o', k̃] = W[g·Og + o', c, k]. */
+function flipSwap(W: TensorData, group: number): TensorData {
+  const [O, Cg, ...ks] = W.dims as number[];
+  const K = ks.reduce((a, b) => a * b, 1);
+  const Og = O! / group;
+  const src = W.data as Float32Array;
+  const dst = new Float32Array(src.length);
+  for (let gi = 0; gi < group; gi++)
+    for (let o = 0; o < Og; o++)
+      for (let c = 0; c < Cg!; c++)
+        for (let k = 0; k < K; k++) {
+          const from = ((gi * Og + o) * Cg! + c) * K + k;
+          const to = ((gi * Cg! + c) * Og + o) * K + (K - 1 - k);
+          dst[to] = src[from]!;
+        }
+  return { dtype: 'float32', dims: [Cg! * group, Og, ...ks], data: dst };
+}
+
+// Element-wise weight transforms (new arrays, so each is its own cache key).
+export const mapW = (W: TensorData, f: (v: number) => number): TensorData => ({ dtype: 'float32', dims: W.dims, data: (W.data as Float32Array).map(f) });
+export const mapB = (b: Float32Array, f: (v: number) => number): Float32Array => b.map(f);

@@ -1,0 +1,128 @@
+/**
+ * LRP rules for dense and conv layers, as graph fragments (formulas: fixtures/lrp/README.md).
+ * Notation: x the layer input, y = F(x; W) + b its forward output, R the relevance at y.
+ */
+import type { GraphBuilder } from '../onnx/builder.js';
+import { float32, numel } from '../onnx/tensor.js';
+import { mapB, mapW, type LinearOp } from './linear-op.js';
+import type { LinearRule } from './spec.js';
+
+export interface LinearRuleContext {
+  g: GraphBuilder;
+  op: LinearOp;
+  x: string;
+  y: string;
+  R: string;
+  /** x is known to be ≥ 0 (behind a ReLU): the x⁻ halves of z+/αβ/γ vanish and are not emitted. */
+  xNonNeg: boolean;
+  /** Shape of x for one sample, with batch 1. */
+  xShape1: number[];
+}
+
+const pos = (v: number) => (v > 0 ? v : 0);
+const neg = (v: number) => (v < 0 ? v : 0);
+
+/** A batch-1 constant input of x's shape filled with v; F of it broadcasts over the batch. */
+function constInput(c: LinearRuleContext, v: number): string {
+  return c.g.initializer(`${c.op.name}/const_input`, float32(c.xShape1, new Float32Array(numel(c.xShape1)).fill(v)));
+}
+
+export function linearRule(c: LinearRuleContext, rule: LinearRule): string {
+  const { g, op, x, y, R } = c;
+  const W = op.W;
+  switch (rule.rule) {
+    case 'gradient':
+      return op.adjoint(g, R, W);
+    case 'epsilon': {
+      // z is the forward output itself: no extra forward pass.
+      const s = g.div(R, g.stabilize(y, rule.epsilon));
+      return g.mul(x, op.adjoint(g, s, W));
+    }
+    case 'zplus':
+      return alphaBeta(c, 1, 0, rule.stabilizer);
+    case 'alphabeta':
+      return alphaBeta(c, rule.alpha, rule.beta, rule.stabilizer);
+    case 'gamma':
+      return gammaRule(c, rule.gamma, rule.stabilizer);
+    case 'zbox': {
+      // d = Σ x w − l w⁺ − h w⁻ (bias cancels). With scalar bounds l·Fᵀ(s;W⁺) + h·Fᵀ(s;W⁻) = Fᵀ(s; lW⁺ + hW⁻),
+      // and F(1; lW⁺ + hW⁻) is a batch-1 constant: one adjoint more than epsilon.
+      const Wlh = mapW(W, (v) => rule.low * pos(v) + rule.high * neg(v));
+      const lin = g.sub(y, g.initializer(`${op.name}/b`, float32(biasShape(c, op.b.length), op.b)));
+      const d = g.sub(lin, op.forward(g, constInput(c, 1), Wlh));
+      const s = g.div(R, g.stabilize(d, rule.stabilizer));
+      return g.sub(g.mul(x, op.adjoint(g, s, W)), op.adjoint(g, s, Wlh));
+    }
+    case 'wsquare':
+    case 'flat': {
+      const Wm = rule.rule === 'wsquare' ? mapW(W, (v) => v * v) : mapW(W, () => 1);
+      const bias = rule.rule === 'wsquare' ? mapB(op.b, (v) => v * v) : undefined;
+      const d = op.forward(g, constInput(c, 1), Wm, bias); // data independent: batch 1
+      return op.adjoint(g, g.div(R, g.stabilize(d, rule.stabilizer)), Wm);
+    }
+  }
+}
+
+/** Bias broadcast shape for subtracting b from y: [out] for dense, [O, 1, …] for conv. */
+function biasShape(c: LinearRuleContext, n: number): number[] {
+  const isConv = c.op.W.dims.length > 2;
+  return isConv ? [n, ...c.xShape1.slice(2).map(() => 1)] : [n];
+}
+
+function alphaBeta(c: LinearRuleContext, alpha: number, beta: number, stab: number): string {
+  const { g, op, x, R } = c;
+  const Wp = mapW(op.W, pos);
+  const Wn = mapW(op.W, neg);
+  const bp = mapB(op.b, pos);
+  const bn = mapB(op.b, neg);
+  if (c.xNonNeg) {
+    const p = op.forward(g, x, Wp, bp);
+    let out = g.mul(x, op.adjoint(g, g.div(R, g.stabilize(p, stab)), Wp));
+    if (alpha !== 1) out = g.mul(out, g.scalar(alpha));
+    if (beta !== 0) {
+      const n = op.forward(g, x, Wn, bn);
+      const neg = g.mul(x, op.adjoint(g, g.div(R, g.stabilize(n, stab)), Wn));
+      out = g.sub(out, g.mul(neg, g.scalar(beta)));
+    }
+    return out;
+  }
+  const xp = g.relu(x);
+  const xn = g.negPart(x);
+  const p = g.add(op.forward(g, xp, Wp, bp), op.forward(g, xn, Wn));
+  const sp = g.div(R, g.stabilize(p, stab));
+  let out = g.add(g.mul(xp, op.adjoint(g, sp, Wp)), g.mul(xn, op.adjoint(g, sp, Wn)));
+  if (alpha !== 1) out = g.mul(out, g.scalar(alpha));
+  if (beta !== 0) {
+    const n = g.add(op.forward(g, xp, Wn, bn), op.forward(g, xn, Wp));
+    const sn = g.div(R, g.stabilize(n, stab));
+    const negPart = g.add(g.mul(xp, op.adjoint(g, sn, Wn)), g.mul(xn, op.adjoint(g, sn, Wp)));
+    out = g.sub(out, g.mul(negPart, g.scalar(beta)));
+  }
+  return out;
+}
+
+function gammaRule(c: LinearRuleContext, gamma: number, stab: number): string {
+  const { g, op, x, y, R } = c;
+  // Wa amplifies positive weights, Wb negative ones; the sign of y picks which one x⁺ sees.
+  const Wa = mapW(op.W, (v) => v + gamma * pos(v));
+  const Wb = mapW(op.W, (v) => v + gamma * neg(v));
+  const ca = mapB(op.b, (v) => v + gamma * pos(v));
+  const cb = mapB(op.b, (v) => v + gamma * neg(v));
+  const zero = g.scalar(0);
+  const Rp = g.op('Where', [g.op('Greater', [y, zero]), R, zero]);
+  const Rn = g.op('Where', [g.op('Less', [y, zero]), R, zero]);
+  if (c.xNonNeg) {
+    const sA = g.div(Rp, g.stabilize(op.forward(g, x, Wa, ca), stab));
+    const sB = g.div(Rn, g.stabilize(op.forward(g, x, Wb, cb), stab));
+    return g.mul(x, g.add(op.adjoint(g, sA, Wa), op.adjoint(g, sB, Wb)));
+  }
+  const xp = g.relu(x);
+  const xn = g.negPart(x);
+  const dA = g.add(op.forward(g, xp, Wa, ca), op.forward(g, xn, Wb));
+  const dB = g.add(op.forward(g, xp, Wb, cb), op.forward(g, xn, Wa));
+  const sA = g.div(Rp, g.stabilize(dA, stab));
+  const sB = g.div(Rn, g.stabilize(dB, stab));
+  const forXp = g.add(op.adjoint(g, sA, Wa), op.adjoint(g, sB, Wb));
+  const forXn = g.add(op.adjoint(g, sA, Wb), op.adjoint(g, sB, Wa));
+  return g.add(g.mul(xp, forXp), g.mul(xn, forXn));
+}

@@ -1,0 +1,72 @@
+/**
+ * Pooling layers. Max pooling routes relevance (or gradient) to the first maximum of each window
+ * (ONNX Runtime's MaxPool indices); average pooling is a linear map, so LRP uses the epsilon
+ * rule on it (the fixtures' "norm" rule) and gradients use its adjoint.
+ */
+import type { GraphBuilder } from '../onnx/builder.js';
+import type { GraphNode } from '../onnx/model.js';
+import { float32, numel } from '../onnx/tensor.js';
+import { convAdjoint, type ConvGeometry } from './linear-op.js';
+
+/** Relevance of a MaxPool's input: scatter-add R onto the winning positions. */
+export function maxPoolBackward(g: GraphBuilder, x: string, indices: string, R: string): string {
+  const flatIdx = g.op('Reshape', [indices, g.ints([-1])]);
+  const flatR = g.op('Reshape', [R, g.ints([-1])]);
+  const size = g.op('Reshape', [g.op('Size', [x]), g.ints([1])]);
+  const zeros = g.op('ConstantOfShape', [size], { value: float32([1], [0]) });
+  const scattered = g.op('ScatterElements', [zeros, flatIdx, flatR], { axis: 0, reduction: 'add' }, 'maxpool_scatter');
+  return g.op('Reshape', [scattered, g.op('Shape', [x])]);
+}
+
+/** Geometry of an AveragePool as a depthwise conv with a kernel of ones (ceil_mode windows as end padding). */
+export function avgPoolGeometry(n: GraphNode, inShape: number[], outShape: number[]): ConvGeometry {
+  const kernel = n.attrs.kernel_shape as number[];
+  const r = kernel.length;
+  const strides = (n.attrs.strides as number[] | undefined) ?? kernel.map(() => 1);
+  const dilations = (n.attrs.dilations as number[] | undefined) ?? kernel.map(() => 1);
+  const pads = resolvePads(n, inShape.slice(2), kernel, strides, dilations);
+  const inSpatial = inShape.slice(2);
+  const outSpatial = outShape.slice(2);
+  // Extend end pads so that a floor-mode conv yields as many windows as the (ceil-mode) pool.
+  for (let d = 0; d < r; d++) {
+    const span = (kernel[d]! - 1) * dilations[d]! + 1;
+    const need = (outSpatial[d]! - 1) * strides[d]! + span - inSpatial[d]! - pads[d]!;
+    if (need > pads[r + d]!) pads[r + d] = need;
+  }
+  return { kernel, strides, dilations, pads, group: inShape[1]!, inSpatial, outSpatial };
+}
+
+/** Explicit pads for a Conv/pool node, resolving auto_pad from the static spatial shape. */
+export function resolvePads(n: GraphNode, inSpatial: number[], kernel: number[], strides: number[], dilations: number[]): number[] {
+  const r = kernel.length;
+  const autoPad = (n.attrs.auto_pad as string | undefined) ?? 'NOTSET';
+  if (autoPad === 'NOTSET') return [...((n.attrs.pads as number[] | undefined) ?? new Array(2 * r).fill(0))];
+  if (autoPad === 'VALID') return new Array(2 * r).fill(0);
+  const pads = new Array(2 * r).fill(0);
+  for (let d = 0; d < r; d++) {
+    const out = Math.ceil(inSpatial[d]! / strides[d]!);
+    const total = Math.max((out - 1) * strides[d]! + (kernel[d]! - 1) * dilations[d]! + 1 - inSpatial[d]!, 0);
+    const small = Math.floor(total / 2);
+    const big = total - small;
+    pads[d] = autoPad === 'SAME_UPPER' ? small : big;
+    pads[r + d] = autoPad === 'SAME_UPPER' ? big : small;
+  }
+  return pads;
+}
+
+/**
+ * Adjoint of an AveragePool: Fᵀ(s ⊙ 1/K) with K the divisor ONNX Runtime used for each window,
+ * recovered exactly from two batch-1 constants: K_j = count_j / AvgPool(1)_j, where count_j is the
+ * number of real (non-padding) inputs in window j.
+ */
+export function avgPoolAdjoint(g: GraphBuilder, n: GraphNode, s: string, geo: ConvGeometry, inShape1: number[], name: string): string {
+  const C = inShape1[1]!;
+  const ones1 = g.initializer(`${name}/ones`, float32(inShape1, new Float32Array(numel(inShape1)).fill(1)));
+  const kdims = [C, 1, ...geo.kernel];
+  const kernelOnes = g.initializer(`${name}/kernel_ones`, float32(kdims, new Float32Array(numel(kdims)).fill(1)));
+  const count = g.op('Conv', [ones1, kernelOnes], { kernel_shape: geo.kernel, strides: geo.strides, dilations: geo.dilations, pads: geo.pads, group: C });
+  const poolOnes = g.op('AveragePool', [ones1], { ...n.attrs });
+  const invK = g.div(poolOnes, count);
+  const weighted = g.mul(s, invK);
+  return convAdjoint(g, weighted, { dtype: 'float32', dims: kdims, data: new Float32Array(0) }, geo, () => kernelOnes);
+}
