@@ -178,20 +178,23 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
         return [g.mul(x!, avgPoolAdjoint(g, l.node, s, geo, dims1(x!), l.name))];
       }
       case 'globalavgpool': {
+        // A mean over axes: R broadcast back over them (after restoring dropped axes).
         const xd = dims1(x!);
-        const K = xd.slice(2).reduce((a, b) => a * b, 1);
-        if (rule.rule === 'gradient') return [g.op('Expand', [g.div(R, g.scalar(K)), g.op('Shape', [x!])])];
+        const axes = l.meanAxes ?? xd.slice(2).map((_, i) => i + 2);
+        const K = axes.reduce((a, ax) => a * xd[ax]!, 1);
+        const keep = (t: string) => (l.keepdims === false ? g.op('Unsqueeze', [t, g.ints(axes)]) : t);
+        if (rule.rule === 'gradient') return [g.op('Expand', [keep(g.div(R, g.scalar(K))), g.op('Shape', [x!])])];
         const eps = 'epsilon' in rule ? rule.epsilon : 1e-6;
-        return [g.mul(x!, g.div(g.div(R, g.stabilize(y, eps)), g.scalar(K)))];
+        return [g.mul(x!, keep(g.div(g.div(R, g.stabilize(y, eps)), g.scalar(K))))];
       }
       case 'reshape':
         return [reshapeBackward(g, x!, R), ...l.inputs.slice(1).map(() => null)];
       case 'transpose':
         return [transposeBackward(g, l, R, dims1(x!).length)];
       case 'pad':
-        return [padBackward(g, graph, l, R, dims1(x!)), ...l.inputs.slice(1).map(() => null)];
+        return [padBackward(g, graph, l, R, dims1(x!), shapes), ...l.inputs.slice(1).map(() => null)];
       case 'slice':
-        return [sliceBackward(g, graph, l, R, dims1(x!)), ...l.inputs.slice(1).map(() => null)];
+        return [sliceBackward(g, graph, l, R, dims1(x!), shapes), ...l.inputs.slice(1).map(() => null)];
       case 'concat':
         return concatBackward(g, l, R, shapes);
       case 'split':

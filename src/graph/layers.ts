@@ -30,6 +30,9 @@ export interface Layer {
   shift?: Float32Array;
   /** const-arith: the constant operand and its position. */
   constOperand?: { name: string; index: number };
+  /** Mean layers (GlobalAveragePool, ReduceMean): averaged axes and whether they are kept. */
+  meanAxes?: number[];
+  keepdims?: boolean;
   /** Index of this layer among dense/conv layers (0 = first layer at the input side). */
   linearIndex?: number;
 }
@@ -47,7 +50,7 @@ const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'Tanh', 'Sigmoid', 'Clip', 'El
 const RESHAPES = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
 
 export const SUPPORTED_OPS = [
-  'Gemm', 'MatMul (+Add)', 'Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Relu', 'LeakyRelu',
+  'Gemm', 'MatMul (+Add)', 'Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'Relu', 'LeakyRelu',
   'Clip', 'Tanh', 'Sigmoid', 'Softmax/LogSoftmax (at the output)', 'BatchNormalization', 'Add', 'Sub', 'Mul', 'Div',
   'Concat', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Dropout', 'Identity', 'Pad', 'Split', 'Slice',
   'Gather (embedding)', 'Shape/Constant arithmetic',
@@ -162,6 +165,16 @@ export function buildLayerView(g: Graph, shapes: Map<string, TensorInfo>): Layer
       case 'GlobalAveragePool':
         mark({ ...base, kind: 'globalavgpool' });
         break;
+      case 'ReduceMean': {
+        onlyFirst();
+        const rank = shapes.get(carried[0]!)!.dims.length;
+        const axesT = n.inputs[1] ? g.initializers.get(n.inputs[1]) : undefined;
+        if (n.inputs[1] && !axesT) throw unsupported(n, 'its axes are not constant');
+        const axes = (axesT ? intValues(axesT) : (n.attrs.axes as number[] | undefined) ?? Array.from({ length: rank }, (_, i) => i)).map((a) => (a < 0 ? a + rank : a));
+        if (axes.includes(0)) throw unsupported(n, 'averaging over the batch axis');
+        mark({ ...base, inputs: [carried[0]!], kind: 'globalavgpool', meanAxes: axes.sort(), keepdims: ((n.attrs.keepdims as number | undefined) ?? 1) !== 0 });
+        break;
+      }
       case 'Add':
       case 'Sub':
       case 'Mul':

@@ -10,6 +10,8 @@ import { numel, type DType } from '../onnx/tensor.js';
 export interface TensorInfo {
   dims: number[];
   dtype: string;
+  /** Values of small integer tensors (shape arithmetic), valid for every batch size on non-batch axes. */
+  value?: number[];
 }
 
 export async function probeShapes(g: Graph, inputShapes: Record<string, number[]>): Promise<Map<string, TensorInfo>> {
@@ -44,7 +46,11 @@ export async function probeShapes(g: Graph, inputShapes: Record<string, number[]
     await session.release();
   }
   const out = new Map<string, TensorInfo>();
-  for (const [k, v] of Object.entries(res)) out.set(k, { dims: [...v.dims], dtype: v.type as DType });
+  for (const [k, v] of Object.entries(res)) {
+    const info: TensorInfo = { dims: [...v.dims], dtype: v.type as DType };
+    if ((v.type === 'int64' || v.type === 'int32') && v.size <= 64) info.value = Array.from(v.data as ArrayLike<number | bigint>, Number);
+    out.set(k, info);
+  }
   for (const inp of g.inputs) out.set(inp.name, { dims: [1, ...inputShapes[inp.name]!.slice(1)], dtype: inp.elemType === 7 ? 'int64' : 'float32' });
   for (const [k, t] of g.initializers) out.set(k, { dims: t.dims, dtype: t.dtype });
   return out;

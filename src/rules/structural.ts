@@ -6,11 +6,14 @@ import { unsupported } from '../graph/layers.js';
 import { intValues } from '../graph/canonize.js';
 import type { TensorInfo } from '../graph/shapes.js';
 
-function constInts(graph: Graph, l: Layer, name: string | undefined, what: string): number[] | undefined {
+/** An integer operand: a constant, or shape arithmetic whose value the shape probe recorded. */
+function constInts(graph: Graph, l: Layer, name: string | undefined, what: string, shapes?: Map<string, TensorInfo>): number[] | undefined {
   if (!name) return undefined;
   const t = graph.initializers.get(name);
-  if (!t) throw unsupported(l.node, `its ${what} is not a constant`);
-  return intValues(t);
+  if (t) return intValues(t);
+  const probed = shapes?.get(name)?.value;
+  if (probed) return probed;
+  throw unsupported(l.node, `its ${what} is not a constant`);
 }
 
 export function reshapeBackward(g: GraphBuilder, x: string, R: string): string {
@@ -25,11 +28,11 @@ export function transposeBackward(g: GraphBuilder, l: Layer, R: string, rank: nu
 }
 
 /** Constant Pad: crop R back to the input (negative pads, i.e. cropping, re-pad with zeros). */
-export function padBackward(g: GraphBuilder, graph: Graph, l: Layer, R: string, inShape: number[]): string {
+export function padBackward(g: GraphBuilder, graph: Graph, l: Layer, R: string, inShape: number[], shapes: Map<string, TensorInfo>): string {
   const rank = inShape.length;
-  const padsIn = l.node.inputs[1] ? constInts(graph, l, l.node.inputs[1], 'pads') : (l.node.attrs.pads as number[] | undefined);
+  const padsIn = l.node.inputs[1] ? constInts(graph, l, l.node.inputs[1], 'pads', shapes) : (l.node.attrs.pads as number[] | undefined);
   if (!padsIn) throw unsupported(l.node, 'no pads');
-  const axesRaw = constInts(graph, l, l.node.inputs[3], 'axes');
+  const axesRaw = constInts(graph, l, l.node.inputs[3], 'axes', shapes);
   const axes = (axesRaw ?? Array.from({ length: rank }, (_, i) => i)).map((a) => (a < 0 ? a + rank : a));
   const begin = new Array(rank).fill(0);
   const end = new Array(rank).fill(0);
@@ -49,12 +52,12 @@ export function padBackward(g: GraphBuilder, graph: Graph, l: Layer, R: string, 
 }
 
 /** Slice with step 1: put R back at its place in a zero tensor of the input's shape. */
-export function sliceBackward(g: GraphBuilder, graph: Graph, l: Layer, R: string, inShape: number[]): string {
+export function sliceBackward(g: GraphBuilder, graph: Graph, l: Layer, R: string, inShape: number[], shapes: Map<string, TensorInfo>): string {
   const rank = inShape.length;
-  const starts = constInts(graph, l, l.node.inputs[1], 'starts')!;
-  const ends = constInts(graph, l, l.node.inputs[2], 'ends')!;
-  const axes = (constInts(graph, l, l.node.inputs[3], 'axes') ?? starts.map((_, i) => i)).map((a) => (a < 0 ? a + rank : a));
-  const steps = constInts(graph, l, l.node.inputs[4], 'steps') ?? starts.map(() => 1);
+  const starts = constInts(graph, l, l.node.inputs[1], 'starts', shapes)!;
+  const ends = constInts(graph, l, l.node.inputs[2], 'ends', shapes)!;
+  const axes = (constInts(graph, l, l.node.inputs[3], 'axes', shapes) ?? starts.map((_, i) => i)).map((a) => (a < 0 ? a + rank : a));
+  const steps = constInts(graph, l, l.node.inputs[4], 'steps', shapes) ?? starts.map(() => 1);
   if (steps.some((s) => s !== 1)) throw unsupported(l.node, 'Slice with steps other than 1');
   const begin = new Array(rank).fill(0);
   const end = new Array(rank).fill(0);
@@ -83,8 +86,6 @@ export function concatBackward(g: GraphBuilder, l: Layer, R: string, shapes: Map
 
 /** Split: concatenate the outputs' relevances (zeros for outputs that received none). */
 export function splitBackward(g: GraphBuilder, l: Layer, Rs: (string | null)[]): string {
-  const rank = Rs.length;
-  void rank;
   let axis = (l.node.attrs.axis as number | undefined) ?? 0;
   const parts = l.outputs.map((o, k) => Rs[k] ?? g.op('ConstantOfShape', [g.op('Shape', [o])], { value: { dtype: 'float32', dims: [1], data: new Float32Array([0]) } }));
   if (axis < 0) axis = -1; // Concat accepts negative axes
