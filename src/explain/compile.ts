@@ -15,12 +15,15 @@ import { activationBackward, addBackward, affineBackward, constArithBackward, ty
 import { concatBackward, padBackward, reshapeBackward, sliceBackward, splitBackward, transposeBackward } from '../rules/structural.js';
 import { describeRule, type LinearRule, type RuleSpec } from '../rules/spec.js';
 import { resolveRules, type Method, type RuleChoice } from './resolve.js';
+import { boundsAtFirstLinear } from './input-range.js';
 
 export interface CompileOptions extends RuleChoice {
   /** 'target': an int64 `target` input; 'relevance': an explicit float [N, classes] `relevance_seed` input. */
   seed?: 'target' | 'relevance';
   /** Add a float [N] `alpha` input scaling the attribution tensor (integrated gradients on embeddings). */
   scaleAttribution?: boolean;
+  /** Range of the raw input values; sets zB/box bounds (unless given) through in-graph normalisation. */
+  inputRange?: [number, number];
   /** Add per-sample relevance sums of every layer's input and output (the conservation audit). */
   audit?: boolean;
 }
@@ -63,7 +66,13 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
   const input = graph.inputs[0]!;
   const shapes = await probeShapes(graph, { [input.name]: inputShape });
   const view = buildLayerView(graph, shapes);
-  const { rules, warnings } = resolveRules(view, opts, info.merged);
+  let choice: RuleChoice = opts;
+  if (opts.inputRange && (opts.params?.low === undefined || opts.params?.high === undefined)) {
+    const b = boundsAtFirstLinear(view, graph, opts.inputRange);
+    if (!b) throw new Error('cannot carry the input range to the first dense/conv layer (only constant arithmetic and reshapes may come before it); give --low and --high instead');
+    choice = { ...opts, params: { ...opts.params, low: opts.params?.low ?? b[0], high: opts.params?.high ?? b[1] } };
+  }
+  const { rules, warnings } = resolveRules(view, choice, info.merged);
   const g = new GraphBuilder(graph);
   prepareForward(graph, shapes, view, g);
   const dims1 = (t: string) => {

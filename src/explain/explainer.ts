@@ -25,6 +25,8 @@ export interface ExplainerOptions {
   samples?: number;
   noiseLevel?: number;
   seed?: number;
+  /** Range of the raw input values (e.g. [0, 1] for pixels): sets the zB/box bounds of the first layer. */
+  inputRange?: [number, number];
   /** Samples per runtime call. */
   batchSize?: number;
   threads?: number;
@@ -106,6 +108,7 @@ export class Explainer {
           seed: 'target',
           scaleAttribution: this.method === 'integrated-gradients',
           audit: o.audit,
+          inputRange: o.inputRange,
         });
         return { c, session: await createSession(c.model, { threads: o.threads }) };
       })();

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/** The `relprop` command. Every failure is one line on stderr and a non-zero exit. */
+import { Command, CommanderError, Option } from 'commander';
+import { COMPOSITES } from '../composites/index.js';
+import { METHODS } from '../explain/resolve.js';
+import { demoCommand } from './demo-cmd.js';
+import { explainCommand } from './explain-cmd.js';
+import { inspectCommand } from './inspect-cmd.js';
+import { num, numList, parseSize, posInt } from './options.js';
+
+function methodOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--method <name>', 'attribution method').choices([...METHODS]).default('lrp'))
+    .option('--composite <name>', `LRP composite: ${Object.keys(COMPOSITES).join(', ')} (default epsilon-plus-flat)`)
+    .option('--rule <name>', 'one LRP rule on every dense/conv layer: epsilon, zplus, alphabeta, gamma, zbox, wsquare, flat')
+    .option('--rules <file>', 'JSON mapping node name (or @first, @conv, @dense) to a rule, overriding the composite')
+    .option('--epsilon <e>', 'epsilon of the epsilon rule', num('--epsilon'))
+    .option('--gamma <g>', 'gamma of the gamma rule', num('--gamma'))
+    .option('--alpha <a>', 'alpha of the alpha-beta rule', num('--alpha'))
+    .option('--beta <b>', 'beta of the alpha-beta rule', num('--beta'))
+    .option('--low <l>', 'lower bound of the zB/box rule (values the first layer sees)', num('--low'))
+    .option('--high <h>', 'upper bound of the zB/box rule', num('--high'))
+    .option('--input-range <lo,hi>', 'range of raw input values; box bounds follow through in-model normalisation', numList('--input-range'))
+    .option('--steps <n>', 'integrated gradients: steps', posInt('--steps'))
+    .option('--samples <n>', 'smoothgrad: noisy samples', posInt('--samples'))
+    .option('--noise-level <s>', 'smoothgrad: noise sigma as a fraction of the input range', num('--noise-level'))
+    .option('--seed <n>', 'random seed (smoothgrad)', num('--seed'))
+    .option('--batch-size <n>', 'samples per runtime call', posInt('--batch-size'))
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', posInt('--threads'));
+}
+
+const program = new Command();
+program.name('relprop').description('Explain ONNX classifiers with Layer-wise Relevance Propagation').version('0.1.0');
+program.exitOverride();
+program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `relprop: ${s}` : s) });
+
+methodOptions(
+  program
+    .command('explain')
+    .description('explain a model on an input file (.npy, PNG/JPEG or JSON) and write the relevance as .npy')
+    .requiredOption('--model <file>', 'ONNX model')
+    .requiredOption('--input <file>', 'input: .npy (first axis = batch), PNG/JPEG image, or JSON')
+    .requiredOption('--out <file>', 'relevance output (.npy, same shape as the input; per token for token ids)')
+    .option('--target <t>', 'class index, comma-separated list (one per sample), or "predicted"', 'predicted')
+    .option('--heatmap <file>', 'heatmap PNG (numbered per sample when the batch has several)')
+    .addOption(new Option('--colormap <name>', 'heatmap colours').choices(['bwr', 'coldnhot', 'gray']).default('bwr'))
+    .option('--overlay', 'blend the heatmap over the input image')
+    .option('--summary <file>', 'JSON summary: logits, predicted class, target, relevance sum vs logit, layer audit')
+    .option('--audit', 'print the per-layer conservation audit (LRP)')
+    .option('--save-explainer <file>', 'save the compiled explainer ONNX graph')
+    .option('--size <HxW>', 'image: resize to this size (default: the model input size)', parseSize)
+    .addOption(new Option('--channels <n>', 'image: 1 (grayscale) or 3 (RGB)').choices(['1', '3']).argParser((v) => Number(v) as 1 | 3))
+    .addOption(new Option('--layout <l>', 'image: tensor layout').choices(['nchw', 'nhwc']))
+    .addOption(new Option('--order <o>', 'image: channel order').choices(['rgb', 'bgr']))
+    .option('--scale <s>', 'image: pixel multiplier (default 1/255)', num('--scale'))
+    .option('--mean <m>', 'image: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406', numList('--mean'))
+    .option('--std <s>', 'image: per-channel std, e.g. 0.229,0.224,0.225', numList('--std'))
+    .option('--quiet', 'print nothing on success'),
+).action(async (opts) => explainCommand(opts));
+
+methodOptions(
+  program
+    .command('inspect')
+    .description('list the layers of a model and the rule each gets')
+    .argument('<model>', 'ONNX model')
+    .option('--shape <dims>', 'input shape for models with free dimensions, e.g. 1x3x224x224')
+    .option('--json', 'print JSON'),
+).action(async (model, opts) => inspectCommand(model, opts));
+
+program
+  .command('demo')
+  .description('explain the bundled Fashion-MNIST model on its sample images with several methods')
+  .option('--out <dir>', 'output folder', 'relprop-demo')
+  .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
+  .option('--quiet', 'print nothing on success')
+  .action(async (opts) => demoCommand(opts));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else {
+    process.stderr.write(`relprop: error: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
