@@ -10,7 +10,7 @@ import { num, numList, parseSize, posInt } from './options.js';
 
 function methodOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--method <name>', 'attribution method').choices([...METHODS]).default('lrp'))
+    .option('--method <name>', `attribution method: ${METHODS.join(', ')}`, 'lrp')
     .option('--composite <name>', `LRP composite: ${Object.keys(COMPOSITES).join(', ')} (default epsilon-plus-flat)`)
     .option('--rule <name>', 'one LRP rule on every dense/conv layer: epsilon, zplus, alphabeta, gamma, zbox, wsquare, flat')
     .option('--rules <file>', 'JSON mapping node name (or @first, @conv, @dense) to a rule, overriding the composite')

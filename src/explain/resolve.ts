@@ -19,8 +19,10 @@ export interface RuleChoice {
   rules?: Record<string, unknown>;
 }
 
-export function checkMethod(m: string): Method {
-  if (!(METHODS as readonly string[]).includes(m)) throw new Error(`unknown method "${m}" (known: ${METHODS.join(', ')})`);
+export function checkMethod(name: string): Method {
+  // Underscored names (the fixtures' spelling: gradient_x_input) are accepted too.
+  const m = name.replace(/_/g, '-');
+  if (!(METHODS as readonly string[]).includes(m)) throw new Error(`unknown method "${name}" (known: ${METHODS.join(', ')})`);
   return m as Method;
 }
 
