@@ -106,6 +106,7 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
   }
 
   const nonNeg = nonNegativeTensors(view, graph);
+  const zeroAtNonPos = opts.method === 'lrp' ? relevanceVanishesAtNonPositive(view, rules, info.output) : new Set<string>();
 
   // Seed at the output.
   const seedInput = g.fresh(opts.seed === 'relevance' ? 'relevance_seed' : 'target');
@@ -160,7 +161,7 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
       case 'conv': {
         const op = linearOp(l);
         const xShape1 = dims1(x!);
-        return [linearRule({ g, op, x: x!, y, R, xNonNeg: nonNeg.has(x!), xShape1 }, rule as LinearRule)];
+        return [linearRule({ g, op, x: x!, y, R, xNonNeg: nonNeg.has(x!), xShape1, zeroAtNonPositive: zeroAtNonPos.has(y) }, rule as LinearRule)];
       }
       case 'activation':
         return [activationBackward(g, l, x!, y, R, rule.rule as ActivationMode)];
@@ -178,7 +179,7 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
         return l.inputs.map((i) => (i ? out : null));
       }
       case 'maxpool':
-        return [maxPoolBackward(g, x!, l.node.outputs[1]!, R)];
+        return [maxPoolBackward(g, x!, l.node, R)];
       case 'avgpool': {
         const geo = avgPoolGeometry(l.node, dims1(x!), dims1(y));
         if (rule.rule === 'gradient') return [avgPoolAdjoint(g, l.node, R, geo, dims1(x!), l.name)];
@@ -308,6 +309,42 @@ function nonNegativeTensors(view: LayerView, graph: Graph): Set<string> {
     if (nn) for (const o of l.outputs) out.add(o);
   }
   return out;
+}
+
+/**
+ * Tensors t whose relevance is provably 0 wherever t ≤ 0 (under LRP): t feeds only ReLUs (rule
+ * pass) whose outputs r only reach rules that multiply by their input (ε, z+, αβ, γ, the norm
+ * rules), possibly through max-pooling and reshaping, so R(r) = 0 where r = 0.
+ */
+function relevanceVanishesAtNonPositive(view: LayerView, rules: Map<Layer, RuleSpec>, output: string): Set<string> {
+  const consumers = new Map<string, Layer[]>();
+  for (const l of view.layers) for (const i of l.inputs) if (i) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(l);
+  const multiplies = new Set(['epsilon', 'zplus', 'alphabeta', 'gamma', 'norm']);
+  const routes = new Set(['maxpool', 'reshape', 'transpose', 'pad', 'slice', 'concat', 'split']);
+  // P(t): R(t) = 0 where t = 0. Consumers come later in topological order: walk backwards.
+  const P = new Set<string>();
+  const holds = (t: string): boolean => {
+    if (t === output) return false;
+    const cs = consumers.get(t) ?? [];
+    return cs.length > 0 && cs.every((c) => {
+      const r = rules.get(c)!.rule;
+      if (c.kind === 'dense' || c.kind === 'conv' || c.kind === 'avgpool' || c.kind === 'globalavgpool' || c.kind === 'add' || c.kind === 'affine') return multiplies.has(r) || (c.kind === 'affine' && r === 'epsilon');
+      if (routes.has(c.kind)) return c.outputs.every((o) => !consumers.has(o) || P.has(o));
+      if (c.kind === 'activation' && c.op === 'Relu' && r === 'pass') return P.has(c.outputs[0]!);
+      return false;
+    });
+  };
+  const Q = new Set<string>();
+  for (let k = view.layers.length - 1; k >= 0; k--) {
+    const l = view.layers[k]!;
+    for (const o of l.outputs) {
+      if (holds(o)) P.add(o);
+      const cs = consumers.get(o) ?? [];
+      // Q(y): y feeds only ReLUs with P at their outputs, so R(y) = 0 where y ≤ 0.
+      if (o !== output && cs.length > 0 && cs.every((c) => c.kind === 'activation' && c.op === 'Relu' && rules.get(c)!.rule === 'pass' && P.has(c.outputs[0]!))) Q.add(o);
+    }
+  }
+  return Q;
 }
 
 /** Rewrite nodes whose backward needs something the forward does not give (max-pool indices). */

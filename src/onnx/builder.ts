@@ -71,10 +71,16 @@ export class GraphBuilder {
   /** min(a, 0) */
   negPart(a: string) { return this.op('Neg', [this.relu(this.op('Neg', [a]))]); }
 
-  /** d + eps·sgn(d) with sgn(0) = +1: never a zero denominator (Zennit's stabiliser). */
-  stabilize(d: string, eps: number): string {
+  /**
+   * d + eps·sgn(d) with sgn(0) = +1: never a zero denominator (Zennit's stabiliser). When the sign
+   * of d is known at compile time ('nonneg': d ≥ 0; 'nonpos': d ≤ 0 and the numerators vanish where
+   * d = 0) it is one Add.
+   */
+  stabilize(d: string, eps: number, sign?: 'nonneg' | 'nonpos'): string {
+    if (sign === 'nonneg') return this.add(d, this.scalar(eps));
+    if (sign === 'nonpos') return this.sub(d, this.scalar(eps));
     const nonNeg = this.op('GreaterOrEqual', [d, this.scalar(0)]);
-    return this.op('Where', [nonNeg, this.add(d, this.scalar(eps)), this.sub(d, this.scalar(eps))], {}, 'stab');
+    return this.add(d, this.op('Where', [nonNeg, this.scalar(eps), this.scalar(-eps)], {}, 'stab_sign'));
   }
 
   /** Sum of several tensors (relevance arriving from several consumers). */

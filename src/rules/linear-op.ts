@@ -25,6 +25,8 @@ export interface LinearOp {
   forward(g: GraphBuilder, x: string, W: TensorData, bias?: Float32Array): string;
   /** Fᵀ(s; W): the transposed map, i.e. the gradient of ⟨s, F(x; W)⟩ with respect to x. */
   adjoint(g: GraphBuilder, s: string, W: TensorData): string;
+  /** Fᵀ(s; all-ones W), cheaper than a full adjoint: sum over outputs first. Undefined where not cheaper. */
+  adjointOnes?(g: GraphBuilder, s: string, xShape1: number[]): string;
 }
 
 /** Caches initializers per weight array so that F and Fᵀ with the same modified W share them. */
@@ -62,6 +64,11 @@ export class DenseOp implements LinearOp {
     });
     return g.op('MatMul', [s, wT]);
   }
+
+  adjointOnes(g: GraphBuilder, s: string, xShape1: number[]): string {
+    const total = g.op('ReduceSum', [s, g.ints([-1])], { keepdims: 1 });
+    return g.mul(total, g.initializer(`${this.name}/ones_in`, float32(xShape1, new Float32Array(xShape1.reduce((a, b) => a * b, 1)).fill(1))));
+  }
 }
 
 export class ConvOp implements LinearOp {
@@ -86,6 +93,19 @@ export class ConvOp implements LinearOp {
 
   adjoint(g: GraphBuilder, s: string, W: TensorData): string {
     return convAdjoint(g, s, W, this.geo, (variant, make) => this.cache.get(g, W, `${this.name}/${variant}`, make));
+  }
+
+  get adjointOnes() {
+    if (this.geo.group !== 1) return undefined;
+    return (g: GraphBuilder, s: string, xShape1: number[]): string => {
+      const total = g.op('ReduceSum', [s, g.ints([1])], { keepdims: 1 });
+      const k = [1, 1, ...this.geo.kernel];
+      const ones: TensorData = float32(k, new Float32Array(k.reduce((a, b) => a * b, 1)).fill(1));
+      const onesName = g.initializer(`${this.name}/ones_kernel`, ones);
+      const one = convAdjoint(g, total, ones, { ...this.geo, group: 1 }, () => onesName);
+      const perChannel = [1, xShape1[1]!, ...xShape1.slice(2).map(() => 1)];
+      return g.mul(one, g.initializer(`${this.name}/ones_channels`, float32(perChannel, new Float32Array(xShape1[1]!).fill(1))));
+    };
   }
 }
 

@@ -17,6 +17,11 @@ export interface LinearRuleContext {
   xNonNeg: boolean;
   /** Shape of x for one sample, with batch 1. */
   xShape1: number[];
+  /**
+   * R is known to vanish wherever y ≤ 0 (y feeds only ReLUs whose outputs' relevance is
+   * proportional to them): gamma's branch for negative outputs is then identically zero.
+   */
+  zeroAtNonPositive: boolean;
 }
 
 const pos = (v: number) => (v > 0 ? v : 0);
@@ -58,7 +63,9 @@ export function linearRule(c: LinearRuleContext, rule: LinearRule): string {
       const Wm = rule.rule === 'wsquare' ? mapW(W, (v) => v * v) : mapW(W, () => 1);
       const bias = rule.rule === 'wsquare' ? mapB(op.b, (v) => v * v) : undefined;
       const d = op.forward(g, constInput(c, 1), Wm, bias); // data independent: batch 1
-      return op.adjoint(g, g.div(R, g.stabilize(d, rule.stabilizer)), Wm);
+      const s = g.div(R, g.stabilize(d, rule.stabilizer, 'nonneg'));
+      // Flat: all weights are 1, so every input channel gets the same sum over output channels.
+      return rule.rule === 'flat' && op.adjointOnes ? op.adjointOnes(g, s, c.xShape1) : op.adjoint(g, s, Wm);
     }
   }
 }
@@ -76,25 +83,27 @@ function alphaBeta(c: LinearRuleContext, alpha: number, beta: number, stab: numb
   const bp = mapB(op.b, pos);
   const bn = mapB(op.b, neg);
   if (c.xNonNeg) {
+    // x ≥ 0: p ≥ 0 and n ≤ 0 (n = 0 only where its numerators are 0). n is computed directly:
+    // deriving it as y − p cancels badly when the negative part is small.
     const p = op.forward(g, x, Wp, bp);
-    let out = g.mul(x, op.adjoint(g, g.div(R, g.stabilize(p, stab)), Wp));
+    let out = g.mul(x, op.adjoint(g, g.div(R, g.stabilize(p, stab, 'nonneg')), Wp));
     if (alpha !== 1) out = g.mul(out, g.scalar(alpha));
     if (beta !== 0) {
       const n = op.forward(g, x, Wn, bn);
-      const neg = g.mul(x, op.adjoint(g, g.div(R, g.stabilize(n, stab)), Wn));
-      out = g.sub(out, g.mul(neg, g.scalar(beta)));
+      const negRel = g.mul(x, op.adjoint(g, g.div(R, g.stabilize(n, stab, 'nonpos')), Wn));
+      out = g.sub(out, g.mul(negRel, g.scalar(beta)));
     }
     return out;
   }
   const xp = g.relu(x);
   const xn = g.negPart(x);
   const p = g.add(op.forward(g, xp, Wp, bp), op.forward(g, xn, Wn));
-  const sp = g.div(R, g.stabilize(p, stab));
+  const sp = g.div(R, g.stabilize(p, stab, 'nonneg'));
   let out = g.add(g.mul(xp, op.adjoint(g, sp, Wp)), g.mul(xn, op.adjoint(g, sp, Wn)));
   if (alpha !== 1) out = g.mul(out, g.scalar(alpha));
   if (beta !== 0) {
     const n = g.add(op.forward(g, xp, Wn, bn), op.forward(g, xn, Wp));
-    const sn = g.div(R, g.stabilize(n, stab));
+    const sn = g.div(R, g.stabilize(n, stab, 'nonpos'));
     const negPart = g.add(g.mul(xp, op.adjoint(g, sn, Wn)), g.mul(xn, op.adjoint(g, sn, Wp)));
     out = g.sub(out, g.mul(negPart, g.scalar(beta)));
   }
@@ -108,14 +117,33 @@ function gammaRule(c: LinearRuleContext, gamma: number, stab: number): string {
   const Wb = mapW(op.W, (v) => v + gamma * neg(v));
   const ca = mapB(op.b, (v) => v + gamma * pos(v));
   const cb = mapB(op.b, (v) => v + gamma * neg(v));
+  const Wpos = mapW(op.W, pos);
   const zero = g.scalar(0);
+  if (c.xNonNeg) {
+    // x ≥ 0: with Q = γ(F(x;W⁺) + b⁺) ≥ 0, d_A = y + Q and d_B = (1+γ)y − Q (one extra forward;
+    // each is used only where y has its sign, so both terms agree in sign: no cancellation), and
+    // Fᵀ(s_A;W_a) + Fᵀ(s_B;W_b) = Fᵀ(s_A + (1+γ)s_B; W) + γFᵀ(s_A − s_B; W⁺) (two adjoints).
+    const Q = g.mul(op.forward(g, x, Wpos, mapB(op.b, pos)), g.scalar(gamma));
+    const dA = g.add(y, Q);
+    if (c.zeroAtNonPositive) {
+      // R = 0 wherever y ≤ 0: only the positive-output branch contributes (3 passes, like z+).
+      return g.mul(x, op.adjoint(g, g.div(R, g.stabilize(dA, stab)), Wa));
+    }
+    const sA = g.div(g.op('Where', [g.op('Greater', [y, zero]), R, zero]), g.stabilize(dA, stab));
+    const dB = g.sub(g.mul(y, g.scalar(1 + gamma)), Q);
+    const sB = g.div(g.op('Where', [g.op('Less', [y, zero]), R, zero]), g.stabilize(dB, stab));
+    const full = op.adjoint(g, g.add(sA, g.mul(sB, g.scalar(1 + gamma))), op.W);
+    const plus = op.adjoint(g, g.sub(sA, sB), Wpos);
+    return g.mul(x, g.add(full, g.mul(plus, g.scalar(gamma))));
+  }
+  if (c.zeroAtNonPositive) {
+    const xp = g.relu(x);
+    const xn = g.negPart(x);
+    const sA = g.div(R, g.stabilize(g.add(op.forward(g, xp, Wa, ca), op.forward(g, xn, Wb)), stab));
+    return g.add(g.mul(xp, op.adjoint(g, sA, Wa)), g.mul(xn, op.adjoint(g, sA, Wb)));
+  }
   const Rp = g.op('Where', [g.op('Greater', [y, zero]), R, zero]);
   const Rn = g.op('Where', [g.op('Less', [y, zero]), R, zero]);
-  if (c.xNonNeg) {
-    const sA = g.div(Rp, g.stabilize(op.forward(g, x, Wa, ca), stab));
-    const sB = g.div(Rn, g.stabilize(op.forward(g, x, Wb, cb), stab));
-    return g.mul(x, g.add(op.adjoint(g, sA, Wa), op.adjoint(g, sB, Wb)));
-  }
   const xp = g.relu(x);
   const xn = g.negPart(x);
   const dA = g.add(op.forward(g, xp, Wa, ca), op.forward(g, xn, Wb));

@@ -8,8 +8,18 @@ import type { GraphNode } from '../onnx/model.js';
 import { float32, numel } from '../onnx/tensor.js';
 import { convAdjoint, type ConvGeometry } from './linear-op.js';
 
-/** Relevance of a MaxPool's input: scatter-add R onto the winning positions. */
-export function maxPoolBackward(g: GraphBuilder, x: string, indices: string, R: string): string {
+/**
+ * Relevance of a MaxPool's input: R goes to the winning position of each window. Windows that
+ * cannot overlap (stride ≥ kernel) use MaxUnpool; overlapping ones scatter-add.
+ */
+export function maxPoolBackward(g: GraphBuilder, x: string, node: GraphNode, R: string): string {
+  const indices = node.outputs[1]!;
+  const kernel = node.attrs.kernel_shape as number[];
+  const strides = (node.attrs.strides as number[] | undefined) ?? kernel.map(() => 1);
+  const dil = (node.attrs.dilations as number[] | undefined) ?? kernel.map(() => 1);
+  if (kernel.every((k, d) => strides[d]! >= (k - 1) * dil[d]! + 1)) {
+    return g.op('MaxUnpool', [R, indices, g.op('Shape', [x])], { kernel_shape: kernel, strides }, 'maxunpool');
+  }
   const flatIdx = g.op('Reshape', [indices, g.ints([-1])]);
   const flatR = g.op('Reshape', [R, g.ints([-1])]);
   const size = g.op('Reshape', [g.op('Size', [x]), g.ints([1])]);

@@ -1,0 +1,54 @@
+/**
+ * Seeded random streams. Every stream is keyed by the run's seed and by what it is for (the
+ * sample's index in the data set, the repetition, a purpose tag), never by processing order:
+ * a sample gets the same noise and the same random ordering whether it is evaluated first,
+ * last, alone or after a resume.
+ */
+
+/** 32-bit FNV-1a over the key parts, then a murmur3 finaliser. */
+export function hashKey(...parts: (number | string)[]): number {
+  let h = 0x811c9dc5;
+  const text = parts.map(String).join('\u0000');
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** sfc32: a small fast generator with a 128-bit state; returns uniforms in [0, 1). */
+export function rngFor(...parts: (number | string)[]): () => number {
+  let a = hashKey('a', ...parts);
+  let b = hashKey('b', ...parts);
+  let c = hashKey('c', ...parts);
+  let d = 1;
+  const next = (): number => {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < 12; i++) next();
+  return next;
+}
+
+/** Fisher–Yates permutation of 0..n-1. */
+export function permutation(n: number, rng: () => number): Int32Array {
+  const p = new Int32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    const t = p[i]!;
+    p[i] = p[j]!;
+    p[j] = t;
+  }
+  return p;
+}
