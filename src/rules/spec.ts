@@ -102,12 +102,13 @@ export function parseRuleObject(obj: unknown, where: string): RuleSpec {
 }
 
 export function describeRule(r: RuleSpec): string {
+  const f = (v: number) => String(+v.toPrecision(4));
   switch (r.rule) {
-    case 'epsilon': return `epsilon(${r.epsilon})`;
-    case 'alphabeta': return `alphabeta(${r.alpha},${r.beta})`;
-    case 'gamma': return `gamma(${r.gamma})`;
-    case 'zbox': return `zbox(${r.low},${r.high})`;
-    case 'norm': return `norm(${r.epsilon})`;
+    case 'epsilon': return `epsilon(${f(r.epsilon)})`;
+    case 'alphabeta': return `alphabeta(${f(r.alpha)},${f(r.beta)})`;
+    case 'gamma': return `gamma(${f(r.gamma)})`;
+    case 'zbox': return `zbox(${f(r.low)},${f(r.high)})`;
+    case 'norm': return `norm(${f(r.epsilon)})`;
     default: return r.rule;
   }
 }
