@@ -20,6 +20,7 @@ function methodOptions(cmd: Command): Command {
     .option('--beta <b>', 'beta of the alpha-beta rule', num('--beta'))
     .option('--low <l>', 'lower bound of the zB/box rule (values the first layer sees)', num('--low'))
     .option('--high <h>', 'upper bound of the zB/box rule', num('--high'))
+    .option('--stabilizer <s>', 'stabiliser of the z+, alpha-beta, gamma, box, w² and flat rules (default 1e-6)', num('--stabilizer'))
     .option('--input-range <lo,hi>', 'range of raw input values; box bounds follow through in-model normalisation', numList('--input-range'))
     .option('--steps <n>', 'integrated gradients: steps', posInt('--steps'))
     .option('--samples <n>', 'smoothgrad: noisy samples', posInt('--samples'))
@@ -74,6 +75,7 @@ program
   .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
   .option('--quiet', 'print nothing on success')
   .action(async (opts) => demoCommand(opts));
+(await import('./evaluate-cmd.js')).registerEvaluateCommand(program);
 
 try {
   await program.parseAsync(process.argv);

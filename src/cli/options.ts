@@ -48,6 +48,7 @@ export interface MethodFlags {
   beta?: number;
   low?: number;
   high?: number;
+  stabilizer?: number;
   inputRange?: number[];
   steps?: number;
   samples?: number;
@@ -82,7 +83,7 @@ export function explainerOptions(f: MethodFlags): ExplainerOptions {
     composite: f.composite,
     rule: f.rule,
     rules,
-    params: { epsilon: f.epsilon, gamma: f.gamma, alpha: f.alpha, beta: f.beta, low: f.low, high: f.high },
+    params: { epsilon: f.epsilon, gamma: f.gamma, alpha: f.alpha, beta: f.beta, low: f.low, high: f.high, stabilizer: f.stabilizer },
     inputRange: f.inputRange as [number, number] | undefined,
     steps: f.steps,
     samples: f.samples,

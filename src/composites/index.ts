@@ -46,8 +46,15 @@ export const COMPOSITES: Record<string, { describe: string; rule: Composite }> =
   },
 };
 
+/** Accepts Zennit's spellings too (EpsilonGammaBox, deep_taylor_zbox). */
+export function compositeName(name: string): string | undefined {
+  const norm = (n: string) => n.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const key = norm(name) === 'deeptaylorzbox' ? 'deeptaylor' : norm(name);
+  return Object.keys(COMPOSITES).find((k) => norm(k) === key);
+}
+
 export function getComposite(name: string): Composite {
-  const c = COMPOSITES[name];
+  const c = COMPOSITES[compositeName(name) ?? ''];
   if (!c) throw new Error(`unknown composite "${name}" (known: ${Object.keys(COMPOSITES).join(', ')})`);
   return c.rule;
 }

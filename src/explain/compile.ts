@@ -26,6 +26,8 @@ export interface CompileOptions extends RuleChoice {
   inputRange?: [number, number];
   /** Add per-sample relevance sums of every layer's input and output (the conservation audit). */
   audit?: boolean;
+  /** Also output the relevance tensor at every layer's output. */
+  layerRelevance?: boolean;
 }
 
 export interface LayerRecord {
@@ -36,10 +38,14 @@ export interface LayerRecord {
   /** Output names of the per-sample relevance sums at the layer's output and inputs (audit only). */
   auditOut?: string;
   auditIn?: string;
+  /** Output name of the relevance at the layer's output (layerRelevance only). */
+  relevanceOut?: string;
+  relevanceShape?: (number | string)[];
 }
 
 export interface CompiledExplainer {
-  model: Uint8Array;
+  /** The explainer as ONNX bytes, encoded on each access (not kept: for large models it is a full copy of the weights). */
+  readonly model: Uint8Array;
   graph: Graph;
   input: string;
   inputDtype: 'float32' | 'int64';
@@ -146,6 +152,10 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
     const R = Rs[0] ?? Rs.find((r) => r)!;
     const ins = backward(l, rule, R, Rs);
     ins.forEach((r, i) => r && give(l.inputs[i] ?? null, r));
+    if (opts.layerRelevance) {
+      rec.relevanceOut = R;
+      rec.relevanceShape = ['batch', ...dims1(l.outputs[Rs.indexOf(R)] ?? l.outputs[0]!).slice(1)];
+    }
     if (opts.audit) {
       rec.auditOut = perSampleSum(R);
       const parts = ins.filter((r): r is string => !!r);
@@ -247,6 +257,7 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
     outputs.push({ name: relevance, elem: ELEM.FLOAT, shape: ['batch', ...attrShape.slice(1)] });
   }
   for (const r of records) {
+    if (r.relevanceOut) outputs.push({ name: r.relevanceOut, elem: ELEM.FLOAT, shape: r.relevanceShape! });
     if (r.auditOut) outputs.push({ name: r.auditOut, elem: ELEM.FLOAT, shape: ['batch'] });
     if (r.auditIn) outputs.push({ name: r.auditIn, elem: ELEM.FLOAT, shape: ['batch'] });
   }
@@ -260,6 +271,11 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
       name = g.op('Identity', [o.name]);
       if (o.name === relevance) relevance = name;
       else if (o.name === relevanceEmbedding) relevanceEmbedding = name;
+      else for (const r of records) if (r.relevanceOut === o.name && !seen.has(`layer:${r.name}`)) {
+        r.relevanceOut = name;
+        seen.add(`layer:${r.name}`);
+        break;
+      }
     }
     seen.add(name);
     graph.outputs.push({ name, elemType: o.elem, shape: o.shape });
@@ -267,7 +283,9 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
   graph.inputs[0] = { ...input, shape: ['batch', ...inputShape.slice(1)] };
 
   return {
-    model: encodeModel(graph, 'relprop-explainer'),
+    get model() {
+      return encodeModel(graph, 'relprop-explainer');
+    },
     graph,
     input: input.name,
     inputDtype: view.embedding ? 'int64' : 'float32',

@@ -32,6 +32,8 @@ export interface ExplainerOptions {
   threads?: number;
   /** Also return per-layer relevance sums (the conservation audit). */
   audit?: boolean;
+  /** Also return the relevance at every layer's output (single-pass methods only). */
+  layerRelevance?: boolean;
 }
 
 export type Target = number | number[] | 'predicted';
@@ -54,6 +56,8 @@ export interface Explanation {
   targets: number[];
   predicted: number[];
   audit?: AuditRow[];
+  /** Relevance at each layer's output, by layer name (with `layerRelevance`). */
+  layers?: Record<string, TensorData>;
 }
 
 interface Compiled {
@@ -108,6 +112,7 @@ export class Explainer {
           seed: 'target',
           scaleAttribution: this.method === 'integrated-gradients',
           audit: o.audit,
+          layerRelevance: o.layerRelevance,
           inputRange: o.inputRange,
         });
         return { c, session: await createSession(c.model, { threads: o.threads }) };
@@ -167,6 +172,8 @@ export class Explainer {
     const auditOut = new Map<string, number[]>();
     const auditIn = new Map<string, number[]>();
     const rows = this.method === 'integrated-gradients' ? (this.options.steps ?? 32) : this.method === 'smoothgrad' ? (this.options.samples ?? 16) : 1;
+    if (this.options.layerRelevance && rows > 1) throw new Error(`layer relevances are available for single-pass methods, not ${this.method}`);
+    const layerParts = new Map<string, TensorData[]>();
     const chunk = Math.max(1, Math.floor(batch / rows));
     const rng = mulberry32(this.options.seed ?? 0);
     for (let s0 = 0; s0 < N; s0 += chunk) {
@@ -216,6 +223,7 @@ export class Explainer {
         } else (out.relevance.data as Float32Array).set(mean, gi * width);
       }
       for (const l of c.layers) {
+        if (l.relevanceOut) (layerParts.get(l.name) ?? layerParts.set(l.name, []).get(l.name)!).push(fromOrt(res[l.relevanceOut]!));
         if (l.auditOut) {
           const o = fromOrt(res[l.auditOut]!).data as Float32Array;
           const a = auditOut.get(l.name) ?? [];
@@ -238,6 +246,19 @@ export class Explainer {
       for (let k = 1; k < K; k++) if (row[k]! > row[best]!) best = k;
       out.predicted.push(best);
       out.targets.push(targets[i]! < 0 ? best : targets[i]!);
+    }
+    if (this.options.layerRelevance) {
+      out.layers = {};
+      for (const [name, parts] of layerParts) {
+        const total = parts.reduce((a, p) => a + p.data.length, 0);
+        const data = new Float32Array(total);
+        let off = 0;
+        for (const p of parts) {
+          data.set(p.data as Float32Array, off);
+          off += p.data.length;
+        }
+        out.layers[name] = { dtype: 'float32', dims: [N, ...parts[0]!.dims.slice(1)], data };
+      }
     }
     if (this.options.audit) {
       out.audit = c.layers.filter((l) => l.auditOut).map((l) => ({

@@ -50,7 +50,8 @@ function finite(v: unknown, what: string): number {
 
 /** Build a rule from a name and parameters (CLI flags or a JSON object); validates everything. */
 export function makeRule(name: string, p: RuleParams = {}, where = 'rule'): RuleSpec {
-  const rule = ALIASES[name] ?? name;
+  const lower = name.toLowerCase(); // Zennit's class names (ZPlus, AlphaBeta, WSquare) too
+  const rule = ALIASES[lower] ?? lower;
   const stab = p.stabilizer === undefined ? DEFAULT_STABILIZER : finite(p.stabilizer, `${where}: stabilizer`);
   switch (rule) {
     case 'epsilon':
