@@ -1,0 +1,106 @@
+/**
+ * The progress file of a long evaluation: JSON lines. The first line is a header with the hash of
+ * everything that determines the results; then, per finished chunk of samples, one line per
+ * (sample, method) and a closing chunk line. A chunk counts as finished only when its closing
+ * line is there, so a run killed in the middle of a write redoes that chunk; a restart with the
+ * same settings skips finished chunks. Chunks have fixed boundaries (the chunk size is part of
+ * the hash) and every random stream is keyed by sample, so a resumed run computes exactly what
+ * an uninterrupted one would.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { writeFileAtomic } from '../io/atomic.js';
+
+export interface SampleRecord {
+  chunk: number;
+  /** Position in the evaluated set (0-based). */
+  i: number;
+  /** Index in the source data set (with --offset). */
+  id: number;
+  method: string;
+  label?: number;
+  target: number;
+  predicted: number;
+  /** f(x^(k)), k = 0..L, MoRF and LeRF (averaged over repetitions). */
+  morf: number[];
+  lerf: number[];
+  png?: number;
+  entropy?: number;
+}
+
+interface Header {
+  kind: 'header';
+  version: 1;
+  hash: string;
+  config: unknown;
+}
+
+export class ProgressFile {
+  private constructor(
+    readonly path: string,
+    readonly hash: string,
+    /** Records of finished chunks, by chunk. */
+    readonly done: Map<number, SampleRecord[]>,
+  ) {}
+
+  /** Open (resume) or start a progress file. A file written with other settings is an error unless `fresh`. */
+  static async open(path: string, hash: string, config: unknown, fresh = false): Promise<ProgressFile> {
+    if (!fresh && existsSync(path)) {
+      const done = ProgressFile.read(path, hash);
+      return new ProgressFile(path, hash, done);
+    }
+    const header: Header = { kind: 'header', version: 1, hash, config };
+    await writeFileAtomic(path, JSON.stringify(header) + '\n');
+    return new ProgressFile(path, hash, new Map());
+  }
+
+  private static read(path: string, hash: string): Map<number, SampleRecord[]> {
+    const lines = readFileSync(path, 'utf8').split('\n');
+    let header: Header | undefined;
+    try {
+      header = JSON.parse(lines[0]!) as Header;
+    } catch {
+      header = undefined;
+    }
+    if (!header || header.kind !== 'header') throw new Error(`${path} is not a relprop evaluation progress file; remove it or pass --fresh`);
+    if (header.hash !== hash) {
+      throw new Error(`${path} was written by an evaluation with other settings (model, data, methods, region size, steps, replacement, seed, …); rerun with the same settings to resume, or pass --fresh to start over`);
+    }
+    const pending = new Map<number, SampleRecord[]>();
+    const done = new Map<number, SampleRecord[]>();
+    for (const line of lines.slice(1)) {
+      if (line.trim() === '') continue;
+      let obj: { kind?: string; chunk?: number; records?: number } & Partial<SampleRecord>;
+      try {
+        obj = JSON.parse(line) as typeof obj;
+      } catch {
+        continue; // a torn last line: its chunk has no closing line and is redone
+      }
+      if (obj.kind === 'sample') {
+        const list = pending.get(obj.chunk!) ?? [];
+        const { kind: _kind, ...rec } = obj;
+        list.push(rec as SampleRecord);
+        pending.set(obj.chunk!, list);
+      } else if (obj.kind === 'chunk') {
+        const list = pending.get(obj.chunk!) ?? [];
+        if (list.length === obj.records) done.set(obj.chunk!, list);
+        pending.delete(obj.chunk!);
+      }
+    }
+    return done;
+  }
+
+  /** Append a finished chunk: its records and the closing line, in one write, fsynced. */
+  append(chunk: number, records: SampleRecord[]): void {
+    const text = records.map((r) => JSON.stringify({ kind: 'sample', ...r })).join('\n') + `\n${JSON.stringify({ kind: 'chunk', chunk, records: records.length })}\n`;
+    const fd = openSync(this.path, 'a');
+    try {
+      const buf = Buffer.from(text, 'utf8');
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.done.set(chunk, records);
+  }
+}
