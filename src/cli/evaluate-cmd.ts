@@ -89,6 +89,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--beta <b>', 'beta of the alpha-beta rule', num('--beta'))
     .option('--low <l>', 'lower bound of the zB/box rule', num('--low'))
     .option('--high <h>', 'upper bound of the zB/box rule', num('--high'))
+    .option('--stabilizer <s>', 'stabiliser of the z+, alpha-beta, gamma, box, w² and flat rules', num('--stabilizer'))
     .option('--input-range <lo,hi>', 'range of raw input values: the zB/box bounds of LRP and the range of the uniform noise (default noise range: per-channel min/max of the data)', numList('--input-range'))
     .option('--ig-steps <n>', 'integrated gradients: steps', posInt('--ig-steps'))
     .option('--samples <n>', 'smoothgrad: noisy samples', posInt('--samples'))

@@ -92,8 +92,8 @@ export interface IdxImageSet {
 export function labelsPathFor(imagesPath: string): string | undefined {
   const name = basename(imagesPath);
   if (!name.includes('images-idx3')) return undefined;
-  const p = join(dirname(imagesPath), name.replace('images-idx3', 'labels-idx1'));
-  return existsSync(p) ? p : undefined;
+  const stem = name.replace('images-idx3', 'labels-idx1').replace(/\.gz$/, '');
+  return [stem, `${stem}.gz`].map((n) => join(dirname(imagesPath), n)).find((p) => existsSync(p));
 }
 
 /** An IDX image file ([N, H, W] or [N, H, W, C]) as an [N, C, H, W] float tensor, with its labels when found. */

@@ -4,7 +4,7 @@
  *   lrp:epsilon@epsilon=0.01       one LRP rule on every dense/conv layer, with a parameter
  *   gradient, gradient-x-input, integrated-gradients@steps=32, smoothgrad, deconvnet, guided-backprop
  *   random                         the baseline: a random region order (no heatmap)
- * Keys: epsilon, gamma, alpha, beta, low, high, steps, samples, noise-level, seed, pool
+ * Keys: epsilon, gamma, alpha, beta, low, high, stabilizer, steps, samples, noise-level, seed, pool
  * (pool = how channels are pooled into one value per pixel: sum, abs, l2, max-abs).
  */
 import { COMPOSITES } from '../composites/index.js';
@@ -32,7 +32,7 @@ export function defaultPooling(method: Method | 'random'): Pooling {
   return method === 'gradient' || method === 'smoothgrad' || method === 'deconvnet' || method === 'guided-backprop' ? 'l2' : 'sum';
 }
 
-const NUM_KEYS = ['epsilon', 'gamma', 'alpha', 'beta', 'low', 'high', 'steps', 'samples', 'noise-level', 'seed'] as const;
+const NUM_KEYS = ['epsilon', 'gamma', 'alpha', 'beta', 'low', 'high', 'stabilizer', 'steps', 'samples', 'noise-level', 'seed'] as const;
 
 /** The default comparison of the issue (LRP variants, gradient baselines, random). */
 export const DEFAULT_METHODS = [
@@ -92,7 +92,7 @@ export function parseMethodSpec(spec: string, base: ExplainerOptions = {}): Meth
     else if (key === 'samples') opts.samples = x;
     else if (key === 'noise-level') opts.noiseLevel = x;
     else if (key === 'seed') opts.seed = x;
-    else params[key as 'epsilon' | 'gamma' | 'alpha' | 'beta' | 'low' | 'high'] = x;
+    else params[key as 'epsilon' | 'gamma' | 'alpha' | 'beta' | 'low' | 'high' | 'stabilizer'] = x;
   }
   if (variant !== undefined) {
     if (method !== 'lrp') throw new Error(`method "${label}": only lrp takes a variant (a composite or a rule), not ${method}`);
