@@ -1,0 +1,571 @@
+/**
+ * Graphs from a model spec: the inference graph (what is saved and explained), an evaluation
+ * graph (the same with parameters as inputs), and the training-step graph: forward in training
+ * mode (batch statistics, dropout), backward by the gradient rules, weight gradients, loss and
+ * optimizer update, all run by ONNX Runtime in one call per mini-batch.
+ */
+import { GraphBuilder } from '../onnx/builder.js';
+import { ELEM, type Graph, type GraphNode } from '../onnx/model.js';
+import { float32, int64, numel, type TensorData } from '../onnx/tensor.js';
+import { convAdjoint, type ConvGeometry } from '../rules/linear-op.js';
+import { avgPoolAdjoint, avgPoolGeometry, maxPoolBackward } from '../rules/pooling.js';
+import type { LayerSpec, ModelSpec } from './spec.js';
+
+export type Mode = 'train' | 'eval' | 'infer';
+
+export interface ParamInfo {
+  name: string;
+  dims: number[];
+  /** Weight decay applies to weights, not to biases and batch-norm parameters. */
+  decay: boolean;
+  /** Running statistics are updated by the forward pass, not by the optimizer. */
+  buffer: boolean;
+  layer: string;
+}
+
+export interface LossSpec {
+  kind: 'cross-entropy' | 'mse' | 'multitask-mse' | 'multitask-mae';
+  /** Multi-task: weight per output. */
+  weights?: number[];
+}
+
+export interface OptimizerSpec {
+  kind: 'sgd' | 'adam';
+  momentum?: number;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
+
+export interface BuiltGraph {
+  graph: Graph;
+  params: ParamInfo[];
+  input: string;
+  output: string;
+  outputShape: (number | null)[];
+  /** Training step only. */
+  labels?: string;
+  mask?: string;
+  lr?: string;
+  /** Adam: lr·√(1−β2ᵗ)/(1−β1ᵗ) is fed as `lr`. */
+  loss?: string;
+  /** Param name → output name of its updated value (and of each optimizer state). */
+  updated?: Map<string, string>;
+  states?: { name: string; param: string; slot: string; dims: number[] }[];
+}
+
+type Shape = (number | null)[];
+
+/** Seeded uniform [0,1) (mulberry32): initialisation is reproducible from the seed alone. */
+export function rngFrom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Initial values for every parameter of a spec. */
+export function initParams(spec: ModelSpec, seed: number): Map<string, TensorData> {
+  const rng = rngFrom(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(Math.max(rng(), 1e-12))) * Math.cos(2 * Math.PI * rng());
+  const values = new Map<string, TensorData>();
+  const built = buildGraph(spec, 'infer', { shapesOnly: true });
+  for (const p of built.params) {
+    const n = numel(p.dims);
+    const t = float32(p.dims);
+    const d = t.data as Float32Array;
+    if (p.name.endsWith('.weight')) {
+      const fanIn = p.dims.length > 1 ? numel(p.dims.slice(1)) : 1;
+      const fanOut = p.dims[0]! * (p.dims.length > 2 ? numel(p.dims.slice(2)) : 1);
+      if (p.name.includes('embedding')) for (let i = 0; i < n; i++) d[i] = 0.1 * normal();
+      else if (spec.init === 'glorot') {
+        const lim = Math.sqrt(6 / (fanIn + fanOut));
+        for (let i = 0; i < n; i++) d[i] = (2 * rng() - 1) * lim;
+      } else {
+        const std = Math.sqrt(2 / fanIn);
+        for (let i = 0; i < n; i++) d[i] = std * normal();
+      }
+    } else if (p.name.endsWith('.gamma') || p.name.endsWith('.running_var')) d.fill(1);
+    values.set(p.name, t);
+  }
+  return values;
+}
+
+interface Ctx {
+  g: GraphBuilder;
+  mode: Mode;
+  params: ParamInfo[];
+  values?: Map<string, TensorData>;
+  shapesOnly: boolean;
+  /** Backward closures, in forward order. */
+  tape: ((grad: (t: string) => string | null, give: (t: string, d: string) => void) => void)[];
+  /** Param name → gradient tensor. */
+  grads: Map<string, string>;
+  /** Buffer name → updated value (batch-norm running statistics). */
+  bufferUpdates: Map<string, string>;
+  counter: Map<string, number>;
+  dropoutSeed: number;
+}
+
+function param(c: Ctx, layer: string, suffix: string, dims: number[], opts: { decay?: boolean; buffer?: boolean } = {}): string {
+  const name = `${layer}.${suffix}`;
+  c.params.push({ name, dims, decay: opts.decay ?? false, buffer: opts.buffer ?? false, layer });
+  if (c.shapesOnly) return name;
+  if (c.mode === 'infer') {
+    const v = c.values?.get(name);
+    if (!v) throw new Error(`no value for parameter ${name}`);
+    if (v.dims.join() !== dims.join()) throw new Error(`parameter ${name} has shape ${JSON.stringify(v.dims)}, the spec needs ${JSON.stringify(dims)}`);
+    c.g.graph.initializers.set(name, v);
+  } else {
+    c.g.graph.inputs.push({ name, elemType: ELEM.FLOAT, shape: dims });
+  }
+  return name;
+}
+
+function layerName(c: Ctx, l: LayerSpec): string {
+  if (l.name) return l.name;
+  const k = c.counter.get(l.type) ?? 0;
+  c.counter.set(l.type, k + 1);
+  return `${l.type}_${k}`;
+}
+
+const prod = (s: Shape) => s.reduce<number>((a, b) => a * (b ?? NaN), 1);
+
+function emit(c: Ctx, x: string, shape: Shape, layers: LayerSpec[]): { out: string; shape: Shape } {
+  for (const l of layers) ({ out: x, shape } = emitLayer(c, x, shape, l));
+  return { out: x, shape };
+}
+
+function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string; shape: Shape } {
+  const g = c.g;
+  const name = layerName(c, l);
+  const train = c.mode === 'train';
+  const where = `layer "${name}" (${l.type})`;
+  switch (l.type) {
+    case 'conv1d':
+    case 'conv2d': {
+      const r = l.type === 'conv1d' ? 1 : 2;
+      if (shape.length !== r + 1) throw new Error(`${where} needs input [channels, ${r === 1 ? 'length' : 'height, width'}], got ${JSON.stringify(shape)}`);
+      const C = shape[0]!;
+      const groups = l.groups ?? 1;
+      if (C % groups || l.filters % groups) throw new Error(`${where}: channels ${C} and filters ${l.filters} must be divisible by groups ${groups}`);
+      const k = l.kernel;
+      const s = l.stride ?? 1;
+      const d = l.dilation ?? 1;
+      const pad = l.padding === 'same' ? Math.floor(((k - 1) * d) / 2) : (l.padding ?? 0);
+      if (l.padding === 'same' && (s !== 1 || ((k - 1) * d) % 2)) throw new Error(`${where}: padding "same" needs stride 1 and an odd kernel span`);
+      const W = param(c, name, 'weight', [l.filters, C / groups, ...new Array(r).fill(k)], { decay: true });
+      const b = l.bias === false ? null : param(c, name, 'bias', [l.filters]);
+      const outSpatial = shape.slice(1).map((v) => (v === null ? null : Math.floor((v + 2 * pad - (k - 1) * d - 1) / s) + 1));
+      if (outSpatial.some((v) => v !== null && v < 1)) throw new Error(`${where}: input ${JSON.stringify(shape)} is too small for the kernel`);
+      const attrs = { kernel_shape: new Array(r).fill(k), strides: new Array(r).fill(s), dilations: new Array(r).fill(d), pads: new Array(2 * r).fill(pad), group: groups };
+      if (c.shapesOnly) return { out: x, shape: [l.filters, ...outSpatial] };
+      const y = g.op('Conv', b ? [x, W, b] : [x, W], attrs, name);
+      if (train) {
+        c.tape.push((grad, give) => {
+          const dY = grad(y);
+          if (!dY) return;
+          if (b) c.grads.set(b, g.op('ReduceSum', [dY, g.ints([0, ...Array.from({ length: r }, (_, i) => i + 2)])], { keepdims: 0 }));
+          c.grads.set(W, convWeightGrad(g, x, dY, attrs, l.filters, C, r));
+          if (!isInput(c, x)) give(x, convInputGrad(g, dY, W, [l.filters, C / groups, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[]));
+        });
+      }
+      return { out: y, shape: [l.filters, ...outSpatial] };
+    }
+    case 'dense': {
+      const inF = shape[shape.length - 1];
+      if (inF === null || inF === undefined) throw new Error(`${where} needs a fixed last dimension, got ${JSON.stringify(shape)} (add a flatten layer)`);
+      const W = param(c, name, 'weight', [inF, l.units], { decay: true });
+      const b = l.bias === false ? null : param(c, name, 'bias', [l.units]);
+      const outShape = [...shape.slice(0, -1), l.units];
+      if (c.shapesOnly) return { out: x, shape: outShape };
+      const mm = g.op('MatMul', [x, W], {}, name);
+      const y = b ? g.add(mm, b) : mm;
+      if (train) {
+        c.tape.push((grad, give) => {
+          const dY = grad(y);
+          if (!dY) return;
+          const dY2 = g.op('Reshape', [dY, g.ints([-1, l.units])]);
+          const x2 = g.op('Reshape', [x, g.ints([-1, inF])]);
+          c.grads.set(W, g.op('MatMul', [g.op('Transpose', [x2], { perm: [1, 0] }), dY2]));
+          if (b) c.grads.set(b, g.op('ReduceSum', [dY2, g.ints([0])], { keepdims: 0 }));
+          if (!isInput(c, x)) give(x, g.op('MatMul', [dY, g.op('Transpose', [W], { perm: [1, 0] })]));
+        });
+      }
+      return { out: y, shape: outShape };
+    }
+    case 'relu':
+    case 'tanh':
+    case 'sigmoid':
+    case 'leakyrelu': {
+      if (c.shapesOnly) return { out: x, shape };
+      const op = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu' }[l.type];
+      const alpha = l.type === 'leakyrelu' ? (l.alpha ?? 0.01) : undefined;
+      const y = g.op(op, [x], alpha !== undefined ? { alpha } : {}, name);
+      if (train) {
+        c.tape.push((grad, give) => {
+          const dY = grad(y);
+          if (!dY || isInput(c, x)) return;
+          const zero = g.scalar(0);
+          const one = g.scalar(1);
+          if (l.type === 'relu') give(x, g.op('Where', [g.op('Greater', [y, zero]), dY, zero]));
+          else if (l.type === 'leakyrelu') give(x, g.op('Where', [g.op('Greater', [x, zero]), dY, g.mul(dY, g.scalar(alpha!))]));
+          else if (l.type === 'tanh') give(x, g.mul(dY, g.sub(one, g.mul(y, y))));
+          else give(x, g.mul(dY, g.mul(y, g.sub(one, y))));
+        });
+      }
+      return { out: y, shape };
+    }
+    case 'maxpool':
+    case 'avgpool': {
+      const r = shape.length - 1;
+      if (r < 1) throw new Error(`${where} needs a spatial input, got ${JSON.stringify(shape)}`);
+      const k = l.size;
+      const s = l.stride ?? k;
+      const p = l.padding ?? 0;
+      const outSpatial = shape.slice(1).map((v) => (v === null ? null : Math.floor((v + 2 * p - k) / s) + 1));
+      if (outSpatial.some((v) => v !== null && v < 1)) throw new Error(`${where}: input ${JSON.stringify(shape)} is smaller than the window`);
+      const outShape = [shape[0]!, ...outSpatial];
+      if (c.shapesOnly) return { out: x, shape: outShape };
+      const attrs: GraphNode['attrs'] = { kernel_shape: new Array(r).fill(k), strides: new Array(r).fill(s), pads: new Array(2 * r).fill(p) };
+      if (l.type === 'avgpool') attrs.count_include_pad = 0;
+      if (l.type === 'maxpool') {
+        const [y, idx] = train ? g.opN('MaxPool', [x], 2, attrs, name) : [g.op('MaxPool', [x], attrs, name), ''];
+        if (train) {
+          const node = { op: 'MaxPool', name, inputs: [x], outputs: [y!, idx!], attrs };
+          c.tape.push((grad, give) => {
+            const dY = grad(y!);
+            if (dY && !isInput(c, x)) give(x, maxPoolBackward(g, x, node, dY));
+          });
+        }
+        return { out: y!, shape: outShape };
+      }
+      const y = g.op('AveragePool', [x], attrs, name);
+      if (train) {
+        if (shape.some((v) => v === null)) throw new Error(`${where}: training needs a fixed input size`);
+        const node = { op: 'AveragePool', name, inputs: [x], outputs: [y], attrs };
+        const in1 = [1, ...(shape as number[])];
+        c.tape.push((grad, give) => {
+          const dY = grad(y);
+          if (!dY || isInput(c, x)) return;
+          const geo = avgPoolGeometry(node, in1, [1, ...(outShape as number[])]);
+          give(x, avgPoolAdjoint(g, node, dY, geo, in1, name));
+        });
+      }
+      return { out: y, shape: outShape };
+    }
+    case 'globalavgpool':
+    case 'globalmaxpool': {
+      const outShape = [shape[0]!, ...shape.slice(1).map(() => 1)];
+      if (c.shapesOnly) return { out: x, shape: outShape };
+      const avg = l.type === 'globalavgpool';
+      const y = g.op(avg ? 'GlobalAveragePool' : 'GlobalMaxPool', [x], {}, name);
+      if (train) {
+        c.tape.push((grad, give) => {
+          const dY = grad(y);
+          if (!dY || isInput(c, x)) return;
+          if (avg) {
+            const ones = g.op('ConstantOfShape', [g.op('Shape', [x])], { value: float32([1], [1]) });
+            const K = g.op('ReduceSum', [ones, g.ints(shape.slice(1).map((_, i) => i + 2))], { keepdims: 1 });
+            give(x, g.div(g.op('Expand', [dY, g.op('Shape', [x])]), K));
+          } else {
+            // First maximum over the flattened spatial positions gets the gradient.
+            const xf = g.op('Reshape', [x, g.ints([0, 0, -1])]);
+            const am = g.op('ArgMax', [xf], { axis: 2, keepdims: 1 });
+            const S = g.op('Gather', [g.op('Shape', [xf]), g.ints([2])], { axis: 0 });
+            const range = g.op('Range', [g.op('Cast', [g.scalar(0)], { to: ELEM.INT64 }), g.op('Squeeze', [S, g.ints([0])]), g.op('Cast', [g.scalar(1)], { to: ELEM.INT64 })]);
+            const mask = g.op('Cast', [g.op('Equal', [range, am])], { to: ELEM.FLOAT });
+            give(x, g.op('Reshape', [g.mul(mask, g.op('Reshape', [dY, g.ints([0, 0, 1])])), g.op('Shape', [x])]));
+          }
+        });
+      }
+      return { out: y, shape: outShape };
+    }
+    case 'dropout': {
+      if (c.shapesOnly || c.mode !== 'train' || l.rate === 0) return { out: x, shape };
+      const ratio = g.scalar(l.rate);
+      const on = g.initializer('training_mode', { dtype: 'bool', dims: [], data: new Uint8Array([1]) });
+      const [y, mask] = g.opN('Dropout', [x, ratio, on], 2, { seed: c.dropoutSeed++ }, name);
+      c.tape.push((grad, give) => {
+        const dY = grad(y!);
+        if (dY && !isInput(c, x)) give(x, g.mul(g.mul(dY, g.op('Cast', [mask!], { to: ELEM.FLOAT })), g.scalar(1 / (1 - l.rate))));
+      });
+      return { out: y!, shape };
+    }
+    case 'batchnorm': {
+      const C = shape[0]!;
+      const gamma = param(c, name, 'gamma', [C]);
+      const beta = param(c, name, 'beta', [C]);
+      const rm = param(c, name, 'running_mean', [C], { buffer: true });
+      const rv = param(c, name, 'running_var', [C], { buffer: true });
+      if (c.shapesOnly) return { out: x, shape };
+      const eps = l.epsilon ?? 1e-5;
+      if (!train) return { out: g.op('BatchNormalization', [x, gamma, beta, rm, rv], { epsilon: eps }, name), shape };
+      const m = l.momentum ?? 0.1;
+      const rank = shape.length + 1;
+      const axisList = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+      const axes = g.ints(axisList);
+      // ReduceMean takes its axes as an attribute up to opset 17.
+      const reduceMean = (t: string) => g.op('ReduceMean', [t], { axes: axisList, keepdims: 1 });
+      const perC = (t: string) => g.op('Reshape', [t, g.ints([C, ...new Array(rank - 2).fill(1)])]);
+      const mean = reduceMean(x);
+      const xc = g.sub(x, mean);
+      const v = reduceMean(g.mul(xc, xc));
+      const invstd = g.div(g.scalar(1), g.op('Sqrt', [g.add(v, g.scalar(eps))]));
+      const xhat = g.mul(xc, invstd);
+      const y = g.add(g.mul(xhat, perC(gamma)), perC(beta));
+      // Running statistics (unbiased variance), as PyTorch keeps them.
+      const count = g.op('Div', [g.op('Cast', [g.op('Size', [x])], { to: ELEM.FLOAT }), g.scalar(C)]);
+      const unbias = g.div(count, g.op('Max', [g.sub(count, g.scalar(1)), g.scalar(1)]));
+      const flat = (t: string) => g.op('Reshape', [t, g.ints([C])]);
+      c.bufferUpdates.set(rm, g.add(g.mul(rm, g.scalar(1 - m)), g.mul(flat(mean), g.scalar(m))));
+      c.bufferUpdates.set(rv, g.add(g.mul(rv, g.scalar(1 - m)), g.mul(g.mul(flat(v), unbias), g.scalar(m))));
+      c.tape.push((grad, give) => {
+        const dY = grad(y);
+        if (!dY) return;
+        c.grads.set(beta, g.op('ReduceSum', [dY, axes], { keepdims: 0 }));
+        c.grads.set(gamma, g.op('ReduceSum', [g.mul(dY, xhat), axes], { keepdims: 0 }));
+        if (isInput(c, x)) return;
+        const dxhat = g.mul(dY, perC(gamma));
+        const meanD = reduceMean(dxhat);
+        const meanDX = reduceMean(g.mul(dxhat, xhat));
+        give(x, g.mul(invstd, g.sub(g.sub(dxhat, meanD), g.mul(xhat, meanDX))));
+      });
+      return { out: y, shape };
+    }
+    case 'flatten': {
+      const outShape = [prod(shape)];
+      if (c.shapesOnly) return { out: x, shape: [Number.isNaN(outShape[0]) ? null : outShape[0]!] };
+      const y = g.op('Flatten', [x], { axis: 1 }, name);
+      if (train) c.tape.push((grad, give) => {
+        const dY = grad(y);
+        if (dY && !isInput(c, x)) give(x, g.op('Reshape', [dY, g.op('Shape', [x])]));
+      });
+      return { out: y, shape: [Number.isNaN(outShape[0]) ? null : outShape[0]!] };
+    }
+    case 'embedding': {
+      if (shape.length !== 1) throw new Error(`${where} reads token ids [length], got ${JSON.stringify(shape)}`);
+      const table = param(c, name, 'weight', [l.vocab, l.dim], { decay: false });
+      const outShape = [l.dim, shape[0]!];
+      if (c.shapesOnly) return { out: x, shape: outShape };
+      const E = g.op('Gather', [table, x], { axis: 0 }, name);
+      const y = g.op('Transpose', [E], { perm: [0, 2, 1] }, `${name}/channels_first`);
+      if (train) c.tape.push((grad) => {
+        const dY = grad(y);
+        if (!dY) return;
+        const dE = g.op('Reshape', [g.op('Transpose', [dY], { perm: [0, 2, 1] }), g.ints([-1, l.dim])]);
+        const ids = g.op('Reshape', [x, g.ints([-1, 1])]);
+        const idx = g.op('Expand', [ids, g.op('Shape', [dE])]);
+        const zeros = g.op('ConstantOfShape', [g.ints([l.vocab, l.dim])], { value: float32([1], [0]) });
+        c.grads.set(table, g.op('ScatterElements', [zeros, idx, dE], { axis: 0, reduction: 'add' }));
+      });
+      return { out: y, shape: outShape };
+    }
+    case 'residual': {
+      const inner = emit(c, x, shape, l.layers);
+      if (inner.shape.join() !== shape.join()) throw new Error(`${where}: the block maps ${JSON.stringify(shape)} to ${JSON.stringify(inner.shape)}; a residual block must keep the shape`);
+      if (c.shapesOnly) return { out: x, shape };
+      const y = g.add(x, inner.out);
+      if (train) c.tape.push((grad, give) => {
+        const dY = grad(y);
+        if (!dY) return;
+        give(inner.out, dY);
+        if (!isInput(c, x)) give(x, dY);
+      });
+      return { out: y, shape };
+    }
+    case 'concat': {
+      const outs = l.branches.map((b) => emit(c, x, shape, b));
+      const rest = outs[0]!.shape.slice(1).join();
+      if (outs.some((o) => o.shape.slice(1).join() !== rest)) throw new Error(`${where}: branches must agree on all but the channel axis: ${outs.map((o) => JSON.stringify(o.shape)).join(' vs ')}`);
+      const outShape = [outs.reduce((a, o) => a + o.shape[0]!, 0), ...outs[0]!.shape.slice(1)];
+      if (c.shapesOnly) return { out: x, shape: outShape };
+      const y = g.op('Concat', outs.map((o) => o.out), { axis: 1 }, name);
+      if (train) c.tape.push((grad, give) => {
+        const dY = grad(y);
+        if (!dY) return;
+        const parts = g.opN('Split', [dY, g.ints(outs.map((o) => o.shape[0]!))], outs.length, { axis: 1 });
+        outs.forEach((o, i) => give(o.out, parts[i]!));
+      });
+      return { out: y, shape: outShape };
+    }
+  }
+}
+
+function isInput(c: Ctx, t: string): boolean {
+  return c.g.graph.inputs.some((i) => i.name === t) && !c.params.some((p) => p.name === t);
+}
+
+/** dL/dx of a convolution: the transposed convolution with the current (input) weights. */
+function convInputGrad(g: GraphBuilder, dY: string, W: string, wDims: number[], attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }, inSpatial: number[], outSpatial: number[]): string {
+  const geo: ConvGeometry = { kernel: attrs.kernel_shape, strides: attrs.strides, dilations: attrs.dilations, pads: attrs.pads, group: attrs.group, inSpatial, outSpatial };
+  const r = attrs.kernel_shape.length;
+  const weight = (variant: string) => {
+    if (variant !== 'W_flip') return W;
+    // Flip the kernel and swap its channel axes per group, in the graph (weights change every step).
+    const [O, Cg, ...ks] = wDims as [number, number, ...number[]];
+    const G = attrs.group;
+    const grouped = g.op('Reshape', [W, g.ints([G, O / G, Cg, ...ks])]);
+    const swapped = g.op('Transpose', [grouped], { perm: [0, 2, 1, ...ks.map((_, i) => i + 3)] });
+    const merged = g.op('Reshape', [swapped, g.ints([G * Cg, O / G, ...ks])]);
+    const axes = ks.map((_, i) => i + 2);
+    return g.op('Slice', [merged, g.ints(axes.map(() => -1)), g.ints(axes.map(() => -(2 ** 62))), g.ints(axes), g.ints(axes.map(() => -1))]);
+  };
+  void r;
+  return convAdjoint(g, dY, { dtype: 'float32', dims: wDims, data: new Float32Array(0) }, geo, weight);
+}
+
+/**
+ * dL/dW of a convolution as a convolution: batch and channel axes swap roles, the forward
+ * stride becomes the dilation and vice versa; the result is cropped to the kernel size.
+ */
+function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }, O: number, C: number, r: number): string {
+  const perm = [1, 0, ...Array.from({ length: r }, (_, i) => i + 2)];
+  const G = attrs.group;
+  const one = (xs: string, dys: string) => {
+    const raw = g.op('Conv', [g.op('Transpose', [xs], { perm }), g.op('Transpose', [dys], { perm })], { strides: attrs.dilations, dilations: attrs.strides, pads: attrs.pads }, 'conv_wgrad');
+    const axes = Array.from({ length: r }, (_, i) => i + 2);
+    const cropped = g.op('Slice', [raw, g.ints(axes.map(() => 0)), g.ints(attrs.kernel_shape), g.ints(axes)]);
+    return g.op('Transpose', [cropped], { perm });
+  };
+  if (G === 1) return one(x, dY);
+  const xs = g.opN('Split', [x, g.ints(new Array(G).fill(C / G))], G, { axis: 1 });
+  const ds = g.opN('Split', [dY, g.ints(new Array(G).fill(O / G))], G, { axis: 1 });
+  return g.op('Concat', xs.map((xi, i) => one(xi, ds[i]!)), { axis: 0 });
+}
+
+export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number } = {}): BuiltGraph {
+  const graph: Graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], opset: 17, irVersion: 8, producer: 'relprop' };
+  const g = new GraphBuilder(graph, 'm');
+  const ints = spec.input.dtype === 'int64';
+  graph.inputs.push({ name: 'input', elemType: ints ? ELEM.INT64 : ELEM.FLOAT, shape: ['batch', ...spec.input.shape.map((d, i) => d ?? `dim${i}`)] });
+  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1 };
+  let x = 'input';
+  if (spec.normalize && !c.shapesOnly) {
+    x = g.div(g.sub(x, g.scalar(spec.normalize.mean)), g.scalar(spec.normalize.std));
+  }
+  const { out, shape } = emit(c, x, spec.input.shape, spec.layers);
+  const built: BuiltGraph = { graph, params: c.params, input: 'input', output: out, outputShape: shape };
+  if (c.shapesOnly) return built;
+  // The output keeps a stable name.
+  const logits = 'logits';
+  graph.nodes.push({ op: 'Identity', name: 'logits_identity', inputs: [out], outputs: [logits], attrs: {} });
+  built.output = logits;
+  graph.outputs.push({ name: logits, elemType: ELEM.FLOAT, shape: ['batch', ...shape.map((d) => d ?? 'n')] });
+  if (mode !== 'train') return built;
+
+  // Loss and its gradient at the logits.
+  const loss = opts.loss ?? { kind: 'cross-entropy' };
+  if (shape.length !== 1 || shape[0] === null) throw new Error(`the model's output must be [batch, outputs] for training; it is ${JSON.stringify(['batch', ...shape])} (add flatten/dense layers)`);
+  const K = shape[0]!;
+  const { lossValue, dLogits, labels, mask } = emitLoss(g, logits, K, loss);
+  built.labels = labels;
+  built.mask = mask;
+  built.loss = lossValue;
+  graph.outputs.push({ name: lossValue, elemType: ELEM.FLOAT, shape: [] });
+
+  const grads = new Map<string, string[]>([[logits, [dLogits]], [out, [dLogits]]]);
+  const grad = (t: string) => {
+    const parts = grads.get(t);
+    return parts ? g.sum(parts) : null;
+  };
+  const give = (t: string, d: string) => (grads.get(t) ?? grads.set(t, []).get(t)!).push(d);
+  for (let i = c.tape.length - 1; i >= 0; i--) c.tape[i]!(grad, give);
+
+  // Optimizer.
+  const opt = opts.optimizer ?? { kind: 'adam' };
+  const lr = 'lr';
+  graph.inputs.push({ name: lr, elemType: ELEM.FLOAT, shape: [] });
+  built.lr = lr;
+  built.updated = new Map();
+  built.states = [];
+  const wd = opt.weightDecay ?? 0;
+  for (const p of c.params) {
+    if (p.buffer) {
+      const u = c.bufferUpdates.get(p.name)!;
+      built.updated.set(p.name, u);
+      graph.outputs.push({ name: u, elemType: ELEM.FLOAT, shape: p.dims });
+      continue;
+    }
+    let gr = c.grads.get(p.name);
+    if (!gr) throw new Error(`internal: no gradient for ${p.name}`);
+    const state = (slot: string) => {
+      const name = `${p.name}.${slot}`;
+      graph.inputs.push({ name, elemType: ELEM.FLOAT, shape: p.dims });
+      built.states!.push({ name, param: p.name, slot, dims: p.dims });
+      return name;
+    };
+    let next: string;
+    if (opt.kind === 'sgd') {
+      if (wd && p.decay) gr = g.add(gr, g.mul(p.name, g.scalar(wd)));
+      const mom = opt.momentum ?? 0.9;
+      if (mom > 0) {
+        const v = state('velocity');
+        const v2 = g.add(g.mul(v, g.scalar(mom)), gr);
+        built.updated.set(v, v2);
+        graph.outputs.push({ name: v2, elemType: ELEM.FLOAT, shape: p.dims });
+        gr = v2;
+      }
+      next = g.sub(p.name, g.mul(gr, lr));
+    } else {
+      const b1 = opt.beta1 ?? 0.9;
+      const b2 = opt.beta2 ?? 0.999;
+      const m = state('m');
+      const v = state('v');
+      const m2 = g.add(g.mul(m, g.scalar(b1)), g.mul(gr, g.scalar(1 - b1)));
+      const v2 = g.add(g.mul(v, g.scalar(b2)), g.mul(g.mul(gr, gr), g.scalar(1 - b2)));
+      built.updated.set(m, m2);
+      built.updated.set(v, v2);
+      graph.outputs.push({ name: m2, elemType: ELEM.FLOAT, shape: p.dims }, { name: v2, elemType: ELEM.FLOAT, shape: p.dims });
+      // lr arrives bias-corrected: lr·√(1−β2ᵗ)/(1−β1ᵗ); decoupled weight decay (AdamW) uses the plain rate in `lr_wd`.
+      next = g.sub(p.name, g.mul(g.div(m2, g.add(g.op('Sqrt', [v2]), g.scalar(opt.eps ?? 1e-8))), lr));
+      if (wd && p.decay) {
+        if (!graph.inputs.some((i) => i.name === 'lr_wd')) graph.inputs.push({ name: 'lr_wd', elemType: ELEM.FLOAT, shape: [] });
+        next = g.sub(next, g.mul(p.name, g.mul('lr_wd', g.scalar(wd))));
+      }
+    }
+    built.updated.set(p.name, next);
+    graph.outputs.push({ name: next, elemType: ELEM.FLOAT, shape: p.dims });
+  }
+  return built;
+}
+
+function emitLoss(g: GraphBuilder, logits: string, K: number, loss: LossSpec): { lossValue: string; dLogits: string; labels: string; mask?: string } {
+  const graph = g.graph;
+  const labels = 'labels';
+  if (loss.kind === 'cross-entropy') {
+    graph.inputs.push({ name: labels, elemType: ELEM.INT64, shape: ['batch'] });
+    const N = g.op('Cast', [g.op('Gather', [g.op('Shape', [logits]), g.ints([0])], { axis: 0 })], { to: ELEM.FLOAT });
+    const logp = g.op('LogSoftmax', [logits], { axis: 1 });
+    const classes = g.initializer('classes', int64([1, K], Array.from({ length: K }, (_, i) => i)));
+    const onehot = g.op('Cast', [g.op('Equal', [g.op('Unsqueeze', [labels, g.ints([1])]), classes])], { to: ELEM.FLOAT });
+    const lossValue = g.op('ReduceSum', [g.div(g.op('Neg', [g.mul(onehot, logp)]), N)], { keepdims: 0 }, 'loss');
+    const dLogits = g.div(g.sub(g.op('Exp', [logp]), onehot), N);
+    return { lossValue, dLogits, labels };
+  }
+  graph.inputs.push({ name: labels, elemType: ELEM.FLOAT, shape: ['batch', K] });
+  const diff = g.sub(logits, labels);
+  if (loss.kind === 'mse') {
+    const count = g.op('Cast', [g.op('Size', [logits])], { to: ELEM.FLOAT });
+    const lossValue = g.op('ReduceSum', [g.div(g.mul(diff, diff), count)], { keepdims: 0 }, 'loss');
+    return { lossValue, dLogits: g.div(g.mul(diff, g.scalar(2)), count), labels };
+  }
+  // Multi-task: per output, the mean over samples where it is present (mask 1), weighted.
+  const mask = 'mask';
+  graph.inputs.push({ name: mask, elemType: ELEM.FLOAT, shape: ['batch', K] });
+  const w = g.initializer('task_weights', float32([1, K], loss.weights ?? new Array(K).fill(1)));
+  const count = g.op('Max', [g.op('ReduceSum', [mask, g.ints([0])], { keepdims: 1 }), g.scalar(1)]);
+  const scale = g.div(g.mul(mask, w), count);
+  const mdiff = g.op('Where', [g.op('Greater', [mask, g.scalar(0)]), diff, g.scalar(0)]);
+  if (loss.kind === 'multitask-mse') {
+    const lossValue = g.op('ReduceSum', [g.mul(g.mul(mdiff, mdiff), scale)], { keepdims: 0 }, 'loss');
+    return { lossValue, dLogits: g.mul(g.mul(mdiff, g.scalar(2)), scale), labels, mask };
+  }
+  const lossValue = g.op('ReduceSum', [g.mul(g.op('Abs', [mdiff]), scale)], { keepdims: 0 }, 'loss');
+  return { lossValue, dLogits: g.mul(g.op('Sign', [mdiff]), scale), labels, mask };
+}

@@ -1,0 +1,96 @@
+/**
+ * Model declarations for training: a sequence of layers (with residual and concat blocks), as a
+ * typed object or the same thing in JSON. Shapes exclude the batch axis.
+ */
+export type LayerSpec =
+  | { type: 'conv1d' | 'conv2d'; filters: number; kernel: number; stride?: number; padding?: number | 'same'; dilation?: number; groups?: number; bias?: boolean; name?: string }
+  | { type: 'dense'; units: number; bias?: boolean; name?: string }
+  | { type: 'maxpool' | 'avgpool'; size: number; stride?: number; padding?: number; name?: string }
+  | { type: 'globalavgpool' | 'globalmaxpool'; name?: string }
+  | { type: 'relu' | 'tanh' | 'sigmoid'; name?: string }
+  | { type: 'leakyrelu'; alpha?: number; name?: string }
+  | { type: 'dropout'; rate: number; name?: string }
+  | { type: 'batchnorm'; momentum?: number; epsilon?: number; name?: string }
+  | { type: 'flatten'; name?: string }
+  | { type: 'embedding'; vocab: number; dim: number; name?: string }
+  | { type: 'residual'; layers: LayerSpec[]; name?: string }
+  | { type: 'concat'; branches: LayerSpec[][]; name?: string };
+
+export interface ModelSpec {
+  /** Input shape without the batch axis; dtype int64 means token ids (first layer: embedding). */
+  input: { shape: (number | null)[]; dtype?: 'float32' | 'int64' };
+  /** In-graph input normalisation (x − mean) / std, so the model reads raw values. */
+  normalize?: { mean: number; std: number };
+  layers: LayerSpec[];
+  /** Weight initialisation of dense/conv layers: he (default, for ReLU nets) or glorot. */
+  init?: 'he' | 'glorot';
+}
+
+const TYPES = new Set(['conv1d', 'conv2d', 'dense', 'maxpool', 'avgpool', 'globalavgpool', 'globalmaxpool', 'relu', 'tanh', 'sigmoid', 'leakyrelu', 'dropout', 'batchnorm', 'flatten', 'embedding', 'residual', 'concat']);
+
+/** Validate a spec read from JSON; errors name the offending layer. */
+export function checkSpec(spec: unknown): ModelSpec {
+  const s = spec as ModelSpec;
+  if (!s || typeof s !== 'object') throw new Error('model spec must be a JSON object with "input" and "layers"');
+  if (!s.input || !Array.isArray(s.input.shape)) throw new Error('model spec needs "input": {"shape": [...]} (without the batch axis)');
+  if (!Array.isArray(s.layers) || s.layers.length === 0) throw new Error('model spec needs a non-empty "layers" list');
+  const walk = (layers: LayerSpec[], where: string) => {
+    layers.forEach((l, i) => {
+      const at = `${where}[${i}]`;
+      if (!l || typeof l !== 'object' || !TYPES.has((l as { type: string }).type)) {
+        throw new Error(`model spec ${at}: unknown layer type ${JSON.stringify((l as { type?: unknown })?.type)} (known: ${[...TYPES].join(', ')})`);
+      }
+      const posInt = (v: unknown, k: string) => {
+        if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`model spec ${at} (${l.type}): "${k}" must be a positive integer`);
+      };
+      switch (l.type) {
+        case 'conv1d':
+        case 'conv2d':
+          posInt(l.filters, 'filters');
+          posInt(l.kernel, 'kernel');
+          break;
+        case 'dense':
+          posInt(l.units, 'units');
+          break;
+        case 'maxpool':
+        case 'avgpool':
+          posInt(l.size, 'size');
+          break;
+        case 'dropout':
+          if (!(l.rate >= 0 && l.rate < 1)) throw new Error(`model spec ${at}: dropout rate must be in [0, 1)`);
+          break;
+        case 'embedding':
+          posInt(l.vocab, 'vocab');
+          posInt(l.dim, 'dim');
+          break;
+        case 'residual':
+          walk(l.layers, `${at}.layers`);
+          break;
+        case 'concat':
+          l.branches.forEach((b, k) => walk(b, `${at}.branches[${k}]`));
+          break;
+      }
+    });
+  };
+  walk(s.layers, 'layers');
+  return s;
+}
+
+/** Presets for `relprop train --preset NAME`. */
+export const PRESETS: Record<string, ModelSpec> = {
+  'fmnist-cnn': {
+    input: { shape: [1, 28, 28] },
+    normalize: { mean: 0.286, std: 0.353 },
+    layers: [
+      { type: 'conv2d', filters: 32, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool', size: 2 },
+      { type: 'conv2d', filters: 64, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool', size: 2 },
+      { type: 'conv2d', filters: 64, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'avgpool', size: 2 },
+      { type: 'flatten' }, { type: 'dropout', rate: 0.25 }, { type: 'dense', units: 128 }, { type: 'relu' },
+      { type: 'dense', units: 10 },
+    ],
+  },
+  'mlp': {
+    input: { shape: [784] },
+    layers: [{ type: 'dense', units: 256 }, { type: 'relu' }, { type: 'dense', units: 10 }],
+  },
+};
