@@ -1,0 +1,115 @@
+/** The training loop: a toy problem converges, updates follow Adam, save/reload and resume are exact, NaN stops cleanly. */
+import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { encodeModel } from '../src/onnx/model.js';
+import type { TensorData } from '../src/onnx/tensor.js';
+import { buildGraph, initParams, rngFrom } from '../src/train/graph.js';
+import type { ModelSpec } from '../src/train/spec.js';
+import { Trainer, type Dataset } from '../src/train/trainer.js';
+import { Explainer } from '../src/explain/explainer.js';
+
+/** Two Gaussian blobs in 4-D, labels by blob. */
+function blobs(n: number, seed: number): Dataset {
+  const rng = rngFrom(seed);
+  const x = new Float32Array(n * 4);
+  const y = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 2;
+    y[i] = BigInt(c);
+    for (let k = 0; k < 4; k++) x[i * 4 + k] = (c ? 1.5 : -1.5) + (rng() - 0.5) * 2;
+  }
+  return { x: { dtype: 'float32', dims: [n, 4], data: x }, y: { dtype: 'int64', dims: [n], data: y } };
+}
+
+const mlp: ModelSpec = { input: { shape: [4] }, layers: [{ type: 'dense', units: 8 }, { type: 'relu' }, { type: 'dense', units: 2 }] };
+const tmp = mkdtempSync(join(tmpdir(), 'relprop-train-'));
+
+describe('training loop', () => {
+  it('a separable toy problem reaches near-zero loss and full accuracy', async () => {
+    const t = new Trainer(mlp, { epochs: 20, batchSize: 16, lr: 0.01, seed: 1, threads: 1 });
+    const hist = await t.fit(blobs(128, 1), blobs(64, 2));
+    expect(hist).toHaveLength(20);
+    expect(hist[19]!.valAccuracy).toBe(1);
+    expect(hist[19]!.trainLoss).toBeLessThan(0.05);
+    expect(hist[19]!.trainLoss).toBeLessThan(hist[0]!.trainLoss / 5);
+  });
+
+  it('one step follows Adam from the graph gradient', async () => {
+    const spec: ModelSpec = { input: { shape: [3] }, layers: [{ type: 'dense', units: 2 }] };
+    const data = blobs(8, 3);
+    const x: TensorData = { dtype: 'float32', dims: [8, 3], data: (data.x.data as Float32Array).filter((_, i) => i % 4 !== 3) };
+    const y = data.y;
+    // The gradient, read off an SGD step with lr = 1.
+    const sgd = buildGraph(spec, 'train', { optimizer: { kind: 'sgd', momentum: 0 } });
+    const s = await ort.InferenceSession.create(encodeModel(sgd.graph));
+    const p0 = initParams(spec, 5);
+    const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', x.data as Float32Array, x.dims), labels: new ort.Tensor('int64', y.data as BigInt64Array, y.dims), lr: new ort.Tensor('float32', new Float32Array([1]), []) };
+    for (const [k, v] of p0) feeds[k] = new ort.Tensor('float32', v.data as Float32Array, v.dims);
+    const out = await s.run(feeds);
+    const W0 = p0.get('dense_0.weight')!.data as Float32Array;
+    const g = W0.map((v, i) => v - (out[sgd.updated!.get('dense_0.weight')!]!.data as Float32Array)[i]!);
+    // One Adam step of the trainer: m = 0.1 g, v = 0.001 g², update lr·m̂/(√v̂ + ε) = lr·g/(|g| + ε').
+    const t = new Trainer(spec, { epochs: 1, batchSize: 8, lr: 0.01, seed: 0, threads: 1 }, initParams(spec, 5));
+    await t.fit({ x, y });
+    const W1 = t.params.get('dense_0.weight')!.data as Float32Array;
+    W0.forEach((w, i) => expect(W1[i]).toBeCloseTo(w - (0.01 * g[i]!) / (Math.abs(g[i]!) + 1e-8), 5));
+  });
+
+  it('the saved inference model gives the trainer\'s logits, and relprop explains it', async () => {
+    const spec: ModelSpec = { input: { shape: [1, 8, 8] }, layers: [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'batchnorm' }, { type: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'flatten' }, { type: 'dropout', rate: 0.5 }, { type: 'dense', units: 3 }] };
+    const rng = rngFrom(9);
+    const n = 24;
+    const data: Dataset = { x: { dtype: 'float32', dims: [n, 1, 8, 8], data: Float32Array.from({ length: n * 64 }, () => rng()) }, y: { dtype: 'int64', dims: [n], data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 3)) } };
+    const t = new Trainer(spec, { epochs: 2, batchSize: 8, lr: 0.01, seed: 0, threads: 1 });
+    await t.fit(data);
+    const ev = await t.evaluate(data);
+    const bytes = t.inferenceModel();
+    const s = await ort.InferenceSession.create(bytes);
+    const out = await s.run({ input: new ort.Tensor('float32', data.x.data as Float32Array, data.x.dims) });
+    const logits = out.logits!.data as Float32Array;
+    logits.forEach((v, i) => expect(v).toBeCloseTo(ev.logits[i]!, 5));
+    // No Dropout in the saved graph; BatchNormalization is in inference form (and relprop folds it).
+    const ex = await Explainer.create(bytes, { composite: 'epsilon-plus' });
+    expect([...ex.model.info.merged.keys()]).toHaveLength(1);
+    const r = await ex.explain(data.x, { target: 'predicted' });
+    expect(r.relevance.dims).toEqual([n, 1, 8, 8]);
+  });
+
+  it('resuming from a checkpoint gives the same weights as an uninterrupted run', async () => {
+    const dir = join(tmp, 'ckpt');
+    const opts = { batchSize: 16, lr: 0.01, seed: 4, threads: 1 };
+    const straight = new Trainer(mlp, { ...opts, epochs: 4 });
+    await straight.fit(blobs(64, 7));
+    const first = new Trainer(mlp, { ...opts, epochs: 2, checkpointDir: dir });
+    await first.fit(blobs(64, 7));
+    expect(existsSync(join(dir, 'checkpoint.json'))).toBe(true);
+    const resumed = new Trainer(mlp, { ...opts, epochs: 4, checkpointDir: dir, resume: true });
+    const hist = await resumed.fit(blobs(64, 7));
+    expect(hist.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
+    for (const [k, v] of straight.params) expect(Array.from(resumed.params.get(k)!.data as Float32Array)).toEqual(Array.from(v.data as Float32Array));
+  });
+
+  it('stops with a clear message when the loss is not finite, keeping the last good checkpoint', async () => {
+    const dir = join(tmp, 'nan');
+    const good = blobs(32, 1);
+    const t = new Trainer(mlp, { epochs: 1, batchSize: 8, lr: 0.01, seed: 0, threads: 1, checkpointDir: dir });
+    await t.fit(good);
+    const saved = readFileSync(join(dir, 'checkpoint.json'), 'utf8');
+    // Inputs near the float32 maximum overflow the first layer.
+    const bad: Dataset = { ...good, x: { ...good.x, data: (good.x.data as Float32Array).map((v) => Math.sign(v) * 3e38) } };
+    const resumed = new Trainer(mlp, { epochs: 2, batchSize: 8, lr: 0.01, seed: 0, threads: 1, checkpointDir: dir, resume: true });
+    await expect(resumed.fit(bad)).rejects.toThrow(/loss became (NaN|Infinity|-Infinity) at epoch 2, step 1/);
+    expect(readFileSync(join(dir, 'checkpoint.json'), 'utf8')).toBe(saved);
+  });
+
+  it('rejects labels that do not match the data', async () => {
+    const t = new Trainer(mlp, { epochs: 1, batchSize: 8, lr: 0.01 });
+    const d = blobs(16, 1);
+    await expect(t.fit({ x: d.x, y: { dtype: 'int64', dims: [15], data: new BigInt64Array(15) } })).rejects.toThrow(/16 inputs but 15 labels/);
+    await expect(t.fit({ x: d.x, y: { dtype: 'int64', dims: [16], data: new BigInt64Array(16).fill(5n) } })).rejects.toThrow(/label 5 is outside the model's 2 classes/);
+    await expect(t.fit({ x: { dtype: 'float32', dims: [16, 5], data: new Float32Array(80) }, y: d.y })).rejects.toThrow(/expects \[N, 4\]/);
+  });
+});
