@@ -95,7 +95,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--samples <n>', 'smoothgrad: noisy samples', posInt('--samples'))
     .option('--noise-level <s>', 'smoothgrad: noise sigma as a fraction of the input range', num('--noise-level'))
     .option('--batch-size <n>', 'explainer: samples per runtime call (default 256)', posInt('--batch-size'))
-    .option('--forward-batch <n>', 'perturbed images per runtime call (default 512)', posInt('--forward-batch'))
+    .option('--forward-batch <n>', 'perturbed images per runtime call (default 256)', posInt('--forward-batch'))
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', posInt('--threads'))
     .option('--chunk-size <n>', 'samples per chunk, the unit of progress and resume (default 50)', posInt('--chunk-size'))
     .option('--heatmap-samples <n>', 'columns of the heatmap grid (default 8; 0: no grid)', nonNegInt('--heatmap-samples'), 8)

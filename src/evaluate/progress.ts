@@ -20,7 +20,7 @@ export interface SampleRecord {
   label?: number;
   target: number;
   predicted: number;
-  /** f(x^(k)), k = 0..L, MoRF and LeRF (averaged over repetitions). */
+  /** f(x^(k)), k = 0..L, MoRF and LeRF (averaged over repetitions), as float32 values. */
   morf: number[];
   lerf: number[];
   png?: number;
@@ -54,10 +54,10 @@ export class ProgressFile {
   }
 
   private static read(path: string, hash: string): Map<number, SampleRecord[]> {
-    const lines = readFileSync(path, 'utf8').split('\n');
+    const lines = splitLines(readFileSync(path));
     let header: Header | undefined;
     try {
-      header = JSON.parse(lines[0]!) as Header;
+      header = JSON.parse(lines.next().value ?? '') as Header;
     } catch {
       header = undefined;
     }
@@ -67,7 +67,7 @@ export class ProgressFile {
     }
     const pending = new Map<number, SampleRecord[]>();
     const done = new Map<number, SampleRecord[]>();
-    for (const line of lines.slice(1)) {
+    for (const line of lines) {
       if (line.trim() === '') continue;
       let obj: { kind?: string; chunk?: number; records?: number } & Partial<SampleRecord>;
       try {
@@ -78,6 +78,8 @@ export class ProgressFile {
       if (obj.kind === 'sample') {
         const list = pending.get(obj.chunk!) ?? [];
         const { kind: _kind, ...rec } = obj;
+        rec.morf = rec.morf!.map(Math.fround);
+        rec.lerf = rec.lerf!.map(Math.fround);
         list.push(rec as SampleRecord);
         pending.set(obj.chunk!, list);
       } else if (obj.kind === 'chunk') {
@@ -91,7 +93,7 @@ export class ProgressFile {
 
   /** Append a finished chunk: its records and the closing line, in one write, fsynced. */
   append(chunk: number, records: SampleRecord[]): void {
-    const text = records.map((r) => JSON.stringify({ kind: 'sample', ...r })).join('\n') + `\n${JSON.stringify({ kind: 'chunk', chunk, records: records.length })}\n`;
+    const text = records.map(recordLine).join('\n') + `\n${JSON.stringify({ kind: 'chunk', chunk, records: records.length })}\n`;
     const fd = openSync(this.path, 'a');
     try {
       const buf = Buffer.from(text, 'utf8');
@@ -103,4 +105,34 @@ export class ProgressFile {
     }
     this.done.set(chunk, records);
   }
+}
+
+/** Lines of a (possibly large) file without building one string of all of it. */
+function* splitLines(buf: Buffer): Generator<string> {
+  let start = 0;
+  while (start < buf.length) {
+    let end = buf.indexOf(10, start);
+    if (end < 0) end = buf.length;
+    yield buf.toString('utf8', start, end);
+    start = end + 1;
+  }
+}
+
+/**
+ * Curves are float32 values (see SampleRecord): written with the fewest digits that read back to
+ * the same float32 (≤ 9), about half the size of a double's 17.
+ */
+export function float32Text(v: number): string {
+  if (!Number.isFinite(v)) return 'null';
+  for (let p = 6; p < 9; p++) {
+    const t = Number(v.toPrecision(p));
+    if (Math.fround(t) === v) return String(t);
+  }
+  return String(Number(v.toPrecision(9)));
+}
+
+function recordLine(r: SampleRecord): string {
+  const { morf, lerf, ...rest } = r;
+  const head = JSON.stringify({ kind: 'sample', ...rest });
+  return `${head.slice(0, -1)},"morf":[${morf.map(float32Text).join(',')}],"lerf":[${lerf.map(float32Text).join(',')}]}`;
 }

@@ -57,7 +57,7 @@ export interface EvaluateConfig {
 export interface RunOptions {
   /** ONNX Runtime intra-op threads (0/undefined: all cores). */
   threads?: number;
-  /** Perturbed variants per forward run (default 512). */
+  /** Perturbed variants per forward run (default 256). */
   forwardBatch?: number;
   /** Samples (× IG steps / SmoothGrad samples) per explainer run (default 256). */
   explainBatch?: number;
@@ -303,7 +303,7 @@ export async function evaluateRegionPerturbation(model: string | Uint8Array, dat
     }
   }
   const ids = data.ids ?? Array.from({ length: N }, (_, i) => i);
-  const fwdBatchWanted = run.forwardBatch ?? 512;
+  const fwdBatchWanted = run.forwardBatch ?? 256;
   if (!Number.isInteger(fwdBatchWanted) || fwdBatchWanted < 1) throw new Error(`forward batch must be a positive integer, got ${run.forwardBatch}`);
 
   const sampleDims = x.dims.slice(1);
@@ -492,7 +492,7 @@ export async function evaluateRegionPerturbation(model: string | Uint8Array, dat
         }
         await runSeries(series);
         for (let i = 0; i < n; i++) {
-          const avg = (list: Float64Array[]) => Array.from({ length: L + 1 }, (_, k) => list.reduce((a, v) => a + v[k]!, 0) / list.length);
+          const avg = (list: Float64Array[]) => Array.from({ length: L + 1 }, (_, k) => Math.fround(list.reduce((a, v) => a + v[k]!, 0) / list.length));
           const rec: SampleRecord = {
             chunk: c,
             i: s0 + i,
