@@ -23,4 +23,20 @@ npm run build >/dev/null
 node dist/src/cli/main.js evaluate --model models/fmnist-cnn.onnx --data "$DATA" --out "$WORK/uniform-2x2" \
   --methods "$METHODS" --input-range 0,1 --region-size 2 --steps 100 --replacement uniform --seed 0 --threads 2
 mkdir -p "$HERE/uniform-2x2"
-cp "$WORK/uniform-2x2/"{table.md,aopc.csv,curves.csv,results.json,curves.svg,curves.png,heatmaps.png} "$HERE/uniform-2x2/"
+KEEP=(table.md aopc.csv curves.csv results.json curves.svg curves.png heatmaps.png heatmaps-labelled.png)
+for f in "${KEEP[@]}"; do cp "$WORK/uniform-2x2/$f" "$HERE/uniform-2x2/"; done
+
+# Robustness checks on the 1,000-image subset: the replacement function g (the paper's appendix
+# compares perturbation functions by ABPC), and 1x1 regions (the paper's 9x9 regions on 227x227
+# images are 4% of the width, about one pixel at 28x28).
+SMALL=../shared/datasets/fashion-mnist-small
+for g in uniform blur mean zero; do
+  node dist/src/cli/main.js evaluate --model models/fmnist-cnn.onnx --data "$SMALL" --out "$WORK/small-$g-2x2" \
+    --methods "$METHODS" --input-range 0,1 --region-size 2 --steps 100 --replacement "$g" --seed 0 --threads 2 --quiet --heatmap-samples 0
+  mkdir -p "$HERE/small-$g-2x2"
+  for f in table.md aopc.csv results.json curves.png; do cp "$WORK/small-$g-2x2/$f" "$HERE/small-$g-2x2/"; done
+done
+node dist/src/cli/main.js evaluate --model models/fmnist-cnn.onnx --data "$SMALL" --out "$WORK/small-uniform-1x1" \
+  --methods "$METHODS" --input-range 0,1 --region-size 1 --steps 100 --replacement uniform --seed 0 --threads 2 --quiet --heatmap-samples 0
+mkdir -p "$HERE/small-uniform-1x1"
+for f in table.md aopc.csv results.json curves.png; do cp "$WORK/small-uniform-1x1/$f" "$HERE/small-uniform-1x1/"; done

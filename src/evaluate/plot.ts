@@ -7,7 +7,9 @@
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { encodePng } from '../visualize/heatmap.js';
 import type { EvaluationResult } from './region-perturbation.js';
+import type { GridTiles } from './report.js';
 
 const FONT = 'DejaVu Sans';
 
@@ -112,4 +114,45 @@ export async function renderCurvesSvg(result: EvaluationResult): Promise<string>
 export function svgToPng(svg: string, zoom = 2): Uint8Array {
   const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: zoom }, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: FONT } }).render().asPng();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+}
+
+/** The heatmap grid with labels: rows = input and methods, columns = samples (Vega image marks). */
+export async function renderHeatmapGridSvg(t: GridTiles, result: EvaluationResult): Promise<string> {
+  const size = t.rows[0]!.tiles[0]!.width;
+  const gap = 3;
+  const values = t.rows.flatMap((r, ri) =>
+    r.tiles.map((tile, ci) => ({
+      row: r.label,
+      column: t.columns[ci],
+      first: ci === 0,
+      top: ri === 0,
+      px: ci * (size + gap) + size / 2,
+      py: ri * (size + gap) + size / 2,
+      url: `data:image/png;base64,${Buffer.from(encodePng(tile.rgba, tile.width, tile.height, 1)).toString('base64')}`,
+    })),
+  );
+  const pos = { x: { field: 'px', type: 'quantitative', scale: null }, y: { field: 'py', type: 'quantitative', scale: null } };
+  // One view with pixel positions (no facets): labels are placed exactly, whatever text widths Vega estimates.
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Heatmaps (red: positive, blue: negative; each normalised by its largest |value|)', subtitle: `${result.settings.model}; columns: sample index and explained class`, anchor: 'start' },
+    background: 'white',
+    autosize: { type: 'pad' },
+    padding: 8,
+    width: t.columns.length * (size + gap) - gap,
+    height: t.rows.length * (size + gap) - gap,
+    config: { font: FONT, view: { stroke: null }, axis: { disable: true } },
+    data: { values },
+    layer: [
+      { mark: { type: 'image', width: size, height: size, aspect: false }, encoding: { ...pos, url: { field: 'url', type: 'nominal' } } },
+      { transform: [{ filter: 'datum.first' }], mark: { type: 'text', align: 'right', baseline: 'middle', fontSize: 12, dx: -(size / 2 + 8) }, encoding: { ...pos, text: { field: 'row' } } },
+      { transform: [{ filter: 'datum.top' }], mark: { type: 'text', align: 'center', baseline: 'bottom', fontSize: 11, dy: -(size / 2 + 4) }, encoding: { ...pos, text: { field: 'column' } } },
+    ],
+  } as unknown as TopLevelSpec;
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
 }

@@ -1,15 +1,15 @@
 /**
  * Writing an evaluation: results.json (settings, per-method AOPC and curves), aopc.csv (one row per
  * method), curves.csv (one row per method, order and step), samples.csv (one row per sample and
- * method), table.md, curves.svg + curves.png (the plot) and heatmaps.png (input row, then one row
- * of heatmaps per method). Every file goes through writeFileAtomic.
+ * method), table.md, curves.svg + curves.png (the plot), heatmaps.png (input row, then one row
+ * of heatmaps per method) and the same grid with row and column labels (heatmaps-labelled.svg/png). Every file goes through writeFileAtomic.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { encodePng, heatmapGrid, imageToRgba, relevanceToHeatmap, type RgbaImage } from '../visualize/heatmap.js';
 import { aopc } from './aopc.js';
-import { renderCurvesSvg, svgToPng } from './plot.js';
+import { renderCurvesSvg, renderHeatmapGridSvg, svgToPng } from './plot.js';
 import type { EvaluationResult, MethodResult } from './region-perturbation.js';
 
 function csvCell(v: unknown): string {
@@ -83,18 +83,23 @@ function upscale(img: RgbaImage, s: number): RgbaImage {
   return { rgba, width: W, height: H };
 }
 
+export interface GridTiles {
+  columns: string[];
+  rows: { label: string; tiles: RgbaImage[] }[];
+}
+
 /**
- * Grid of heatmaps: row 0 the inputs (grey or the channel mean, min–max scaled), then one row per
- * method (in result order, random excluded); columns are the first samples. Each heatmap is
- * normalised by its own largest |value| (bwr: red positive, blue negative).
+ * Tiles of the heatmap grid: row 0 the inputs (grey, or the channel mean, min–max scaled), then one
+ * row per method (in result order, random excluded); columns are the first samples. Each heatmap
+ * is normalised by its own largest |value| (bwr: red positive, blue negative) and upscaled
+ * (nearest neighbour) to about 112 px.
  */
-export function heatmapGridPng(result: EvaluationResult): Uint8Array | undefined {
+export function gridTiles(result: EvaluationResult): GridTiles | undefined {
   const hm = result.heatmaps;
   if (!hm || hm.inputs.length === 0) return undefined;
   const { C, H, W, layout } = hm.geometry;
   const scale = Math.max(1, Math.floor(112 / Math.max(H, W)));
-  const tiles: RgbaImage[] = [];
-  for (const x of hm.inputs) {
+  const inputs: RgbaImage[] = hm.inputs.map((x) => {
     const gray = new Float32Array(H * W);
     for (let p = 0; p < H * W; p++) {
       let s = 0;
@@ -108,10 +113,25 @@ export function heatmapGridPng(result: EvaluationResult): Uint8Array | undefined
       hi = Math.max(hi, v);
     }
     const px = Array.from(gray, (v) => (hi > lo ? ((v - lo) / (hi - lo)) * 255 : 0));
-    tiles.push(upscale({ rgba: imageToRgba(px, H, W), width: W, height: H }, scale));
-  }
-  for (const m of hm.maps) for (const map of m.maps) tiles.push(upscale({ rgba: relevanceToHeatmap(map, H, W, { channels: 1 }), width: W, height: H }, scale));
-  const grid = heatmapGrid(tiles, { cols: hm.inputs.length, gap: 2 });
+    return upscale({ rgba: imageToRgba(px, H, W), width: W, height: H }, scale);
+  });
+  const rows = [
+    { label: 'input', tiles: inputs },
+    ...hm.maps.map((m) => ({ label: m.label, tiles: m.maps.map((map) => upscale({ rgba: relevanceToHeatmap(map, H, W, { channels: 1 }), width: W, height: H }, scale)) })),
+  ];
+  const first = result.records.filter((r) => r.method === result.methods[0]?.label && r.i < hm.inputs.length).sort((a, b) => a.i - b.i);
+  const columns = hm.inputs.map((_, i) => {
+    const r = first[i];
+    return r ? `#${r.id}: class ${r.target}` : `#${i}`;
+  });
+  return { columns, rows };
+}
+
+/** The grid as one PNG (no labels; rows as in results.json heatmapGrid.rows). */
+export function heatmapGridPng(result: EvaluationResult): Uint8Array | undefined {
+  const t = gridTiles(result);
+  if (!t) return undefined;
+  const grid = heatmapGrid(t.rows.flatMap((r) => r.tiles), { cols: t.columns.length, gap: 2 });
   return encodePng(grid.rgba, grid.width, grid.height, 1);
 }
 
@@ -145,6 +165,11 @@ export async function writeEvaluationOutputs(result: EvaluationResult, dir: stri
   }
   const grid = heatmapGridPng(result);
   if (grid) files.push(['heatmaps.png', grid]);
+  const tiles = opts.plot !== false ? gridTiles(result) : undefined;
+  if (tiles) {
+    const svg = await renderHeatmapGridSvg(tiles, result);
+    files.push(['heatmaps-labelled.svg', svg], ['heatmaps-labelled.png', svgToPng(svg, 1)]);
+  }
   for (const [name, data] of files) await writeFileAtomic(join(dir, name), data);
   return files.map(([n]) => join(dir, n));
 }
