@@ -42,6 +42,13 @@ const cases: Case[] = [
     y: labels(5, 3),
   },
   {
+    name: 'ReLU then max-pool (the mask is applied at the pooled resolution)',
+    spec: { input: { shape: [1, 6, 6] }, layers: [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'conv2d', filters: 2, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool', size: 3 }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+    loss: { kind: 'cross-entropy' },
+    x: { dtype: 'float32', dims: [4, 1, 6, 6], data: randn(144) },
+    y: labels(4, 3),
+  },
+  {
     name: 'text: embedding, conv1d, global max pool, dense',
     spec: {
       input: { shape: [10], dtype: 'int64' },

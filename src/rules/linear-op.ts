@@ -121,12 +121,13 @@ export function convAdjoint(
   W: TensorData,
   geo: ConvGeometry,
   weight: (variant: string, make: () => TensorData) => string,
+  opts: { flip?: boolean } = {},
 ): string {
   const { kernel, strides, dilations, pads, group, inSpatial, outSpatial } = geo;
   const r = kernel.length;
   const span = kernel.map((k, d) => (k - 1) * dilations[d]!);
   const flipPads = [...kernel.map((_, d) => span[d]! - pads[d]!), ...kernel.map((_, d) => span[d]! - pads[r + d]!)];
-  if (strides.every((v) => v === 1) && flipPads.every((p) => p >= 0)) {
+  if ((opts.flip ?? true) && strides.every((v) => v === 1) && flipPads.every((p) => p >= 0)) {
     const wf = weight('W_flip', () => flipSwap(W, group));
     const out = g.op('Conv', [s, wf], { kernel_shape: kernel, strides, dilations, pads: flipPads, group }, 'conv_adj');
     return out;

@@ -110,6 +110,9 @@ interface Ctx {
   bufferUpdates: Map<string, string>;
   counter: Map<string, number>;
   dropoutSeed: number;
+  /** ReLU output → its input, and how many layers read each tensor (for the ReLU→MaxPool shortcut). */
+  reluOf: Map<string, string>;
+  uses: Map<string, number>;
 }
 
 function param(c: Ctx, layer: string, suffix: string, dims: number[], opts: { decay?: boolean; buffer?: boolean } = {}): string {
@@ -143,6 +146,7 @@ function emit(c: Ctx, x: string, shape: Shape, layers: LayerSpec[]): { out: stri
 
 function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string; shape: Shape } {
   const g = c.g;
+  c.uses.set(x, (c.uses.get(x) ?? 0) + 1);
   const name = layerName(c, l);
   const train = c.mode === 'train';
   const where = `layer "${name}" (${l.type})`;
@@ -171,7 +175,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
           const dY = grad(y);
           if (!dY) return;
           if (b) c.grads.set(b, g.op('ReduceSum', [dY, g.ints([0, ...Array.from({ length: r }, (_, i) => i + 2)])], { keepdims: 0 }));
-          c.grads.set(W, convWeightGrad(g, x, dY, attrs, l.filters, C, r));
+          c.grads.set(W, convWeightGrad(g, x, dY, attrs, l.filters, C, r, shape.slice(1) as number[], outSpatial as number[]));
           if (!isInput(c, x)) give(x, convInputGrad(g, dY, W, [l.filters, C / groups, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[]));
         });
       }
@@ -207,6 +211,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       const op = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu' }[l.type];
       const alpha = l.type === 'leakyrelu' ? (l.alpha ?? 0.01) : undefined;
       const y = g.op(op, [x], alpha !== undefined ? { alpha } : {}, name);
+      if (l.type === 'relu') c.reluOf.set(y, x);
       if (train) {
         c.tape.push((grad, give) => {
           const dY = grad(y);
@@ -240,7 +245,14 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
           const node = { op: 'MaxPool', name, inputs: [x], outputs: [y!, idx!], attrs };
           c.tape.push((grad, give) => {
             const dY = grad(y!);
-            if (dY && !isInput(c, x)) give(x, maxPoolBackward(g, x, node, dY));
+            if (!dY || isInput(c, x)) return;
+            const pre = c.reluOf.get(x);
+            if (pre !== undefined && c.uses.get(x) === 1 && !isInput(c, pre)) {
+              // ReLU then max-pool: max and ReLU commute, so the ReLU mask applies at the pooled
+              // resolution (the winner's value is the pooled value) — fewer elements to mask.
+              const masked = g.op('Where', [g.op('Greater', [y!, g.scalar(0)]), dY, g.scalar(0)]);
+              give(pre, maxPoolBackward(g, x, node, masked));
+            } else give(x, maxPoolBackward(g, x, node, dY));
           });
         }
         return { out: y!, shape: outShape };
@@ -417,26 +429,44 @@ function convInputGrad(g: GraphBuilder, dY: string, W: string, wDims: number[], 
     return g.op('Slice', [merged, g.ints(axes.map(() => -1)), g.ints(axes.map(() => -(2 ** 62))), g.ints(axes), g.ints(axes.map(() => -1))]);
   };
   void r;
-  return convAdjoint(g, dY, { dtype: 'float32', dims: wDims, data: new Float32Array(0) }, geo, weight);
+  return convAdjoint(g, dY, { dtype: 'float32', dims: wDims, data: new Float32Array(0) }, geo, weight, { flip: process.env.RELPROP_FLIP !== '0' });
 }
 
 /**
- * dL/dW of a convolution as a convolution: batch and channel axes swap roles, the forward
- * stride becomes the dilation and vice versa; the result is cropped to the kernel size.
+ * dL/dW of a convolution as one matrix product: the input's patches (im2col, built from one
+ * strided Slice per kernel offset) against dY, i.e. dW[o, (c,u,v)] = Σ_{n,p} dY[n,o,p]·x[n,c,p·s+u·d].
+ * Grouped convolutions do this per group.
  */
-function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }, O: number, C: number, r: number): string {
-  const perm = [1, 0, ...Array.from({ length: r }, (_, i) => i + 2)];
+function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }, O: number, C: number, r: number, inSpatial: number[], outSpatial: number[]): string {
   const G = attrs.group;
-  const one = (xs: string, dys: string) => {
-    const raw = g.op('Conv', [g.op('Transpose', [xs], { perm }), g.op('Transpose', [dys], { perm })], { strides: attrs.dilations, dilations: attrs.strides, pads: attrs.pads }, 'conv_wgrad');
-    const axes = Array.from({ length: r }, (_, i) => i + 2);
-    const cropped = g.op('Slice', [raw, g.ints(axes.map(() => 0)), g.ints(attrs.kernel_shape), g.ints(axes)]);
-    return g.op('Transpose', [cropped], { perm });
+  const k = attrs.kernel_shape;
+  const spatialAxes = Array.from({ length: r }, (_, i) => i + 2);
+  const padded = attrs.pads.some((p) => p > 0) ? g.op('Pad', [x, g.ints([0, 0, ...attrs.pads.slice(0, r), 0, 0, ...attrs.pads.slice(r)])]) : x;
+  const P = outSpatial.reduce((a, b) => a * b, 1);
+  const offsets: number[][] = [];
+  const walk = (prefix: number[]) => {
+    if (prefix.length === r) offsets.push(prefix);
+    else for (let u = 0; u < k[prefix.length]!; u++) walk([...prefix, u]);
   };
-  if (G === 1) return one(x, dY);
-  const xs = g.opN('Split', [x, g.ints(new Array(G).fill(C / G))], G, { axis: 1 });
+  walk([]);
+  void inSpatial;
+  const one = (xs: string, dys: string, Cg: number, Og: number) => {
+    // x as [Cg, N, …] once; each kernel offset is a strided Slice of it, [Cg, N·P], times dY as [N·P, Og].
+    const xt = g.op('Transpose', [xs], { perm: [1, 0, ...spatialAxes] });
+    const dyt = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [dys, g.ints([0, Og, P])])], { perm: [0, 2, 1] }), g.ints([-1, Og])]);
+    const parts = offsets.map((off) => {
+      const starts = off.map((u, i) => u * attrs.dilations[i]!);
+      const ends = starts.map((st, i) => st + (outSpatial[i]! - 1) * attrs.strides[i]! + 1);
+      const sl = g.op('Slice', [xt, g.ints(starts), g.ints(ends), g.ints(spatialAxes), g.ints(attrs.strides)]);
+      return g.op('Unsqueeze', [g.op('MatMul', [g.op('Reshape', [sl, g.ints([Cg, -1])]), dyt]), g.ints([2])]);
+    });
+    const cgk = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: 2 }); // [Cg, Og, K]
+    return g.op('Reshape', [g.op('Transpose', [cgk], { perm: [1, 0, 2] }), g.ints([Og, Cg, ...k])]);
+  };
+  if (G === 1) return one(padded, dY, C, O);
+  const xs = g.opN('Split', [padded, g.ints(new Array(G).fill(C / G))], G, { axis: 1 });
   const ds = g.opN('Split', [dY, g.ints(new Array(G).fill(O / G))], G, { axis: 1 });
-  return g.op('Concat', xs.map((xi, i) => one(xi, ds[i]!)), { axis: 0 });
+  return g.op('Concat', xs.map((xi, i) => one(xi, ds[i]!, C / G, O / G)), { axis: 0 });
 }
 
 export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number } = {}): BuiltGraph {
@@ -444,7 +474,7 @@ export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<str
   const g = new GraphBuilder(graph, 'm');
   const ints = spec.input.dtype === 'int64';
   graph.inputs.push({ name: 'input', elemType: ints ? ELEM.INT64 : ELEM.FLOAT, shape: ['batch', ...spec.input.shape.map((d, i) => d ?? `dim${i}`)] });
-  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1 };
+  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1, reluOf: new Map(), uses: new Map() };
   let x = 'input';
   if (spec.normalize && !c.shapesOnly) {
     x = g.div(g.sub(x, g.scalar(spec.normalize.mean)), g.scalar(spec.normalize.std));

@@ -1,0 +1,182 @@
+/** `relprop train` and `relprop test`: train a model from a spec, save it with its card; score a model on data. */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import ort from 'onnxruntime-node';
+import { loadLabelledData, splitData, type LabelledData } from '../data/datasets.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { checkSpec, PRESETS, type ModelSpec } from '../train/spec.js';
+import { Trainer, scoreLogits, type Schedule } from '../train/trainer.js';
+import type { LossSpec, OptimizerSpec } from '../train/graph.js';
+
+export interface TrainFlags {
+  spec?: string;
+  preset?: string;
+  data: string;
+  labels?: string;
+  val?: string;
+  valLabels?: string;
+  valSplit?: number;
+  test?: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: string;
+  lr: number;
+  momentum?: number;
+  weightDecay?: number;
+  schedule: string;
+  stepEvery?: number;
+  loss: string;
+  seed: number;
+  threads?: number;
+  patience?: number;
+  out: string;
+  checkpointDir?: string;
+  resume?: boolean;
+  quiet?: boolean;
+}
+
+function readSpec(f: TrainFlags): { spec: ModelSpec; name: string } {
+  if (f.spec && f.preset) throw new Error('give either --spec or --preset, not both');
+  if (f.preset) {
+    const s = PRESETS[f.preset];
+    if (!s) throw new Error(`unknown preset "${f.preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
+    return { spec: s, name: f.preset };
+  }
+  if (!f.spec) throw new Error('give the model as --spec model.json or --preset NAME');
+  let text: string;
+  try {
+    text = readFileSync(f.spec, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read spec ${f.spec}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return { spec: checkSpec(JSON.parse(text)), name: basename(f.spec, '.json') };
+  } catch (e) {
+    throw new Error(`${f.spec}: ${(e as Error).message}`);
+  }
+}
+
+export async function trainCommand(f: TrainFlags): Promise<void> {
+  const { spec, name } = readSpec(f);
+  if (!['adam', 'sgd'].includes(f.optimizer)) throw new Error(`unknown optimizer "${f.optimizer}" (adam, sgd)`);
+  if (!['constant', 'step', 'cosine'].includes(f.schedule)) throw new Error(`unknown schedule "${f.schedule}" (constant, step, cosine)`);
+  const losses = ['cross-entropy', 'mse', 'multitask-mse', 'multitask-mae'];
+  if (!losses.includes(f.loss)) throw new Error(`unknown loss "${f.loss}" (${losses.join(', ')})`);
+  // Fail on an unwritable output before hours of training.
+  mkdirSync(dirname(resolve(f.out)), { recursive: true });
+  await writeFileAtomic(`${f.out}.writable-check`, '').then(() => import('node:fs').then((fs) => fs.unlinkSync(`${f.out}.writable-check`)));
+  const size = spec.input.shape.length === 3 ? ([spec.input.shape[1], spec.input.shape[2]] as [number, number]) : undefined;
+  const channels = spec.input.shape.length === 3 && (spec.input.shape[0] === 1 || spec.input.shape[0] === 3) ? (spec.input.shape[0] as 1 | 3) : undefined;
+  const dataOpts = { size, channels };
+  let train: LabelledData = loadLabelledData(f.data, { ...dataOpts, labels: f.labels, split: 'train' });
+  let val: LabelledData | undefined;
+  if (f.val) val = loadLabelledData(f.val, { ...dataOpts, labels: f.valLabels, split: 'test' });
+  else if (f.valSplit) [train, val] = splitData(train, f.valSplit, f.seed);
+  const optimizer: OptimizerSpec = { kind: f.optimizer as 'adam' | 'sgd', momentum: f.momentum, weightDecay: f.weightDecay };
+  const loss: LossSpec = { kind: f.loss as LossSpec['kind'] };
+  const schedule: Schedule = { kind: f.schedule as Schedule['kind'], every: f.stepEvery };
+  const bar = !f.quiet && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'epoch {epoch}/{epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+  const trainer = new Trainer(spec, {
+    epochs: f.epochs, batchSize: f.batchSize, lr: f.lr, optimizer, loss, schedule, seed: f.seed, threads: f.threads, patience: f.patience,
+    checkpointDir: f.checkpointDir, resume: f.resume,
+    onStep: (s) => {
+      if (!bar) return;
+      if (s.step === 1) bar.start(s.steps, 0, { epoch: s.epoch + 1, epochs: f.epochs, loss: '-', acc: '-' });
+      bar.update(s.step, { loss: s.loss.toFixed(4), acc: s.accuracy === undefined ? '-' : (100 * s.accuracy).toFixed(1) + '%' });
+      if (s.step === s.steps) bar.stop();
+    },
+    onEpoch: (e) => {
+      if (f.quiet) return;
+      const acc = (v?: number) => (v === undefined ? '' : ` ${(100 * v).toFixed(2)}%`);
+      process.stdout.write(`epoch ${e.epoch}: lr ${e.lr.toPrecision(3)}, train loss ${e.trainLoss.toFixed(4)}${acc(e.trainAccuracy)}${e.valLoss !== undefined ? `, validation loss ${e.valLoss.toFixed(4)}${acc(e.valAccuracy)}` : ''}${e.valMae !== undefined && e.valAccuracy === undefined ? ` MAE ${e.valMae.toFixed(4)}` : ''} (${e.seconds.toFixed(1)} s)\n`);
+    },
+  });
+  const t0 = performance.now();
+  await trainer.fit({ x: train.x, y: train.y }, val ? { x: val.x, y: val.y } : undefined);
+  const seconds = (performance.now() - t0) / 1000;
+  let testResult: { accuracy?: number; mae?: number; loss: number; samples: number; data: string } | undefined;
+  if (f.test) {
+    const t = loadLabelledData(f.test, { ...dataOpts, split: 'test' });
+    const r = await trainer.evaluate({ x: t.x, y: t.y });
+    testResult = { accuracy: r.accuracy, mae: r.mae, loss: r.loss, samples: t.x.dims[0]!, data: t.source };
+    if (!f.quiet) process.stdout.write(`test: ${r.accuracy !== undefined ? `accuracy ${(100 * r.accuracy).toFixed(2)}%` : `MAE ${r.mae!.toFixed(4)}`} on ${t.x.dims[0]} samples\n`);
+  }
+  const card = {
+    name,
+    file: basename(f.out),
+    trained_by: 'relprop',
+    architecture: spec,
+    input: { name: 'input', dtype: spec.input.dtype ?? 'float32', shape: ['N', ...spec.input.shape] },
+    output: { name: 'logits', shape: ['N', trainer.numOutputs()] },
+    data: { train: train.source, train_samples: train.x.dims[0], validation: val ? (f.val ?? `${f.valSplit} of the training data`) : null, classes: train.classes },
+    training: { epochs: trainer.history.length, batch_size: f.batchSize, optimizer, loss, learning_rate: f.lr, schedule, seed: f.seed, seconds: Math.round(seconds) },
+    history: trainer.history,
+    test: testResult ?? null,
+    command: `relprop ${process.argv.slice(2).join(' ')}`,
+    relprop_version: '0.1.0',
+  };
+  const cardPath = f.out.replace(/\.onnx$/, '') + '.json';
+  await writeFileAtomic(f.out, trainer.inferenceModel());
+  await writeFileAtomic(cardPath, JSON.stringify(card, null, 2) + '\n');
+  if (!f.quiet) process.stdout.write(`wrote ${f.out} and ${cardPath}\n`);
+}
+
+export async function testCommand(model: string, f: { data: string; labels?: string; batchSize?: number; threads?: number; quiet?: boolean }): Promise<void> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(model, { intraOpNumThreads: f.threads ?? 0 });
+  } catch (e) {
+    throw new Error(`cannot load model ${model}: ${(e as Error).message}`);
+  }
+  const meta = session.inputMetadata[0] as { name: string; shape?: (number | string)[] } | undefined;
+  const shape = meta?.shape;
+  const size = shape?.length === 4 && typeof shape[2] === 'number' && typeof shape[3] === 'number' ? ([shape[2], shape[3]] as [number, number]) : undefined;
+  const channels = shape?.length === 4 && (shape[1] === 1 || shape[1] === 3) ? (shape[1] as 1 | 3) : undefined;
+  const d = loadLabelledData(f.data, { labels: f.labels, split: 'test', size, channels });
+  const N = d.x.dims[0]!;
+  if (N === 0) throw new Error(`${f.data} holds no samples`);
+  const per = d.x.data.length / N;
+  const B = f.batchSize ?? 256;
+  let K = 0;
+  let logits = new Float32Array(0);
+  const bar = !f.quiet && process.stderr.isTTY && N > B ? new cliProgress.SingleBar({ format: 'testing [{bar}] {value}/{total} | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+  bar?.start(N, 0);
+  for (let s = 0; s < N; s += B) {
+    const n = Math.min(B, N - s);
+    const x = d.x.dtype === 'int64'
+      ? new ort.Tensor('int64', (d.x.data as BigInt64Array).slice(s * per, (s + n) * per), [n, ...d.x.dims.slice(1)])
+      : new ort.Tensor('float32', (d.x.data as Float32Array).slice(s * per, (s + n) * per), [n, ...d.x.dims.slice(1)]);
+    let out;
+    try {
+      out = await session.run({ [session.inputNames[0]!]: x });
+    } catch (e) {
+      throw new Error(`the model cannot run on inputs of shape ${JSON.stringify(x.dims)}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const o = out[session.outputNames[0]!]!;
+    if (!K) {
+      K = o.dims[1] as number;
+      logits = new Float32Array(N * K);
+    }
+    logits.set(o.data as Float32Array, s * K);
+    bar?.update(s + n);
+  }
+  bar?.stop();
+  const isClass = d.y.dtype === 'int64';
+  if (isClass) for (const v of d.y.data as BigInt64Array) if (v >= BigInt(K)) throw new Error(`label ${v} is outside the model's ${K} outputs`);
+  const r = scoreLogits(logits, { x: d.x, y: d.y }, K, { kind: isClass ? 'cross-entropy' : 'mse' });
+  if (isClass) {
+    const perClass = new Map<number, [number, number]>();
+    const labels = d.y.data as BigInt64Array;
+    for (let i = 0; i < N; i++) {
+      const row = logits.subarray(i * K, (i + 1) * K);
+      let best = 0;
+      for (let k = 1; k < K; k++) if (row[k]! > row[best]!) best = k;
+      const c = Number(labels[i]);
+      const e = perClass.get(c) ?? [0, 0];
+      perClass.set(c, [e[0] + (best === c ? 1 : 0), e[1] + 1]);
+    }
+    process.stdout.write(`accuracy ${(100 * r.accuracy!).toFixed(2)}% on ${N} samples (loss ${r.loss.toFixed(4)})\n`);
+    if (!f.quiet) for (const [c, [ok, n]] of [...perClass].sort((a, b) => a[0] - b[0])) process.stdout.write(`  class ${d.classes?.[c] ?? c}: ${(100 * ok / n).toFixed(1)}% of ${n}\n`);
+  } else process.stdout.write(`MAE ${r.mae!.toFixed(4)}, MSE ${r.loss.toFixed(4)} on ${N} samples\n`);
+}

@@ -1,0 +1,89 @@
+/**
+ * Labelled data sets for training and testing, from what users have on disk: an MNIST-style IDX
+ * folder or file, a pair of .npy arrays, or an image folder with one sub-folder per class.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readNpy } from '../io/npy.js';
+import type { TensorData } from '../onnx/tensor.js';
+import { findIdxImages, loadIdxImages } from './idx.js';
+import { loadImageFolder } from './image-folder.js';
+
+export interface LabelledData {
+  x: TensorData;
+  y: TensorData;
+  classes?: string[];
+  source: string;
+}
+
+export interface DataOptions {
+  /** .npy labels for a .npy input array. */
+  labels?: string;
+  /** IDX folders: which split. */
+  split?: 'train' | 'test';
+  /** Image folders: size and channels of the model input. */
+  size?: [number, number];
+  channels?: 1 | 3;
+}
+
+function toLabels(values: ArrayLike<number>, what: string): TensorData {
+  const data = BigInt64Array.from(Array.from(values), (v) => {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${what}: labels must be non-negative integers, found ${v}`);
+    return BigInt(v);
+  });
+  return { dtype: 'int64', dims: [data.length], data };
+}
+
+export function loadLabelledData(path: string, opts: DataOptions = {}): LabelledData {
+  if (!existsSync(path)) throw new Error(`data not found: ${path}`);
+  const isDir = statSync(path).isDirectory();
+  if (path.endsWith('.npy')) {
+    if (!opts.labels) throw new Error(`${path}: a .npy input needs --labels LABELS.npy`);
+    const x = readNpy(readFileSync(path));
+    const yRaw = readNpy(readFileSync(opts.labels));
+    let y: TensorData;
+    if (yRaw.dtype === 'float32' || yRaw.dtype === 'float64') {
+      y = yRaw.dims.length === 1 ? { dtype: 'float32', dims: [yRaw.dims[0]!, 1], data: Float32Array.from(yRaw.data as Float32Array) } : { dtype: 'float32', dims: yRaw.dims, data: Float32Array.from(yRaw.data as Float32Array) };
+    } else y = toLabels(Array.from(yRaw.data as ArrayLike<number | bigint>, Number), opts.labels);
+    const xf: TensorData = x.dtype === 'float64' ? { dtype: 'float32', dims: x.dims, data: Float32Array.from(x.data as Float64Array) } : x.dtype === 'uint8' ? { dtype: 'float32', dims: x.dims, data: Float32Array.from(x.data as Uint8Array, (v) => v / 255) } : x;
+    return { x: xf, y, source: path };
+  }
+  const idx = isDir ? findIdxImages(path, opts.split ?? 'train') : /idx\d-ubyte/.test(path) ? path : undefined;
+  if (idx) {
+    const s = loadIdxImages(idx);
+    if (!s.labels) throw new Error(`${idx}: no labels file beside it (expected the matching *-labels-idx1-ubyte[.gz])`);
+    return { x: s.images, y: toLabels(s.labels, s.labelsPath ?? idx), source: idx };
+  }
+  if (isDir) {
+    const s = loadImageFolder(path, { size: opts.size, channels: opts.channels });
+    if (!s.labels) throw new Error(`${path}: an image folder needs one sub-folder per class`);
+    return { x: s.images, y: toLabels(s.labels, path), classes: s.classes, source: path };
+  }
+  throw new Error(`cannot read data ${path}: expected an IDX folder or file, a .npy array (with --labels), or an image folder with one sub-folder per class`);
+}
+
+/** Split off a validation share, seeded (Fisher–Yates on the indices). */
+export function splitData(d: LabelledData, share: number, seed: number): [LabelledData, LabelledData] {
+  const N = d.x.dims[0]!;
+  const nVal = Math.round(N * share);
+  if (nVal < 1 || nVal >= N) throw new Error(`validation share ${share} leaves no training or no validation samples of ${N}`);
+  let a = seed >>> 0;
+  const rng = () => {
+    a = (Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0;
+    return a / 4294967296;
+  };
+  const order = Array.from({ length: N }, (_, i) => i);
+  for (let i = N - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const take = (rows: number[]): LabelledData => ({ ...d, x: rowsOf(d.x, rows), y: rowsOf(d.y, rows) });
+  return [take(order.slice(nVal)), take(order.slice(0, nVal))];
+}
+
+export function rowsOf(t: TensorData, rows: number[]): TensorData {
+  const per = t.data.length / t.dims[0]!;
+  const Ctor = t.data.constructor as { new (n: number): Float32Array | BigInt64Array };
+  const out = new Ctor(rows.length * per);
+  rows.forEach((r, i) => (out as Float32Array).set((t.data as Float32Array).subarray(r * per, (r + 1) * per), i * per));
+  return { dtype: t.dtype, dims: [rows.length, ...t.dims.slice(1)], data: out };
+}
