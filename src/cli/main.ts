@@ -6,6 +6,7 @@ import { METHODS } from '../explain/resolve.js';
 import { demoCommand } from './demo-cmd.js';
 import { explainCommand } from './explain-cmd.js';
 import { inspectCommand } from './inspect-cmd.js';
+import { testCommand, trainCommand } from './train-cmd.js';
 import { num, numList, parseSize, posInt } from './options.js';
 
 function methodOptions(cmd: Command): Command {
@@ -67,6 +68,46 @@ methodOptions(
     .option('--shape <dims>', 'input shape for models with free dimensions, e.g. 1x3x224x224')
     .option('--json', 'print JSON'),
 ).action(async (model, opts) => inspectCommand(model, opts));
+
+program
+  .command('train')
+  .description('train a model (a JSON spec or a preset) and save it as an inference ONNX with a JSON card')
+  .option('--spec <file>', 'model spec (JSON)')
+  .option('--preset <name>', 'a named model: fmnist-cnn, mlp')
+  .requiredOption('--data <path>', 'training data: IDX folder/file, .npy (with --labels), or an image folder (one sub-folder per class)')
+  .option('--labels <file>', 'labels .npy for a .npy input')
+  .option('--val <path>', 'validation data (same forms)')
+  .option('--val-labels <file>', 'labels .npy for --val')
+  .option('--val-split <share>', 'hold out this share of the training data for validation', num('--val-split'))
+  .option('--test <path>', 'test data, scored after training and recorded in the model card')
+  .option('--epochs <n>', 'epochs', posInt('--epochs'), 10)
+  .option('--batch-size <n>', 'mini-batch size', posInt('--batch-size'), 64)
+  .option('--optimizer <name>', 'adam or sgd', 'adam')
+  .option('--lr <rate>', 'learning rate', num('--lr'), 1e-3)
+  .option('--momentum <m>', 'SGD momentum (default 0.9)', num('--momentum'))
+  .option('--weight-decay <w>', 'weight decay (decoupled for Adam)', num('--weight-decay'))
+  .option('--schedule <name>', 'learning-rate schedule: constant, step, cosine', 'constant')
+  .option('--step-every <n>', 'step schedule: epochs between decays (x0.1)', posInt('--step-every'))
+  .option('--loss <name>', 'cross-entropy, mse, multitask-mse, multitask-mae', 'cross-entropy')
+  .option('--patience <n>', 'early stopping: epochs without validation improvement', posInt('--patience'))
+  .option('--seed <n>', 'random seed (initialisation, shuffling, dropout)', num('--seed'), 0)
+  .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
+  .requiredOption('--out <file>', 'output model (.onnx; the card goes beside it as .json)')
+  .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch')
+  .option('--resume', 'continue from the checkpoint in --checkpoint-dir')
+  .option('--quiet', 'print nothing but errors')
+  .action(async (opts) => trainCommand(opts));
+
+program
+  .command('test')
+  .description('accuracy (or MAE) of an ONNX model on a labelled data set')
+  .argument('<model>', 'ONNX model')
+  .requiredOption('--data <path>', 'IDX folder/file (test split), .npy (with --labels), or an image folder')
+  .option('--labels <file>', 'labels .npy for a .npy input')
+  .option('--batch-size <n>', 'samples per run', posInt('--batch-size'))
+  .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
+  .option('--quiet', 'only the summary line')
+  .action(async (model, opts) => testCommand(model, opts));
 
 program
   .command('demo')
