@@ -95,6 +95,7 @@ program
   .requiredOption('--out <file>', 'output model (.onnx; the card goes beside it as .json)')
   .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch')
   .option('--resume', 'continue from the checkpoint in --checkpoint-dir')
+  .option('--class-names <list>', 'comma-separated class names for the model card')
   .option('--quiet', 'print nothing but errors')
   .action(async (opts) => trainCommand(opts));
 

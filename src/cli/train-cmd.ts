@@ -33,6 +33,7 @@ export interface TrainFlags {
   out: string;
   checkpointDir?: string;
   resume?: boolean;
+  classNames?: string;
   quiet?: boolean;
 }
 
@@ -109,7 +110,8 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     architecture: spec,
     input: { name: 'input', dtype: spec.input.dtype ?? 'float32', shape: ['N', ...spec.input.shape] },
     output: { name: 'logits', shape: ['N', trainer.numOutputs()] },
-    data: { train: train.source, train_samples: train.x.dims[0], validation: val ? (f.val ?? `${f.valSplit} of the training data`) : null, classes: train.classes },
+    classes: f.classNames ? f.classNames.split(',').map((c) => c.trim()) : train.classes,
+    data: { train: train.source, train_samples: train.x.dims[0], validation: val ? (f.val ?? `${f.valSplit} of the training data`) : null },
     training: { epochs: trainer.history.length, batch_size: f.batchSize, optimizer, loss, learning_rate: f.lr, schedule, seed: f.seed, seconds: Math.round(seconds) },
     history: trainer.history,
     test: testResult ?? null,
@@ -125,7 +127,7 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
 export async function testCommand(model: string, f: { data: string; labels?: string; batchSize?: number; threads?: number; quiet?: boolean }): Promise<void> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(model, { intraOpNumThreads: f.threads ?? 0 });
+    session = await ort.InferenceSession.create(model, { intraOpNumThreads: f.threads ?? 0, logSeverityLevel: 3 });
   } catch (e) {
     throw new Error(`cannot load model ${model}: ${(e as Error).message}`);
   }
