@@ -9,7 +9,7 @@ import { numel, type TensorData } from '../src/onnx/tensor.js';
 import { buildGraph, initParams, rngFrom, type LossSpec } from '../src/train/graph.js';
 import type { ModelSpec } from '../src/train/spec.js';
 
-interface Case { name: string; spec: ModelSpec; loss: LossSpec; x: TensorData; y: TensorData; mask?: TensorData }
+interface Case { name: string; spec: ModelSpec; loss: LossSpec; x: TensorData; y: TensorData; mask?: TensorData; freeze?: string[] }
 
 const rng = rngFrom(42);
 const randn = (n: number) => Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(Math.max(rng(), 1e-12))) * Math.cos(2 * Math.PI * rng()));
@@ -49,6 +49,14 @@ const cases: Case[] = [
     y: labels(4, 3),
   },
   {
+    name: 'transfer learning: a frozen batch norm (inference form) between trained layers',
+    spec: { input: { shape: [2, 5, 5] }, layers: [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'batchnorm' }, { type: 'tanh' }, { type: 'conv2d', filters: 2, kernel: 3 }, { type: 'tanh' }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+    freeze: ['batchnorm_0'], // conv2d_0's gradient passes through the frozen batch norm
+    loss: { kind: 'cross-entropy' },
+    x: { dtype: 'float32', dims: [3, 2, 5, 5], data: randn(150) },
+    y: labels(3, 3),
+  },
+  {
     name: 'text: embedding, conv1d, global max pool, dense',
     spec: {
       input: { shape: [10], dtype: 'int64' },
@@ -86,18 +94,19 @@ describe('training-step gradients', () => {
   for (const c of cases) {
     it(c.name, async () => {
       // Plain SGD with lr = 1 and no momentum: the update is p − ∇p, so gradients can be read off.
-      const built = buildGraph(c.spec, 'train', { loss: c.loss, optimizer: { kind: 'sgd', momentum: 0 } });
-      const session = await ort.InferenceSession.create(encodeModel(built.graph));
       const params = initParams(c.spec, 3);
+      const built = buildGraph(c.spec, 'train', { loss: c.loss, optimizer: { kind: 'sgd', momentum: 0 }, frozen: c.freeze, values: params });
+      const session = await ort.InferenceSession.create(encodeModel(built.graph));
       const tensor = (t: TensorData) => (t.dtype === 'int64' ? new ort.Tensor('int64', t.data as BigInt64Array, t.dims) : new ort.Tensor('float32', t.data as Float32Array, t.dims));
       const run = async (ps: Map<string, TensorData>, lr: number) => {
         const feeds: Record<string, ort.Tensor> = { input: tensor(c.x), labels: tensor(c.y), lr: new ort.Tensor('float32', new Float32Array([lr]), []) };
         if (c.mask) feeds.mask = tensor(c.mask);
-        for (const p of built.params) feeds[p.name] = tensor(ps.get(p.name)!);
+        for (const p of built.params) if (!p.frozen) feeds[p.name] = tensor(ps.get(p.name)!);
         return session.run(feeds);
       };
       const out = await run(params, 1);
-      const trainable = built.params.filter((p) => !p.buffer);
+      const trainable = built.params.filter((p) => !p.buffer && !p.frozen);
+      if (c.freeze) expect(built.params.filter((p) => p.frozen).length).toBe(4);
       expect(trainable.length).toBeGreaterThan(2);
       for (const p of trainable) {
         const before = params.get(p.name)!.data as Float32Array;
@@ -116,7 +125,7 @@ describe('training-step gradients', () => {
         expect(Math.abs(fd - norm) / norm, `${p.name}: finite difference ${fd} vs gradient norm ${norm}`).toBeLessThan(2e-2);
       }
       // Running statistics move toward the batch statistics.
-      for (const b of built.params.filter((q) => q.buffer)) {
+      for (const b of built.params.filter((q) => q.buffer && !q.frozen)) {
         const upd = out[built.updated!.get(b.name)!]!.data as Float32Array;
         expect(upd.length).toBe(numel(b.dims));
         expect(upd.some((v, i) => v !== (params.get(b.name)!.data as Float32Array)[i])).toBe(true);

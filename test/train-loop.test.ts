@@ -113,3 +113,24 @@ describe('training loop', () => {
     await expect(t.fit({ x: { dtype: 'float32', dims: [16, 5], data: new Float32Array(80) }, y: d.y })).rejects.toThrow(/expects \[N, 4\]/);
   });
 });
+
+describe('transfer learning', () => {
+  it('keeps frozen layers fixed, trains a new head, and starts from matching weights', async () => {
+    const base = new Trainer(mlp, { epochs: 3, batchSize: 16, lr: 0.01, seed: 1, threads: 1 });
+    await base.fit(blobs(64, 1));
+    const onnx = base.inferenceModel();
+    // Same body, a new 3-way head (its weights have another shape, so they start fresh).
+    const spec: ModelSpec = { input: { shape: [4] }, layers: [{ type: 'dense', units: 8 }, { type: 'relu' }, { type: 'dense', units: 3 }] };
+    const t = new Trainer(spec, { epochs: 2, batchSize: 16, lr: 0.01, seed: 2, threads: 1, freeze: ['dense_0'] });
+    const { loaded, fresh } = t.loadMatching(Trainer.paramsFromOnnx(onnx));
+    expect(loaded).toEqual(['dense_0.weight', 'dense_0.bias']);
+    expect(fresh).toEqual(['dense_1.weight', 'dense_1.bias']);
+    const headBefore = Array.from(t.params.get('dense_1.weight')!.data as Float32Array);
+    const data = blobs(48, 3);
+    (data.y.data as BigInt64Array).forEach((_, i, a) => (a[i] = BigInt(i % 3)));
+    await t.fit(data);
+    expect(Array.from(t.params.get('dense_0.weight')!.data as Float32Array)).toEqual(Array.from(base.params.get('dense_0.weight')!.data as Float32Array));
+    expect(Array.from(t.params.get('dense_1.weight')!.data as Float32Array)).not.toEqual(headBefore);
+    await expect(new Trainer(spec, { epochs: 1, batchSize: 8, lr: 0.01, freeze: ['nope'] }).fit(data)).rejects.toThrow(/cannot freeze "nope"/);
+  });
+});

@@ -95,6 +95,8 @@ program
   .requiredOption('--out <file>', 'output model (.onnx; the card goes beside it as .json)')
   .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch')
   .option('--resume', 'continue from the checkpoint in --checkpoint-dir')
+  .option('--init <model.onnx>', 'start from this model\'s weights (names and shapes that match); its card gives the spec unless --spec/--preset')
+  .option('--freeze <layers>', 'comma-separated layer names to keep fixed (train a new head)')
   .option('--class-names <list>', 'comma-separated class names for the model card')
   .option('--quiet', 'print nothing but errors')
   .action(async (opts) => trainCommand(opts));

@@ -34,11 +34,24 @@ export interface TrainFlags {
   checkpointDir?: string;
   resume?: boolean;
   classNames?: string;
+  init?: string;
+  freeze?: string;
   quiet?: boolean;
 }
 
 function readSpec(f: TrainFlags): { spec: ModelSpec; name: string } {
   if (f.spec && f.preset) throw new Error('give either --spec or --preset, not both');
+  if (!f.spec && !f.preset && f.init) {
+    // Fine-tuning a relprop-trained model: its card holds the architecture.
+    const card = f.init.replace(/\.onnx$/, '') + '.json';
+    try {
+      const c = JSON.parse(readFileSync(card, 'utf8')) as { architecture?: unknown; name?: string };
+      if (c.architecture) return { spec: checkSpec(c.architecture), name: `${c.name ?? basename(f.init, '.onnx')}-finetuned` };
+    } catch {
+      /* fall through to the error below */
+    }
+    throw new Error(`--init ${f.init}: no model card with an "architecture" beside it (${card}); give --spec or --preset`);
+  }
   if (f.preset) {
     const s = PRESETS[f.preset];
     if (!s) throw new Error(`unknown preset "${f.preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
@@ -78,9 +91,10 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
   const loss: LossSpec = { kind: f.loss as LossSpec['kind'] };
   const schedule: Schedule = { kind: f.schedule as Schedule['kind'], every: f.stepEvery };
   const bar = !f.quiet && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'epoch {epoch}/{epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+  const freeze = f.freeze ? f.freeze.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
   const trainer = new Trainer(spec, {
     epochs: f.epochs, batchSize: f.batchSize, lr: f.lr, optimizer, loss, schedule, seed: f.seed, threads: f.threads, patience: f.patience,
-    checkpointDir: f.checkpointDir, resume: f.resume,
+    checkpointDir: f.checkpointDir, resume: f.resume, freeze,
     onStep: (s) => {
       if (!bar) return;
       if (s.step === 1) bar.start(s.steps, 0, { epoch: s.epoch + 1, epochs: f.epochs, loss: '-', acc: '-' });
@@ -93,6 +107,18 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
       process.stdout.write(`epoch ${e.epoch}: lr ${e.lr.toPrecision(3)}, train loss ${e.trainLoss.toFixed(4)}${acc(e.trainAccuracy)}${e.valLoss !== undefined ? `, validation loss ${e.valLoss.toFixed(4)}${acc(e.valAccuracy)}` : ''}${e.valMae !== undefined && e.valAccuracy === undefined ? ` MAE ${e.valMae.toFixed(4)}` : ''} (${e.seconds.toFixed(1)} s)\n`);
     },
   });
+  let init: { loaded: string[]; fresh: string[] } | undefined;
+  if (f.init) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(f.init);
+    } catch (e) {
+      throw new Error(`cannot read --init model ${f.init}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    init = trainer.loadMatching(Trainer.paramsFromOnnx(bytes));
+    if (init.loaded.length === 0) throw new Error(`--init ${f.init}: none of its weights match the model's parameter names and shapes`);
+    if (!f.quiet) process.stdout.write(`initialised ${init.loaded.length} parameters from ${f.init}${init.fresh.length ? `; new: ${init.fresh.join(', ')}` : ''}\n`);
+  }
   const t0 = performance.now();
   await trainer.fit({ x: train.x, y: train.y }, val ? { x: val.x, y: val.y } : undefined);
   const seconds = (performance.now() - t0) / 1000;
@@ -112,6 +138,7 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     output: { name: 'logits', shape: ['N', trainer.numOutputs()] },
     classes: f.classNames ? f.classNames.split(',').map((c) => c.trim()) : train.classes,
     data: { train: train.source, train_samples: train.x.dims[0], validation: val ? (f.val ?? `${f.valSplit} of the training data`) : null },
+    initialised_from: f.init ? { model: f.init, loaded: init!.loaded, new: init!.fresh, frozen_layers: freeze ?? [] } : null,
     training: { epochs: trainer.history.length, batch_size: f.batchSize, optimizer, loss, learning_rate: f.lr, schedule, seed: f.seed, seconds: Math.round(seconds) },
     history: trainer.history,
     test: testResult ?? null,

@@ -21,6 +21,8 @@ export interface ParamInfo {
   /** Running statistics are updated by the forward pass, not by the optimizer. */
   buffer: boolean;
   layer: string;
+  /** Frozen (transfer learning): a constant of the training graph, never updated. */
+  frozen?: boolean;
 }
 
 export interface LossSpec {
@@ -113,13 +115,20 @@ interface Ctx {
   /** ReLU output → its input, and how many layers read each tensor (for the ReLU→MaxPool shortcut). */
   reluOf: Map<string, string>;
   uses: Map<string, number>;
+  frozen: Set<string>;
+}
+
+/** Record a parameter gradient, unless the parameter is frozen (then it is never computed). */
+function setGrad(c: Ctx, name: string, make: () => string) {
+  if (!c.params.find((p) => p.name === name)?.frozen) c.grads.set(name, make());
 }
 
 function param(c: Ctx, layer: string, suffix: string, dims: number[], opts: { decay?: boolean; buffer?: boolean } = {}): string {
   const name = `${layer}.${suffix}`;
-  c.params.push({ name, dims, decay: opts.decay ?? false, buffer: opts.buffer ?? false, layer });
+  const frozen = c.mode === 'train' && c.frozen.has(layer);
+  c.params.push({ name, dims, decay: opts.decay ?? false, buffer: opts.buffer ?? false, layer, frozen });
   if (c.shapesOnly) return name;
-  if (c.mode === 'infer') {
+  if (c.mode === 'infer' || frozen) {
     const v = c.values?.get(name);
     if (!v) throw new Error(`no value for parameter ${name}`);
     if (v.dims.join() !== dims.join()) throw new Error(`parameter ${name} has shape ${JSON.stringify(v.dims)}, the spec needs ${JSON.stringify(dims)}`);
@@ -174,8 +183,8 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
         c.tape.push((grad, give) => {
           const dY = grad(y);
           if (!dY) return;
-          if (b) c.grads.set(b, g.op('ReduceSum', [dY, g.ints([0, ...Array.from({ length: r }, (_, i) => i + 2)])], { keepdims: 0 }));
-          c.grads.set(W, convWeightGrad(g, x, dY, attrs, l.filters, C, r, shape.slice(1) as number[], outSpatial as number[]));
+          if (b) setGrad(c, b, () => g.op('ReduceSum', [dY, g.ints([0, ...Array.from({ length: r }, (_, i) => i + 2)])], { keepdims: 0 }));
+          setGrad(c, W, () => convWeightGrad(g, x, dY, attrs, l.filters, C, r, shape.slice(1) as number[], outSpatial as number[]));
           if (!isInput(c, x)) give(x, convInputGrad(g, dY, W, [l.filters, C / groups, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[]));
         });
       }
@@ -196,8 +205,8 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
           if (!dY) return;
           const dY2 = g.op('Reshape', [dY, g.ints([-1, l.units])]);
           const x2 = g.op('Reshape', [x, g.ints([-1, inF])]);
-          c.grads.set(W, g.op('MatMul', [g.op('Transpose', [x2], { perm: [1, 0] }), dY2]));
-          if (b) c.grads.set(b, g.op('ReduceSum', [dY2, g.ints([0])], { keepdims: 0 }));
+          setGrad(c, W, () => g.op('MatMul', [g.op('Transpose', [x2], { perm: [1, 0] }), dY2]));
+          if (b) setGrad(c, b, () => g.op('ReduceSum', [dY2, g.ints([0])], { keepdims: 0 }));
           if (!isInput(c, x)) give(x, g.op('MatMul', [dY, g.op('Transpose', [W], { perm: [1, 0] })]));
         });
       }
@@ -318,6 +327,18 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       if (c.shapesOnly) return { out: x, shape };
       const eps = l.epsilon ?? 1e-5;
       if (!train) return { out: g.op('BatchNormalization', [x, gamma, beta, rm, rv], { epsilon: eps }, name), shape };
+      if (c.frozen.has(name)) {
+        // A frozen batch norm stays in inference form: a fixed per-channel affine map.
+        const y = g.op('BatchNormalization', [x, gamma, beta, rm, rv], { epsilon: eps }, name);
+        const gv = c.values!.get(gamma)!.data as Float32Array;
+        const vv = c.values!.get(rv)!.data as Float32Array;
+        const scale = g.initializer(`${name}/scale`, float32([C, ...new Array(shape.length - 1).fill(1)], gv.map((v, i) => v / Math.sqrt(vv[i]! + eps))));
+        c.tape.push((grad, give) => {
+          const dY = grad(y);
+          if (dY && !isInput(c, x)) give(x, g.mul(dY, scale));
+        });
+        return { out: y, shape };
+      }
       const m = l.momentum ?? 0.1;
       const rank = shape.length + 1;
       const axisList = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
@@ -340,8 +361,8 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       c.tape.push((grad, give) => {
         const dY = grad(y);
         if (!dY) return;
-        c.grads.set(beta, g.op('ReduceSum', [dY, axes], { keepdims: 0 }));
-        c.grads.set(gamma, g.op('ReduceSum', [g.mul(dY, xhat), axes], { keepdims: 0 }));
+        setGrad(c, beta, () => g.op('ReduceSum', [dY, axes], { keepdims: 0 }));
+        setGrad(c, gamma, () => g.op('ReduceSum', [g.mul(dY, xhat), axes], { keepdims: 0 }));
         if (isInput(c, x)) return;
         const dxhat = g.mul(dY, perC(gamma));
         const meanD = reduceMean(dxhat);
@@ -374,7 +395,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
         const ids = g.op('Reshape', [x, g.ints([-1, 1])]);
         const idx = g.op('Expand', [ids, g.op('Shape', [dE])]);
         const zeros = g.op('ConstantOfShape', [g.ints([l.vocab, l.dim])], { value: float32([1], [0]) });
-        c.grads.set(table, g.op('ScatterElements', [zeros, idx, dE], { axis: 0, reduction: 'add' }));
+        setGrad(c, table, () => g.op('ScatterElements', [zeros, idx, dE], { axis: 0, reduction: 'add' }));
       });
       return { out: y, shape: outShape };
     }
@@ -469,12 +490,12 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_
   return g.op('Concat', xs.map((xi, i) => one(xi, ds[i]!, C / G, O / G)), { axis: 0 });
 }
 
-export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number } = {}): BuiltGraph {
+export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number; frozen?: string[] } = {}): BuiltGraph {
   const graph: Graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], opset: 17, irVersion: 8, producer: 'relprop' };
   const g = new GraphBuilder(graph, 'm');
   const ints = spec.input.dtype === 'int64';
   graph.inputs.push({ name: 'input', elemType: ints ? ELEM.INT64 : ELEM.FLOAT, shape: ['batch', ...spec.input.shape.map((d, i) => d ?? `dim${i}`)] });
-  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1, reluOf: new Map(), uses: new Map() };
+  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1, reluOf: new Map(), uses: new Map(), frozen: new Set(opts.frozen ?? []) };
   let x = 'input';
   if (spec.normalize && !c.shapesOnly) {
     x = g.div(g.sub(x, g.scalar(spec.normalize.mean)), g.scalar(spec.normalize.std));
@@ -516,6 +537,7 @@ export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<str
   built.states = [];
   const wd = opt.weightDecay ?? 0;
   for (const p of c.params) {
+    if (p.frozen) continue;
     if (p.buffer) {
       const u = c.bufferUpdates.get(p.name)!;
       built.updated.set(p.name, u);

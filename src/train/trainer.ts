@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { encodeModel } from '../onnx/model.js';
+import { decodeModel, encodeModel } from '../onnx/model.js';
 import { numel, type TensorData } from '../onnx/tensor.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { buildGraph, initParams, rngFrom, type BuiltGraph, type LossSpec, type OptimizerSpec } from './graph.js';
@@ -41,6 +41,8 @@ export interface TrainOptions {
   /** Folder for checkpoints (one per epoch, atomically replaced). */
   checkpointDir?: string;
   resume?: boolean;
+  /** Layer names whose parameters stay fixed (transfer learning: train a new head). */
+  freeze?: string[];
   onStep?: (s: { epoch: number; step: number; steps: number; loss: number; accuracy?: number; seconds: number }) => void;
   onEpoch?: (e: EpochRecord) => void;
 }
@@ -95,6 +97,25 @@ export class Trainer {
     return this.opts.lr;
   }
 
+  /** Parameters of an ONNX model (e.g. one relprop trained), by initializer name. */
+  static paramsFromOnnx(bytes: Uint8Array): Map<string, TensorData> {
+    return new Map([...decodeModel(bytes).initializers].filter(([, t]) => t.dtype === 'float32'));
+  }
+
+  /** Start from another model's weights where names and shapes agree; returns what was loaded and what was not. */
+  loadMatching(source: Map<string, TensorData>): { loaded: string[]; fresh: string[] } {
+    const loaded: string[] = [];
+    const fresh: string[] = [];
+    for (const [name, t] of this.params) {
+      const s = source.get(name);
+      if (s && s.dims.join() === t.dims.join()) {
+        this.params.set(name, s);
+        loaded.push(name);
+      } else fresh.push(name);
+    }
+    return { loaded, fresh };
+  }
+
   /** Check a data set against the spec before any work. */
   checkData(d: Dataset, what: string) {
     const want = this.spec.input.shape;
@@ -127,7 +148,9 @@ export class Trainer {
     this.checkData(train, 'training data');
     if (val) this.checkData(val, 'validation data');
     const opt = this.opts.optimizer ?? { kind: 'adam' };
-    const built = buildGraph(this.spec, 'train', { loss: this.loss, optimizer: opt, dropoutSeed: (this.opts.seed ?? 0) + 1 });
+    const layers = new Set(buildGraph(this.spec, 'infer', { shapesOnly: true }).params.map((p) => p.layer));
+    for (const f of this.opts.freeze ?? []) if (!layers.has(f)) throw new Error(`cannot freeze "${f}": the model has no layer with parameters of that name (layers: ${[...layers].join(', ')})`);
+    const built = buildGraph(this.spec, 'train', { loss: this.loss, optimizer: opt, dropoutSeed: (this.opts.seed ?? 0) + 1, frozen: this.opts.freeze, values: this.params });
     const session = await this.session(built);
     for (const s of built.states!) if (!this.state.has(s.name)) this.state.set(s.name, { dtype: 'float32', dims: s.dims, data: new Float32Array(numel(s.dims)) });
     if (this.opts.resume && this.opts.checkpointDir) this.loadCheckpoint(this.opts.checkpointDir);
@@ -162,14 +185,14 @@ export class Trainer {
         const stepLr = opt.kind === 'adam' ? (lr * Math.sqrt(1 - b2 ** this.step)) / (1 - b1 ** this.step) : lr;
         feeds[built.lr!] = new ort.Tensor('float32', new Float32Array([stepLr]), []);
         if (built.graph.inputs.some((i) => i.name === 'lr_wd')) feeds.lr_wd = new ort.Tensor('float32', new Float32Array([lr]), []);
-        for (const p of built.params) feeds[p.name] = toOrt(this.params.get(p.name)!);
+        for (const p of built.params) if (!p.frozen) feeds[p.name] = toOrt(this.params.get(p.name)!);
         for (const st of built.states!) feeds[st.name] = toOrt(this.state.get(st.name)!);
         const out = await session.run(feeds);
         const loss = (out[built.loss!]!.data as Float32Array)[0]!;
         if (!Number.isFinite(loss)) {
           throw new Error(`the loss became ${loss} at epoch ${epoch + 1}, step ${s + 1}; stopping (lower the learning rate). The last checkpoint${this.opts.checkpointDir ? ` in ${this.opts.checkpointDir}` : ''} is kept`);
         }
-        for (const p of built.params) this.params.set(p.name, fromOrt(out[built.updated!.get(p.name)!]!));
+        for (const p of built.params) if (!p.frozen) this.params.set(p.name, fromOrt(out[built.updated!.get(p.name)!]!));
         for (const st of built.states!) this.state.set(st.name, fromOrt(out[built.updated!.get(st.name)!]!));
         lossSum += loss * n;
         seen += n;
