@@ -78,3 +78,31 @@ describe('Explainer API', () => {
     expect(r.targets).toEqual(new Array(8).fill(4));
   });
 });
+
+describe('local response normalisation', () => {
+  it('the gradient through LRN matches finite differences; LRP passes relevance through it', async () => {
+    const { buildGraph, initParams, rngFrom } = await import('../src/train/graph.js');
+    const { encodeModel } = await import('../src/onnx/model.js');
+    const spec = { input: { shape: [3, 5, 5] }, layers: [{ type: 'conv2d' as const, filters: 6, kernel: 3, padding: 1 }, { type: 'lrn' as const, size: 5, alpha: 0.8, beta: 0.75, bias: 1 }, { type: 'tanh' as const }, { type: 'flatten' as const }, { type: 'dense' as const, units: 4 }] };
+    const model = encodeModel(buildGraph(spec, 'infer', { values: initParams(spec, 1) }).graph);
+    const rng = rngFrom(3);
+    const x: TensorData = { dtype: 'float32', dims: [1, 3, 5, 5], data: Float32Array.from({ length: 75 }, () => rng() * 2 - 1) };
+    const grad = await Explainer.create(model, { method: 'gradient' });
+    const g = (await grad.explain(x, { target: 2 })).relevance.data as Float32Array;
+    const norm = Math.hypot(...g);
+    const h = 1e-3;
+    const logit = async (sign: number) => {
+      const xs: TensorData = { ...x, data: (x.data as Float32Array).map((v, i) => v + (sign * h * g[i]!) / norm) };
+      return ((await grad.explain(xs, { target: 2 })).logits.data as Float32Array)[2]!;
+    };
+    const fd = ((await logit(1)) - (await logit(-1))) / (2 * h);
+    expect(Math.abs(fd - norm) / norm).toBeLessThan(1e-2);
+    const lrp = await Explainer.create(model, { rule: 'epsilon', layerRelevance: true });
+    const r = await lrp.explain(x, { target: 2 });
+    const names = Object.keys(r.layers!);
+    const lrnName = names.find((n) => n.startsWith('lrn'))!;
+    const convName = names.find((n) => n.startsWith('conv'))!;
+    // Pass rule: the relevance at the conv output (the LRN input) equals that at the LRN output.
+    expect(Array.from(r.layers![convName]!.data as Float32Array)).toEqual(Array.from(r.layers![lrnName]!.data as Float32Array));
+  });
+});

@@ -17,7 +17,7 @@ const labels = (n: number, K: number): TensorData => ({ dtype: 'int64', dims: [n
 
 const cases: Case[] = [
   {
-    name: 'image: conv (stride, dilation, groups), batch norm, tanh, leaky ReLU, max/avg pool, residual, concat, dense',
+    name: 'image: conv (stride, dilation, groups), batch norm, tanh, leaky ReLU, max/avg pool, residual, concat, LRN, dense',
     spec: {
       input: { shape: [2, 9, 9] },
       normalize: { mean: 0.1, std: 0.9 },
@@ -30,6 +30,7 @@ const cases: Case[] = [
         { type: 'maxpool', size: 2 },
         { type: 'residual', layers: [{ type: 'conv2d', filters: 4, kernel: 3, padding: 'same' }, { type: 'sigmoid' }] },
         { type: 'concat', branches: [[{ type: 'conv2d', filters: 2, kernel: 1 }], [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1, bias: false }]] },
+        { type: 'lrn', size: 3, alpha: 0.5, beta: 0.75, bias: 1.5 },
         { type: 'avgpool', size: 2 },
         { type: 'flatten' },
         { type: 'dense', units: 6 },

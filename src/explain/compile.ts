@@ -13,6 +13,7 @@ import { linearRule } from '../rules/linear-rules.js';
 import { avgPoolAdjoint, avgPoolGeometry, maxPoolBackward, resolvePads } from '../rules/pooling.js';
 import { activationBackward, addBackward, affineBackward, constArithBackward, type ActivationMode } from '../rules/elementwise.js';
 import { concatBackward, padBackward, reshapeBackward, sliceBackward, splitBackward, transposeBackward } from '../rules/structural.js';
+import { lrnAttrs, lrnGradient } from '../rules/lrn.js';
 import { describeRule, type LinearRule, type RuleSpec } from '../rules/spec.js';
 import { resolveRules, type Method, type RuleChoice } from './resolve.js';
 import { boundsAtFirstLinear } from './input-range.js';
@@ -207,6 +208,9 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
         const eps = 'epsilon' in rule ? rule.epsilon : 1e-6;
         return [g.mul(x!, keep(g.div(g.div(R, g.stabilize(y, eps)), g.scalar(K))))];
       }
+      case 'lrn':
+        // LRP passes relevance through the normalisation (an element-wise rescaling); gradients are exact.
+        return [rule.rule === 'pass' ? R : lrnGradient(g, x!, R, dims1(x!)[1]!, lrnAttrs(l.node))];
       case 'reshape':
         return [reshapeBackward(g, x!, R), ...l.inputs.slice(1).map(() => null)];
       case 'transpose':

@@ -82,6 +82,7 @@ function defaultRule(l: Layer, method: Method): RuleSpec {
     case 'affine':
       return lrp ? makeRule('epsilon') : { rule: 'gradient' };
     case 'const-arith':
+    case 'lrn':
       return lrp ? { rule: 'pass' } : { rule: 'gradient' };
     default:
       return { rule: 'gradient' };
@@ -96,6 +97,7 @@ function checkApplies(l: Layer, r: RuleSpec) {
     add: ['norm', 'epsilon', 'gradient'],
     affine: ['epsilon', 'gradient', 'pass', 'merge_into_preceding'],
     'const-arith': ['pass', 'gradient'],
+    lrn: ['pass', 'gradient'],
   };
   const allowed = ok[l.kind] ?? ['gradient', 'pass'];
   if (!allowed.includes(r.rule)) throw new Error(`rules: rule "${r.rule}" does not apply to ${l.op} node "${l.name}" (use one of: ${allowed.join(', ')})`);

@@ -10,7 +10,7 @@ import type { TensorInfo } from './shapes.js';
 
 export type LayerKind =
   | 'dense' | 'conv' | 'affine' | 'activation' | 'maxpool' | 'avgpool' | 'globalavgpool' | 'add'
-  | 'const-arith' | 'reshape' | 'transpose' | 'pad' | 'slice' | 'split' | 'concat';
+  | 'const-arith' | 'reshape' | 'transpose' | 'pad' | 'slice' | 'split' | 'concat' | 'lrn';
 
 export interface Layer {
   kind: LayerKind;
@@ -52,7 +52,7 @@ const RESHAPES = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
 export const SUPPORTED_OPS = [
   'Gemm', 'MatMul (+Add)', 'Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'Relu', 'LeakyRelu',
   'Clip', 'Tanh', 'Sigmoid', 'Softmax/LogSoftmax (at the output)', 'BatchNormalization', 'Add', 'Sub', 'Mul', 'Div',
-  'Concat', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Dropout', 'Identity', 'Pad', 'Split', 'Slice',
+  'Concat', 'LRN', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Dropout', 'Identity', 'Pad', 'Split', 'Slice',
   'Gather (embedding)', 'Shape/Constant arithmetic',
 ];
 
@@ -196,6 +196,9 @@ export function buildLayerView(g: Graph, shapes: Map<string, TensorInfo>): Layer
       }
       case 'Concat':
         mark({ ...base, kind: 'concat' });
+        break;
+      case 'LRN':
+        mark({ ...base, kind: 'lrn' });
         break;
       case 'Split':
         onlyFirst();

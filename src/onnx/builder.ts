@@ -26,14 +26,21 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A node named exactly `nodeName` (a model layer users refer to by name), single output. */
+  layer(op: string, inputs: string[], attrs: Record<string, AttrValue>, nodeName: string): string {
+    return this.opN(op, inputs, 1, attrs, nodeName, nodeName)[0]!;
+  }
+
   /** Add one node with a single output and return the output's name. */
   op(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, hint = op): string {
     return this.opN(op, inputs, 1, attrs, hint)[0]!;
   }
 
-  opN(op: string, inputs: string[], nOut: number, attrs: Record<string, AttrValue> = {}, hint = op): string[] {
+  opN(op: string, inputs: string[], nOut: number, attrs: Record<string, AttrValue> = {}, hint = op, nodeName?: string): string[] {
     const outputs = Array.from({ length: nOut }, (_, k) => this.fresh(`${hint}${nOut > 1 ? `_${k}` : ''}`));
-    const node: GraphNode = { op, name: this.fresh(`${hint}_node`), inputs, outputs, attrs };
+    const name = nodeName && !this.taken.has(nodeName) ? nodeName : this.fresh(`${hint}_node`);
+    this.taken.add(name);
+    const node: GraphNode = { op, name, inputs, outputs, attrs };
     this.graph.nodes.push(node);
     return outputs;
   }

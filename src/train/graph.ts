@@ -9,6 +9,7 @@ import { ELEM, type Graph, type GraphNode } from '../onnx/model.js';
 import { float32, int64, numel, type TensorData } from '../onnx/tensor.js';
 import { convAdjoint, type ConvGeometry } from '../rules/linear-op.js';
 import { avgPoolAdjoint, avgPoolGeometry, maxPoolBackward } from '../rules/pooling.js';
+import { lrnGradient } from '../rules/lrn.js';
 import type { LayerSpec, ModelSpec } from './spec.js';
 
 export type Mode = 'train' | 'eval' | 'infer';
@@ -178,7 +179,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       if (outSpatial.some((v) => v !== null && v < 1)) throw new Error(`${where}: input ${JSON.stringify(shape)} is too small for the kernel`);
       const attrs = { kernel_shape: new Array(r).fill(k), strides: new Array(r).fill(s), dilations: new Array(r).fill(d), pads: new Array(2 * r).fill(pad), group: groups };
       if (c.shapesOnly) return { out: x, shape: [l.filters, ...outSpatial] };
-      const y = g.op('Conv', b ? [x, W, b] : [x, W], attrs, name);
+      const y = g.layer('Conv', b ? [x, W, b] : [x, W], attrs, name);
       if (train) {
         c.tape.push((grad, give) => {
           const dY = grad(y);
@@ -197,7 +198,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       const b = l.bias === false ? null : param(c, name, 'bias', [l.units]);
       const outShape = [...shape.slice(0, -1), l.units];
       if (c.shapesOnly) return { out: x, shape: outShape };
-      const mm = g.op('MatMul', [x, W], {}, name);
+      const mm = g.layer('MatMul', [x, W], {}, name);
       const y = b ? g.add(mm, b) : mm;
       if (train) {
         c.tape.push((grad, give) => {
@@ -219,7 +220,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       if (c.shapesOnly) return { out: x, shape };
       const op = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu' }[l.type];
       const alpha = l.type === 'leakyrelu' ? (l.alpha ?? 0.01) : undefined;
-      const y = g.op(op, [x], alpha !== undefined ? { alpha } : {}, name);
+      const y = g.layer(op, [x], alpha !== undefined ? { alpha } : {}, name);
       if (l.type === 'relu') c.reluOf.set(y, x);
       if (train) {
         c.tape.push((grad, give) => {
@@ -249,7 +250,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       const attrs: GraphNode['attrs'] = { kernel_shape: new Array(r).fill(k), strides: new Array(r).fill(s), pads: new Array(2 * r).fill(p) };
       if (l.type === 'avgpool') attrs.count_include_pad = 0;
       if (l.type === 'maxpool') {
-        const [y, idx] = train ? g.opN('MaxPool', [x], 2, attrs, name) : [g.op('MaxPool', [x], attrs, name), ''];
+        const [y, idx] = train ? g.opN('MaxPool', [x], 2, attrs, name, name) : [g.layer('MaxPool', [x], attrs, name), ''];
         if (train) {
           const node = { op: 'MaxPool', name, inputs: [x], outputs: [y!, idx!], attrs };
           c.tape.push((grad, give) => {
@@ -266,7 +267,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
         }
         return { out: y!, shape: outShape };
       }
-      const y = g.op('AveragePool', [x], attrs, name);
+      const y = g.layer('AveragePool', [x], attrs, name);
       if (train) {
         if (shape.some((v) => v === null)) throw new Error(`${where}: training needs a fixed input size`);
         const node = { op: 'AveragePool', name, inputs: [x], outputs: [y], attrs };
@@ -285,7 +286,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       const outShape = [shape[0]!, ...shape.slice(1).map(() => 1)];
       if (c.shapesOnly) return { out: x, shape: outShape };
       const avg = l.type === 'globalavgpool';
-      const y = g.op(avg ? 'GlobalAveragePool' : 'GlobalMaxPool', [x], {}, name);
+      const y = g.layer(avg ? 'GlobalAveragePool' : 'GlobalMaxPool', [x], {}, name);
       if (train) {
         c.tape.push((grad, give) => {
           const dY = grad(y);
@@ -326,10 +327,10 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       const rv = param(c, name, 'running_var', [C], { buffer: true });
       if (c.shapesOnly) return { out: x, shape };
       const eps = l.epsilon ?? 1e-5;
-      if (!train) return { out: g.op('BatchNormalization', [x, gamma, beta, rm, rv], { epsilon: eps }, name), shape };
+      if (!train) return { out: g.layer('BatchNormalization', [x, gamma, beta, rm, rv], { epsilon: eps }, name), shape };
       if (c.frozen.has(name)) {
         // A frozen batch norm stays in inference form: a fixed per-channel affine map.
-        const y = g.op('BatchNormalization', [x, gamma, beta, rm, rv], { epsilon: eps }, name);
+        const y = g.layer('BatchNormalization', [x, gamma, beta, rm, rv], { epsilon: eps }, name);
         const gv = c.values!.get(gamma)!.data as Float32Array;
         const vv = c.values!.get(rv)!.data as Float32Array;
         const scale = g.initializer(`${name}/scale`, float32([C, ...new Array(shape.length - 1).fill(1)], gv.map((v, i) => v / Math.sqrt(vv[i]! + eps))));
@@ -371,10 +372,20 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       });
       return { out: y, shape };
     }
+    case 'lrn': {
+      if (c.shapesOnly) return { out: x, shape };
+      const a = { size: l.size, alpha: l.alpha ?? 1e-4, beta: l.beta ?? 0.75, bias: l.bias ?? 1 };
+      const y = g.layer('LRN', [x], { ...a }, name);
+      if (train) c.tape.push((grad, give) => {
+        const dY = grad(y);
+        if (dY && !isInput(c, x)) give(x, lrnGradient(g, x, dY, shape[0]!, a));
+      });
+      return { out: y, shape };
+    }
     case 'flatten': {
       const outShape = [prod(shape)];
       if (c.shapesOnly) return { out: x, shape: [Number.isNaN(outShape[0]) ? null : outShape[0]!] };
-      const y = g.op('Flatten', [x], { axis: 1 }, name);
+      const y = g.layer('Flatten', [x], { axis: 1 }, name);
       if (train) c.tape.push((grad, give) => {
         const dY = grad(y);
         if (dY && !isInput(c, x)) give(x, g.op('Reshape', [dY, g.op('Shape', [x])]));
@@ -386,7 +397,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       const table = param(c, name, 'weight', [l.vocab, l.dim], { decay: false });
       const outShape = [l.dim, shape[0]!];
       if (c.shapesOnly) return { out: x, shape: outShape };
-      const E = g.op('Gather', [table, x], { axis: 0 }, name);
+      const E = g.layer('Gather', [table, x], { axis: 0 }, name);
       const y = g.op('Transpose', [E], { perm: [0, 2, 1] }, `${name}/channels_first`);
       if (train) c.tape.push((grad) => {
         const dY = grad(y);
@@ -418,7 +429,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       if (outs.some((o) => o.shape.slice(1).join() !== rest)) throw new Error(`${where}: branches must agree on all but the channel axis: ${outs.map((o) => JSON.stringify(o.shape)).join(' vs ')}`);
       const outShape = [outs.reduce((a, o) => a + o.shape[0]!, 0), ...outs[0]!.shape.slice(1)];
       if (c.shapesOnly) return { out: x, shape: outShape };
-      const y = g.op('Concat', outs.map((o) => o.out), { axis: 1 }, name);
+      const y = g.layer('Concat', outs.map((o) => o.out), { axis: 1 }, name);
       if (train) c.tape.push((grad, give) => {
         const dY = grad(y);
         if (!dY) return;

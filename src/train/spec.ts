@@ -12,6 +12,7 @@ export type LayerSpec =
   | { type: 'dropout'; rate: number; name?: string }
   | { type: 'batchnorm'; momentum?: number; epsilon?: number; name?: string }
   | { type: 'flatten'; name?: string }
+  | { type: 'lrn'; size: number; alpha?: number; beta?: number; bias?: number; name?: string }
   | { type: 'embedding'; vocab: number; dim: number; name?: string }
   | { type: 'residual'; layers: LayerSpec[]; name?: string }
   | { type: 'concat'; branches: LayerSpec[][]; name?: string };
@@ -26,7 +27,7 @@ export interface ModelSpec {
   init?: 'he' | 'glorot';
 }
 
-const TYPES = new Set(['conv1d', 'conv2d', 'dense', 'maxpool', 'avgpool', 'globalavgpool', 'globalmaxpool', 'relu', 'tanh', 'sigmoid', 'leakyrelu', 'dropout', 'batchnorm', 'flatten', 'embedding', 'residual', 'concat']);
+const TYPES = new Set(['conv1d', 'conv2d', 'dense', 'maxpool', 'avgpool', 'globalavgpool', 'globalmaxpool', 'relu', 'tanh', 'sigmoid', 'leakyrelu', 'dropout', 'batchnorm', 'flatten', 'lrn', 'embedding', 'residual', 'concat']);
 
 /** Validate a spec read from JSON; errors name the offending layer. */
 export function checkSpec(spec: unknown): ModelSpec {
@@ -54,6 +55,7 @@ export function checkSpec(spec: unknown): ModelSpec {
           break;
         case 'maxpool':
         case 'avgpool':
+        case 'lrn':
           posInt(l.size, 'size');
           break;
         case 'dropout':
