@@ -12,15 +12,8 @@ export interface LoadedInput {
   pixels?: { data: Float32Array; h: number; w: number; channels: 1 | 3 }[];
 }
 
-export interface ImageFlags {
-  size?: [number, number];
-  channels?: 1 | 3;
-  layout?: 'nchw' | 'nhwc';
-  order?: 'rgb' | 'bgr';
-  scale?: number;
-  mean?: number[];
-  std?: number[];
-}
+/** The image options a user can set on the command line (the rest defaults from the model). */
+export type ImageFlags = ImageOptions;
 
 function readBytes(path: string): Uint8Array {
   try {

@@ -10,6 +10,7 @@ import type { RuleParams } from '../rules/spec.js';
 import { compileExplainer, type CompiledExplainer } from './compile.js';
 import { checkMethod, type Method } from './resolve.js';
 import { createSession, fromOrt, toOrt } from './runtime.js';
+import { gaussian, mulberry32 } from '../util/random.js';
 
 export interface ExplainerOptions {
   method?: Method;
@@ -333,20 +334,4 @@ export function resolveTargets(t: Target, N: number, K: number): number[] {
   if (list.length !== N) throw new Error(`${list.length} targets given for ${N} samples`);
   for (const v of list) if (!Number.isInteger(v) || v < 0 || v >= K) throw new Error(`target ${v} is out of range: the model has ${K} classes (0..${K - 1})`);
   return list;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rng: () => number): number {
-  const u = Math.max(rng(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
 }

@@ -10,6 +10,7 @@ import { float32, int64, numel, type TensorData } from '../onnx/tensor.js';
 import { convAdjoint, type ConvGeometry } from '../rules/linear-op.js';
 import { avgPoolAdjoint, avgPoolGeometry, maxPoolBackward } from '../rules/pooling.js';
 import { lrnGradient } from '../rules/lrn.js';
+import { gaussian, mulberry32 } from '../util/random.js';
 import type { LayerSpec, ModelSpec } from './spec.js';
 
 export type Mode = 'train' | 'eval' | 'infer';
@@ -60,22 +61,13 @@ export interface BuiltGraph {
 
 type Shape = (number | null)[];
 
-/** Seeded uniform [0,1) (mulberry32): initialisation is reproducible from the seed alone. */
-export function rngFrom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform [0,1): initialisation is reproducible from the seed alone. */
+export const rngFrom = mulberry32;
 
 /** Initial values for every parameter of a spec. */
 export function initParams(spec: ModelSpec, seed: number): Map<string, TensorData> {
   const rng = rngFrom(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(Math.max(rng(), 1e-12))) * Math.cos(2 * Math.PI * rng());
+  const normal = () => gaussian(rng);
   const values = new Map<string, TensorData>();
   const built = buildGraph(spec, 'infer', { shapesOnly: true });
   for (const p of built.params) {
