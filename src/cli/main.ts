@@ -120,6 +120,7 @@ program
   .option('--quiet', 'print nothing on success')
   .action(async (opts) => demoCommand(opts));
 (await import('./evaluate-cmd.js')).registerEvaluateCommand(program);
+(await import('./text-commands.js')).registerTextCommands(program);
 
 try {
   await program.parseAsync(process.argv);

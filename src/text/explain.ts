@@ -1,0 +1,282 @@
+/**
+ * Word-level explanations of text classifiers (Arras et al., arXiv 1606.07298): a model that reads
+ * int64 token ids [N, L] (Gather from an embedding table first) and returns class scores [N, K],
+ * plus its vocabulary JSON. Relevance arrives per token and embedding dimension at the embedding
+ * output and is reduced per word:
+ * - LRP (and every other relprop method): R_t = Σ_d R_{t,d} (signed);
+ * - sensitivity analysis ('sa'): R_t = Σ_d (∂f/∂E_{t,d})² (≥ 0), as in the paper.
+ *
+ * The default LRP variant is the paper's: the epsilon rule on every dense and conv layer, max
+ * pooling over time winner-take-all (relprop's treatment of MaxPool/GlobalMaxPool), relevance
+ * summed over the embedding dimensions. Texts of different lengths are grouped by row length
+ * (the vocabulary's buckets) and each group is one batched explainer run per batch.
+ */
+import { readFileSync } from 'node:fs';
+import type ort from 'onnxruntime-node';
+import { toF32 } from '../graph/canonize.js';
+import { Explainer, type ExplainerOptions } from '../explain/explainer.js';
+import { checkMethod, type Method } from '../explain/resolve.js';
+import { createSession, fromOrt, toOrt } from '../explain/runtime.js';
+import type { Token } from './tokenizer.js';
+import { vocabPathFor, Vocabulary, type Encoded } from './vocab.js';
+
+/** 'sa' is sensitivity analysis; the rest are relprop's methods. */
+export type TextMethod = Method | 'sa';
+export const TEXT_METHODS: readonly TextMethod[] = ['lrp', 'sa', 'gradient', 'gradient-x-input', 'integrated-gradients', 'smoothgrad', 'deconvnet', 'guided-backprop'];
+
+/** ε of the paper's LRP variant (the digest says "small ε"; the exact value is not recorded). */
+export const PAPER_EPSILON = 0.001;
+
+export function checkTextMethod(name: string): TextMethod {
+  const n = name.toLowerCase();
+  if (n === 'sa' || n === 'sensitivity' || n === 'sensitivity-analysis') return 'sa';
+  try {
+    return checkMethod(n);
+  } catch {
+    throw new Error(`unknown method "${name}" (known: ${TEXT_METHODS.join(', ')}; sa = sensitivity analysis)`);
+  }
+}
+
+export interface TextExplainerOptions extends Omit<ExplainerOptions, 'method'> {
+  method?: TextMethod;
+  /** The vocabulary, or its path; default `<model>.vocab.json` (model given as a path). */
+  vocab?: Vocabulary | string;
+}
+
+export type TextTarget = 'predicted' | number | number[];
+
+export interface TextExplanation {
+  /** The tokens explained (after truncation), with spans into the text. */
+  tokens: Token[];
+  ids: number[];
+  /** One value per token in `tokens`. */
+  relevance: Float32Array;
+  logits: number[];
+  probabilities: number[];
+  predicted: number;
+  target: number;
+  /** Tokens in the text before truncation; truncated = totalTokens > tokens.length. */
+  totalTokens: number;
+  truncated: boolean;
+  /** Kept tokens unknown to the vocabulary (looked up as <unk>). */
+  unknown: number;
+  /** The id row length the model saw (tokens plus padding). */
+  rowLength: number;
+  /** Σ relevance over the padding positions (0 for LRP on a zero padding embedding). */
+  paddingRelevance: number;
+}
+
+export interface IdRows {
+  /** Row-major ids [n, L]. */
+  ids: BigInt64Array;
+  n: number;
+  L: number;
+}
+
+export interface IdExplanation {
+  logits: Float32Array;
+  K: number;
+  /** Per token [n, L]: the method's word score. */
+  scores: Float32Array;
+  /** [n, L, D] attribution at the embedding (undefined if the runtime gave none). */
+  embedding?: Float32Array;
+  targets: number[];
+  predicted: number[];
+}
+
+function softmax(row: ArrayLike<number>): number[] {
+  let m = -Infinity;
+  for (let i = 0; i < row.length; i++) m = Math.max(m, row[i]!);
+  const e = Array.from(row, (v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+/** Find the embedding table: the Gather of a constant table by the model's int64 input. */
+function embeddingTable(ex: Explainer): { table: Float32Array; V: number; D: number } {
+  const g = ex.model.graph;
+  const gather = g.nodes.find((n) => n.op === 'Gather' && n.inputs[1] === ex.model.inputName && g.initializers.has(n.inputs[0]!));
+  if (!gather) throw new Error('the model has no embedding lookup (Gather of a constant table by the input ids)');
+  const t = g.initializers.get(gather.inputs[0]!)!;
+  if (t.dims.length !== 2) throw new Error(`the embedding table has shape ${JSON.stringify(t.dims)}; expected [vocabulary, dimension]`);
+  return { table: toF32(t, 'embedding table'), V: t.dims[0]!, D: t.dims[1]! };
+}
+
+export class TextExplainer {
+  private forwardSession?: Promise<ort.InferenceSession>;
+  readonly table: Float32Array;
+  readonly D: number;
+
+  private constructor(
+    readonly explainer: Explainer,
+    readonly vocab: Vocabulary,
+    readonly method: TextMethod,
+    private readonly modelBytes: Uint8Array,
+    private readonly threads?: number,
+  ) {
+    const { table, V, D } = embeddingTable(explainer);
+    if (V !== vocab.size) throw new Error(`the model's embedding table has ${V} rows but the vocabulary has ${vocab.size} tokens; they do not belong together`);
+    this.table = table;
+    this.D = D;
+    const fixed = explainer.model.inputShape[1];
+    if (fixed !== null && fixed !== undefined && (vocab.length.mode !== 'fixed' || vocab.length.length !== fixed)) {
+      throw new Error(`the model reads rows of exactly ${fixed} ids, but the vocabulary's length policy is ${JSON.stringify(vocab.length)}; use {"mode":"fixed","length":${fixed}}`);
+    }
+  }
+
+  static async create(model: string | Uint8Array, opts: TextExplainerOptions = {}): Promise<TextExplainer> {
+    const method = opts.method ?? 'lrp';
+    let vocab: Vocabulary;
+    if (opts.vocab instanceof Vocabulary) vocab = opts.vocab;
+    else if (typeof opts.vocab === 'string') vocab = Vocabulary.load(opts.vocab);
+    else if (typeof model === 'string') vocab = Vocabulary.load(vocabPathFor(model));
+    else throw new Error('a vocabulary is needed: pass `vocab` (the model was given as bytes)');
+    let bytes: Uint8Array;
+    if (typeof model === 'string') {
+      try {
+        bytes = readFileSync(model);
+      } catch (e) {
+        throw new Error(`cannot read model file ${model}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    } else bytes = model;
+    const { vocab: _v, method: _m, ...rest } = opts;
+    const base: ExplainerOptions = { ...rest, batchSize: opts.batchSize ?? 64 };
+    if (method === 'sa') base.method = 'gradient';
+    else {
+      base.method = method;
+      if (method === 'lrp' && !opts.composite && !opts.rule) {
+        // The paper's variant: epsilon on every dense/conv layer (max-pool is winner-take-all).
+        base.rule = 'epsilon';
+        base.params = { ...(opts.params ?? {}), epsilon: opts.params?.epsilon ?? PAPER_EPSILON };
+      }
+    }
+    const ex = await Explainer.create(bytes, base);
+    if (!ex.isTokenModel) {
+      await ex.release();
+      throw new Error('the model reads float values, not int64 token ids; explain-text needs a text model (ids [N, L] → Gather → …)');
+    }
+    const te = new TextExplainer(ex, vocab, method, bytes, opts.threads);
+    const K = (await ex.compile([1, vocab.rowLength(0)])).numClasses;
+    if (vocab.labels && vocab.labels.length !== K) {
+      await ex.release();
+      throw new Error(`the vocabulary names ${vocab.labels.length} classes but the model has ${K} outputs`);
+    }
+    return te;
+  }
+
+  /** A short description of the method and rule for reports. */
+  describe(): string {
+    const o = this.explainer.options;
+    if (this.method === 'sa') return 'sensitivity analysis (Σ_d (∂f/∂E_td)²)';
+    if (this.method !== 'lrp') return this.method;
+    if (o.rule) return `LRP, ${o.rule} rule on every layer${o.rule === 'epsilon' ? ` (ε = ${o.params?.epsilon ?? 1e-6})` : ''}, max-pool winner-take-all`;
+    return `LRP, composite ${o.composite ?? 'epsilon-plus-flat'}`;
+  }
+
+  get labels(): string[] | undefined {
+    return this.vocab.labels;
+  }
+
+  /** Explain rows of ids of one length. Word scores per position [n, L]. */
+  async explainIds(rows: IdRows, target: TextTarget = 'predicted'): Promise<IdExplanation> {
+    const res = await this.explainer.explain({ dtype: 'int64', dims: [rows.n, rows.L], data: rows.ids }, { target });
+    const K = res.logits.dims[1]!;
+    const emb = res.relevanceEmbedding?.data as Float32Array | undefined;
+    let scores: Float32Array;
+    if (this.method === 'sa') {
+      if (!emb) throw new Error('the explainer returned no gradient at the embedding; sensitivity analysis needs it');
+      const D = this.D;
+      scores = new Float32Array(rows.n * rows.L);
+      for (let t = 0; t < scores.length; t++) {
+        let s = 0;
+        for (let d = 0; d < D; d++) s += emb[t * D + d]! ** 2;
+        scores[t] = s;
+      }
+    } else scores = res.relevance.data as Float32Array;
+    return { logits: res.logits.data as Float32Array, K, scores, embedding: emb, targets: res.targets, predicted: res.predicted };
+  }
+
+  /** Encode texts and group them by row length: length → indices into `encoded`. */
+  encodeAll(texts: string[]): { encoded: Encoded[]; groups: Map<number, number[]> } {
+    const encoded = texts.map((t) => this.vocab.encode(t));
+    const groups = new Map<number, number[]>();
+    encoded.forEach((e, i) => (groups.get(e.length) ?? groups.set(e.length, []).get(e.length)!).push(i));
+    return { encoded, groups };
+  }
+
+  static rowsOf(encoded: Encoded[], idx: number[], L: number): IdRows {
+    const ids = new BigInt64Array(idx.length * L);
+    idx.forEach((i, r) => encoded[i]!.ids.forEach((v, t) => (ids[r * L + t] = BigInt(v))));
+    return { ids, n: idx.length, L };
+  }
+
+  /** Explain raw texts. `target`: 'predicted', one class for all, or one class per text. */
+  async explainTexts(texts: string[], target: TextTarget = 'predicted'): Promise<TextExplanation[]> {
+    if (Array.isArray(target) && target.length !== texts.length) throw new Error(`${target.length} targets given for ${texts.length} texts`);
+    const { encoded, groups } = this.encodeAll(texts);
+    const out = new Array<TextExplanation>(texts.length);
+    for (const [L, idx] of groups) {
+      const t: TextTarget = Array.isArray(target) ? idx.map((i) => target[i]!) : target;
+      const r = await this.explainIds(TextExplainer.rowsOf(encoded, idx, L), t);
+      idx.forEach((i, row) => {
+        const e = encoded[i]!;
+        const n = e.tokens.length;
+        const logits = Array.from(r.logits.subarray(row * r.K, (row + 1) * r.K));
+        let padRel = 0;
+        for (let p = n; p < L; p++) padRel += r.scores[row * L + p]!;
+        out[i] = {
+          tokens: e.tokens,
+          ids: e.ids.slice(0, n),
+          relevance: r.scores.slice(row * L, row * L + n),
+          logits,
+          probabilities: softmax(logits),
+          predicted: r.predicted[row]!,
+          target: r.targets[row]!,
+          totalTokens: e.totalTokens,
+          truncated: e.truncated,
+          unknown: e.unknown,
+          rowLength: L,
+          paddingRelevance: padRel,
+        };
+      });
+    }
+    return out;
+  }
+
+  /** Forward pass of the original model (no explanation): scores [n, K]. */
+  async forward(rows: IdRows, batchSize = 256): Promise<Float32Array> {
+    this.forwardSession ??= createSession(this.modelBytes, { threads: this.threads });
+    const s = await this.forwardSession;
+    const parts: Float32Array[] = [];
+    for (let r0 = 0; r0 < rows.n; r0 += batchSize) {
+      const n = Math.min(batchSize, rows.n - r0);
+      const ids = rows.ids.subarray(r0 * rows.L, (r0 + n) * rows.L);
+      const res = await s.run({ [s.inputNames[0]!]: toOrt({ dtype: 'int64', dims: [n, rows.L], data: ids }) });
+      parts.push(fromOrt(res[s.outputNames[0]!]!).data as Float32Array);
+    }
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of parts) {
+      out.set(p, off);
+      off += p.length;
+    }
+    return out;
+  }
+
+  /** Embedding vector of a token id (a view into the table). */
+  embeddingOf(id: number): Float32Array {
+    return this.table.subarray(id * this.D, (id + 1) * this.D);
+  }
+
+  /** Largest |value| in the padding row of the embedding table (0: deleting = zero vector). */
+  paddingNorm(): number {
+    let m = 0;
+    for (const v of this.embeddingOf(this.vocab.padId)) m = Math.max(m, Math.abs(v));
+    return m;
+  }
+
+  async release(): Promise<void> {
+    await this.explainer.release();
+    if (this.forwardSession) await (await this.forwardSession).release();
+  }
+}
