@@ -24,8 +24,8 @@ writes every number to metrics.json.
 Usage: train_text_standin.py TRAIN_IDS TEST_IDS VOCAB_JSON OUT_DIR
 Writes OUT_DIR/textcnn.onnx and OUT_DIR/metrics.json. Deterministic (seeded, CPU).
 """
+import argparse
 import json
-import math
 import sys
 import time
 
@@ -47,15 +47,46 @@ WORD_DROPOUT = 0.1  # training only: replace a token by <unk> with this probabil
 VALID_FRACTION = 0.1
 
 
+def ppmi_svd_vectors(train, V, dim, pad_id, unk_id, window=5, contexts=2000, alpha=0.75):
+    """Word vectors from the training split alone: positive PMI of (word, context word) counts
+    within +-window tokens (contexts: the most frequent words; context distribution smoothed by
+    alpha), truncated SVD, U * sqrt(S), scaled to unit variance per dimension (like the default
+    N(0, 1) embedding init). The padding row is 0."""
+    C = np.zeros((V, contexts), dtype=np.float64)
+    for ids, _, n in train:
+        seq = np.asarray(ids[:n])
+        for off in range(1, window + 1):
+            a, b = seq[:-off], seq[off:]
+            for x, y in ((a, b), (b, a)):
+                m = (y < contexts) & (y != pad_id) & (y != unk_id)
+                np.add.at(C, (x[m], y[m]), 1.0)
+    total = C.sum()
+    pw = C.sum(1, keepdims=True) / total
+    pc = C.sum(0, keepdims=True) ** alpha
+    pc = pc / pc.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pmi = np.log((C / total) / (pw * pc))
+    ppmi = np.where(np.isfinite(pmi) & (pmi > 0), pmi, 0.0)
+    U, S, _ = np.linalg.svd(ppmi, full_matrices=False)
+    E = U[:, :dim] * np.sqrt(S[:dim])
+    E = E / E.std(0, keepdims=True).clip(1e-12)
+    E[pad_id] = 0
+    return torch.tensor(E, dtype=torch.float32)
+
+
 def load_ids(path):
     docs = [json.loads(l) for l in open(path, encoding="utf-8") if l.strip()]
     return [(d["ids"], d["y"], d["n"]) for d in docs]
 
 
 class TextCNN(nn.Module):
-    def __init__(self, vocab, classes, pad_id):
+    def __init__(self, vocab, classes, pad_id, emb_dropout=0.0, init=None):
         super().__init__()
         self.emb = nn.Embedding(vocab, EMB, padding_idx=pad_id)
+        if init is not None:
+            with torch.no_grad():
+                self.emb.weight.copy_(init)
+        self.emb_drop = nn.Dropout(emb_dropout)
         self.conv = nn.Conv1d(EMB, FILTERS, WIDTH)
         self.relu = nn.ReLU()
         self.pool = nn.AdaptiveMaxPool1d(1)  # exported as GlobalMaxPool (dynamic length)
@@ -64,14 +95,25 @@ class TextCNN(nn.Module):
         self.fc = nn.Linear(FILTERS, classes)
 
     def forward(self, ids):
-        x = self.emb(ids).transpose(1, 2)
+        x = self.emb_drop(self.emb(ids)).transpose(1, 2)
         x = self.flatten(self.pool(self.relu(self.conv(x))))
         return self.fc(self.drop(x))
 
 
+def bucketed_order(data, rng):
+    """Shuffle, then batch documents of the same row length together (less padding, same
+    predictions: every row keeps >= 3 trailing paddings, see the vocabulary's minPad)."""
+    by_len = {}
+    for j in rng.permutation(len(data)).tolist():
+        by_len.setdefault(len(data[j][0]), []).append(j)
+    chunks = [ids[i : i + BATCH] for ids in by_len.values() for i in range(0, len(ids), BATCH)]
+    return [chunks[k] for k in rng.permutation(len(chunks)).tolist()]
+
+
 def batches(data, order, pad_id):
-    for i in range(0, len(order), BATCH):
-        part = [data[j] for j in order[i : i + BATCH]]
+    chunks = order if order and isinstance(order[0], list) else [order[i : i + BATCH] for i in range(0, len(order), BATCH)]
+    for chunk in chunks:
+        part = [data[j] for j in chunk]
         L = max(len(p[0]) for p in part)
         ids = torch.full((len(part), L), pad_id, dtype=torch.long)
         for r, (row, _, _) in enumerate(part):
@@ -109,7 +151,7 @@ def confusion(y, pred, K):
     return c.tolist()
 
 
-def tfidf_baseline(train, test, V, K, pad_id):
+def tfidf_baseline(train, test, V, K, pad_id, unk_id):
     """TF-IDF (smooth idf, l2 rows) + multinomial logistic regression (L2, C=1, L-BFGS)."""
 
     def counts(data):
@@ -118,6 +160,7 @@ def tfidf_baseline(train, test, V, K, pad_id):
             for t in row[:n]:
                 X[r, t] += 1
         X[:, pad_id] = 0
+        X[:, unk_id] = 0  # unknown words are ignored, as scikit-learn's vectorizer does
         return X
 
     Xtr, Xte = counts(train), counts(test)
@@ -147,7 +190,20 @@ def tfidf_baseline(train, test, V, K, pad_id):
 
 
 def main():
-    train_path, test_path, vocab_path, out_dir = sys.argv[1:5]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("train_ids")
+    ap.add_argument("test_ids")
+    ap.add_argument("vocab")
+    ap.add_argument("out_dir")
+    ap.add_argument("--emb-init", choices=["random", "ppmi"], default="ppmi")
+    ap.add_argument("--emb-dropout", type=float, default=0.2)
+    ap.add_argument("--word-dropout", type=float, default=WORD_DROPOUT)
+    ap.add_argument("--lr", type=float, default=LR)
+    ap.add_argument("--epochs", type=int, default=EPOCHS, help="epochs searched on the validation split")
+    ap.add_argument("--no-export", action="store_true", help="exploration: do not write the ONNX model")
+    ap.add_argument("--tag", default="", help="suffix of metrics file name")
+    a = ap.parse_args()
+    train_path, test_path, vocab_path, out_dir = a.train_ids, a.test_ids, a.vocab, a.out_dir
     torch.manual_seed(SEED)
     np.random.seed(SEED)
     torch.set_num_threads(2)
@@ -164,17 +220,18 @@ def main():
     train = [train_all[i] for i in perm[n_valid:]]
 
     def fit(train_set, epochs, valid_set=None):
+        init = ppmi_svd_vectors(train_set, V, EMB, pad_id, unk_id) if a.emb_init == "ppmi" else None
         torch.manual_seed(SEED)
-        model = TextCNN(V, K, pad_id)
-        opt = torch.optim.Adam(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+        model = TextCNN(V, K, pad_id, a.emb_dropout, init)
+        opt = torch.optim.Adam(model.parameters(), lr=a.lr, weight_decay=WEIGHT_DECAY)
         history = []
         for epoch in range(epochs):
             model.train()
-            order = rng.permutation(len(train_set)).tolist()
+            order = bucketed_order(train_set, rng)
             total = 0.0
             for ids, y in batches(train_set, order, pad_id):
-                if WORD_DROPOUT > 0:
-                    drop = (torch.rand(ids.shape) < WORD_DROPOUT) & (ids != pad_id)
+                if a.word_dropout > 0:
+                    drop = (torch.rand(ids.shape) < a.word_dropout) & (ids != pad_id)
                     ids = ids.masked_fill(drop, unk_id)
                 opt.zero_grad()
                 loss = F.cross_entropy(model(ids), y)
@@ -191,7 +248,7 @@ def main():
 
     t0 = time.time()
     # 1) choose the number of epochs on a held-out 10% of the training split
-    _, history = fit(train, EPOCHS, valid)
+    _, history = fit(train, a.epochs, valid)
     best = max(history, key=lambda r: (r["valid_accuracy"], -r["epoch"]))
     epochs = best["epoch"]
     print(f"best epoch on validation: {epochs} ({best['valid_accuracy']:.4f})", flush=True)
@@ -207,7 +264,7 @@ def main():
     macro_f1 = float(np.mean([v["f1"] for v in pc.values()]))
     print(f"test accuracy {acc:.4f}, macro-F1 {macro_f1:.4f}", flush=True)
 
-    base_pred = tfidf_baseline(train_all, test, V, K, pad_id)
+    base_pred = tfidf_baseline(train_all, test, V, K, pad_id, unk_id)
     base_acc = float(np.mean(np.asarray(base_pred) == np.asarray(y)))
     base_pc = per_class(y, base_pred, labels)
     base_f1 = float(np.mean([v["f1"] for v in base_pc.values()]))
@@ -215,31 +272,33 @@ def main():
 
     model.eval()
     example = torch.tensor([test[0][0]])
-    torch.onnx.export(
-        model,
-        (example,),
-        f"{out_dir}/textcnn.onnx",
-        input_names=["input"],
-        output_names=["logits"],
-        dynamic_axes={"input": {0: "batch", 1: "length"}, "logits": {0: "batch"}},
-        opset_version=17,
-        do_constant_folding=True,
-    )
+    if not a.no_export:
+        torch.onnx.export(
+            model,
+            (example,),
+            f"{out_dir}/textcnn.onnx",
+            input_names=["input"],
+            output_names=["logits"],
+            dynamic_axes={"input": {0: "batch", 1: "length"}, "logits": {0: "batch"}},
+            opset_version=17,
+            do_constant_folding=True,
+        )
     metrics = {
         "model": "textcnn.onnx (PyTorch stand-in, to be replaced by a relprop-trained model)",
         "torch": torch.__version__,
-        "architecture": f"Embedding({V},{EMB}, padding row 0) -> Conv1d({EMB},{FILTERS},{WIDTH}) -> ReLU -> max over time -> Dropout({DROPOUT}) -> Linear({FILTERS},{K})",
+        "architecture": f"Embedding({V},{EMB}, padding row 0) -> Dropout({a.emb_dropout}, training only) -> Conv1d({EMB},{FILTERS},{WIDTH}) -> ReLU -> max over time -> Dropout({DROPOUT}) -> Linear({FILTERS},{K})",
         "training": {
-            "seed": SEED, "optimizer": "Adam", "lr": LR, "weight_decay": WEIGHT_DECAY, "batch": BATCH,
-            "word_dropout": WORD_DROPOUT, "validation_fraction": VALID_FRACTION,
-            "epochs_searched": EPOCHS, "epochs": epochs, "best_valid_accuracy": best["valid_accuracy"],
+            "seed": SEED, "optimizer": "Adam", "lr": a.lr, "weight_decay": WEIGHT_DECAY, "batch": BATCH,
+            "embedding_init": a.emb_init, "embedding_dropout": a.emb_dropout,
+            "word_dropout": a.word_dropout, "validation_fraction": VALID_FRACTION,
+            "epochs_searched": a.epochs, "epochs": epochs, "best_valid_accuracy": best["valid_accuracy"],
             "history_validation_run": history, "history_final_run": final_history, "seconds": train_seconds,
         },
         "test": {"documents": len(test), "accuracy": acc, "macro_f1": macro_f1, "per_class": pc, "confusion": confusion(y, pred, K), "labels": labels},
-        "tfidf_logreg": {"accuracy": base_acc, "macro_f1": base_f1, "per_class": base_pc, "note": "same tokens (relprop tokenizer, min count 2); smooth idf, l2 rows, multinomial LR with C=1 (L-BFGS)"},
+        "tfidf_logreg": {"accuracy": base_acc, "macro_f1": base_f1, "per_class": base_pc, "note": "same tokens (relprop tokenizer, min count 2, unknown words ignored); raw counts, smooth idf, l2 rows, multinomial LR with C=1 (L-BFGS)"},
         "test_logits_first5": logits[:5].tolist(),
     }
-    json.dump(metrics, open(f"{out_dir}/metrics.json", "w"), indent=1)
+    json.dump(metrics, open(f"{out_dir}/metrics{a.tag}.json", "w"), indent=1)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,13 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
     const ys = docs.map((d) => d.y);
     const docvec: Record<string, unknown>[] = [];
     const panels = [];
+    // The weighted sums scale with the explained score, so a few confident documents can dominate
+    // the projection: the same vectors scaled to unit length form the second row.
+    const unit = (v: Float64Array) => {
+      const n = Math.hypot(...v);
+      return n > 0 ? v.map((x) => x / n) : v;
+    };
+    for (const [name, vecs] of [...weighted]) weighted.set(`${name}, unit length`, vecs.map(unit));
     for (const [name, vecs] of weighted) {
       const p = pca(vecs, 2);
       docvec.push({

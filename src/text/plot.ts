@@ -35,26 +35,25 @@ export function deletionSpec(curves: DeletionCurve[], subtitle: string): TopLeve
   let next = 0;
   const range = methods.map((m) => (m === 'random' ? '#000000' : PALETTE[next++ % PALETTE.length]!));
   const color = { field: 'method', type: 'nominal', title: 'method', scale: { domain: methods, range }, sort: methods } as const;
+  const yEnc = { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '%' } } as const;
+  const xEnc = { field: 'k', type: 'quantitative', title: 'words deleted' } as const;
   const panel = (set: 'correct' | 'misclassified') => {
     const n = curves.find((c) => c.set === set)?.documents ?? 0;
-    const title = set === 'correct'
-      ? `correctly classified (${n} docs): most relevant words deleted first`
-      : `misclassified (${n} docs): least relevant words deleted first`;
+    const title = set === 'correct' ? `correctly classified (${n}): most relevant first` : `misclassified (${n}): least relevant first`;
     return {
       title,
-      width: 330,
-      height: 260,
+      width: 380,
+      height: 280,
       transform: [{ filter: { field: 'set', equal: set } }],
       layer: [
-        { mark: { type: 'errorband', opacity: 0.15 }, encoding: { x: { field: 'k', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, fill: color } },
         {
-          mark: { type: 'line', strokeWidth: 1.8 },
-          encoding: {
-            x: { field: 'k', type: 'quantitative', title: 'words deleted' },
-            y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '%' } },
-            color,
-          },
+          // ± 1 s.d. over the random orders (the other methods are deterministic).
+          transform: [{ filter: { field: 'method', equal: 'random' } }],
+          mark: { type: 'area', opacity: 0.15, color: '#000000' },
+          encoding: { x: xEnc, y: { field: 'lo', type: 'quantitative', title: 'accuracy' }, y2: { field: 'hi' } },
         },
+        // Dashes too, so that methods with identical curves (LRP-ε and gradient × input on ReLU nets) stay visible.
+        { mark: { type: 'line', strokeWidth: 2 }, encoding: { x: xEnc, y: yEnc, color, strokeDash: { field: 'method', type: 'nominal', title: 'method', sort: methods, scale: { domain: methods, range: methods.map((_, i) => [[1, 0], [6, 3], [2, 2], [8, 2, 2, 2], [4, 4], [1, 3]][i % 6]!) } } } },
       ],
     };
   };
@@ -74,7 +73,8 @@ export interface ScatterPanel {
   points: { x: number; y: number; label: string }[];
 }
 
-export function pcaSpec(panels: ScatterPanel[], labels: string[], subtitle: string): TopLevelSpec {
+/** Scatter panels, `perRow` to a row. */
+export function pcaSpec(panels: ScatterPanel[], labels: string[], subtitle: string, perRow = 3): TopLevelSpec {
   const rows = panels.flatMap((p) => p.points.map((q) => ({ panel: p.title, x: q.x, y: q.y, class: q.label })));
   const color = { field: 'class', type: 'nominal', title: 'class', scale: { domain: labels, range: CLASS_COLORS.slice(0, Math.max(1, labels.length)) }, sort: labels } as const;
   return {
@@ -83,7 +83,8 @@ export function pcaSpec(panels: ScatterPanel[], labels: string[], subtitle: stri
     background: 'white',
     config: { font: FONT },
     data: { values: rows },
-    hconcat: panels.map((p) => ({
+    vconcat: Array.from({ length: Math.ceil(panels.length / perRow) }, (_, r) => ({
+      hconcat: panels.slice(r * perRow, (r + 1) * perRow).map((p) => ({
       title: p.title,
       width: 280,
       height: 280,
@@ -94,6 +95,7 @@ export function pcaSpec(panels: ScatterPanel[], labels: string[], subtitle: stri
         y: { field: 'y', type: 'quantitative', title: 'PC 2', scale: { zero: false } },
         color,
       },
+      })),
     })),
   } as unknown as TopLevelSpec;
 }
