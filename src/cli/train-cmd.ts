@@ -142,7 +142,7 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     training: { epochs: trainer.history.length, batch_size: f.batchSize, optimizer, loss, learning_rate: f.lr, schedule, seed: f.seed, seconds: Math.round(seconds) },
     history: trainer.history,
     test: testResult ?? null,
-    command: `relprop ${process.argv.slice(2).join(' ')}`,
+    command: `relprop ${process.argv.slice(2).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')}`,
     relprop_version: '0.1.0',
   };
   const cardPath = f.out.replace(/\.onnx$/, '') + '.json';
