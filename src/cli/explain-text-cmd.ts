@@ -170,7 +170,7 @@ export async function explainTextCommand(args: string[], f: ExplainTextFlags): P
 export function registerExplainTextCommand(program: Command): void {
   program
     .command('explain-text')
-    .description('explain a text classifier word by word: top words, highlighted HTML')
+    .description('explain a text classifier word by word: top words, highlighted HTML. A text longer than the vocabulary allows (bucketed default: 509 tokens) is truncated to its first tokens, with a warning; invalid UTF-8 in --file is replaced by U+FFFD, with a warning; a text without words is an error')
     .argument('[text...]', 'the text (or use --file)')
     .requiredOption('--model <file>', 'ONNX text model: int64 ids [N, L] → scores [N, classes]')
     .option('--vocab <file>', 'vocabulary JSON (default: <model>.vocab.json)')

@@ -35,7 +35,7 @@ export interface TextExperimentOptions {
   onProgress?: (what: string) => void;
 }
 
-export const DEFAULT_TEXT_METHODS = ['lrp', 'sa', 'gradient-x-input', 'lrp:epsilon-plus'];
+export const DEFAULT_TEXT_METHODS = ['lrp', 'sa', 'gradient-x-input', 'lrp:epsilon=0.25', 'lrp:epsilon-plus'];
 
 export function methodLabel(spec: string): string {
   if (spec === 'lrp') return 'LRP-ε (paper)';
