@@ -223,7 +223,7 @@ describe('relprop evaluate (CLI)', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/4 samples, 7x7 regions, 8 steps/);
-    for (const f of ['results.json', 'aopc.csv', 'curves.csv', 'samples.csv', 'table.md', 'curves.svg', 'curves.png', 'heatmaps.png', 'progress.jsonl']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['results.json', 'aopc.csv', 'curves.csv', 'samples.csv', 'table.md', 'curves.svg', 'curves.png', 'heatmaps.png', 'heatmaps-labelled.png', 'heatmaps-labelled.svg', 'progress.jsonl']) expect(existsSync(join(out, f)), f).toBe(true);
     const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(res.complete).toBe(true);
     expect(res.settings.regions).toBe(16);
