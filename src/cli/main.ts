@@ -74,7 +74,7 @@ program
   .description('train a model (a JSON spec or a preset) and save it as an inference ONNX with a JSON card')
   .option('--spec <file>', 'model spec (JSON)')
   .option('--preset <name>', 'a named model: fmnist-cnn, mlp')
-  .requiredOption('--data <path>', 'training data: IDX folder/file, .npy (with --labels), or an image folder (one sub-folder per class)')
+  .requiredOption('--data <path>', 'training data: IDX folder/file, .npy (with --labels), token ids .jsonl (relprop text-encode), or an image folder (one sub-folder per class)')
   .option('--labels <file>', 'labels .npy for a .npy input')
   .option('--val <path>', 'validation data (same forms)')
   .option('--val-labels <file>', 'labels .npy for --val')
@@ -97,6 +97,7 @@ program
   .option('--resume', 'continue from the checkpoint in --checkpoint-dir')
   .option('--init <model.onnx>', 'start from this model\'s weights (names and shapes that match); its card gives the spec unless --spec/--preset')
   .option('--freeze <layers>', 'comma-separated layer names to keep fixed (train a new head)')
+  .option('--max-length <n>', 'token-id JSONL: pad or cut documents to this many tokens', posInt('--max-length'))
   .option('--class-names <list>', 'comma-separated class names for the model card')
   .option('--quiet', 'print nothing but errors')
   .action(async (opts) => trainCommand(opts));

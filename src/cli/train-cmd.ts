@@ -36,6 +36,7 @@ export interface TrainFlags {
   classNames?: string;
   init?: string;
   freeze?: string;
+  maxLength?: number;
   quiet?: boolean;
 }
 
@@ -82,7 +83,7 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
   await writeFileAtomic(`${f.out}.writable-check`, '').then(() => import('node:fs').then((fs) => fs.unlinkSync(`${f.out}.writable-check`)));
   const size = spec.input.shape.length === 3 ? ([spec.input.shape[1], spec.input.shape[2]] as [number, number]) : undefined;
   const channels = spec.input.shape.length === 3 && (spec.input.shape[0] === 1 || spec.input.shape[0] === 3) ? (spec.input.shape[0] as 1 | 3) : undefined;
-  const dataOpts = { size, channels };
+  const dataOpts = { size, channels, maxLength: f.maxLength };
   let train: LabelledData = loadLabelledData(f.data, { ...dataOpts, labels: f.labels, split: 'train' });
   let val: LabelledData | undefined;
   if (f.val) val = loadLabelledData(f.val, { ...dataOpts, labels: f.valLabels, split: 'test' });

@@ -23,6 +23,34 @@ export interface DataOptions {
   /** Image folders: size and channels of the model input. */
   size?: [number, number];
   channels?: 1 | 3;
+  /** Token-id JSONL: pad (with `padId`) or cut every document to this many tokens (default: the longest). */
+  maxLength?: number;
+  padId?: number;
+}
+
+/**
+ * Token ids as written by `relprop text-encode`: one {"ids": [...], "y": k} object per line,
+ * padded to a common length so that a batch is one [N, L] tensor.
+ */
+function loadIdsJsonl(path: string, opts: DataOptions): LabelledData {
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
+  if (lines.length === 0) throw new Error(`${path} holds no documents`);
+  const docs = lines.map((l, i) => {
+    let o: { ids?: unknown; y?: unknown };
+    try {
+      o = JSON.parse(l) as { ids?: unknown; y?: unknown };
+    } catch (e) {
+      throw new Error(`${path}:${i + 1}: not JSON (${(e as Error).message})`);
+    }
+    if (!Array.isArray(o.ids) || !Number.isInteger(o.y)) throw new Error(`${path}:${i + 1}: expected {"ids": [token ids], "y": class index}`);
+    return { ids: o.ids as number[], y: o.y as number };
+  });
+  const longest = Math.max(...docs.map((d) => d.ids.length));
+  const L = Math.max(1, Math.min(opts.maxLength ?? longest, longest));
+  const pad = BigInt(opts.padId ?? 0);
+  const x = new BigInt64Array(docs.length * L).fill(pad);
+  docs.forEach((d, i) => d.ids.slice(0, L).forEach((t, k) => (x[i * L + k] = BigInt(t))));
+  return { x: { dtype: 'int64', dims: [docs.length, L], data: x }, y: toLabels(docs.map((d) => d.y), path), source: path };
 }
 
 function toLabels(values: ArrayLike<number>, what: string): TensorData {
@@ -36,6 +64,7 @@ function toLabels(values: ArrayLike<number>, what: string): TensorData {
 export function loadLabelledData(path: string, opts: DataOptions = {}): LabelledData {
   if (!existsSync(path)) throw new Error(`data not found: ${path}`);
   const isDir = statSync(path).isDirectory();
+  if (path.endsWith('.jsonl')) return loadIdsJsonl(path, opts);
   if (path.endsWith('.npy')) {
     if (!opts.labels) throw new Error(`${path}: a .npy input needs --labels LABELS.npy`);
     const x = readNpy(readFileSync(path));
@@ -58,7 +87,7 @@ export function loadLabelledData(path: string, opts: DataOptions = {}): Labelled
     if (!s.labels) throw new Error(`${path}: an image folder needs one sub-folder per class`);
     return { x: s.images, y: toLabels(s.labels, path), classes: s.classes, source: path };
   }
-  throw new Error(`cannot read data ${path}: expected an IDX folder or file, a .npy array (with --labels), or an image folder with one sub-folder per class`);
+  throw new Error(`cannot read data ${path}: expected an IDX folder or file, a .npy array (with --labels), token ids as .jsonl (relprop text-encode), or an image folder with one sub-folder per class`);
 }
 
 /** Split off a validation share, seeded (Fisher–Yates on the indices). */

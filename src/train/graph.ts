@@ -178,7 +178,10 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
           if (!dY) return;
           if (b) setGrad(c, b, () => g.op('ReduceSum', [dY, g.ints([0, ...Array.from({ length: r }, (_, i) => i + 2)])], { keepdims: 0 }));
           setGrad(c, W, () => convWeightGrad(g, x, dY, attrs, l.filters, C, r, shape.slice(1) as number[], outSpatial as number[]));
-          if (!isInput(c, x)) give(x, convInputGrad(g, dY, W, [l.filters, C / groups, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[]));
+          if (!isInput(c, x)) {
+            if (s !== 1 && shape.some((v) => v === null)) throw new Error(`${where}: training a strided convolution needs a fixed input size`);
+            give(x, convInputGrad(g, dY, W, [l.filters, C / groups, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[]));
+          }
         });
       }
       return { out: y, shape: [l.filters, ...outSpatial] };
@@ -466,7 +469,6 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_
   const k = attrs.kernel_shape;
   const spatialAxes = Array.from({ length: r }, (_, i) => i + 2);
   const padded = attrs.pads.some((p) => p > 0) ? g.op('Pad', [x, g.ints([0, 0, ...attrs.pads.slice(0, r), 0, 0, ...attrs.pads.slice(r)])]) : x;
-  const P = outSpatial.reduce((a, b) => a * b, 1);
   const offsets: number[][] = [];
   const walk = (prefix: number[]) => {
     if (prefix.length === r) offsets.push(prefix);
@@ -474,13 +476,16 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_
   };
   walk([]);
   void inSpatial;
+  void outSpatial;
+  const span = k.map((kk, i) => (kk - 1) * attrs.dilations[i]!);
   const one = (xs: string, dys: string, Cg: number, Og: number) => {
     // x as [Cg, N, …] once; each kernel offset is a strided Slice of it, [Cg, N·P], times dY as [N·P, Og].
+    // Slice ends count from the end of the padded input, so lengths need not be known here.
     const xt = g.op('Transpose', [xs], { perm: [1, 0, ...spatialAxes] });
-    const dyt = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [dys, g.ints([0, Og, P])])], { perm: [0, 2, 1] }), g.ints([-1, Og])]);
+    const dyt = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [dys, g.ints([0, Og, -1])])], { perm: [0, 2, 1] }), g.ints([-1, Og])]);
     const parts = offsets.map((off) => {
       const starts = off.map((u, i) => u * attrs.dilations[i]!);
-      const ends = starts.map((st, i) => st + (outSpatial[i]! - 1) * attrs.strides[i]! + 1);
+      const ends = starts.map((st, i) => (span[i]! - st > 0 ? -(span[i]! - st) : 2 ** 62));
       const sl = g.op('Slice', [xt, g.ints(starts), g.ints(ends), g.ints(spatialAxes), g.ints(attrs.strides)]);
       return g.op('Unsqueeze', [g.op('MatMul', [g.op('Reshape', [sl, g.ints([Cg, -1])]), dyt]), g.ints([2])]);
     });
