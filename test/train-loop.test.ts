@@ -134,3 +134,36 @@ describe('transfer learning', () => {
     await expect(new Trainer(spec, { epochs: 1, batchSize: 8, lr: 0.01, freeze: ['nope'] }).fit(data)).rejects.toThrow(/cannot freeze "nope"/);
   });
 });
+
+describe('text models', () => {
+  it('trains on token-id JSONL of any length and saves a model that takes any length', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { loadLabelledData } = await import('../src/data/datasets.js');
+    const rng = rngFrom(11);
+    // Class 1 documents contain token 7 somewhere; class 0 ones do not.
+    const lines = Array.from({ length: 60 }, (_, i) => {
+      const n = 3 + Math.floor(rng() * 9);
+      const ids = Array.from({ length: n }, () => 2 + Math.floor(rng() * 5));
+      if (i % 2) ids[Math.floor(rng() * n)] = 7;
+      return JSON.stringify({ ids, y: i % 2 });
+    });
+    const path = join(tmp, 'ids.jsonl');
+    writeFileSync(path, lines.join('\n') + '\n');
+    const d = loadLabelledData(path, {});
+    expect(d.x.dims[1]).toBe(11);
+    expect(loadLabelledData(path, { maxLength: 5 }).x.dims).toEqual([60, 5]);
+    const spec: ModelSpec = { input: { shape: [null], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 10, dim: 4 }, { type: 'conv1d', filters: 4, kernel: 2 }, { type: 'relu' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 2 }] };
+    const t = new Trainer(spec, { epochs: 30, batchSize: 10, lr: 0.05, seed: 0, threads: 1 });
+    const hist = await t.fit({ x: d.x, y: d.y });
+    expect(hist[hist.length - 1]!.trainAccuracy).toBeGreaterThan(0.95);
+    const ex = await Explainer.create(t.inferenceModel(), { rule: 'epsilon' });
+    for (const L of [4, 9]) {
+      const ids = BigInt64Array.from({ length: L }, (_, k) => BigInt(k === 1 ? 7 : 3));
+      const r = await ex.explain({ dtype: 'int64', dims: [1, L], data: ids }, { target: 1 });
+      expect(r.relevance.dims).toEqual([1, L]);
+      // The word that decides the class carries the most relevance.
+      const rel = Array.from(r.relevance.data as Float32Array);
+      expect(rel.indexOf(Math.max(...rel))).toBe(1);
+    }
+  });
+});
