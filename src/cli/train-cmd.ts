@@ -78,6 +78,8 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
   if (!['constant', 'step', 'cosine'].includes(f.schedule)) throw new Error(`unknown schedule "${f.schedule}" (constant, step, cosine)`);
   const losses = ['cross-entropy', 'mse', 'multitask-mse', 'multitask-mae'];
   if (!losses.includes(f.loss)) throw new Error(`unknown loss "${f.loss}" (${losses.join(', ')})`);
+  const cardPathEarly = f.out.replace(/\.onnx$/, '') + '.json';
+  if (f.spec && resolve(f.spec) === resolve(cardPathEarly)) throw new Error(`--out ${f.out} would write its model card over the spec ${f.spec}; choose another name`);
   // Fail on an unwritable output before hours of training.
   mkdirSync(dirname(resolve(f.out)), { recursive: true });
   await writeFileAtomic(`${f.out}.writable-check`, '').then(() => import('node:fs').then((fs) => fs.unlinkSync(`${f.out}.writable-check`)));
