@@ -6,7 +6,7 @@ import { METHODS } from '../explain/resolve.js';
 import { demoCommand } from './demo-cmd.js';
 import { explainCommand } from './explain-cmd.js';
 import { inspectCommand } from './inspect-cmd.js';
-import { testCommand, trainCommand } from './train-cmd.js';
+import { testCommand, trainCommand, wordVectorsCommand } from './train-cmd.js';
 import { num, numList, parseSize, posInt } from './options.js';
 
 function methodOptions(cmd: Command): Command {
@@ -98,9 +98,24 @@ program
   .option('--init <model.onnx>', 'start from this model\'s weights (names and shapes that match); its card gives the spec unless --spec/--preset')
   .option('--freeze <layers>', 'comma-separated layer names to keep fixed (train a new head)')
   .option('--max-length <n>', 'token-id JSONL: pad or cut documents to this many tokens', posInt('--max-length'))
+  .option('--init-param <name=file.npy...>', 'initialise a parameter from a .npy (e.g. embedding_0.weight=vectors.npy)')
   .option('--class-names <list>', 'comma-separated class names for the model card')
   .option('--quiet', 'print nothing but errors')
   .action(async (opts) => trainCommand(opts));
+
+program
+  .command('word-vectors')
+  .description('word vectors (PPMI + truncated SVD) from token-id JSONL, to initialise an embedding with --init-param')
+  .requiredOption('--data <file>', 'token ids as JSONL (relprop text-encode)')
+  .requiredOption('--vocab-size <n>', 'vocabulary size', posInt('--vocab-size'))
+  .option('--dim <n>', 'vector size', posInt('--dim'), 64)
+  .option('--window <n>', 'context window (words on each side)', posInt('--window'))
+  .option('--contexts <n>', 'number of most frequent context words', posInt('--contexts'))
+  .option('--skip <ids>', 'token ids that are not words (default 0,1: padding, unknown)')
+  .option('--seed <n>', 'random seed of the SVD', num('--seed'), 0)
+  .requiredOption('--out <file>', 'vectors .npy [vocab, dim]')
+  .option('--quiet', 'print nothing on success')
+  .action(async (opts) => wordVectorsCommand(opts));
 
 program
   .command('test')

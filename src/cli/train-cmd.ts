@@ -5,6 +5,8 @@ import cliProgress from 'cli-progress';
 import ort from 'onnxruntime-node';
 import { loadLabelledData, splitData, type LabelledData } from '../data/datasets.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { encodeNpy, readNpy } from '../io/npy.js';
+import { ppmiSvdVectors } from '../train/word-vectors.js';
 import { checkSpec, PRESETS, type ModelSpec } from '../train/spec.js';
 import { Trainer, scoreLogits, type Schedule } from '../train/trainer.js';
 import type { LossSpec, OptimizerSpec } from '../train/graph.js';
@@ -37,6 +39,7 @@ export interface TrainFlags {
   init?: string;
   freeze?: string;
   maxLength?: number;
+  initParam?: string[];
   quiet?: boolean;
 }
 
@@ -122,6 +125,16 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     if (init.loaded.length === 0) throw new Error(`--init ${f.init}: none of its weights match the model's parameter names and shapes`);
     if (!f.quiet) process.stdout.write(`initialised ${init.loaded.length} parameters from ${f.init}${init.fresh.length ? `; new: ${init.fresh.join(', ')}` : ''}\n`);
   }
+  for (const spec of f.initParam ?? []) {
+    const eq = spec.indexOf('=');
+    if (eq < 1) throw new Error(`--init-param needs NAME=FILE.npy, got "${spec}"`);
+    const [pname, file] = [spec.slice(0, eq), spec.slice(eq + 1)];
+    const cur = trainer.params.get(pname);
+    if (!cur) throw new Error(`--init-param: the model has no parameter "${pname}" (parameters: ${[...trainer.params.keys()].join(', ')})`);
+    const t = readNpy(readFileSync(file));
+    if (t.dims.join() !== cur.dims.join()) throw new Error(`--init-param ${pname}: ${file} has shape ${JSON.stringify(t.dims)}, the parameter ${JSON.stringify(cur.dims)}`);
+    trainer.params.set(pname, { dtype: 'float32', dims: cur.dims, data: Float32Array.from(t.data as Float32Array) });
+  }
   const t0 = performance.now();
   await trainer.fit({ x: train.x, y: train.y }, val ? { x: val.x, y: val.y } : undefined);
   const seconds = (performance.now() - t0) / 1000;
@@ -141,6 +154,7 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     output: { name: 'logits', shape: ['N', trainer.numOutputs()] },
     classes: f.classNames ? f.classNames.split(',').map((c) => c.trim()) : train.classes,
     data: { train: train.source, train_samples: train.x.dims[0], validation: val ? (f.val ?? `${f.valSplit} of the training data`) : null },
+    initialised_params: f.initParam ?? [],
     initialised_from: f.init ? { model: f.init, loaded: init!.loaded, new: init!.fresh, frozen_layers: freeze ?? [] } : null,
     training: { epochs: trainer.history.length, batch_size: f.batchSize, optimizer, loss, learning_rate: f.lr, schedule, seed: f.seed, seconds: Math.round(seconds) },
     history: trainer.history,
@@ -211,4 +225,25 @@ export async function testCommand(model: string, f: { data: string; labels?: str
     process.stdout.write(`accuracy ${(100 * r.accuracy!).toFixed(2)}% on ${N} samples (loss ${r.loss.toFixed(4)})\n`);
     if (!f.quiet) for (const [c, [ok, n]] of [...perClass].sort((a, b) => a[0] - b[0])) process.stdout.write(`  class ${d.classes?.[c] ?? c}: ${(100 * ok / n).toFixed(1)}% of ${n}\n`);
   } else process.stdout.write(`MAE ${r.mae!.toFixed(4)}, MSE ${r.loss.toFixed(4)} on ${N} samples\n`);
+}
+
+/** `relprop word-vectors`: PPMI-SVD word vectors from token-id JSONL, for --init-param. */
+export async function wordVectorsCommand(f: { data: string; vocabSize: number; dim: number; window?: number; contexts?: number; skip?: string; seed?: number; out: string; quiet?: boolean }): Promise<void> {
+  let text: string;
+  try {
+    text = readFileSync(f.data, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${f.data}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const docs = text.split('\n').filter((l) => l.trim()).map((l, i) => {
+    const ids = (JSON.parse(l) as { ids?: unknown }).ids;
+    if (!Array.isArray(ids)) throw new Error(`${f.data}:${i + 1}: expected {"ids": [...]}`);
+    for (const t of ids) if (!Number.isInteger(t) || t < 0 || t >= f.vocabSize) throw new Error(`${f.data}:${i + 1}: token id ${t} is outside the vocabulary of ${f.vocabSize}`);
+    return ids as number[];
+  });
+  if (docs.length === 0) throw new Error(`${f.data} holds no documents`);
+  const skip = (f.skip ?? '0,1').split(',').filter(Boolean).map(Number);
+  const v = ppmiSvdVectors(docs, f.vocabSize, { dim: f.dim, window: f.window, contexts: f.contexts, skip, seed: f.seed });
+  await writeFileAtomic(f.out, encodeNpy({ dtype: 'float32', dims: [f.vocabSize, f.dim], data: v }));
+  if (!f.quiet) process.stdout.write(`wrote ${f.vocabSize}×${f.dim} word vectors to ${f.out}\n`);
 }
