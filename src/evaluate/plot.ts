@@ -135,7 +135,7 @@ export async function renderHeatmapGridSvg(t: GridTiles, result: EvaluationResul
   // One view with pixel positions (no facets): labels are placed exactly, whatever text widths Vega estimates.
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Heatmaps (red: positive, blue: negative; each normalised by its largest |value|)', subtitle: `${result.settings.model}; columns: sample index and explained class`, anchor: 'start' },
+    title: { text: 'Heatmaps (red: positive, blue: negative; each normalised by its largest |value|)', subtitle: `${result.settings.model}; columns: sample index and explained class`, anchor: 'start', offset: 16 },
     background: 'white',
     autosize: { type: 'pad' },
     padding: 8,
