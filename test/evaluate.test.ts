@@ -192,6 +192,9 @@ describe('evaluateRegionPerturbation', () => {
     expect(resumed.complete).toBe(true);
     expect(resumed.records).toEqual(whole.records);
     expect(resumed.methods.map((m) => m.morf.aopc.mean)).toEqual(whole.methods.map((m) => m.morf.aopc.mean));
+    // The work of both runs adds up: every chunk's inferences once (5 samples × 3 methods × 2 orders × 12 steps).
+    expect(resumed.timingAllChunks?.inferences).toBe(360);
+    expect(resumed.timing.inferences).toBe(360 - first.timing.inferences);
     // LRP orders better than random here (sanity, not a benchmark), and the curves start at the clean score.
     const byLabel = Object.fromEntries(whole.methods.map((m) => [m.label, m]));
     expect(byLabel['lrp:epsilon-plus-flat']!.morf.drop.mean[0]).toBe(0);

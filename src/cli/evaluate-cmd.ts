@@ -195,6 +195,8 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
     const t = result.timing;
     process.stdout.write(`${result.samples} samples${result.accuracy !== undefined ? ` (accuracy ${(100 * result.accuracy).toFixed(1)}%)` : ''}, ${s.regionSize.join('x')} regions, ${s.steps} steps (${(100 * s.fractionPerturbed).toFixed(1)}% of the image), ${s.replacement} replacement, score: ${s.score} of the ${s.target} class\n`);
     process.stdout.write(aopcTableText(result));
+    const all = result.timingAllChunks;
+    if (all && all.inferences > t.inferences) process.stdout.write(`resumed: ${all.inferences - t.inferences} of ${all.inferences} perturbed inferences were done by earlier runs\n`);
     if (t.inferences > 0) process.stdout.write(`${t.inferences} perturbed inferences in ${(t.forwardOrtMs / 1000).toFixed(1)} s inside ONNX Runtime (${Math.round(t.inferences / (t.forwardOrtMs / 1000))}/s); run ${(t.totalMs / 1000).toFixed(1)} s\n`);
     process.stdout.write(`wrote ${written.join(', ')}\n`);
   }

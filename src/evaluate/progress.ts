@@ -40,20 +40,22 @@ export class ProgressFile {
     readonly hash: string,
     /** Records of finished chunks, by chunk. */
     readonly done: Map<number, SampleRecord[]>,
+    /** Work of the finished chunks (ms and counts, by kind, as stored with each chunk; grows with append). */
+    readonly spent: Record<string, number> = {},
   ) {}
 
   /** Open (resume) or start a progress file. A file written with other settings is an error unless `fresh`. */
   static async open(path: string, hash: string, config: unknown, fresh = false): Promise<ProgressFile> {
     if (!fresh && existsSync(path)) {
-      const done = ProgressFile.read(path, hash);
-      return new ProgressFile(path, hash, done);
+      const { done, spent } = ProgressFile.read(path, hash);
+      return new ProgressFile(path, hash, done, spent);
     }
     const header: Header = { kind: 'header', version: 1, hash, config };
     await writeFileAtomic(path, JSON.stringify(header) + '\n');
     return new ProgressFile(path, hash, new Map());
   }
 
-  private static read(path: string, hash: string): Map<number, SampleRecord[]> {
+  private static read(path: string, hash: string): { done: Map<number, SampleRecord[]>; spent: Record<string, number> } {
     const lines = splitLines(readFileSync(path));
     let header: Header | undefined;
     try {
@@ -67,9 +69,10 @@ export class ProgressFile {
     }
     const pending = new Map<number, SampleRecord[]>();
     const done = new Map<number, SampleRecord[]>();
+    const spent: Record<string, number> = {};
     for (const line of lines) {
       if (line.trim() === '') continue;
-      let obj: { kind?: string; chunk?: number; records?: number } & Partial<SampleRecord>;
+      let obj: { kind?: string; chunk?: number; records?: number; spent?: Record<string, number> } & Partial<SampleRecord>;
       try {
         obj = JSON.parse(line) as typeof obj;
       } catch {
@@ -84,16 +87,19 @@ export class ProgressFile {
         pending.set(obj.chunk!, list);
       } else if (obj.kind === 'chunk') {
         const list = pending.get(obj.chunk!) ?? [];
-        if (list.length === obj.records) done.set(obj.chunk!, list);
+        if (list.length === obj.records) {
+          done.set(obj.chunk!, list);
+          for (const [k, v] of Object.entries(obj.spent ?? {})) spent[k] = (spent[k] ?? 0) + v;
+        }
         pending.delete(obj.chunk!);
       }
     }
-    return done;
+    return { done, spent };
   }
 
-  /** Append a finished chunk: its records and the closing line, in one write, fsynced. */
-  append(chunk: number, records: SampleRecord[]): void {
-    const text = records.map(recordLine).join('\n') + `\n${JSON.stringify({ kind: 'chunk', chunk, records: records.length })}\n`;
+  /** Append a finished chunk: its records and the closing line (with the time it took), in one write, fsynced. */
+  append(chunk: number, records: SampleRecord[], spent: Record<string, number> = {}): void {
+    const text = records.map(recordLine).join('\n') + `\n${JSON.stringify({ kind: 'chunk', chunk, records: records.length, spent })}\n`;
     const fd = openSync(this.path, 'a');
     try {
       const buf = Buffer.from(text, 'utf8');
@@ -104,6 +110,7 @@ export class ProgressFile {
       closeSync(fd);
     }
     this.done.set(chunk, records);
+    for (const [k, v] of Object.entries(spent)) this.spent[k] = (this.spent[k] ?? 0) + v;
   }
 }
 

@@ -128,7 +128,10 @@ export interface EvaluationResult {
   accuracy?: number;
   methods: MethodResult[];
   records: SampleRecord[];
+  /** This process's work (a resumed run counts only what it computed itself). */
   timing: Timing;
+  /** With a progress file: the work of every finished chunk, this run's and earlier runs' (no wall time). */
+  timingAllChunks?: Omit<Timing, 'totalMs'>;
   heatmaps?: { geometry: ImageGeometry; inputs: Float32Array[]; targets: number[]; maps: { label: string; maps: Float64Array[] }[] };
 }
 
@@ -225,6 +228,9 @@ class Forward {
     return this.fixedBatch ?? b;
   }
 }
+
+/** The parts of Timing that are summed per chunk (and over resumed runs). */
+const TIMED = ['forwardOrtMs', 'forwardJsMs', 'explainMs', 'prepareMs', 'cleanMs', 'inferences', 'forwardRuns'] as const;
 
 function scoreOf(logits: Float32Array, row: number, K: number, target: number, kind: 'logit' | 'probability'): number {
   const off = row * K;
@@ -411,6 +417,7 @@ export async function evaluateRegionPerturbation(model: string | Uint8Array, dat
         complete = false;
         break;
       }
+      const before = { ...timing };
       const s0 = c * chunkSize;
       const n = Math.min(chunkSize, N - s0);
       const chunkX = xs.subarray(s0 * per, (s0 + n) * per);
@@ -508,7 +515,8 @@ export async function evaluateRegionPerturbation(model: string | Uint8Array, dat
           records.push(rec);
         }
       }
-      if (progress) progress.append(c, records);
+      const spent = Object.fromEntries(TIMED.map((k) => [k, timing[k] - before[k]]));
+      if (progress) progress.append(c, records, spent);
       else done.set(c, records);
     }
 
@@ -521,6 +529,10 @@ export async function evaluateRegionPerturbation(model: string | Uint8Array, dat
       records: all,
       timing,
     };
+    if (progress && Object.keys(progress.spent).length > 0) {
+      const prev = progress.spent;
+      result.timingAllChunks = Object.fromEntries(TIMED.map((k) => [k, (prev[k] ?? 0)])) as Omit<Timing, 'totalMs'>;
+    }
     if (data.labels) {
       const firsts = all.filter((r) => r.method === config.methods[0]!.label);
       if (firsts.length > 0) result.accuracy = firsts.filter((r) => r.predicted === r.label).length / firsts.length;
