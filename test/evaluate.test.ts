@@ -16,6 +16,7 @@ import { imageGeometry, morfOrder, poolChannels, regionGrid, regionScores, rever
 import { rngFor } from '../src/evaluate/rng.js';
 import { encodeNpy, readNpy } from '../src/io/npy.js';
 import { decodeModel, encodeModel } from '../src/onnx/model.js';
+import { encodePng } from '../src/visualize/heatmap.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -164,6 +165,20 @@ describe('data loaders', () => {
     expect(ds.labels).toEqual([3]);
     expect(ds.ids).toEqual([1]);
     expect(() => decodeIdx(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 5, 1]))).toThrow(/holds 1/);
+  });
+
+  it('reads an image folder with one sub-folder per class, in sorted order', () => {
+    const root = join(tmp, 'images');
+    for (const [cls, name, v] of [['bag', 'b.png', 200], ['bag', 'a.png', 100], ['coat', 'c.png', 50]] as const) {
+      mkdirSync(join(root, cls), { recursive: true });
+      const rgba = new Uint8Array(4 * 4 * 4).fill(v);
+      writeFileSync(join(root, cls, name), encodePng(rgba, 4, 4));
+    }
+    const ds = loadDataset(root, { image: { channels: 1, size: [2, 2] } });
+    expect(ds.x.dims).toEqual([3, 1, 2, 2]);
+    expect(ds.labels).toEqual([0, 0, 1]);
+    expect((ds.x.data as Float32Array)[0]).toBeCloseTo(100 / 255, 5); // bag/a.png first
+    expect((ds.x.data as Float32Array)[8]).toBeCloseTo(50 / 255, 5);
   });
 });
 
