@@ -106,3 +106,14 @@ describe('local response normalisation', () => {
     expect(Array.from(r.layers![convName]!.data as Float32Array)).toEqual(Array.from(r.layers![lrnName]!.data as Float32Array));
   });
 });
+
+describe('smoothgrad noise', () => {
+  it('depends on the sample and its index, not on how the batch is chunked', async () => {
+    const big = await (await Explainer.create(MODEL, { method: 'smoothgrad', samples: 4, seed: 3, batchSize: 64 })).explain(x, { target: 1 });
+    const small = await (await Explainer.create(MODEL, { method: 'smoothgrad', samples: 4, seed: 3, batchSize: 4 })).explain(x, { target: 1 });
+    expect(Array.from(small.relevance.data as Float32Array)).toEqual(Array.from(big.relevance.data as Float32Array));
+    const first: TensorData = { dtype: 'float32', dims: [1, 1, 28, 28], data: (x.data as Float32Array).slice(0, 784) };
+    const alone = await (await Explainer.create(MODEL, { method: 'smoothgrad', samples: 4, seed: 3 })).explain(first, { target: 1 });
+    expect(relL2((big.relevance.data as Float32Array).subarray(0, 784), alone.relevance.data as Float32Array)).toBeLessThan(1e-6);
+  });
+});

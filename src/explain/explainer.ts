@@ -176,10 +176,9 @@ export class Explainer {
     if (this.options.layerRelevance && rows > 1) throw new Error(`layer relevances are available for single-pass methods, not ${this.method}`);
     const layerParts = new Map<string, TensorData[]>();
     const chunk = Math.max(1, Math.floor(batch / rows));
-    const rng = mulberry32(this.options.seed ?? 0);
     for (let s0 = 0; s0 < N; s0 += chunk) {
       const n = Math.min(chunk, N - s0);
-      const feeds = this.feedsFor(c, x, s0, n, rows, per, targets, rng);
+      const feeds = this.feedsFor(c, x, s0, n, rows, per, targets);
       const res = await session.run(feeds);
       const logits = fromOrt(res[c.logits]!).data as Float32Array;
       const rel = fromOrt(res[c.relevance]!);
@@ -271,7 +270,7 @@ export class Explainer {
     return out;
   }
 
-  private feedsFor(c: CompiledExplainer, x: TensorData, s0: number, n: number, rows: number, per: number, targets: number[], rng: () => number) {
+  private feedsFor(c: CompiledExplainer, x: TensorData, s0: number, n: number, rows: number, per: number, targets: number[]) {
     const feeds: Record<string, ort.Tensor> = {};
     const dims = [n * rows, ...x.dims.slice(1)];
     let data: Float32Array | BigInt64Array;
@@ -286,6 +285,8 @@ export class Explainer {
       for (let i = 0; i < n; i++) {
         const sample = src.subarray((s0 + i) * per, (s0 + i + 1) * per);
         let sigma = 0;
+        // One noise stream per sample: its explanation does not depend on the rest of the batch.
+        const rng = mulberry32(((this.options.seed ?? 0) * 1_000_003 + s0 + i) >>> 0);
         if (this.method === 'smoothgrad') {
           let lo = Infinity;
           let hi = -Infinity;
