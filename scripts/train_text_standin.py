@@ -196,7 +196,7 @@ def main():
     ap.add_argument("vocab")
     ap.add_argument("out_dir")
     ap.add_argument("--emb-init", choices=["random", "ppmi"], default="ppmi")
-    ap.add_argument("--emb-dropout", type=float, default=0.2)
+    ap.add_argument("--emb-dropout", type=float, default=0.0)
     ap.add_argument("--word-dropout", type=float, default=WORD_DROPOUT)
     ap.add_argument("--lr", type=float, default=LR)
     ap.add_argument("--epochs", type=int, default=EPOCHS, help="epochs searched on the validation split")

@@ -67,6 +67,17 @@ describe('TextExplainer', () => {
     });
   });
 
+  it('multi-pass methods (integrated gradients) go through Explainer.explain and match the fixture', async () => {
+    const ig = await TextExplainer.create(model, { vocab, method: 'integrated-gradients', steps: 32, threads: 1 });
+    try {
+      const res = await ig.explainTexts(texts, fx.targets);
+      const c = caseOf('integrated_gradients');
+      res.forEach((r, i) => expect(relL2(r.relevance, c.expected[i]!.data)).toBeLessThan(1e-4));
+    } finally {
+      await ig.release();
+    }
+  });
+
   it("defaults to the paper's ε rule, reads the vocabulary labels, reports unknown words", async () => {
     const te = await TextExplainer.create(model, { vocab, threads: 1 });
     try {

@@ -14,7 +14,8 @@
 import { readFileSync } from 'node:fs';
 import type ort from 'onnxruntime-node';
 import { toF32 } from '../graph/canonize.js';
-import { Explainer, type ExplainerOptions } from '../explain/explainer.js';
+import type { CompiledExplainer } from '../explain/compile.js';
+import { Explainer, resolveTargets, type ExplainerOptions } from '../explain/explainer.js';
 import { checkMethod, type Method } from '../explain/resolve.js';
 import { createSession, fromOrt, toOrt } from '../explain/runtime.js';
 import type { Token } from './tokenizer.js';
@@ -78,10 +79,19 @@ export interface IdExplanation {
   K: number;
   /** Per token [n, L]: the method's word score. */
   scores: Float32Array;
-  /** [n, L, D] attribution at the embedding (undefined if the runtime gave none). */
-  embedding?: Float32Array;
   targets: number[];
   predicted: number[];
+}
+
+/** Every id in [0, V): checked on the int32 halves (little-endian), much faster than BigInt compares. */
+function checkIds(ids: BigInt64Array, V: number): void {
+  const w = new Int32Array(ids.buffer, ids.byteOffset, ids.length * 2);
+  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  for (let i = 0; i < ids.length; i++) {
+    const lo = w[2 * i + (le ? 0 : 1)]!;
+    const hi = w[2 * i + (le ? 1 : 0)]!;
+    if (hi !== 0 || lo < 0 || lo >= V) throw new Error(`token id ${ids[i]} at flat index ${i} is outside the vocabulary [0, ${V})`);
+  }
 }
 
 function softmax(row: ArrayLike<number>): number[] {
@@ -104,6 +114,8 @@ function embeddingTable(ex: Explainer): { table: Float32Array; V: number; D: num
 
 export class TextExplainer {
   private forwardSession?: Promise<ort.InferenceSession>;
+  /** Per row length: the compiled explainer and a session that fetches only the outputs needed. */
+  private readonly direct = new Map<number, Promise<{ c: CompiledExplainer; s: ort.InferenceSession }>>();
   readonly table: Float32Array;
   readonly D: number;
 
@@ -177,8 +189,75 @@ export class TextExplainer {
     return this.vocab.labels;
   }
 
+  /**
+   * Single-pass methods (LRP, SA/gradient, gradient × input, DeconvNet, guided backprop) run the
+   * compiled explainer directly and fetch only what the word scores need — the logits and the
+   * per-token relevance (LRP and the others) or the gradient at the embedding (SA) — instead of
+   * every output Explainer.explain copies out; for a text CNN this cuts the explainer's time by
+   * about a third. Integrated gradients and SmoothGrad go through Explainer.explain.
+   */
+  private get singlePass(): boolean {
+    const m = this.explainer.method;
+    const o = this.explainer.options;
+    return m !== 'integrated-gradients' && m !== 'smoothgrad' && !o.audit && !o.layerRelevance;
+  }
+
+  private directSession(L: number): Promise<{ c: CompiledExplainer; s: ort.InferenceSession }> {
+    let p = this.direct.get(L);
+    if (!p) {
+      p = (async () => {
+        const c = await this.explainer.compile([1, L]);
+        return { c, s: await createSession(c.model, { threads: this.threads }) };
+      })();
+      this.direct.set(L, p);
+      p.catch(() => this.direct.delete(L));
+    }
+    return p;
+  }
+
   /** Explain rows of ids of one length. Word scores per position [n, L]. */
   async explainIds(rows: IdRows, target: TextTarget = 'predicted'): Promise<IdExplanation> {
+    if (rows.ids.length !== rows.n * rows.L) throw new Error(`id rows: ${rows.ids.length} ids for ${rows.n} rows of ${rows.L}`);
+    checkIds(rows.ids, this.vocab.size);
+    if (!this.singlePass) return this.explainIdsGeneral(rows, target);
+    const { c, s } = await this.directSession(rows.L);
+    const K = c.numClasses;
+    const { n, L } = rows;
+    const targets = resolveTargets(target, n, K);
+    const wantEmb = this.method === 'sa';
+    if (wantEmb && !c.relevanceEmbedding) throw new Error('the explainer has no gradient output at the embedding; sensitivity analysis needs it');
+    const out = wantEmb ? c.relevanceEmbedding! : c.relevance;
+    const logits = new Float32Array(n * K);
+    const scores = new Float32Array(n * L);
+    const batch = this.explainer.options.batchSize ?? 64;
+    const D = this.D;
+    for (let r0 = 0; r0 < n; r0 += batch) {
+      const m = Math.min(batch, n - r0);
+      const feeds = {
+        [c.input]: toOrt({ dtype: 'int64', dims: [m, L], data: rows.ids.subarray(r0 * L, (r0 + m) * L) }),
+        [c.seedInput]: toOrt({ dtype: 'int64', dims: [m], data: BigInt64Array.from(targets.slice(r0, r0 + m), (t) => BigInt(t)) }),
+      };
+      const res = await s.run(feeds, [c.logits, out]);
+      logits.set(fromOrt(res[c.logits]!).data as Float32Array, r0 * K);
+      const v = fromOrt(res[out]!).data as Float32Array;
+      if (wantEmb) {
+        for (let t = 0; t < m * L; t++) {
+          let q = 0;
+          for (let d = 0; d < D; d++) q += v[t * D + d]! ** 2;
+          scores[r0 * L + t] = q;
+        }
+      } else scores.set(v, r0 * L);
+    }
+    const predicted: number[] = [];
+    for (let i = 0; i < n; i++) {
+      let b = 0;
+      for (let k = 1; k < K; k++) if (logits[i * K + k]! > logits[i * K + b]!) b = k;
+      predicted.push(b);
+    }
+    return { logits, K, scores, targets: targets.map((t, i) => (t < 0 ? predicted[i]! : t)), predicted };
+  }
+
+  private async explainIdsGeneral(rows: IdRows, target: TextTarget): Promise<IdExplanation> {
     const res = await this.explainer.explain({ dtype: 'int64', dims: [rows.n, rows.L], data: rows.ids }, { target });
     const K = res.logits.dims[1]!;
     const emb = res.relevanceEmbedding?.data as Float32Array | undefined;
@@ -188,12 +267,12 @@ export class TextExplainer {
       const D = this.D;
       scores = new Float32Array(rows.n * rows.L);
       for (let t = 0; t < scores.length; t++) {
-        let s = 0;
-        for (let d = 0; d < D; d++) s += emb[t * D + d]! ** 2;
-        scores[t] = s;
+        let q = 0;
+        for (let d = 0; d < D; d++) q += emb[t * D + d]! ** 2;
+        scores[t] = q;
       }
     } else scores = res.relevance.data as Float32Array;
-    return { logits: res.logits.data as Float32Array, K, scores, embedding: emb, targets: res.targets, predicted: res.predicted };
+    return { logits: res.logits.data as Float32Array, K, scores, targets: res.targets, predicted: res.predicted };
   }
 
   /** Encode texts and group them by row length: length → indices into `encoded`. */
@@ -276,6 +355,8 @@ export class TextExplainer {
   }
 
   async release(): Promise<void> {
+    for (const p of this.direct.values()) await (await p.catch(() => null))?.s.release();
+    this.direct.clear();
     await this.explainer.release();
     if (this.forwardSession) await (await this.forwardSession).release();
   }
