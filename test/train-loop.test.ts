@@ -152,9 +152,13 @@ describe('text models', () => {
     const d = loadLabelledData(path, {});
     expect(d.x.dims[1]).toBe(11);
     expect(loadLabelledData(path, { maxLength: 5 }).x.dims).toEqual([60, 5]);
-    const spec: ModelSpec = { input: { shape: [null], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 10, dim: 4 }, { type: 'conv1d', filters: 4, kernel: 2 }, { type: 'relu' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 2 }] };
+    const spec: ModelSpec = { input: { shape: [null], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 10, dim: 4, padId: 0 }, { type: 'conv1d', filters: 4, kernel: 2 }, { type: 'relu' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 2 }] };
     const t = new Trainer(spec, { epochs: 30, batchSize: 10, lr: 0.05, seed: 0, threads: 1 });
     const hist = await t.fit({ x: d.x, y: d.y });
+    // The padding row (id 0 fills the shorter documents) stays exactly zero; other rows learn.
+    const table = t.params.get('embedding_0.weight')!.data as Float32Array;
+    expect(Array.from(table.subarray(0, 4))).toEqual([0, 0, 0, 0]);
+    expect(table.subarray(28, 32).some((v) => v !== 0)).toBe(true);
     expect(hist[hist.length - 1]!.trainAccuracy).toBeGreaterThan(0.95);
     const ex = await Explainer.create(t.inferenceModel(), { rule: 'epsilon' });
     for (const L of [4, 9]) {

@@ -9,7 +9,7 @@ import { encodeNpy, readNpy } from '../io/npy.js';
 import { ppmiSvdVectors } from '../train/word-vectors.js';
 import { checkSpec, PRESETS, type ModelSpec } from '../train/spec.js';
 import { Trainer, scoreLogits, type Schedule } from '../train/trainer.js';
-import type { LossSpec, OptimizerSpec } from '../train/graph.js';
+import { buildGraph, type LossSpec, type OptimizerSpec } from '../train/graph.js';
 
 export interface TrainFlags {
   spec?: string;
@@ -125,15 +125,18 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     if (init.loaded.length === 0) throw new Error(`--init ${f.init}: none of its weights match the model's parameter names and shapes`);
     if (!f.quiet) process.stdout.write(`initialised ${init.loaded.length} parameters from ${f.init}${init.fresh.length ? `; new: ${init.fresh.join(', ')}` : ''}\n`);
   }
-  for (const spec of f.initParam ?? []) {
-    const eq = spec.indexOf('=');
-    if (eq < 1) throw new Error(`--init-param needs NAME=FILE.npy, got "${spec}"`);
-    const [pname, file] = [spec.slice(0, eq), spec.slice(eq + 1)];
+  for (const arg of f.initParam ?? []) {
+    const eq = arg.indexOf("=");
+    if (eq < 1) throw new Error(`--init-param needs NAME=FILE.npy, got "${arg}"`);
+    const [pname, file] = [arg.slice(0, eq), arg.slice(eq + 1)];
     const cur = trainer.params.get(pname);
     if (!cur) throw new Error(`--init-param: the model has no parameter "${pname}" (parameters: ${[...trainer.params.keys()].join(', ')})`);
     const t = readNpy(readFileSync(file));
     if (t.dims.join() !== cur.dims.join()) throw new Error(`--init-param ${pname}: ${file} has shape ${JSON.stringify(t.dims)}, the parameter ${JSON.stringify(cur.dims)}`);
-    trainer.params.set(pname, { dtype: 'float32', dims: cur.dims, data: Float32Array.from(t.data as Float32Array) });
+    const data = Float32Array.from(t.data as Float32Array);
+    const padRow = buildGraph(spec, 'infer', { shapesOnly: true }).params.find((p) => p.name === pname)?.padRow;
+    if (padRow !== undefined) data.fill(0, padRow * cur.dims[1]!, (padRow + 1) * cur.dims[1]!);
+    trainer.params.set(pname, { dtype: 'float32', dims: cur.dims, data });
   }
   const t0 = performance.now();
   await trainer.fit({ x: train.x, y: train.y }, val ? { x: val.x, y: val.y } : undefined);

@@ -25,6 +25,8 @@ export interface ParamInfo {
   layer: string;
   /** Frozen (transfer learning): a constant of the training graph, never updated. */
   frozen?: boolean;
+  /** Embedding tables: the padding token's row, kept at zero. */
+  padRow?: number;
 }
 
 export interface LossSpec {
@@ -86,6 +88,7 @@ export function initParams(spec: ModelSpec, seed: number): Map<string, TensorDat
         for (let i = 0; i < n; i++) d[i] = std * normal();
       }
     } else if (p.name.endsWith('.gamma') || p.name.endsWith('.running_var')) d.fill(1);
+    if (p.padRow !== undefined) d.fill(0, p.padRow * p.dims[1]!, (p.padRow + 1) * p.dims[1]!);
     values.set(p.name, t);
   }
   return values;
@@ -116,10 +119,10 @@ function setGrad(c: Ctx, name: string, make: () => string) {
   if (!c.params.find((p) => p.name === name)?.frozen) c.grads.set(name, make());
 }
 
-function param(c: Ctx, layer: string, suffix: string, dims: number[], opts: { decay?: boolean; buffer?: boolean } = {}): string {
+function param(c: Ctx, layer: string, suffix: string, dims: number[], opts: { decay?: boolean; buffer?: boolean; padRow?: number } = {}): string {
   const name = `${layer}.${suffix}`;
   const frozen = c.mode === 'train' && c.frozen.has(layer);
-  c.params.push({ name, dims, decay: opts.decay ?? false, buffer: opts.buffer ?? false, layer, frozen });
+  c.params.push({ name, dims, decay: opts.decay ?? false, buffer: opts.buffer ?? false, layer, frozen, padRow: opts.padRow });
   if (c.shapesOnly) return name;
   if (c.mode === 'infer' || frozen) {
     const v = c.values?.get(name);
@@ -389,7 +392,8 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
     }
     case 'embedding': {
       if (shape.length !== 1) throw new Error(`${where} reads token ids [length], got ${JSON.stringify(shape)}`);
-      const table = param(c, name, 'weight', [l.vocab, l.dim], { decay: false });
+      if (l.padId !== undefined && !(Number.isInteger(l.padId) && l.padId >= 0 && l.padId < l.vocab)) throw new Error(`${where}: padId must be a token id below vocab ${l.vocab}`);
+      const table = param(c, name, 'weight', [l.vocab, l.dim], { decay: false, padRow: l.padId });
       const outShape = [l.dim, shape[0]!];
       if (c.shapesOnly) return { out: x, shape: outShape };
       const E = g.layer('Gather', [table, x], { axis: 0 }, name);
@@ -397,8 +401,12 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       if (train) c.tape.push((grad) => {
         const dY = grad(y);
         if (!dY) return;
-        const dE = g.op('Reshape', [g.op('Transpose', [dY], { perm: [0, 2, 1] }), g.ints([-1, l.dim])]);
+        let dE = g.op('Reshape', [g.op('Transpose', [dY], { perm: [0, 2, 1] }), g.ints([-1, l.dim])]);
         const ids = g.op('Reshape', [x, g.ints([-1, 1])]);
+        if (l.padId !== undefined) {
+          const notPad = g.op('Not', [g.op('Equal', [ids, g.ints([l.padId])])]);
+          dE = g.mul(dE, g.op('Cast', [notPad], { to: ELEM.FLOAT }));
+        }
         const idx = g.op('Expand', [ids, g.op('Shape', [dE])]);
         const zeros = g.op('ConstantOfShape', [g.ints([l.vocab, l.dim])], { value: float32([1], [0]) });
         setGrad(c, table, () => g.op('ScatterElements', [zeros, idx, dE], { axis: 0, reduction: 'add' }));

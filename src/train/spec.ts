@@ -13,7 +13,8 @@ export type LayerSpec =
   | { type: 'batchnorm'; momentum?: number; epsilon?: number; name?: string }
   | { type: 'flatten'; name?: string }
   | { type: 'lrn'; size: number; alpha?: number; beta?: number; bias?: number; name?: string }
-  | { type: 'embedding'; vocab: number; dim: number; name?: string }
+  /** padId: that token's vector starts at zero and never learns (padding and "deleted" words contribute nothing). */
+  | { type: 'embedding'; vocab: number; dim: number; padId?: number; name?: string }
   | { type: 'residual'; layers: LayerSpec[]; name?: string }
   | { type: 'concat'; branches: LayerSpec[][]; name?: string };
 
