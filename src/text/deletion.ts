@@ -40,16 +40,8 @@ export interface DeletionOptions {
   onProgress?: (what: string) => void;
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../util/random.js';
+import { mulberry32 } from '../util/random.js';
 
 /** Positions 0..n-1 sorted by score (decreasing or increasing); ties by position. */
 export function deletionOrder(scores: ArrayLike<number>, n: number, decreasing: boolean): number[] {
