@@ -162,7 +162,8 @@ export class Explainer {
     const targets = resolveTargets(opts.target ?? 'predicted', N, c.numClasses);
     const per = numel(x.dims.slice(1));
     const batch = this.options.batchSize ?? 32;
-    const relDims = this.isTokenModel ? x.dims : x.dims; // relevance per token has the ids' shape
+    // Relevance has the input's shape: per pixel, or per token for token ids.
+    const relDims = x.dims;
     const out: Explanation = {
       logits: { dtype: 'float32', dims: [N, c.numClasses], data: new Float32Array(N * c.numClasses) },
       relevance: { dtype: 'float32', dims: [...relDims], data: new Float32Array(numel(relDims)) },

@@ -180,7 +180,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
           const dY = grad(y);
           if (!dY) return;
           if (b) setGrad(c, b, () => g.op('ReduceSum', [dY, g.ints([0, ...Array.from({ length: r }, (_, i) => i + 2)])], { keepdims: 0 }));
-          setGrad(c, W, () => convWeightGrad(g, x, dY, attrs, l.filters, C, r, shape.slice(1) as number[], outSpatial as number[]));
+          setGrad(c, W, () => convWeightGrad(g, x, dY, attrs, l.filters, C, r));
           if (!isInput(c, x)) {
             if (s !== 1 && shape.some((v) => v === null)) throw new Error(`${where}: training a strided convolution needs a fixed input size`);
             give(x, convInputGrad(g, dY, W, [l.filters, C / groups, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[]));
@@ -451,7 +451,6 @@ function isInput(c: Ctx, t: string): boolean {
 /** dL/dx of a convolution: the transposed convolution with the current (input) weights. */
 function convInputGrad(g: GraphBuilder, dY: string, W: string, wDims: number[], attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }, inSpatial: number[], outSpatial: number[]): string {
   const geo: ConvGeometry = { kernel: attrs.kernel_shape, strides: attrs.strides, dilations: attrs.dilations, pads: attrs.pads, group: attrs.group, inSpatial, outSpatial };
-  const r = attrs.kernel_shape.length;
   const weight = (variant: string) => {
     if (variant !== 'W_flip') return W;
     // Flip the kernel and swap its channel axes per group, in the graph (weights change every step).
@@ -463,7 +462,6 @@ function convInputGrad(g: GraphBuilder, dY: string, W: string, wDims: number[], 
     const axes = ks.map((_, i) => i + 2);
     return g.op('Slice', [merged, g.ints(axes.map(() => -1)), g.ints(axes.map(() => -(2 ** 62))), g.ints(axes), g.ints(axes.map(() => -1))]);
   };
-  void r;
   return convAdjoint(g, dY, { dtype: 'float32', dims: wDims, data: new Float32Array(0) }, geo, weight, { flip: process.env.RELPROP_FLIP !== '0' });
 }
 
@@ -472,7 +470,7 @@ function convInputGrad(g: GraphBuilder, dY: string, W: string, wDims: number[], 
  * strided Slice per kernel offset) against dY, i.e. dW[o, (c,u,v)] = Σ_{n,p} dY[n,o,p]·x[n,c,p·s+u·d].
  * Grouped convolutions do this per group.
  */
-function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }, O: number, C: number, r: number, inSpatial: number[], outSpatial: number[]): string {
+function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }, O: number, C: number, r: number): string {
   const G = attrs.group;
   const k = attrs.kernel_shape;
   const spatialAxes = Array.from({ length: r }, (_, i) => i + 2);
@@ -483,8 +481,6 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_
     else for (let u = 0; u < k[prefix.length]!; u++) walk([...prefix, u]);
   };
   walk([]);
-  void inSpatial;
-  void outSpatial;
   const span = k.map((kk, i) => (kk - 1) * attrs.dilations[i]!);
   const one = (xs: string, dys: string, Cg: number, Og: number) => {
     // x as [Cg, N, …] once; each kernel offset is a strided Slice of it, [Cg, N·P], times dY as [N·P, Og].
