@@ -73,7 +73,7 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
     }
     if (f.saveExplainer) files.push([f.saveExplainer, (await ex.compile(x.dims)).model]);
     for (const [p, data] of files) await writeFileAtomic(p, data);
-    const c = await ex.compile(x.dims);
+    const c = await ex.info(x.dims);
     for (const w of c.warnings) process.stderr.write(`relprop: warning: ${w}\n`);
     if (report && f.audit) process.stderr.write(formatAudit(report) + '\n');
     for (const w of report?.warnings ?? []) process.stderr.write(`relprop: warning: ${w}\n`);

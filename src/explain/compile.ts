@@ -286,10 +286,7 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
   }
   graph.inputs[0] = { ...input, shape: ['batch', ...inputShape.slice(1)] };
 
-  return {
-    get model() {
-      return encodeModel(graph, 'relprop-explainer');
-    },
+  const compiled = {
     graph,
     input: input.name,
     inputDtype: view.embedding ? 'int64' : 'float32',
@@ -306,6 +303,9 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
     warnings,
     method: opts.method,
   };
+  // Not enumerable: copying the record's fields must neither encode the model nor keep the graph.
+  Object.defineProperty(compiled, 'model', { get: () => encodeModel(graph, 'relprop-explainer'), enumerable: false });
+  return compiled as CompiledExplainer;
 }
 
 /** Tensors known to be ≥ 0: behind a ReLU, and what pooling/reshaping/adding such tensors gives. */

@@ -61,8 +61,11 @@ export interface Explanation {
   layers?: Record<string, TensorData>;
 }
 
+/** What explaining needs of a compiled graph: its runtime session and input/output names (not the graph itself). */
+export type ExplainerMeta = Omit<CompiledExplainer, 'graph' | 'model'>;
+
 interface Compiled {
-  c: CompiledExplainer;
+  c: ExplainerMeta;
   session: ort.InferenceSession;
 }
 
@@ -85,7 +88,7 @@ export class Explainer {
     const ex = new Explainer(importModel(model), options);
     // Compile eagerly when the input shape is fully static: configuration errors surface now.
     const shape = ex.model.inputShape;
-    if (shape.length > 0 && shape.slice(1).every((d) => d !== null)) await ex.compile([1, ...(shape.slice(1) as number[])]);
+    if (shape.length > 0 && shape.slice(1).every((d) => d !== null)) await ex.compiledFor([1, ...(shape.slice(1) as number[])]);
     return ex;
   }
 
@@ -93,8 +96,29 @@ export class Explainer {
     return this.model.inputElemType === 7 || this.model.inputElemType === 6;
   }
 
-  /** Compile (or fetch) the explainer graph for an input shape. */
-  async compile(inputShape: number[]): Promise<CompiledExplainer> {
+  /**
+   * Compile the explainer graph for an input shape (to save it, inspect it or run it elsewhere).
+   * Not cached: `explain` keeps only the runtime session of its own compilation, since the graph
+   * holds a second copy of every modified weight.
+   */
+  compile(inputShape: number[]): Promise<CompiledExplainer> {
+    const o = this.options;
+    return compileExplainer(this.model.graph, this.model.info, inputShape, {
+      method: this.method,
+      composite: o.composite,
+      rule: o.rule,
+      params: o.params,
+      rules: o.rules,
+      seed: 'target',
+      scaleAttribution: this.method === 'integrated-gradients',
+      audit: o.audit,
+      layerRelevance: o.layerRelevance,
+      inputRange: o.inputRange,
+    });
+  }
+
+  /** The cached compilation behind `explain` for an input shape: names, layers, rules, warnings. */
+  async info(inputShape: number[]): Promise<ExplainerMeta> {
     return (await this.compiledFor(inputShape)).c;
   }
 
@@ -103,20 +127,11 @@ export class Explainer {
     let p = this.compiled.get(key);
     if (!p) {
       p = (async () => {
-        const o = this.options;
-        const c = await compileExplainer(this.model.graph, this.model.info, inputShape, {
-          method: this.method,
-          composite: o.composite,
-          rule: o.rule,
-          params: o.params,
-          rules: o.rules,
-          seed: 'target',
-          scaleAttribution: this.method === 'integrated-gradients',
-          audit: o.audit,
-          layerRelevance: o.layerRelevance,
-          inputRange: o.inputRange,
-        });
-        return { c, session: await createSession(c.model, { threads: o.threads }) };
+        const c = await this.compile(inputShape);
+        const session = await createSession(c.model, { threads: this.options.threads });
+        const { graph: _graph, ...meta } = c; // the graph (and with it the encoded model) is let go
+        void _graph;
+        return { c: meta, session };
       })();
       this.compiled.set(key, p);
       p.catch(() => this.compiled.delete(key));
@@ -271,7 +286,7 @@ export class Explainer {
     return out;
   }
 
-  private feedsFor(c: CompiledExplainer, x: TensorData, s0: number, n: number, rows: number, per: number, targets: number[]) {
+  private feedsFor(c: ExplainerMeta, x: TensorData, s0: number, n: number, rows: number, per: number, targets: number[]) {
     const feeds: Record<string, ort.Tensor> = {};
     const dims = [n * rows, ...x.dims.slice(1)];
     let data: Float32Array | BigInt64Array;
