@@ -14,7 +14,7 @@ import { decodeLenient } from '../text/dataset.js';
 import { checkTextMethod, TEXT_METHODS, TextExplainer, type TextExplanation } from '../text/explain.js';
 import { className, textExplanationHtml, topWords } from '../text/report.js';
 import { COMPOSITES } from '../composites/index.js';
-import { num, posInt } from './options.js';
+import { num, posInt, ruleOptions } from './options.js';
 
 export interface ExplainTextFlags {
   model: string;
@@ -168,7 +168,7 @@ export async function explainTextCommand(args: string[], f: ExplainTextFlags): P
 
 /** Register `explain-text` (called from main.ts through text-commands.ts). */
 export function registerExplainTextCommand(program: Command): void {
-  program
+  ruleOptions(program
     .command('explain-text')
     .description('explain a text classifier word by word: top words, highlighted HTML. A text longer than the vocabulary allows (bucketed default: 509 tokens) is truncated to its first tokens, with a warning; invalid UTF-8 in --file is replaced by U+FFFD, with a warning; a text without words is an error')
     .argument('[text...]', 'the text (or use --file)')
@@ -177,13 +177,7 @@ export function registerExplainTextCommand(program: Command): void {
     .option('--file <file>', 'read the text from a file (- for stdin); invalid UTF-8 is replaced and reported')
     .option('--method <name>', `${TEXT_METHODS.join(', ')} (sa: sensitivity analysis, Σ_d (∂f/∂E_td)²)`, 'lrp')
     .option('--composite <name>', `LRP composite: ${Object.keys(COMPOSITES).join(', ')} (default: the paper's epsilon rule on every layer)`)
-    .option('--rule <name>', 'one LRP rule on every dense/conv layer (default epsilon)')
-    .option('--rules <file>', 'JSON mapping node name (or @first, @conv, @dense) to a rule')
-    .option('--epsilon <e>', 'epsilon of the epsilon rule (default 0.001)', num('--epsilon'))
-    .option('--gamma <g>', 'gamma of the gamma rule', num('--gamma'))
-    .option('--alpha <a>', 'alpha of the alpha-beta rule', num('--alpha'))
-    .option('--beta <b>', 'beta of the alpha-beta rule', num('--beta'))
-    .option('--stabilizer <s>', 'stabiliser of the z+, alpha-beta, gamma, box, w² and flat rules', num('--stabilizer'))
+    .option('--rule <name>', 'one LRP rule on every dense/conv layer (default epsilon)'), 'epsilon of the epsilon rule (default 0.001)')
     .option('--steps <n>', 'integrated gradients: steps', posInt('--steps'))
     .option('--samples <n>', 'smoothgrad: noisy samples', posInt('--samples'))
     .option('--seed <n>', 'random seed (smoothgrad)', num('--seed'))

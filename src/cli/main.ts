@@ -7,21 +7,15 @@ import { demoCommand } from './demo-cmd.js';
 import { explainCommand } from './explain-cmd.js';
 import { inspectCommand } from './inspect-cmd.js';
 import { testCommand, trainCommand, wordVectorsCommand } from './train-cmd.js';
-import { num, numList, parseSize, posInt } from './options.js';
+import { num, numList, parseSize, posInt, ruleOptions } from './options.js';
 
 function methodOptions(cmd: Command): Command {
-  return cmd
+  return ruleOptions(cmd
     .option('--method <name>', `attribution method: ${METHODS.join(', ')}`, 'lrp')
     .option('--composite <name>', `LRP composite: ${Object.keys(COMPOSITES).join(', ')} (default epsilon-plus-flat)`)
-    .option('--rule <name>', 'one LRP rule on every dense/conv layer: epsilon, zplus, alphabeta, gamma, zbox, wsquare, flat')
-    .option('--rules <file>', 'JSON mapping node name (or @first, @conv, @dense) to a rule, overriding the composite')
-    .option('--epsilon <e>', 'epsilon of the epsilon rule', num('--epsilon'))
-    .option('--gamma <g>', 'gamma of the gamma rule', num('--gamma'))
-    .option('--alpha <a>', 'alpha of the alpha-beta rule', num('--alpha'))
-    .option('--beta <b>', 'beta of the alpha-beta rule', num('--beta'))
+    .option('--rule <name>', 'one LRP rule on every dense/conv layer: epsilon, zplus, alphabeta, gamma, zbox, wsquare, flat'))
     .option('--low <l>', 'lower bound of the zB/box rule (values the first layer sees)', num('--low'))
     .option('--high <h>', 'upper bound of the zB/box rule', num('--high'))
-    .option('--stabilizer <s>', 'stabiliser of the z+, alpha-beta, gamma, box, w² and flat rules (default 1e-6)', num('--stabilizer'))
     .option('--input-range <lo,hi>', 'range of raw input values; box bounds follow through in-model normalisation', numList('--input-range'))
     .option('--steps <n>', 'integrated gradients: steps', posInt('--steps'))
     .option('--samples <n>', 'smoothgrad: noisy samples', posInt('--samples'))

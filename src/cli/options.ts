@@ -1,5 +1,6 @@
 /** Parsing and checking of command-line values shared by the commands. */
 import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import { checkMethod } from '../explain/resolve.js';
 import type { ExplainerOptions, Target } from '../explain/explainer.js';
 
@@ -56,6 +57,17 @@ export interface MethodFlags {
   seed?: number;
   batchSize?: number;
   threads?: number;
+}
+
+/** The LRP rule flags every explaining command shares (`epsilonHelp` names the command's default). */
+export function ruleOptions(cmd: Command, epsilonHelp = 'epsilon of the epsilon rule'): Command {
+  return cmd
+    .option('--rules <file>', 'JSON mapping node name (or @first, @conv, @dense) to a rule, overriding the composite')
+    .option('--epsilon <e>', epsilonHelp, num('--epsilon'))
+    .option('--gamma <g>', 'gamma of the gamma rule', num('--gamma'))
+    .option('--alpha <a>', 'alpha of the alpha-beta rule', num('--alpha'))
+    .option('--beta <b>', 'beta of the alpha-beta rule', num('--beta'))
+    .option('--stabilizer <s>', 'stabiliser of the z+, alpha-beta, gamma, box, w² and flat rules (default 1e-6)', num('--stabilizer'));
 }
 
 export function explainerOptions(f: MethodFlags): ExplainerOptions {
