@@ -168,6 +168,7 @@ export class Explainer {
   /** Explain a batch. `target`: one class for all, one per sample, or 'predicted'. */
   async explain(input: TensorData, opts: { target?: Target; onProgress?: (done: number, total: number) => void } = {}): Promise<Explanation> {
     const x = this.validateInput(input);
+    if (this.method === 'smoothgrad' && x.dtype === 'int64') throw new Error('smoothgrad adds noise to float inputs; token ids have none (use gradient or integrated-gradients)');
     const N = x.dims[0]!;
     const { c, session } = await this.compiledFor(x.dims);
     if (c.vocabSize !== undefined) {
