@@ -138,7 +138,8 @@ try {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : 2;
   } else {
-    process.stderr.write(`relprop: error: ${(e as Error).message}\n`);
+    // One line, whatever the message (ONNX Runtime's can span several).
+    process.stderr.write(`relprop: error: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')}\n`);
     process.exitCode = 1;
   }
 }

@@ -174,7 +174,7 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
 export async function testCommand(model: string, f: { data: string; labels?: string; batchSize?: number; threads?: number; quiet?: boolean }): Promise<void> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(model, { intraOpNumThreads: f.threads ?? 0, logSeverityLevel: 3 });
+    session = await ort.InferenceSession.create(model, { intraOpNumThreads: f.threads ?? 0, logSeverityLevel: 4 });
   } catch (e) {
     throw new Error(`cannot load model ${model}: ${(e as Error).message}`);
   }
@@ -200,7 +200,7 @@ export async function testCommand(model: string, f: { data: string; labels?: str
     try {
       out = await session.run({ [session.inputNames[0]!]: x });
     } catch (e) {
-      throw new Error(`the model cannot run on inputs of shape ${JSON.stringify(x.dims)}: ${(e as Error).message.split('\n')[0]}`);
+      throw new Error(`the model cannot run on inputs of shape ${JSON.stringify(x.dims)}: ${(e as Error).message}`);
     }
     const o = out[session.outputNames[0]!]!;
     if (!K) {

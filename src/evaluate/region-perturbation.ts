@@ -181,7 +181,7 @@ class Forward {
   static async create(model: string | Uint8Array, threads: number | undefined, sampleDims: number[]): Promise<Forward> {
     let session: ort.InferenceSession;
     try {
-      const o: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads ?? 0, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+      const o: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads ?? 0, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 4 };
       session = typeof model === 'string' ? await ort.InferenceSession.create(model, o) : await ort.InferenceSession.create(model, o);
     } catch (e) {
       throw new Error(`ONNX Runtime cannot load the model: ${(e as Error).message}`);

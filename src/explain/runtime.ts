@@ -13,7 +13,7 @@ export async function createSession(model: Uint8Array, opts: RuntimeOptions = {}
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
-      logSeverityLevel: 3, // warnings about unused constants are noise to users
+      logSeverityLevel: 4, // relprop reports errors itself, as one line; ORT warnings are noise to users
     });
   } catch (e) {
     throw new Error(`ONNX Runtime cannot load the compiled graph: ${(e as Error).message}`);

@@ -33,7 +33,7 @@ export async function probeShapes(g: Graph, inputShapes: Record<string, number[]
   }
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(encodeModel(probe), { graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
+    session = await ort.InferenceSession.create(encodeModel(probe), { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
   } catch (e) {
     throw new Error(`ONNX Runtime cannot load the model: ${(e as Error).message}`);
   }

@@ -140,7 +140,7 @@ export class Trainer {
   }
 
   private async session(b: BuiltGraph): Promise<ort.InferenceSession> {
-    return ort.InferenceSession.create(encodeModel(b.graph, 'relprop-train'), { intraOpNumThreads: this.opts.threads ?? 0, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    return ort.InferenceSession.create(encodeModel(b.graph, 'relprop-train'), { intraOpNumThreads: this.opts.threads ?? 0, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 4 });
   }
 
   /** Train; returns the per-epoch history. Resumes from the checkpoint folder when asked. */
