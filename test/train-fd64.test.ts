@@ -1,0 +1,112 @@
+/**
+ * Every weight gradient of the training-step graph (float32, ONNX Runtime) against central finite
+ * differences of an independent float64 forward pass in TypeScript (test/reference/train64.ts).
+ */
+import ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { encodeModel } from '../src/onnx/model.js';
+import type { TensorData } from '../src/onnx/tensor.js';
+import { buildGraph, initParams, rngFrom } from '../src/train/graph.js';
+import type { ModelSpec } from '../src/train/spec.js';
+import { forward64, loss64 } from './reference/train64.js';
+
+const rng = rngFrom(77);
+const randn = (n: number) => Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(Math.max(rng(), 1e-12))) * Math.cos(2 * Math.PI * rng()));
+
+interface Case { name: string; spec: ModelSpec; x: TensorData; labels?: number[]; values?: Float32Array }
+
+const cases: Case[] = [
+  {
+    name: 'image model: strided/dilated/grouped conv, batch norm, pools, residual, concat, LRN, dense',
+    spec: {
+      input: { shape: [2, 8, 8] },
+      normalize: { mean: 0.1, std: 0.9 },
+      layers: [
+        { type: 'conv2d', filters: 4, kernel: 3, padding: 1, stride: 2, bias: false },
+        { type: 'batchnorm' },
+        { type: 'tanh' },
+        { type: 'conv2d', filters: 4, kernel: 3, padding: 2, dilation: 2, groups: 2 },
+        { type: 'leakyrelu', alpha: 0.2 },
+        { type: 'residual', layers: [{ type: 'conv2d', filters: 4, kernel: 3, padding: 'same' }, { type: 'sigmoid' }] },
+        { type: 'concat', branches: [[{ type: 'conv2d', filters: 2, kernel: 1 }], [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1, bias: false }]] },
+        { type: 'lrn', size: 3, alpha: 0.5, beta: 0.75, bias: 1.5 },
+        { type: 'maxpool', size: 2 },
+        { type: 'avgpool', size: 2 },
+        { type: 'flatten' },
+        { type: 'dense', units: 5 },
+        { type: 'tanh' },
+        { type: 'dense', units: 3 },
+      ],
+    },
+    x: { dtype: 'float32', dims: [4, 2, 8, 8], data: randn(4 * 128) },
+    labels: [0, 2, 1, 2],
+  },
+  {
+    name: 'text model: embedding with a padding row, conv1d, global max pool',
+    spec: { input: { shape: [7], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 9, dim: 3, padId: 0 }, { type: 'conv1d', filters: 4, kernel: 2 }, { type: 'tanh' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+    x: { dtype: 'int64', dims: [3, 7], data: BigInt64Array.from([1, 2, 3, 4, 0, 0, 0, 5, 6, 7, 8, 2, 1, 0, 3, 3, 4, 8, 7, 6, 5].map(BigInt)) },
+    labels: [1, 0, 2],
+  },
+  {
+    name: 'regression: conv1d, global average pool, MSE',
+    spec: { input: { shape: [3, 5] }, layers: [{ type: 'conv1d', filters: 4, kernel: 3, padding: 1 }, { type: 'sigmoid' }, { type: 'globalavgpool' }, { type: 'flatten' }, { type: 'dense', units: 2 }] },
+    x: { dtype: 'float32', dims: [4, 3, 5], data: randn(60) },
+    values: randn(8),
+  },
+];
+
+describe('training gradients vs float64 finite differences', () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const loss = c.labels ? ({ kind: 'cross-entropy' } as const) : ({ kind: 'mse' } as const);
+      const built = buildGraph(c.spec, 'train', { loss, optimizer: { kind: 'sgd', momentum: 0 } });
+      const session = await ort.InferenceSession.create(encodeModel(built.graph));
+      const params = initParams(c.spec, 5);
+      const feeds: Record<string, ort.Tensor> = {
+        input: c.x.dtype === 'int64' ? new ort.Tensor('int64', c.x.data as BigInt64Array, c.x.dims) : new ort.Tensor('float32', c.x.data as Float32Array, c.x.dims),
+        labels: c.labels ? new ort.Tensor('int64', BigInt64Array.from(c.labels.map(BigInt)), [c.labels.length]) : new ort.Tensor('float32', c.values!, [c.x.dims[0]!, 2]),
+        lr: new ort.Tensor('float32', new Float32Array([1]), []),
+      };
+      for (const p of built.params) feeds[p.name] = new ort.Tensor('float32', params.get(p.name)!.data as Float32Array, p.dims);
+      const out = await session.run(feeds);
+      // float64 copies of the same (float32) parameters and inputs.
+      const p64 = new Map([...params].map(([k, t]) => [k, Float64Array.from(t.data as Float32Array)]));
+      const input = c.x.dtype === 'int64' ? { dims: c.x.dims, ids: Array.from(c.x.data as BigInt64Array, Number) } : { dims: c.x.dims, data: Float64Array.from(c.x.data as Float32Array) };
+      const target = c.labels ? { labels: c.labels } : { values: Float64Array.from(c.values!) };
+      const L = () => loss64(forward64(c.spec, p64, input), target);
+      expect(Math.abs(L() - (out[built.loss!]!.data as Float32Array)[0]!)).toBeLessThan(1e-5);
+      let checked = 0;
+      for (const p of built.params.filter((q) => !q.buffer)) {
+        const before = params.get(p.name)!.data as Float32Array;
+        const after = out[built.updated!.get(p.name)!]!.data as Float32Array;
+        const w = p64.get(p.name)!;
+        let num = 0;
+        let den = 0;
+        // The padding row is deliberately never trained: its update is zero, not the true gradient.
+        const padStart = p.padRow === undefined ? -1 : p.padRow * p.dims[1]!;
+        const padEnd = p.padRow === undefined ? -1 : padStart + p.dims[1]!;
+        for (let i = 0; i < w.length; i++) {
+          if (i >= padStart && i < padEnd) {
+            expect(before[i]! - after[i]!).toBe(0);
+            continue;
+          }
+          const h = 1e-6;
+          const w0 = w[i]!;
+          w[i] = w0 + h;
+          const up = L();
+          w[i] = w0 - h;
+          const down = L();
+          w[i] = w0;
+          const fd = (up - down) / (2 * h);
+          const graph = before[i]! - after[i]!;
+          num += (graph - fd) ** 2;
+          den += fd * fd;
+          checked++;
+        }
+        expect(Math.sqrt(num / Math.max(den, 1e-30)), `${p.name}`).toBeLessThan(1e-3);
+      }
+      expect(checked).toBeGreaterThan(30);
+      await session.release();
+    });
+  }
+});
