@@ -1,9 +1,9 @@
 /** `relprop demo`: the bundled Fashion-MNIST CNN, its sample images, several methods, one HTML page. */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Explainer, type ExplainerOptions } from '../explain/explainer.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic, ensureDir } from '../io/atomic.js';
 import { loadImage } from '../io/image.js';
 import { encodeNpy } from '../io/npy.js';
 import { encodePng, imageToRgba } from '../visualize/heatmap.js';
@@ -40,7 +40,7 @@ export async function demoCommand(f: { out?: string; threads?: number; quiet?: b
   const card = JSON.parse(readFileSync(join(dir, 'fmnist-cnn.json'), 'utf8')) as { classes: string[] };
   const labels = JSON.parse(readFileSync(join(dir, 'samples', 'labels.json'), 'utf8')) as { file: string; label: number }[];
   const out = resolve(f.out ?? 'relprop-demo');
-  mkdirSync(out, { recursive: true });
+  ensureDir(out);
   const images = labels.map((l) => loadImage(readFileSync(join(dir, 'samples', l.file)), { channels: 1, size: [28, 28] }));
   const N = images.length;
   const batch = new Float32Array(N * 784);

@@ -3,10 +3,11 @@
  * on a data set, with a random baseline. Resumable: Ctrl-C stops after the current chunk of
  * samples, and the same command resumes from the progress file.
  */
+import { ensureDir } from '../io/atomic.js';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { loadDataset } from '../evaluate/dataset.js';
 import { DEFAULT_METHODS, parseMethodSpec, splitMethodList } from '../evaluate/methods.js';
 import { REPLACEMENTS, type Replacement } from '../evaluate/perturb.js';
@@ -134,7 +135,7 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
   const g = imageGeometry(data.x.dims, f.layout);
   regionSize ??= defaultRegionSize(g.H, g.W);
 
-  mkdirSync(f.out, { recursive: true });
+  ensureDir(f.out);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {

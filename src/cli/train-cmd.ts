@@ -1,10 +1,10 @@
 /** `relprop train` and `relprop test`: train a model from a spec, save it with its card; score a model on data. */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import ort from 'onnxruntime-node';
 import { loadLabelledData, splitData, type LabelledData } from '../data/datasets.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic, ensureDir } from '../io/atomic.js';
 import { encodeNpy, readNpy } from '../io/npy.js';
 import { ppmiSvdVectors } from '../train/word-vectors.js';
 import { checkSpec, PRESETS, type ModelSpec } from '../train/spec.js';
@@ -84,7 +84,7 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
   const cardPathEarly = f.out.replace(/\.onnx$/, '') + '.json';
   if (f.spec && resolve(f.spec) === resolve(cardPathEarly)) throw new Error(`--out ${f.out} would write its model card over the spec ${f.spec}; choose another name`);
   // Fail on an unwritable output before hours of training.
-  mkdirSync(dirname(resolve(f.out)), { recursive: true });
+  ensureDir(dirname(resolve(f.out)));
   await writeFileAtomic(`${f.out}.writable-check`, '').then(() => import('node:fs').then((fs) => fs.unlinkSync(`${f.out}.writable-check`)));
   const size = spec.input.shape.length === 3 ? ([spec.input.shape[1], spec.input.shape[2]] as [number, number]) : undefined;
   const channels = spec.input.shape.length === 3 && (spec.input.shape[0] === 1 || spec.input.shape[0] === 3) ? (spec.input.shape[0] as 1 | 3) : undefined;

@@ -4,9 +4,8 @@
  * method), table.md, curves.svg + curves.png (the plot), heatmaps.png (input row, then one row
  * of heatmaps per method) and the same grid with row and column labels (heatmaps-labelled.svg/png). Every file goes through writeFileAtomic.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic, ensureDir } from '../io/atomic.js';
 import { encodePng, heatmapGrid, imageToRgba, relevanceToHeatmap, type RgbaImage } from '../visualize/heatmap.js';
 import { aopc } from './aopc.js';
 import { renderCurvesSvg, renderHeatmapGridSvg, svgToPng } from './plot.js';
@@ -151,7 +150,7 @@ export function resultsJson(result: EvaluationResult, extra: Record<string, unkn
 
 /** Write all outputs into `dir`; returns the paths written. */
 export async function writeEvaluationOutputs(result: EvaluationResult, dir: string, extra: Record<string, unknown> = {}, opts: { plot?: boolean } = {}): Promise<string[]> {
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const files: [string, Uint8Array | string][] = [
     ['results.json', resultsJson(result, extra)],
     ['aopc.csv', aopcCsv(result)],

@@ -3,10 +3,10 @@
  * disk or Ctrl-C never leaves a half-written explainer, .npy or PNG behind under the final name:
  * readers see either the old file or the complete new one.
  */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 export type FileData = Uint8Array | string;
 
@@ -67,9 +67,38 @@ export async function writeFileAtomic(path: string, data: FileData): Promise<voi
     created = false;
   } catch (err) {
     if (created) await unlink(tmp).catch(() => undefined);
-    throw err;
+    throw cannotWrite(path, err);
   }
   syncDirectory(dirname(path));
+}
+
+/** Name the file the user asked for, not the temp file, in the error. */
+function cannotWrite(path: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code ?? (err as Error).message;
+  return new Error(`cannot write ${path}: ${why}`);
+}
+
+/**
+ * Create a folder and its missing parents, one level at a time (Node's recursive mkdir can spin
+ * forever on some virtual file systems such as /proc); errors name the folder.
+ */
+export function ensureDir(dir: string): void {
+  const missing: string[] = [];
+  let d = resolve(dir);
+  while (!existsSync(d)) {
+    missing.unshift(d);
+    const parent = dirname(d);
+    if (parent === d) break;
+    d = parent;
+  }
+  for (const m of missing) {
+    try {
+      mkdirSync(m);
+    } catch (err) {
+      throw new Error(`cannot create folder ${m}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
 }
 
 /** Synchronous twin of {@link writeFileAtomic}, for code paths that cannot await (e.g. exit handlers). */
@@ -98,7 +127,7 @@ export function writeFileAtomicSync(path: string, data: FileData): void {
         // the original error matters more than a failed cleanup
       }
     }
-    throw err;
+    throw cannotWrite(path, err);
   }
   syncDirectory(dirname(path));
 }

@@ -4,9 +4,8 @@
  * methods), document summary vectors with their PCA projection, top words per class and
  * highlighted example documents. Writes JSON/CSV/Markdown tables, SVG/PNG plots and HTML pages.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic, ensureDir } from '../io/atomic.js';
 import { escapeHtml, formatNumber, htmlPage } from '../visualize/html.js';
 import { highlightTextHtml } from '../visualize/text-html.js';
 import { loadJsonlDataset } from './dataset.js';
@@ -77,7 +76,7 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
   const docsAll = o.limit ? ds.docs.slice(0, o.limit) : ds.docs;
   const specs = o.methods ?? DEFAULT_TEXT_METHODS;
   const K = o.maxDeletions ?? 50;
-  mkdirSync(o.out, { recursive: true });
+  ensureDir(o.out);
 
   const explainers = new Map<string, TextExplainer>();
   try {

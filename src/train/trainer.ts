@@ -2,12 +2,12 @@
  * The training loop: shuffled mini-batches through the compiled training-step graph, metrics,
  * validation, learning-rate schedules, early stopping, checkpoints and resume.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { decodeModel, encodeModel } from '../onnx/model.js';
 import { numel, type TensorData } from '../onnx/tensor.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic, ensureDir } from '../io/atomic.js';
 import { buildGraph, initParams, rngFrom, type BuiltGraph, type LossSpec, type OptimizerSpec } from './graph.js';
 import type { ModelSpec } from './spec.js';
 
@@ -250,7 +250,7 @@ export class Trainer {
   }
 
   async saveCheckpoint(dir: string) {
-    mkdirSync(dir, { recursive: true });
+    ensureDir(dir);
     const tensors = [...this.params, ...this.state];
     const index: { name: string; dims: number[]; offset: number }[] = [];
     let total = 0;
