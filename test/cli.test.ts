@@ -154,6 +154,16 @@ describe('bad input: one clear line, non-zero exit, no output file', () => {
   }
 });
 
+describe('unwritable outputs', () => {
+  it('explain into a folder that does not exist: one clear line, non-zero exit', async () => {
+    const input = join(tmp, 'ok2.npy');
+    writeFileSync(input, encodeNpy(fixtureInput(cnnFx.inputs[0]!)));
+    const r = await relprop(['explain', '--model', cnn, '--input', input, '--out', join(tmp, 'no-such-folder', 'r.npy')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toMatch(/^relprop: error: cannot write .*r\.npy: its folder does not exist$/);
+  });
+});
+
 describe('relprop inspect and demo', () => {
   it('inspect lists every layer with its rule', async () => {
     const r = await relprop(['inspect', join(FIXTURES, 'resblock', 'model_bn.onnx'), '--composite', 'epsilon-gamma-box']);
