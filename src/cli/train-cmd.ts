@@ -7,6 +7,8 @@ import { loadLabelledData, splitData, type LabelledData } from '../data/datasets
 import { writeFileAtomic, ensureDir } from '../io/atomic.js';
 import { encodeNpy, readNpy } from '../io/npy.js';
 import { ppmiSvdVectors } from '../train/word-vectors.js';
+import { specFromOnnx } from '../train/from-onnx.js';
+import type { TensorData } from '../onnx/tensor.js';
 import { checkSpec, PRESETS, type ModelSpec } from '../train/spec.js';
 import { Trainer, scoreLogits, type Schedule } from '../train/trainer.js';
 import { buildGraph, type LossSpec, type OptimizerSpec } from '../train/graph.js';
@@ -43,18 +45,32 @@ export interface TrainFlags {
   quiet?: boolean;
 }
 
-function readSpec(f: TrainFlags): { spec: ModelSpec; name: string } {
+/** The model to train; `imported`: weights of an --init model read back into a spec, by spec name. */
+async function readSpec(f: TrainFlags): Promise<{ spec: ModelSpec; name: string; imported?: Map<string, TensorData> }> {
   if (f.spec && f.preset) throw new Error('give either --spec or --preset, not both');
   if (!f.spec && !f.preset && f.init) {
-    // Fine-tuning a relprop-trained model: its card holds the architecture.
+    // Fine-tuning: a relprop-trained model's card holds the architecture; any other sequential
+    // ONNX network is read back into a spec (its weights are loaded by name below).
     const card = f.init.replace(/\.onnx$/, '') + '.json';
+    let architecture: unknown;
+    let cardName: string | undefined;
     try {
       const c = JSON.parse(readFileSync(card, 'utf8')) as { architecture?: unknown; name?: string };
-      if (c.architecture) return { spec: checkSpec(c.architecture), name: `${c.name ?? basename(f.init, '.onnx')}-finetuned` };
+      architecture = c.architecture;
+      cardName = c.name;
     } catch {
-      /* fall through to the error below */
+      /* no card: import the graph */
     }
-    throw new Error(`--init ${f.init}: no model card with an "architecture" beside it (${card}); give --spec or --preset`);
+    const name = `${cardName ?? basename(f.init, '.onnx')}-finetuned`;
+    if (architecture) return { spec: checkSpec(architecture), name };
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(f.init);
+    } catch (e) {
+      throw new Error(`cannot read --init model ${f.init}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const imported = await specFromOnnx(bytes, f.init);
+    return { spec: imported.spec, name, imported: imported.params };
   }
   if (f.preset) {
     const s = PRESETS[f.preset];
@@ -76,7 +92,7 @@ function readSpec(f: TrainFlags): { spec: ModelSpec; name: string } {
 }
 
 export async function trainCommand(f: TrainFlags): Promise<void> {
-  const { spec, name } = readSpec(f);
+  const { spec, name, imported } = await readSpec(f);
   if (!['adam', 'sgd'].includes(f.optimizer)) throw new Error(`unknown optimizer "${f.optimizer}" (adam, sgd)`);
   if (!['constant', 'step', 'cosine'].includes(f.schedule)) throw new Error(`unknown schedule "${f.schedule}" (constant, step, cosine)`);
   const losses = ['cross-entropy', 'mse', 'multitask-mse', 'multitask-mae'];
@@ -121,7 +137,7 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     } catch (e) {
       throw new Error(`cannot read --init model ${f.init}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    init = trainer.loadMatching(Trainer.paramsFromOnnx(bytes));
+    init = trainer.loadMatching(imported ?? Trainer.paramsFromOnnx(bytes));
     if (init.loaded.length === 0) throw new Error(`--init ${f.init}: none of its weights match the model's parameter names and shapes`);
     if (!f.quiet) process.stdout.write(`initialised ${init.loaded.length} parameters from ${f.init}${init.fresh.length ? `; new: ${init.fresh.join(', ')}` : ''}\n`);
   }
@@ -153,6 +169,7 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     file: basename(f.out),
     trained_by: 'relprop',
     architecture: spec,
+    architecture_source: imported ? `read back from ${f.init}` : undefined,
     input: { name: 'input', dtype: spec.input.dtype ?? 'float32', shape: ['N', ...spec.input.shape] },
     output: { name: 'logits', shape: ['N', trainer.numOutputs()] },
     classes: f.classNames ? f.classNames.split(',').map((c) => c.trim()) : train.classes,
