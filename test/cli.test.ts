@@ -1,28 +1,16 @@
 /** End-to-end tests of the `relprop` command (the built dist/ CLI, as a user runs it). */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import ort from 'onnxruntime-node';
+import { relprop } from './helpers/cli.js';
 import { describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel } from '../src/onnx/model.js';
 import { encodeNpy, readNpy } from '../src/io/npy.js';
 import { fixtureInput, FIXTURES, loadFixture, relL2, stackInputs } from './helpers/fixtures.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
-const run = promisify(execFile);
 const tmp = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
 
-async function relprop(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [CLI, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const cnn = join(FIXTURES, 'cnn', 'model.onnx');
 const cnnFx = loadFixture('cnn');

@@ -1,10 +1,9 @@
 /** Region perturbation: ordering, AOPC, replacement, resume, data loaders, CLI end to end, bad input. */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { relprop } from './helpers/cli.js';
 import { describe, expect, it } from 'vitest';
 import { decodeIdx, loadIdxImages } from '../src/data/idx.js';
 import { aopc, aopcCurve, meanSe } from '../src/evaluate/aopc.js';
@@ -19,22 +18,11 @@ import { decodeModel, encodeModel } from '../src/onnx/model.js';
 import { encodePng } from '../src/visualize/heatmap.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const MODEL = join(ROOT, 'models', 'fmnist-cnn.onnx');
 const SAMPLES = join(ROOT, 'models', 'samples', 'samples.npy');
 const FMNIST_SMALL = join(ROOT, '..', 'shared', 'datasets', 'fashion-mnist-small');
-const run = promisify(execFile);
 const tmp = mkdtempSync(join(tmpdir(), 'relprop-eval-'));
 
-async function relprop(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [CLI, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 function samples(n: number): Dataset {
   const t = readNpy(readFileSync(SAMPLES));

@@ -3,33 +3,17 @@
  * stand-in text model, including the bad inputs: empty text, only unknown words, invalid UTF-8,
  * very long text.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { relprop } from './helpers/cli.js';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES } from './helpers/fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const MODEL = join(ROOT, 'examples', 'text', 'standin', 'textcnn.onnx');
-const run = promisify(execFile);
 const tmp = mkdtempSync(join(tmpdir(), 'relprop-text-cli-'));
 
-async function relprop(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const p = run('node', [CLI, ...args], { maxBuffer: 1 << 24 });
-    if (input !== undefined) {
-      p.child.stdin!.end(input);
-    }
-    const { stdout, stderr } = await p;
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const explain = (args: string[], input?: string) => relprop(['explain-text', '--model', MODEL, '--threads', '1', ...args], input);
 
