@@ -1,6 +1,9 @@
 /**
  * Training throughput (samples/s) of relprop vs Debian's PyTorch on the same CNN (the
  * fmnist-cnn preset), batch size and thread count, in one run: 1 thread and all cores.
+ * For scale it also times forward-only inference of the same network on both sides (relprop's
+ * exported inference model, weights constant so ONNX Runtime can prepack them): how much faster
+ * ONNX Runtime's kernels are than PyTorch's here bounds what a training step can gain.
  *
  *   npm run build && node dist/bench/train.js [--batch 64] [--steps 60]
  */
@@ -44,11 +47,30 @@ async function relpropSamplesPerSecond(threads: number, batch: number, steps: nu
   return (steps * batch) / ((performance.now() - t0) / 1000);
 }
 
-function torchSamplesPerSecond(threads: number, batch: number, steps: number): number | null {
+/** Forward-only inference of the exported model (weights are initializers, all ORT optimisations). */
+async function relpropInferenceSamplesPerSecond(threads: number, batch: number, steps: number): Promise<number> {
+  const spec = PRESETS['fmnist-cnn']!;
+  const built = buildGraph(spec, 'infer', { values: initParams(spec, 0) });
+  const session = await ort.InferenceSession.create(encodeModel(built.graph), { intraOpNumThreads: threads, interOpNumThreads: 1, logSeverityLevel: 3 });
+  const x = new ort.Tensor('float32', Float32Array.from({ length: batch * 784 }, (_, i) => (Math.sin(i) + 1) / 2), [batch, 1, 28, 28]);
+  let t0 = 0;
+  for (let s = 0; s < steps + 5; s++) {
+    if (s === 5) t0 = performance.now();
+    await session.run({ [built.input]: x });
+  }
+  return (steps * batch) / ((performance.now() - t0) / 1000);
+}
+
+interface TorchResult {
+  samples_per_s: number;
+  inference_samples_per_s: number;
+}
+
+function torchSamplesPerSecond(threads: number, batch: number, steps: number): TorchResult | null {
   const script = fileURLToPath(new URL('../../bench/train_torch.py', import.meta.url));
   try {
     const out = execFileSync('/usr/bin/python3', [script, String(threads), String(batch), String(steps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return (JSON.parse(out.trim().split('\n').pop()!) as { samples_per_s: number }).samples_per_s;
+    return JSON.parse(out.trim().split('\n').pop()!) as TorchResult;
   } catch {
     return null; // no python3-torch here
   }
@@ -57,9 +79,13 @@ function torchSamplesPerSecond(threads: number, batch: number, steps: number): n
 const batch = Number(arg('batch', '64'));
 const steps = Number(arg('steps', '60'));
 console.log(`training throughput, fmnist-cnn preset, batch ${batch}, Adam; ${cpus()[0]?.model} ×${cpus().length}; onnxruntime-node ${ort.env.versions.common}`);
-console.log('threads  relprop samples/s  PyTorch samples/s  ratio');
+console.log('threads  task        relprop samples/s  PyTorch samples/s  ratio');
+const row = (threads: number, task: string, r: number, t: number | undefined) =>
+  console.log(`${String(threads).padStart(7)}  ${task.padEnd(10)}  ${r.toFixed(0).padStart(17)}  ${t === undefined ? 'n/a'.padStart(17) : t.toFixed(0).padStart(17)}  ${t === undefined ? '' : (r / t).toFixed(2)}`);
 for (const threads of [...new Set([1, cpus().length])]) {
   const r = await relpropSamplesPerSecond(threads, batch, steps);
+  const inf = await relpropInferenceSamplesPerSecond(threads, batch, steps);
   const t = torchSamplesPerSecond(threads, batch, steps);
-  console.log(`${String(threads).padStart(7)}  ${r.toFixed(0).padStart(17)}  ${t === null ? 'n/a'.padStart(17) : t.toFixed(0).padStart(17)}  ${t === null ? '' : (r / t).toFixed(2)}`);
+  row(threads, 'training', r, t?.samples_per_s);
+  row(threads, 'inference', inf, t?.inference_samples_per_s);
 }

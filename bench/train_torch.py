@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """PyTorch reference for bench/train.ts: the fmnist-cnn preset, same batch size and thread count.
 
-Prints one JSON line: {"samples_per_s": …}. Run by bench/train.ts (needs Debian's python3-torch).
+Prints one JSON line: {"samples_per_s": …, "inference_samples_per_s": …} (training steps, and
+forward-only inference of the same network in eval mode without autograd). Run by bench/train.ts
+(needs Debian's python3-torch).
 """
 import json
 import sys
@@ -43,4 +45,13 @@ for i in range(steps + 5):
     loss.backward()
     opt.step()
 dt = time.perf_counter() - t0
-print(json.dumps({"samples_per_s": steps * batch / dt, "torch": torch.__version__, "threads": threads}))
+
+net.eval()
+with torch.no_grad():
+    for i in range(steps + 5):
+        if i == 5:
+            t1 = time.perf_counter()
+        net(x)
+dt_inf = time.perf_counter() - t1
+print(json.dumps({"samples_per_s": steps * batch / dt, "inference_samples_per_s": steps * batch / dt_inf,
+                  "torch": torch.__version__, "threads": threads}))

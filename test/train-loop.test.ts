@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../src/onnx/model.js';
-import type { TensorData } from '../src/onnx/tensor.js';
+import { numel, type TensorData } from '../src/onnx/tensor.js';
 import { buildGraph, initParams, rngFrom } from '../src/train/graph.js';
 import type { ModelSpec } from '../src/train/spec.js';
 import { Trainer, type Dataset } from '../src/train/trainer.js';
@@ -154,7 +154,8 @@ describe('text models', () => {
     expect(loadLabelledData(path, { maxLength: 5 }).x.dims).toEqual([60, 5]);
     const spec: ModelSpec = { input: { shape: [null], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 10, dim: 4, padId: 0 }, { type: 'conv1d', filters: 4, kernel: 2 }, { type: 'relu' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 2 }] };
     const t = new Trainer(spec, { epochs: 30, batchSize: 10, lr: 0.05, seed: 0, threads: 1 });
-    const hist = await t.fit({ x: d.x, y: d.y });
+    // Batches are cut to their longest document (plus the model's margin of paddings).
+    const hist = await t.fit({ x: d.x, y: d.y, lengths: d.lengths });
     // The padding row (id 0 fills the shorter documents) stays exactly zero; other rows learn.
     const table = t.params.get('embedding_0.weight')!.data as Float32Array;
     expect(Array.from(table.subarray(0, 4))).toEqual([0, 0, 0, 0]);
@@ -169,5 +170,54 @@ describe('text models', () => {
       const rel = Array.from(r.relevance.data as Float32Array);
       expect(rel.indexOf(Math.max(...rel))).toBe(1);
     }
+  });
+
+  it('cutting token batches to their longest row gives the logits of full padding', async () => {
+    const rng = rngFrom(5);
+    const N = 37;
+    const L = 60;
+    const lengths = Int32Array.from({ length: N }, () => 1 + Math.floor(rng() * 30));
+    const x = new BigInt64Array(N * L);
+    lengths.forEach((n, i) => { for (let k = 0; k < n; k++) x[i * L + k] = BigInt(1 + Math.floor(rng() * 19)); });
+    const y = BigInt64Array.from({ length: N }, (_, i) => BigInt(i % 3));
+    // Strided pooling and a dilated convolution: the margin must cover their whole receptive field.
+    const spec: ModelSpec = { input: { shape: [null], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 20, dim: 5, padId: 0 }, { type: 'conv1d', filters: 6, kernel: 3 }, { type: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'conv1d', filters: 6, kernel: 2, dilation: 2 }, { type: 'relu' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 3 }] };
+    const t = new Trainer(spec, { epochs: 1, batchSize: 8, lr: 0.01, seed: 3, threads: 1 });
+    const full = await t.evaluate({ x: { dtype: 'int64', dims: [N, L], data: x }, y: { dtype: 'int64', dims: [N], data: y } }, 8);
+    const cut = await t.evaluate({ x: { dtype: 'int64', dims: [N, L], data: x }, y: { dtype: 'int64', dims: [N], data: y }, lengths }, 8);
+    expect(Array.from(cut.logits)).toEqual(Array.from(full.logits));
+    expect(cut.logits.some((v) => v !== 0)).toBe(true);
+  });
+
+  it('position dropout drops a word\'s whole vector at once', async () => {
+    const spec: ModelSpec = { input: { shape: [null], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 4, dim: 6 }, { type: 'dropout', rate: 0.5, per: 'position' }, { type: 'globalavgpool' }, { type: 'flatten' }, { type: 'dense', units: 2 }] };
+    const built = buildGraph(spec, 'train', { optimizer: { kind: 'sgd' }, values: initParams(spec, 1) });
+    // Expose the dropout layer's output (the embedding times the kept/dropped factor) as a graph output.
+    const embedded = built.graph.nodes.find((n) => n.op === 'Transpose' && n.inputs.some((i) => built.graph.nodes.some((m) => m.op === 'Gather' && m.outputs.includes(i))))!;
+    const mul = built.graph.nodes.find((n) => n.op === 'Mul' && n.inputs.includes(embedded.outputs[0]!))!;
+    built.graph.outputs.push({ name: mul.outputs[0]!, elemType: 1, shape: ['N', 6, 'L'] });
+    const session = await ort.InferenceSession.create(encodeModel(built.graph), { logSeverityLevel: 4 });
+    const N = 8;
+    const L = 50;
+    const feeds: Record<string, ort.Tensor> = {
+      input: new ort.Tensor('int64', BigInt64Array.from({ length: N * L }, (_, i) => BigInt(1 + (i % 3))), [N, L]),
+      labels: new ort.Tensor('int64', new BigInt64Array(N), [N]),
+      lr: new ort.Tensor('float32', new Float32Array([0]), []),
+    };
+    for (const p of built.params) feeds[p.name] = new ort.Tensor('float32', initParams(spec, 1).get(p.name)!.data as Float32Array, p.dims);
+    for (const st of built.states ?? []) feeds[st.name] = new ort.Tensor('float32', new Float32Array(numel(st.dims)), st.dims);
+    const out = (await session.run(feeds))[mul.outputs[0]!]!;
+    expect(out.dims).toEqual([N, 6, L]);
+    const v = out.data as Float32Array;
+    const table = initParams(spec, 1).get('embedding_0.weight')!.data as Float32Array;
+    let dropped = 0;
+    for (let n = 0; n < N; n++) for (let l = 0; l < L; l++) {
+      const tok = 1 + ((n * L + l) % 3);
+      const col = Array.from({ length: 6 }, (_, c) => v[(n * 6 + c) * L + l]!);
+      if (col.every((e) => e === 0)) dropped++;
+      else col.forEach((e, c) => expect(e / table[tok * 6 + c]!, `dropped so far ${dropped}`).toBeCloseTo(2, 5)); // kept: scaled by 1/(1 − rate)
+    }
+    expect(dropped / (N * L)).toBeGreaterThan(0.35);
+    expect(dropped / (N * L)).toBeLessThan(0.65);
   });
 });

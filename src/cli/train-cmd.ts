@@ -155,12 +155,12 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     trainer.params.set(pname, { dtype: 'float32', dims: cur.dims, data });
   }
   const t0 = performance.now();
-  await trainer.fit({ x: train.x, y: train.y }, val ? { x: val.x, y: val.y } : undefined);
+  await trainer.fit({ x: train.x, y: train.y, lengths: train.lengths }, val ? { x: val.x, y: val.y, lengths: val.lengths } : undefined);
   const seconds = (performance.now() - t0) / 1000;
   let testResult: { accuracy?: number; mae?: number; loss: number; samples: number; data: string } | undefined;
   if (f.test) {
     const t = loadLabelledData(f.test, { ...dataOpts, split: 'test' });
-    const r = await trainer.evaluate({ x: t.x, y: t.y });
+    const r = await trainer.evaluate({ x: t.x, y: t.y, lengths: t.lengths });
     testResult = { accuracy: r.accuracy, mae: r.mae, loss: r.loss, samples: t.x.dims[0]!, data: t.source };
     if (!f.quiet) process.stdout.write(`test: ${r.accuracy !== undefined ? `accuracy ${(100 * r.accuracy).toFixed(2)}%` : `MAE ${r.mae!.toFixed(4)}`} on ${t.x.dims[0]} samples\n`);
   }

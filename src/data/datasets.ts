@@ -13,6 +13,8 @@ export interface LabelledData {
   y: TensorData;
   classes?: string[];
   source: string;
+  /** Token ids: tokens per row before the padding (the trainer cuts batches to their longest row). */
+  lengths?: Int32Array;
 }
 
 export interface DataOptions {
@@ -50,7 +52,8 @@ function loadIdsJsonl(path: string, opts: DataOptions): LabelledData {
   const pad = BigInt(opts.padId ?? 0);
   const x = new BigInt64Array(docs.length * L).fill(pad);
   docs.forEach((d, i) => d.ids.slice(0, L).forEach((t, k) => (x[i * L + k] = BigInt(t))));
-  return { x: { dtype: 'int64', dims: [docs.length, L], data: x }, y: toLabels(docs.map((d) => d.y), path), source: path };
+  const lengths = Int32Array.from(docs, (d) => Math.min(d.ids.length, L));
+  return { x: { dtype: 'int64', dims: [docs.length, L], data: x }, y: toLabels(docs.map((d) => d.y), path), source: path, lengths };
 }
 
 function toLabels(values: ArrayLike<number>, what: string): TensorData {
@@ -105,7 +108,7 @@ export function splitData(d: LabelledData, share: number, seed: number): [Labell
     const j = Math.floor(rng() * (i + 1));
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
-  const take = (rows: number[]): LabelledData => ({ ...d, x: rowsOf(d.x, rows), y: rowsOf(d.y, rows) });
+  const take = (rows: number[]): LabelledData => ({ ...d, x: rowsOf(d.x, rows), y: rowsOf(d.y, rows), lengths: d.lengths && Int32Array.from(rows, (r) => d.lengths![r]!) });
   return [take(order.slice(nVal)), take(order.slice(0, nVal))];
 }
 

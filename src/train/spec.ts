@@ -9,7 +9,8 @@ export type LayerSpec =
   | { type: 'globalavgpool' | 'globalmaxpool'; name?: string }
   | { type: 'relu' | 'tanh' | 'sigmoid'; name?: string }
   | { type: 'leakyrelu'; alpha?: number; name?: string }
-  | { type: 'dropout'; rate: number; name?: string }
+  /** per "position": a position's whole feature vector is dropped at once (word dropout after an embedding). */
+  | { type: 'dropout'; rate: number; per?: 'element' | 'position'; name?: string }
   | { type: 'batchnorm'; momentum?: number; epsilon?: number; name?: string }
   | { type: 'flatten'; name?: string }
   | { type: 'lrn'; size: number; alpha?: number; beta?: number; bias?: number; name?: string }
@@ -61,6 +62,7 @@ export function checkSpec(spec: unknown): ModelSpec {
           break;
         case 'dropout':
           if (!(l.rate >= 0 && l.rate < 1)) throw new Error(`model spec ${at}: dropout rate must be in [0, 1)`);
+          if (l.per !== undefined && l.per !== 'element' && l.per !== 'position') throw new Error(`model spec ${at}: dropout "per" must be "element" or "position"`);
           break;
         case 'embedding':
           posInt(l.vocab, 'vocab');
@@ -80,6 +82,43 @@ export function checkSpec(spec: unknown): ModelSpec {
 }
 
 /** Presets for `relprop train --preset NAME`. */
+/**
+ * Trailing paddings a token sequence needs so that every row of a batch ends in at least one
+ * window that sees padding only: the receptive field of the layers up to the first global pool
+ * (plus its stride). With it, a max-over-time model gives the same output whether a batch is
+ * padded to its longest row or to any greater length, so batches can be cut short.
+ */
+export function sequenceMargin(layers: LayerSpec[]): number {
+  let field = 1;
+  let jump = 1;
+  const walk = (ls: LayerSpec[]): boolean => {
+    for (const l of ls) {
+      if (l.type === 'conv1d' || l.type === 'conv2d') {
+        field += (l.kernel - 1) * (l.dilation ?? 1) * jump;
+        jump *= l.stride ?? 1;
+      } else if (l.type === 'maxpool' || l.type === 'avgpool') {
+        field += (l.size - 1) * jump;
+        jump *= l.stride ?? l.size;
+      } else if (l.type === 'residual') {
+        if (walk(l.layers)) return true;
+      } else if (l.type === 'concat') {
+        // Branches run side by side: the widest one decides.
+        const [f0, j0] = [field, jump];
+        let [f, j] = [f0, j0];
+        for (const b of l.branches) {
+          [field, jump] = [f0, j0];
+          walk(b);
+          [f, j] = [Math.max(f, field), Math.max(j, jump)];
+        }
+        [field, jump] = [f, j];
+      } else if (l.type === 'globalmaxpool' || l.type === 'globalavgpool' || l.type === 'flatten' || l.type === 'dense') return true;
+    }
+    return false;
+  };
+  walk(layers);
+  return field + jump - 1;
+}
+
 export const PRESETS: Record<string, ModelSpec> = {
   'fmnist-cnn': {
     input: { shape: [1, 28, 28] },

@@ -9,7 +9,7 @@ import { decodeModel, encodeModel } from '../onnx/model.js';
 import { numel, type TensorData } from '../onnx/tensor.js';
 import { writeFileAtomic, ensureDir } from '../io/atomic.js';
 import { buildGraph, initParams, rngFrom, type BuiltGraph, type LossSpec, type OptimizerSpec } from './graph.js';
-import type { ModelSpec } from './spec.js';
+import { sequenceMargin, type ModelSpec } from './spec.js';
 
 export interface Dataset {
   /** Inputs, first axis = samples: float32, or int64 token ids. */
@@ -18,6 +18,8 @@ export interface Dataset {
   y: TensorData;
   /** Multi-task: 1 where the target is present, 0 where it is missing (float32 [N, K]). */
   mask?: TensorData;
+  /** Token ids: tokens per row before the padding; batches are then cut to their longest row. */
+  lengths?: Int32Array;
 }
 
 export interface Schedule {
@@ -156,7 +158,6 @@ export class Trainer {
     if (this.opts.resume && this.opts.checkpointDir) this.loadCheckpoint(this.opts.checkpointDir);
     const N = train.x.dims[0]!;
     const B = Math.min(this.opts.batchSize, N);
-    const steps = Math.ceil(N / B);
     const per = numel(train.x.dims.slice(1));
     const yPer = numel(train.y.dims.slice(1));
     const isCE = this.loss.kind === 'cross-entropy';
@@ -165,15 +166,16 @@ export class Trainer {
     for (let epoch = this.startEpoch; epoch < this.opts.epochs; epoch++) {
       const t0 = performance.now();
       const lr = this.lrAt(epoch);
-      const order = shuffled(N, rngFrom((this.opts.seed ?? 0) * 7919 + epoch));
+      const batches = this.batchesOf(train, B, rngFrom((this.opts.seed ?? 0) * 7919 + epoch));
+      const steps = batches.length;
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
       for (let s = 0; s < steps; s++) {
-        const idx = order.subarray(s * B, Math.min((s + 1) * B, N));
+        const idx = batches[s]!;
         const n = idx.length;
         const feeds: Record<string, ort.Tensor> = {};
-        feeds[built.input] = gatherRows(train.x, idx, per);
+        feeds[built.input] = gatherRows(train.x, idx, per, this.cutLength(train, idx));
         feeds[built.labels!] = gatherRows(train.y, idx, yPer);
         if (built.mask) {
           if (!train.mask) throw new Error(`${this.loss.kind} needs a mask of present targets`);
@@ -224,6 +226,43 @@ export class Trainer {
     return this.history;
   }
 
+  /** Does this data set hold token rows that may be cut to each batch's longest row? */
+  private cuts(d: Dataset): d is Dataset & { lengths: Int32Array } {
+    return !!d.lengths && d.x.dtype === 'int64' && d.x.dims.length === 2 && this.spec.input.shape.length === 1 && this.spec.input.shape[0] === null;
+  }
+
+  /** Row length for a batch of token rows: its longest row plus the model's margin of paddings. */
+  private cutLength(d: Dataset, idx: Int32Array): number | undefined {
+    if (!this.cuts(d)) return undefined;
+    let longest = 1;
+    for (const r of idx) longest = Math.max(longest, d.lengths[r]!);
+    return Math.min(d.x.dims[1]!, longest + sequenceMargin(this.spec.layers));
+  }
+
+  /**
+   * Mini-batches as row indices. Shuffled when `rng` is given. Token rows go in length buckets
+   * (sorted within windows of 32 batches, then the batches shuffled), so little time is spent on
+   * padding; the result is exact for max-over-time models (see sequenceMargin).
+   */
+  private batchesOf(d: Dataset, B: number, rng?: () => number): Int32Array[] {
+    const N = d.x.dims[0]!;
+    const order = rng ? shuffled(N, rng) : Int32Array.from({ length: N }, (_, i) => i);
+    if (this.cuts(d)) {
+      const len = d.lengths;
+      const W = rng ? B * 32 : N;
+      for (let s = 0; s < N; s += W) order.subarray(s, Math.min(s + W, N)).sort((a, b) => len[a]! - len[b]! || a - b);
+    }
+    const batches: Int32Array[] = [];
+    for (let s = 0; s < N; s += B) batches.push(order.slice(s, Math.min(s + B, N)));
+    if (rng && this.cuts(d)) {
+      for (let i = batches.length - 1; i > 0; i--) {
+        const j = Math.floor(rng() * (i + 1));
+        [batches[i], batches[j]] = [batches[j]!, batches[i]!];
+      }
+    }
+    return batches;
+  }
+
   /** Loss, accuracy (classes) or mean absolute error (regression) of the current weights. */
   async evaluate(d: Dataset, batchSize = 256): Promise<EvalResult> {
     this.checkData(d, 'evaluation data');
@@ -233,12 +272,12 @@ export class Trainer {
     const per = numel(d.x.dims.slice(1));
     const K = this.numOutputs();
     const logits = new Float32Array(N * K);
-    for (let s = 0; s < N; s += batchSize) {
-      const idx = Int32Array.from({ length: Math.min(batchSize, N - s) }, (_, i) => s + i);
-      const feeds: Record<string, ort.Tensor> = { [built.input]: gatherRows(d.x, idx, per) };
+    for (const idx of this.batchesOf(d, batchSize)) {
+      const feeds: Record<string, ort.Tensor> = { [built.input]: gatherRows(d.x, idx, per, this.cutLength(d, idx)) };
       for (const p of built.params) feeds[p.name] = toOrt(this.params.get(p.name)!);
       const out = await session.run(feeds);
-      logits.set(out[built.output]!.data as Float32Array, s * K);
+      const z = out[built.output]!.data as Float32Array;
+      idx.forEach((r, i) => logits.set(z.subarray(i * K, (i + 1) * K), r * K));
     }
     await session.release();
     return scoreLogits(logits, d, K, this.loss);
@@ -292,13 +331,15 @@ function shuffled(n: number, rng: () => number): Int32Array {
   return a;
 }
 
-function gatherRows(t: TensorData, idx: Int32Array, per: number): ort.Tensor {
+/** Rows `idx` of t as one tensor; `cut`: keep only the first `cut` entries of each (token) row. */
+function gatherRows(t: TensorData, idx: Int32Array, per: number, cut?: number): ort.Tensor {
   const dims = [idx.length, ...t.dims.slice(1)];
   if (t.dtype === 'int64') {
     const src = t.data as BigInt64Array;
-    const out = new BigInt64Array(idx.length * per);
-    idx.forEach((r, i) => out.set(src.subarray(r * per, (r + 1) * per), i * per));
-    return new ort.Tensor('int64', out, dims);
+    const w = cut ?? per;
+    const out = new BigInt64Array(idx.length * w);
+    idx.forEach((r, i) => out.set(src.subarray(r * per, r * per + w), i * w));
+    return new ort.Tensor('int64', out, cut === undefined ? dims : [idx.length, w]);
   }
   const src = t.data as Float32Array;
   const out = new Float32Array(idx.length * per);
