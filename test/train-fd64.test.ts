@@ -42,6 +42,28 @@ const cases: Case[] = [
     labels: [0, 2, 1, 2],
   },
   {
+    name: 'ResNet-style: projection shortcut (strided 1×1 conv + batch norm) beside a strided body, then an identity block',
+    spec: {
+      input: { shape: [3, 6, 6] },
+      layers: [
+        { type: 'conv2d', filters: 4, kernel: 3, padding: 1 },
+        { type: 'relu' },
+        {
+          type: 'residual',
+          layers: [{ type: 'conv2d', filters: 6, kernel: 3, padding: 1, stride: 2 }, { type: 'tanh' }, { type: 'conv2d', filters: 6, kernel: 3, padding: 1 }],
+          shortcut: [{ type: 'conv2d', filters: 6, kernel: 1, stride: 2, bias: false }, { type: 'batchnorm' }],
+        },
+        { type: 'tanh' },
+        { type: 'residual', layers: [{ type: 'conv2d', filters: 6, kernel: 3, padding: 'same' }, { type: 'sigmoid' }] },
+        { type: 'globalavgpool' },
+        { type: 'flatten' },
+        { type: 'dense', units: 3 },
+      ],
+    },
+    x: { dtype: 'float32', dims: [4, 3, 6, 6], data: randn(4 * 108) },
+    labels: [2, 0, 1, 1],
+  },
+  {
     name: 'text model: embedding with a padding row, conv1d, global max pool',
     spec: { input: { shape: [7], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 9, dim: 3, padId: 0 }, { type: 'conv1d', filters: 4, kernel: 2 }, { type: 'tanh' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
     x: { dtype: 'int64', dims: [3, 7], data: BigInt64Array.from([1, 2, 3, 4, 0, 0, 0, 5, 6, 7, 8, 2, 1, 0, 3, 3, 4, 8, 7, 6, 5].map(BigInt)) },

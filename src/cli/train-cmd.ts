@@ -49,8 +49,8 @@ export interface TrainFlags {
 async function readSpec(f: TrainFlags): Promise<{ spec: ModelSpec; name: string; imported?: Map<string, TensorData> }> {
   if (f.spec && f.preset) throw new Error('give either --spec or --preset, not both');
   if (!f.spec && !f.preset && f.init) {
-    // Fine-tuning: a relprop-trained model's card holds the architecture; any other sequential
-    // ONNX network is read back into a spec (its weights are loaded by name below).
+    // Fine-tuning: a relprop-trained model's card holds the architecture; any other ONNX network
+    // (a chain or residual blocks) is read back into a spec (its weights are loaded by name below).
     const card = f.init.replace(/\.onnx$/, '') + '.json';
     let architecture: unknown;
     let cardName: string | undefined;

@@ -430,17 +430,23 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       return { out: y, shape: outShape };
     }
     case 'residual': {
-      const inner = emit(c, x, shape, l.layers);
-      if (inner.shape.join() !== shape.join()) throw new Error(`${where}: the block maps ${JSON.stringify(shape)} to ${JSON.stringify(inner.shape)}; a residual block must keep the shape`);
-      if (c.shapesOnly) return { out: x, shape };
-      const y = g.add(x, inner.out);
+      // Both branches read x: the body f and the shortcut (a projection such as a strided 1×1
+      // convolution, or none: the identity).
+      const body = emit(c, x, shape, l.layers);
+      const skip = emit(c, x, shape, l.shortcut ?? []);
+      if (body.shape.join() !== skip.shape.join()) {
+        const what = l.shortcut?.length ? `its shortcut to ${JSON.stringify(skip.shape)}` : 'the identity shortcut keeps it';
+        throw new Error(`${where}: the block maps ${JSON.stringify(shape)} to ${JSON.stringify(body.shape)} but ${what}; both branches must give the same shape`);
+      }
+      if (c.shapesOnly) return { out: x, shape: body.shape };
+      const y = g.add(skip.out, body.out);
       if (train) c.tape.push((grad, give) => {
         const dY = grad(y);
         if (!dY) return;
-        give(inner.out, dY);
-        if (!isInput(c, x)) give(x, dY);
+        // Each branch output gets dY; where both reach x, `give` sums the two contributions.
+        for (const t of [body.out, skip.out]) if (!isInput(c, t)) give(t, dY);
       });
-      return { out: y, shape };
+      return { out: y, shape: body.shape };
     }
     case 'concat': {
       const outs = l.branches.map((b) => emit(c, x, shape, b));

@@ -16,7 +16,8 @@ export type LayerSpec =
   | { type: 'lrn'; size: number; alpha?: number; beta?: number; bias?: number; name?: string }
   /** padId: that token's vector starts at zero and never learns (padding and "deleted" words contribute nothing). */
   | { type: 'embedding'; vocab: number; dim: number; padId?: number; name?: string }
-  | { type: 'residual'; layers: LayerSpec[]; name?: string }
+  /** y = shortcut(x) + f(x), f = layers; no (or an empty) shortcut is the identity, y = x + f(x). */
+  | { type: 'residual'; layers: LayerSpec[]; shortcut?: LayerSpec[]; name?: string }
   | { type: 'concat'; branches: LayerSpec[][]; name?: string };
 
 export interface ModelSpec {
@@ -69,7 +70,10 @@ export function checkSpec(spec: unknown): ModelSpec {
           posInt(l.dim, 'dim');
           break;
         case 'residual':
+          if (!Array.isArray(l.layers)) throw new Error(`model spec ${at}: a residual block needs a "layers" list`);
+          if (l.shortcut !== undefined && !Array.isArray(l.shortcut)) throw new Error(`model spec ${at}: a residual block's "shortcut" must be a list of layers`);
           walk(l.layers, `${at}.layers`);
+          walk(l.shortcut ?? [], `${at}.shortcut`);
           break;
         case 'concat':
           l.branches.forEach((b, k) => walk(b, `${at}.branches[${k}]`));
@@ -81,7 +85,6 @@ export function checkSpec(spec: unknown): ModelSpec {
   return s;
 }
 
-/** Presets for `relprop train --preset NAME`. */
 /**
  * Trailing paddings a token sequence needs so that every row of a batch ends in at least one
  * window that sees padding only: the receptive field of the layers up to the first global pool
@@ -100,25 +103,30 @@ export function sequenceMargin(layers: LayerSpec[]): number {
         field += (l.size - 1) * jump;
         jump *= l.stride ?? l.size;
       } else if (l.type === 'residual') {
-        if (walk(l.layers)) return true;
+        if (parallel([l.layers, l.shortcut ?? []])) return true;
       } else if (l.type === 'concat') {
-        // Branches run side by side: the widest one decides.
-        const [f0, j0] = [field, jump];
-        let [f, j] = [f0, j0];
-        for (const b of l.branches) {
-          [field, jump] = [f0, j0];
-          walk(b);
-          [f, j] = [Math.max(f, field), Math.max(j, jump)];
-        }
-        [field, jump] = [f, j];
+        parallel(l.branches);
       } else if (l.type === 'globalmaxpool' || l.type === 'globalavgpool' || l.type === 'flatten' || l.type === 'dense') return true;
     }
     return false;
+  };
+  // Branches run side by side from the same field: the widest one decides.
+  const parallel = (branches: LayerSpec[][]): boolean => {
+    const [f0, j0] = [field, jump];
+    let [f, j, stop] = [f0, j0, false];
+    for (const b of branches) {
+      [field, jump] = [f0, j0];
+      stop = walk(b) || stop;
+      [f, j] = [Math.max(f, field), Math.max(j, jump)];
+    }
+    [field, jump] = [f, j];
+    return stop;
   };
   walk(layers);
   return field + jump - 1;
 }
 
+/** Presets for `relprop train --preset NAME`. */
 export const PRESETS: Record<string, ModelSpec> = {
   'fmnist-cnn': {
     input: { shape: [1, 28, 28] },

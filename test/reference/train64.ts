@@ -113,9 +113,11 @@ function layer64(c: Ctx, x: Tensor64, l: LayerSpec, ids?: number[]): Tensor64 {
       return { dims: [N, l.dim, L], data: y };
     }
     case 'residual': {
-      let h = x;
-      for (const inner of l.layers) h = layer64(c, h, inner);
-      return { dims: x.dims, data: x.data.map((v, i) => v + h.data[i]!) };
+      // Body first, then shortcut: the order the graph builder names unnamed layers in.
+      const body = l.layers.reduce((h, inner) => layer64(c, h, inner), x);
+      const skip = (l.shortcut ?? []).reduce((h, inner) => layer64(c, h, inner), x);
+      if (body.dims.join() !== skip.dims.join()) throw new Error(`train64: residual branches give ${body.dims} and ${skip.dims}`);
+      return { dims: body.dims, data: body.data.map((v, i) => v + skip.data[i]!) };
     }
     case 'concat': {
       const outs = l.branches.map((b) => b.reduce((h, inner) => layer64(c, h, inner), x));
