@@ -172,6 +172,20 @@ describe('text models', () => {
     }
   });
 
+  it('reads class names from the documents\' labels, and lengths before padding', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { loadLabelledData } = await import('../src/data/datasets.js');
+    const path = join(tmp, 'labelled.jsonl');
+    const doc = (ids: number[], y: number, label: string) => JSON.stringify({ ids, y, label });
+    writeFileSync(path, [doc([3, 4], 1, 'mail'), doc([5], 0, 'games'), doc([6, 7, 8], 1, 'mail')].join('\n') + '\n');
+    const d = loadLabelledData(path, { maxLength: 2 });
+    expect(d.classes).toEqual(['games', 'mail']);
+    expect(Array.from(d.lengths!)).toEqual([2, 1, 2]);
+    // Labels that contradict each other give no class names rather than wrong ones.
+    writeFileSync(path, [doc([3], 1, 'mail'), doc([5], 1, 'games')].join('\n') + '\n');
+    expect(loadLabelledData(path, {}).classes).toBeUndefined();
+  });
+
   it('cutting token batches to their longest row gives the logits of full padding', async () => {
     const rng = rngFrom(5);
     const N = 37;

@@ -38,22 +38,27 @@ function loadIdsJsonl(path: string, opts: DataOptions): LabelledData {
   const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
   if (lines.length === 0) throw new Error(`${path} holds no documents`);
   const docs = lines.map((l, i) => {
-    let o: { ids?: unknown; y?: unknown };
+    let o: { ids?: unknown; y?: unknown; label?: unknown };
     try {
-      o = JSON.parse(l) as { ids?: unknown; y?: unknown };
+      o = JSON.parse(l) as { ids?: unknown; y?: unknown; label?: unknown };
     } catch (e) {
       throw new Error(`${path}:${i + 1}: not JSON (${(e as Error).message})`);
     }
     if (!Array.isArray(o.ids) || !Number.isInteger(o.y)) throw new Error(`${path}:${i + 1}: expected {"ids": [token ids], "y": class index}`);
-    return { ids: o.ids as number[], y: o.y as number };
+    return { ids: o.ids as number[], y: o.y as number, label: typeof o.label === 'string' ? o.label : undefined };
   });
+  // Class names from the documents' "label" fields (text-encode writes them), when they agree.
+  const names: string[] = [];
+  const named = docs.every((d) => d.label !== undefined && (names[d.y] ??= d.label) === d.label);
   const longest = Math.max(...docs.map((d) => d.ids.length));
   const L = Math.max(1, Math.min(opts.maxLength ?? longest, longest));
   const pad = BigInt(opts.padId ?? 0);
   const x = new BigInt64Array(docs.length * L).fill(pad);
   docs.forEach((d, i) => d.ids.slice(0, L).forEach((t, k) => (x[i * L + k] = BigInt(t))));
   const lengths = Int32Array.from(docs, (d) => Math.min(d.ids.length, L));
-  return { x: { dtype: 'int64', dims: [docs.length, L], data: x }, y: toLabels(docs.map((d) => d.y), path), source: path, lengths };
+  const dense = Array.from(names);
+  const classes = named && dense.every((n) => n !== undefined) && dense.length === new Set(dense).size ? dense : undefined;
+  return { x: { dtype: 'int64', dims: [docs.length, L], data: x }, y: toLabels(docs.map((d) => d.y), path), source: path, lengths, classes };
 }
 
 function toLabels(values: ArrayLike<number>, what: string): TensorData {
