@@ -9,8 +9,8 @@ import { buildLayerView, unsupported, type Layer, type LayerView } from '../grap
 import { probeShapes, type TensorInfo } from '../graph/shapes.js';
 import type { CanonInfo } from '../graph/canonize.js';
 import { ConvOp, DenseOp, type LinearOp } from '../rules/linear-op.js';
-import { linearRule } from '../rules/linear-rules.js';
-import { avgPoolAdjoint, avgPoolGeometry, maxPoolBackward, resolvePads } from '../rules/pooling.js';
+import { linearRule, type Unpooled } from '../rules/linear-rules.js';
+import { avgPoolAdjoint, avgPoolGeometry, maxPoolBackward, poolsWithoutOverlap, resolvePads } from '../rules/pooling.js';
 import { activationBackward, addBackward, affineBackward, constArithBackward, type ActivationMode } from '../rules/elementwise.js';
 import { concatBackward, padBackward, reshapeBackward, sliceBackward, splitBackward, transposeBackward } from '../rules/structural.js';
 import { lrnAttrs, lrnGradient } from '../rules/lrn.js';
@@ -139,6 +139,12 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
   };
   give(info.output, seed);
 
+  /**
+   * Relevance tensors that are a non-overlapping max pool's unpooling of a smaller tensor: nonzero
+   * only at the window winners. Layers below can then work at the pooled resolution.
+   */
+  const unpooled = new Map<string, Unpooled>();
+
   const records: LayerRecord[] = [];
   const perSampleSum = (r: string) => g.op('ReduceSum', [g.op('Flatten', [r], { axis: 1 }), g.ints([1])], { keepdims: 0 }, 'audit_sum');
   const lrp = opts.method === 'lrp';
@@ -172,10 +178,21 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
       case 'conv': {
         const op = linearOp(l);
         const xShape1 = dims1(x!);
-        return [linearRule({ g, op, x: x!, y, R, xNonNeg: nonNeg.has(x!), xShape1, zeroAtNonPositive: zeroAtNonPos.has(y) }, rule as LinearRule)];
+        return [linearRule({ g, op, x: x!, y, R, xNonNeg: nonNeg.has(x!), xShape1, zeroAtNonPositive: zeroAtNonPos.has(y), unpooled: unpooled.get(R) }, rule as LinearRule)];
       }
-      case 'activation':
-        return [activationBackward(g, l, x!, y, R, rule.rule as ActivationMode)];
+      case 'activation': {
+        const u = unpooled.get(R);
+        if (u && l.op === 'Relu' && rule.rule === 'gradient') {
+          // ReLU'(y) at the winners only: y there is the pooled value itself.
+          const kept = g.op('Where', [g.op('Greater', [u.gather(y), g.scalar(0)]), u.pooled, g.scalar(0)]);
+          const out = u.unpool(kept);
+          unpooled.set(out, { ...u, pooled: kept });
+          return [out];
+        }
+        const out = activationBackward(g, l, x!, y, R, rule.rule as ActivationMode);
+        if (u && out === R) unpooled.set(out, u);
+        return [out];
+      }
       case 'affine': {
         const eps = rule.rule === 'gradient' ? null : rule.rule === 'pass' ? -1 : 'epsilon' in rule ? rule.epsilon : 1e-6;
         if (eps === -1) return [R];
@@ -189,8 +206,19 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
         const out = constArithBackward(g, l, R, rule.rule === 'pass');
         return l.inputs.map((i) => (i ? out : null));
       }
-      case 'maxpool':
-        return [maxPoolBackward(g, x!, l.node, R)];
+      case 'maxpool': {
+        const out = maxPoolBackward(g, x!, l.node, R);
+        if (poolsWithoutOverlap(l.node)) {
+          const indices = l.node.outputs[1]!;
+          const shape = g.op('Shape', [x!]);
+          unpooled.set(out, {
+            pooled: R,
+            unpool: (t) => g.op('MaxUnpool', [t, indices, shape], { kernel_shape: l.node.attrs.kernel_shape as number[], strides: (l.node.attrs.strides as number[] | undefined) ?? (l.node.attrs.kernel_shape as number[]).map(() => 1) }, 'maxunpool'),
+            gather: (t) => g.op('Gather', [g.op('Reshape', [t, g.ints([-1])]), indices], { axis: 0 }),
+          });
+        }
+        return [out];
+      }
       case 'avgpool': {
         const geo = avgPoolGeometry(l.node, dims1(x!), dims1(y));
         if (rule.rule === 'gradient') return [avgPoolAdjoint(g, l.node, R, geo, dims1(x!), l.name)];
@@ -285,6 +313,7 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
     graph.outputs.push({ name, elemType: o.elem, shape: o.shape });
   }
   graph.inputs[0] = { ...input, shape: ['batch', ...inputShape.slice(1)] };
+  pruneUnused(graph);
 
   const compiled = {
     graph,
@@ -369,6 +398,21 @@ function relevanceVanishesAtNonPositive(view: LayerView, rules: Map<Layer, RuleS
   return Q;
 }
 
+/**
+ * Drop nodes none of whose outputs is read (ONNX Runtime runs them anyway): backward fragments
+ * that a cheaper path made unnecessary, e.g. dense relevance below a max pool whose consumer
+ * works at the pooled resolution.
+ */
+function pruneUnused(graph: Graph) {
+  for (;;) {
+    const read = new Set(graph.outputs.map((o) => o.name));
+    for (const n of graph.nodes) for (const i of n.inputs) if (i) read.add(i);
+    const kept = graph.nodes.filter((n) => n.outputs.some((o) => o && read.has(o)));
+    if (kept.length === graph.nodes.length) return;
+    graph.nodes = kept;
+  }
+}
+
 /** Rewrite nodes whose backward needs something the forward does not give (max-pool indices). */
 export function prepareForward(graph: Graph, shapes: Map<string, TensorInfo>, view: LayerView, g: GraphBuilder) {
   for (const l of view.layers) {
@@ -377,7 +421,8 @@ export function prepareForward(graph: Graph, shapes: Map<string, TensorInfo>, vi
     if (n.op === 'GlobalMaxPool') {
       const spatial = shapes.get(n.inputs[0]!)!.dims.slice(2);
       n.op = 'MaxPool';
-      n.attrs = { kernel_shape: spatial };
+      // One window: its stride is irrelevant, and setting it to the window marks the pool as non-overlapping.
+      n.attrs = { kernel_shape: spatial, strides: spatial };
     }
     if (n.attrs.storage_order) throw unsupported(n, 'storage_order=1');
     if (!n.outputs[1]) n.outputs[1] = g.fresh(`${n.name}/indices`);

@@ -22,6 +22,17 @@ export interface LinearRuleContext {
    * proportional to them): gamma's branch for negative outputs is then identically zero.
    */
   zeroAtNonPositive: boolean;
+  /** R is a max pool's unpooling of a smaller tensor (nonzero at window winners only). */
+  unpooled?: Unpooled;
+}
+
+/** R = unpool(pooled): a tensor that is zero except at the winners of a non-overlapping max pool. */
+export interface Unpooled {
+  pooled: string;
+  /** A pooled-shape tensor back to R's shape (zeros elsewhere). */
+  unpool: (t: string) => string;
+  /** A tensor of R's shape read at the winners (pooled shape). */
+  gather: (t: string) => string;
 }
 
 const pos = (v: number) => (v > 0 ? v : 0);
@@ -39,8 +50,10 @@ export function linearRule(c: LinearRuleContext, rule: LinearRule): string {
     case 'gradient':
       return op.adjoint(g, R, W);
     case 'epsilon': {
-      // z is the forward output itself: no extra forward pass.
-      const s = g.div(R, g.stabilize(y, rule.epsilon));
+      // z is the forward output itself: no extra forward pass. When R lives on a max pool's
+      // winners only, divide there (exactly the same numbers, a fraction of the elements).
+      const u = c.unpooled;
+      const s = u ? u.unpool(g.div(u.pooled, g.stabilize(u.gather(y), rule.epsilon))) : g.div(R, g.stabilize(y, rule.epsilon));
       return g.mul(x, op.adjoint(g, s, W));
     }
     case 'zplus':

@@ -16,8 +16,7 @@ export function maxPoolBackward(g: GraphBuilder, x: string, node: GraphNode, R: 
   const indices = node.outputs[1]!;
   const kernel = node.attrs.kernel_shape as number[];
   const strides = (node.attrs.strides as number[] | undefined) ?? kernel.map(() => 1);
-  const dil = (node.attrs.dilations as number[] | undefined) ?? kernel.map(() => 1);
-  if (kernel.every((k, d) => strides[d]! >= (k - 1) * dil[d]! + 1)) {
+  if (poolsWithoutOverlap(node)) {
     return g.op('MaxUnpool', [R, indices, g.op('Shape', [x])], { kernel_shape: kernel, strides }, 'maxunpool');
   }
   const flatIdx = g.op('Reshape', [indices, g.ints([-1])]);
@@ -26,6 +25,14 @@ export function maxPoolBackward(g: GraphBuilder, x: string, node: GraphNode, R: 
   const zeros = g.op('ConstantOfShape', [size], { value: float32([1], [0]) });
   const scattered = g.op('ScatterElements', [zeros, flatIdx, flatR], { axis: 0, reduction: 'add' }, 'maxpool_scatter');
   return g.op('Reshape', [scattered, g.op('Shape', [x])]);
+}
+
+/** Windows never overlap (stride ≥ window span): every input has at most one window. */
+export function poolsWithoutOverlap(node: GraphNode): boolean {
+  const kernel = node.attrs.kernel_shape as number[];
+  const strides = (node.attrs.strides as number[] | undefined) ?? kernel.map(() => 1);
+  const dil = (node.attrs.dilations as number[] | undefined) ?? kernel.map(() => 1);
+  return kernel.every((k, d) => strides[d]! >= (k - 1) * dil[d]! + 1);
 }
 
 /** Geometry of an AveragePool as a depthwise conv with a kernel of ones (ceil_mode windows as end padding). */
