@@ -233,7 +233,8 @@ export function encodeModel(g: Graph, name = 'relprop'): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: Math.max(g.irVersion, 8),
     producerName: 'relprop',
-    opsetImport: [{ domain: '', version: g.opset }],
+    // Nodes of other domains (e.g. com.microsoft contrib ops) need their domain declared too.
+    opsetImport: [{ domain: '', version: g.opset }, ...[...new Set(g.nodes.map((n) => n.domain ?? '').filter((d) => d && d !== 'ai.onnx'))].map((domain) => ({ domain, version: 1 }))],
     graph: {
       name,
       node: g.nodes.map((n) =>
