@@ -14,7 +14,8 @@ import ort from 'onnxruntime-node';
 import { encodeModel } from '../src/onnx/model.js';
 import { numel } from '../src/onnx/tensor.js';
 import { buildGraph, initParams } from '../src/train/graph.js';
-import { PRESETS } from '../src/train/spec.js';
+import { nchwcBlockSize } from '../src/train/nchwc.js';
+import { PRESETS, type ModelSpec } from '../src/train/spec.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,7 +25,7 @@ function arg(name: string, def: string): string {
 /** The training step exactly as the Trainer runs it: weights and Adam state in, updated ones out. */
 async function relpropSamplesPerSecond(threads: number, batch: number, steps: number): Promise<number> {
   const spec = PRESETS['fmnist-cnn']!;
-  const built = buildGraph(spec, 'train', { optimizer: { kind: 'adam' } });
+  const built = buildGraph(spec, 'train', { optimizer: { kind: 'adam' }, nchwcBlock: await nchwcBlockSize() });
   const session = await ort.InferenceSession.create(encodeModel(built.graph), { intraOpNumThreads: threads, interOpNumThreads: 1, logSeverityLevel: 3 });
   const params = initParams(spec, 0);
   const state = new Map<string, Float32Array>(built.states!.map((s) => [s.name, new Float32Array(numel(s.dims)) as Float32Array]));
@@ -76,16 +77,57 @@ function torchSamplesPerSecond(threads: number, batch: number, steps: number): T
   }
 }
 
+/**
+ * Multiply-add FLOPs per sample of a sequential spec's convolutions and dense layers: the
+ * forward pass, and the training step (forward, input gradients except the first layer's, weight
+ * gradients: each the same count as the layer's forward).
+ */
+function flopsPerSample(spec: ModelSpec): { forward: number; training: number } {
+  let shape = [...spec.input.shape] as number[];
+  let forward = 0;
+  let firstLinear = -1;
+  for (const l of spec.layers) {
+    let f = 0;
+    if (l.type === 'conv2d') {
+      const [C, H, W] = shape as [number, number, number];
+      const p = l.padding === 'same' ? Math.floor((l.kernel - 1) / 2) : (l.padding ?? 0);
+      const s = l.stride ?? 1;
+      const out = [H, W].map((v) => Math.floor((v + 2 * p - l.kernel) / s) + 1);
+      f = 2 * l.filters * (C / (l.groups ?? 1)) * l.kernel * l.kernel * out[0]! * out[1]!;
+      shape = [l.filters, out[0]!, out[1]!];
+    } else if (l.type === 'dense') {
+      f = 2 * shape[shape.length - 1]! * l.units;
+      shape = [...shape.slice(0, -1), l.units];
+    } else if (l.type === 'maxpool' || l.type === 'avgpool') {
+      const s = l.stride ?? l.size;
+      shape = [shape[0]!, ...shape.slice(1).map((v) => Math.floor((v + 2 * (l.padding ?? 0) - l.size) / s) + 1)];
+    } else if (l.type === 'flatten') shape = [shape.reduce((a, b) => a * b, 1)];
+    else if (!['relu', 'dropout', 'tanh', 'sigmoid', 'leakyrelu', 'batchnorm'].includes(l.type)) throw new Error(`flopsPerSample: ${l.type} not counted`);
+    if (f && firstLinear < 0) firstLinear = f;
+    forward += f;
+  }
+  return { forward, training: 3 * forward - firstLinear };
+}
+
 const batch = Number(arg('batch', '64'));
 const steps = Number(arg('steps', '60'));
 console.log(`training throughput, fmnist-cnn preset, batch ${batch}, Adam; ${cpus()[0]?.model} ×${cpus().length}; onnxruntime-node ${ort.env.versions.common}`);
 console.log('threads  task        relprop samples/s  PyTorch samples/s  ratio');
 const row = (threads: number, task: string, r: number, t: number | undefined) =>
   console.log(`${String(threads).padStart(7)}  ${task.padEnd(10)}  ${r.toFixed(0).padStart(17)}  ${t === undefined ? 'n/a'.padStart(17) : t.toFixed(0).padStart(17)}  ${t === undefined ? '' : (r / t).toFixed(2)}`);
+const flops = flopsPerSample(PRESETS['fmnist-cnn']!);
+const bounds: string[] = [];
 for (const threads of [...new Set([1, cpus().length])]) {
   const r = await relpropSamplesPerSecond(threads, batch, steps);
   const inf = await relpropInferenceSamplesPerSecond(threads, batch, steps);
   const t = torchSamplesPerSecond(threads, batch, steps);
   row(threads, 'training', r, t?.samples_per_s);
   row(threads, 'inference', inf, t?.inference_samples_per_s);
+  // If every FLOP of a training step ran as fast as ONNX Runtime's prepacked inference does,
+  // with no other cost at all, the step could not be faster than this.
+  const rate = inf * flops.forward;
+  const ceiling = rate / flops.training;
+  bounds.push(`${threads} thread(s): inference runs at ${(rate / 1e9).toFixed(1)} GFLOP/s (relprop) vs ${t ? ((t.inference_samples_per_s * flops.forward) / 1e9).toFixed(1) : 'n/a'} (PyTorch); PyTorch trains at ${t ? ((t.samples_per_s * flops.training) / 1e9).toFixed(1) : 'n/a'} GFLOP/s; a training step at relprop's inference rate would allow at most ${ceiling.toFixed(0)} samples/s${t ? ` = ${(ceiling / t.samples_per_s).toFixed(2)}× PyTorch` : ''}`);
 }
+console.log(`\nFLOPs per sample: forward ${(flops.forward / 1e6).toFixed(2)} M, training step ${(flops.training / 1e6).toFixed(2)} M (convolutions and dense layers).`);
+for (const b of bounds) console.log(b);

@@ -135,3 +135,49 @@ describe('training-step gradients', () => {
     });
   }
 });
+
+describe('blocked (NCHWc) convolutions in training graphs', () => {
+  it('give the same loss, logits and updates as plain Conv (strides, dilation, small first layer)', async () => {
+    const { nchwcBlockSize } = await import('../src/train/nchwc.js');
+    const B = await nchwcBlockSize();
+    // This ONNX Runtime build has the NCHWc kernels on x86-64 (block 8 with AVX2, 16 with AVX-512).
+    expect(B, 'no NCHWc kernels found: the fast path would be silently off').toBeGreaterThan(0);
+    const spec: ModelSpec = {
+      input: { shape: [3, 12, 12] },
+      layers: [
+        { type: 'conv2d', filters: 16, kernel: 3, padding: 1 }, // 3 input channels: read as NCHW
+        { type: 'relu' },
+        { type: 'conv2d', filters: 16, kernel: 3, padding: 1, stride: 2 },
+        { type: 'relu' },
+        { type: 'conv2d', filters: 32, kernel: 3, padding: 2, dilation: 2 },
+        { type: 'relu' },
+        { type: 'maxpool', size: 2 },
+        { type: 'flatten' },
+        { type: 'dense', units: 5 },
+      ],
+    };
+    const params = initParams(spec, 7);
+    const x = { dtype: 'float32' as const, dims: [6, 3, 12, 12], data: randn(6 * 3 * 144) };
+    const y = labels(6, 5);
+    const step = async (nchwcBlock: number) => {
+      const built = buildGraph(spec, 'train', { optimizer: { kind: 'sgd', momentum: 0 }, values: params, nchwcBlock });
+      const ops = built.graph.nodes.filter((n) => n.domain === 'com.microsoft.nchwc').length;
+      const session = await ort.InferenceSession.create(encodeModel(built.graph), { logSeverityLevel: 4 });
+      const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', x.data, x.dims), labels: new ort.Tensor('int64', y.data as BigInt64Array, y.dims), lr: new ort.Tensor('float32', new Float32Array([1]), []) };
+      for (const p of built.params) feeds[p.name] = new ort.Tensor('float32', params.get(p.name)!.data as Float32Array, p.dims);
+      const out = await session.run(feeds);
+      await session.release();
+      return { ops, loss: (out[built.loss!]!.data as Float32Array)[0]!, logits: out[built.output]!.data as Float32Array, updated: built.params.map((p) => out[built.updated!.get(p.name)!]!.data as Float32Array) };
+    };
+    const plain = await step(0);
+    const blocked = await step(B);
+    expect(plain.ops).toBe(0);
+    // Forward: the first conv reads NCHW (Conv + ReorderOutput), the others reorder in and out;
+    // input gradients: the dilated conv's (a stride-1 conv) is blocked, the strided one's is a ConvTranspose.
+    expect(blocked.ops).toBe(2 + 3 + 3 + 3);
+    expect(blocked.loss).toBeCloseTo(plain.loss, 5);
+    const rel = (a: Float32Array, b: Float32Array) => Math.hypot(...a.map((v, i) => v - b[i]!)) / Math.hypot(...b);
+    expect(rel(blocked.logits, plain.logits)).toBeLessThan(1e-5);
+    plain.updated.forEach((u, i) => expect(rel(blocked.updated[i]!, u)).toBeLessThan(1e-5));
+  });
+});

@@ -121,7 +121,7 @@ export function convAdjoint(
   W: TensorData,
   geo: ConvGeometry,
   weight: (variant: string, make: () => TensorData) => string,
-  opts: { flip?: boolean } = {},
+  opts: { flip?: boolean; conv?: (s: string, w: string, attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }) => string } = {},
 ): string {
   const { kernel, strides, dilations, pads, group, inSpatial, outSpatial } = geo;
   const r = kernel.length;
@@ -129,8 +129,8 @@ export function convAdjoint(
   const flipPads = [...kernel.map((_, d) => span[d]! - pads[d]!), ...kernel.map((_, d) => span[d]! - pads[r + d]!)];
   if ((opts.flip ?? true) && strides.every((v) => v === 1) && flipPads.every((p) => p >= 0)) {
     const wf = weight('W_flip', () => flipSwap(W, group));
-    const out = g.op('Conv', [s, wf], { kernel_shape: kernel, strides, dilations, pads: flipPads, group }, 'conv_adj');
-    return out;
+    const attrs = { kernel_shape: kernel, strides, dilations, pads: flipPads, group };
+    return opts.conv ? opts.conv(s, wf, attrs) : g.op('Conv', [s, wf], attrs, 'conv_adj');
   }
   const endPads: number[] = [];
   const extra: number[] = [];

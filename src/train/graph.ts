@@ -11,6 +11,7 @@ import { convAdjoint, type ConvGeometry } from '../rules/linear-op.js';
 import { avgPoolAdjoint, avgPoolGeometry, maxPoolBackward } from '../rules/pooling.js';
 import { lrnGradient } from '../rules/lrn.js';
 import { gaussian, mulberry32 } from '../util/random.js';
+import { nchwcApplies, nchwcConv, type Conv2dAttrs } from './nchwc.js';
 import type { LayerSpec, ModelSpec } from './spec.js';
 
 export type Mode = 'train' | 'eval' | 'infer';
@@ -112,6 +113,10 @@ interface Ctx {
   reluOf: Map<string, string>;
   uses: Map<string, number>;
   frozen: Set<string>;
+  /** NCHWc block size for ONNX Runtime's blocked convolutions in train/eval graphs (0: plain Conv). */
+  nchwcBlock: number;
+  /** Tensors computed from the data input alone: no gradient flows into them. */
+  dataOnly: Set<string>;
 }
 
 /** Record a parameter gradient, unless the parameter is frozen (then it is never computed). */
@@ -174,7 +179,8 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
       if (outSpatial.some((v) => v !== null && v < 1)) throw new Error(`${where}: input ${JSON.stringify(shape)} is too small for the kernel`);
       const attrs = { kernel_shape: new Array(r).fill(k), strides: new Array(r).fill(s), dilations: new Array(r).fill(d), pads: new Array(2 * r).fill(pad), group: groups };
       if (c.shapesOnly) return { out: x, shape: [l.filters, ...outSpatial] };
-      const y = g.layer('Conv', b ? [x, W, b] : [x, W], attrs, name);
+      const blocked = c.mode !== 'infer' && nchwcApplies(c.nchwcBlock, C, l.filters, attrs);
+      const y = blocked ? nchwcConv(g, x, W, b, C, l.filters, attrs, c.nchwcBlock) : g.layer('Conv', b ? [x, W, b] : [x, W], attrs, name);
       if (train) {
         c.tape.push((grad, give) => {
           const dY = grad(y);
@@ -183,7 +189,9 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
           setGrad(c, W, () => convWeightGrad(g, x, dY, attrs, l.filters, C, r));
           if (!isInput(c, x)) {
             if (s !== 1 && shape.some((v) => v === null)) throw new Error(`${where}: training a strided convolution needs a fixed input size`);
-            give(x, convInputGrad(g, dY, W, [l.filters, C / groups, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[]));
+            // The adjoint is a convolution from the output's channels to the input's.
+            const conv = nchwcApplies(c.nchwcBlock, l.filters, C, attrs) ? (s: string, w: string, a: Conv2dAttrs) => nchwcConv(g, s, w, null, l.filters, C, a, c.nchwcBlock) : undefined;
+            give(x, convInputGrad(g, dY, W, [l.filters, C / groups, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[], conv));
           }
         });
       }
@@ -466,12 +474,13 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
   }
 }
 
+/** t needs no gradient: a data input, or computed from data inputs alone (the input normalisation). */
 function isInput(c: Ctx, t: string): boolean {
-  return c.g.graph.inputs.some((i) => i.name === t) && !c.params.some((p) => p.name === t);
+  return c.dataOnly.has(t) || (c.g.graph.inputs.some((i) => i.name === t) && !c.params.some((p) => p.name === t));
 }
 
 /** dL/dx of a convolution: the transposed convolution with the current (input) weights. */
-function convInputGrad(g: GraphBuilder, dY: string, W: string, wDims: number[], attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }, inSpatial: number[], outSpatial: number[]): string {
+function convInputGrad(g: GraphBuilder, dY: string, W: string, wDims: number[], attrs: Conv2dAttrs, inSpatial: number[], outSpatial: number[], conv?: (s: string, w: string, a: Conv2dAttrs) => string): string {
   const geo: ConvGeometry = { kernel: attrs.kernel_shape, strides: attrs.strides, dilations: attrs.dilations, pads: attrs.pads, group: attrs.group, inSpatial, outSpatial };
   const weight = (variant: string) => {
     if (variant !== 'W_flip') return W;
@@ -484,7 +493,7 @@ function convInputGrad(g: GraphBuilder, dY: string, W: string, wDims: number[], 
     const axes = ks.map((_, i) => i + 2);
     return g.op('Slice', [merged, g.ints(axes.map(() => -1)), g.ints(axes.map(() => -(2 ** 62))), g.ints(axes), g.ints(axes.map(() => -1))]);
   };
-  return convAdjoint(g, dY, { dtype: 'float32', dims: wDims, data: new Float32Array(0) }, geo, weight, { flip: process.env.RELPROP_FLIP !== '0' });
+  return convAdjoint(g, dY, { dtype: 'float32', dims: wDims, data: new Float32Array(0) }, geo, weight, { flip: process.env.RELPROP_FLIP !== '0', conv });
 }
 
 /**
@@ -524,15 +533,16 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_
   return g.op('Concat', xs.map((xi, i) => one(xi, ds[i]!, C / G, O / G)), { axis: 0 });
 }
 
-export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number; frozen?: string[] } = {}): BuiltGraph {
+export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number; frozen?: string[]; nchwcBlock?: number } = {}): BuiltGraph {
   const graph: Graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], opset: 17, irVersion: 8, producer: 'relprop' };
   const g = new GraphBuilder(graph, 'm');
   const ints = spec.input.dtype === 'int64';
   graph.inputs.push({ name: 'input', elemType: ints ? ELEM.INT64 : ELEM.FLOAT, shape: ['batch', ...spec.input.shape.map((d, i) => d ?? `dim${i}`)] });
-  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1, reluOf: new Map(), uses: new Map(), frozen: new Set(opts.frozen ?? []) };
+  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1, reluOf: new Map(), uses: new Map(), frozen: new Set(opts.frozen ?? []), nchwcBlock: opts.nchwcBlock ?? 0, dataOnly: new Set() };
   let x = 'input';
   if (spec.normalize && !c.shapesOnly) {
     x = g.div(g.sub(x, g.scalar(spec.normalize.mean)), g.scalar(spec.normalize.std));
+    c.dataOnly.add(x);
   }
   const { out, shape } = emit(c, x, spec.input.shape, spec.layers);
   const built: BuiltGraph = { graph, params: c.params, input: 'input', output: out, outputShape: shape };

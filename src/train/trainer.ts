@@ -9,6 +9,7 @@ import { decodeModel, encodeModel } from '../onnx/model.js';
 import { numel, type TensorData } from '../onnx/tensor.js';
 import { writeFileAtomic, ensureDir } from '../io/atomic.js';
 import { buildGraph, initParams, rngFrom, type BuiltGraph, type LossSpec, type OptimizerSpec } from './graph.js';
+import { nchwcBlockSize } from './nchwc.js';
 import { sequenceMargin, type ModelSpec } from './spec.js';
 
 export interface Dataset {
@@ -152,7 +153,7 @@ export class Trainer {
     const opt = this.opts.optimizer ?? { kind: 'adam' };
     const layers = new Set(buildGraph(this.spec, 'infer', { shapesOnly: true }).params.map((p) => p.layer));
     for (const f of this.opts.freeze ?? []) if (!layers.has(f)) throw new Error(`cannot freeze "${f}": the model has no layer with parameters of that name (layers: ${[...layers].join(', ')})`);
-    const built = buildGraph(this.spec, 'train', { loss: this.loss, optimizer: opt, dropoutSeed: (this.opts.seed ?? 0) + 1, frozen: this.opts.freeze, values: this.params });
+    const built = buildGraph(this.spec, 'train', { loss: this.loss, optimizer: opt, dropoutSeed: (this.opts.seed ?? 0) + 1, frozen: this.opts.freeze, values: this.params, nchwcBlock: await nchwcBlockSize() });
     const session = await this.session(built);
     for (const s of built.states!) if (!this.state.has(s.name)) this.state.set(s.name, { dtype: 'float32', dims: s.dims, data: new Float32Array(numel(s.dims)) });
     if (this.opts.resume && this.opts.checkpointDir) this.loadCheckpoint(this.opts.checkpointDir);
@@ -266,7 +267,7 @@ export class Trainer {
   /** Loss, accuracy (classes) or mean absolute error (regression) of the current weights. */
   async evaluate(d: Dataset, batchSize = 256): Promise<EvalResult> {
     this.checkData(d, 'evaluation data');
-    const built = buildGraph(this.spec, 'eval');
+    const built = buildGraph(this.spec, 'eval', { nchwcBlock: await nchwcBlockSize() });
     const session = await this.session(built);
     const N = d.x.dims[0]!;
     const per = numel(d.x.dims.slice(1));

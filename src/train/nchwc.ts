@@ -1,0 +1,74 @@
+/**
+ * ONNX Runtime's blocked-layout ("NCHWc") convolutions for training graphs.
+ *
+ * ONNX Runtime runs 2-D convolutions fastest in its NCHWc layout, but it only switches to it
+ * for weights it can reorder once, when the session is created — never for a training step,
+ * whose weights are graph inputs. Its NCHWc kernels (domain com.microsoft.nchwc) read the
+ * reordered weights at run time, though, so the training graph reorders them itself (a Reshape
+ * and a Transpose per step, tiny next to the convolution) and calls those kernels directly.
+ * The block size depends on the CPU (8 with AVX2, 16 with AVX-512); it is probed once. Where the
+ * kernels are missing (other builds or CPUs), the probe gives 0 and plain Conv is used.
+ */
+import ort from 'onnxruntime-node';
+import type { GraphBuilder } from '../onnx/builder.js';
+import { encodeModel } from '../onnx/model.js';
+
+export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
+
+let probed: Promise<number> | undefined;
+
+/** The NCHWc channel block size of this machine's ONNX Runtime, or 0 if it has no NCHWc kernels. */
+export function nchwcBlockSize(): Promise<number> {
+  probed ??= (async () => {
+    if (process.env.RELPROP_NCHWC === '0') return 0;
+    try {
+      // ReorderInput pads the channel axis up to a whole block: 4 channels come out as one block.
+      const model = encodeModel({ nodes: [{ op: 'ReorderInput', domain: NCHWC_DOMAIN, name: 'probe', inputs: ['x'], outputs: ['y'], attrs: {} }], initializers: new Map(), inputs: [{ name: 'x', elemType: 1, shape: [1, 4, 1, 1] }], outputs: [{ name: 'y', elemType: 1, shape: [1, null, 1, 1] }], opset: 17, irVersion: 8, producer: 'relprop' });
+      const s = await ort.InferenceSession.create(model, { logSeverityLevel: 4 });
+      const out = await s.run({ x: new ort.Tensor('float32', new Float32Array(4), [1, 4, 1, 1]) });
+      await s.release();
+      const block = out.y!.dims[1]!;
+      return block >= 4 && block % 4 === 0 ? block : 0;
+    } catch {
+      return 0;
+    }
+  })();
+  return probed;
+}
+
+export interface Conv2dAttrs {
+  kernel_shape: number[];
+  strides: number[];
+  dilations: number[];
+  pads: number[];
+  group: number;
+}
+
+/** Can this convolution run as an NCHWc kernel with block size B? */
+export function nchwcApplies(B: number, C: number, O: number, attrs: Conv2dAttrs): boolean {
+  return B > 0 && attrs.kernel_shape.length === 2 && attrs.group === 1 && O % B === 0 && (C % B === 0 || C < B);
+}
+
+/**
+ * y = Conv(x, W, b) through the NCHWc kernels: x is reordered to blocks (unless it has fewer
+ * channels than a block, which those kernels read as is), W to the blocked filter layout
+ * (OIHWBiBo, or OIHWBo for a small input), and y back to NCHW.
+ */
+export function nchwcConv(g: GraphBuilder, x: string, W: string, b: string | null, C: number, O: number, attrs: Conv2dAttrs, B: number): string {
+  const [kh, kw] = attrs.kernel_shape as [number, number];
+  const blockedInput = C % B === 0;
+  // OIHWBiBo: [O/B][C/B][kh][kw][bi][bo]; OIHWBo: [O/B][C][kh][kw][bo].
+  const split = blockedInput ? [O / B, B, C / B, B, kh, kw] : [O / B, B, C, kh, kw];
+  const perm = blockedInput ? [0, 2, 4, 5, 3, 1] : [0, 2, 3, 4, 1];
+  const Wb = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [W, g.ints(split)])], { perm }), g.ints([O, C, kh, kw])]);
+  const xin = blockedInput ? nchwcOp(g, 'ReorderInput', [x], {}) : x;
+  const { kernel_shape, strides, dilations, pads } = attrs;
+  const y = nchwcOp(g, 'Conv', b ? [xin, Wb, b] : [xin, Wb], { kernel_shape, strides, dilations, pads, group: 1 });
+  return nchwcOp(g, 'ReorderOutput', [y], { channels: O });
+}
+
+function nchwcOp(g: GraphBuilder, op: string, inputs: string[], attrs: Record<string, number | number[]>): string {
+  const out = g.fresh(`nchwc_${op}`);
+  g.graph.nodes.push({ op, domain: NCHWC_DOMAIN, name: g.fresh(`nchwc_${op}_node`), inputs, outputs: [out], attrs });
+  return out;
+}
