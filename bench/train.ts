@@ -5,7 +5,7 @@
  * exported inference model, weights constant so ONNX Runtime can prepack them): how much faster
  * ONNX Runtime's kernels are than PyTorch's here bounds what a training step can gain.
  *
- *   npm run build && node dist/bench/train.js [--batch 64] [--steps 60]
+ *   npm run build && node dist/bench/train.js [--batch 64] [--steps 60] [--repeats 3]
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -111,16 +111,30 @@ function flopsPerSample(spec: ModelSpec): { forward: number; training: number } 
 
 const batch = Number(arg('batch', '64'));
 const steps = Number(arg('steps', '60'));
+const repeats = Number(arg('repeats', '3'));
 console.log(`training throughput, fmnist-cnn preset, batch ${batch}, Adam; ${cpus()[0]?.model} ×${cpus().length}; onnxruntime-node ${ort.env.versions.common}`);
+console.log(`median of ${repeats} alternating runs per side; ONNX Runtime NCHWc block size ${await nchwcBlockSize()} (0: plain Conv)`);
 console.log('threads  task        relprop samples/s  PyTorch samples/s  ratio');
 const row = (threads: number, task: string, r: number, t: number | undefined) =>
   console.log(`${String(threads).padStart(7)}  ${task.padEnd(10)}  ${r.toFixed(0).padStart(17)}  ${t === undefined ? 'n/a'.padStart(17) : t.toFixed(0).padStart(17)}  ${t === undefined ? '' : (r / t).toFixed(2)}`);
 const flops = flopsPerSample(PRESETS['fmnist-cnn']!);
 const bounds: string[] = [];
+// Both sides vary from run to run on a shared machine: alternate them and report medians.
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 for (const threads of [...new Set([1, cpus().length])]) {
-  const r = await relpropSamplesPerSecond(threads, batch, steps);
-  const inf = await relpropInferenceSamplesPerSecond(threads, batch, steps);
-  const t = torchSamplesPerSecond(threads, batch, steps);
+  const rs: number[] = [];
+  const infs: number[] = [];
+  const ts: TorchResult[] = [];
+  for (let rep = 0; rep < repeats; rep++) {
+    rs.push(await relpropSamplesPerSecond(threads, batch, steps));
+    infs.push(await relpropInferenceSamplesPerSecond(threads, batch, steps));
+    const tr = torchSamplesPerSecond(threads, batch, steps);
+    if (tr) ts.push(tr);
+  }
+  const r = median(rs);
+  const inf = median(infs);
+  const t = ts.length ? { samples_per_s: median(ts.map((x) => x.samples_per_s)), inference_samples_per_s: median(ts.map((x) => x.inference_samples_per_s)) } : null;
+  console.log(`         (training samples/s per run: relprop ${rs.map((v) => v.toFixed(0)).join(', ')}; PyTorch ${ts.map((x) => x.samples_per_s.toFixed(0)).join(', ') || 'n/a'})`);
   row(threads, 'training', r, t?.samples_per_s);
   row(threads, 'inference', inf, t?.inference_samples_per_s);
   // If every FLOP of a training step ran as fast as ONNX Runtime's prepacked inference does,
