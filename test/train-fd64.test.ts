@@ -1,6 +1,7 @@
 /**
- * Every weight gradient of the training-step graph (float32, ONNX Runtime) against central finite
- * differences of an independent float64 forward pass in TypeScript (test/reference/train64.ts).
+ * Every weight gradient of the training-step graph (float32, ONNX Runtime), and every input
+ * gradient (float inputs), against central finite differences of an independent float64 forward
+ * pass in TypeScript (test/reference/train64.ts).
  */
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -81,7 +82,8 @@ describe('training gradients vs float64 finite differences', () => {
   for (const c of cases) {
     it(c.name, async () => {
       const loss = c.labels ? ({ kind: 'cross-entropy' } as const) : ({ kind: 'mse' } as const);
-      const built = buildGraph(c.spec, 'train', { loss, optimizer: { kind: 'sgd', momentum: 0 } });
+      const floatInput = c.x.dtype === 'float32';
+      const built = buildGraph(c.spec, 'train', { loss, optimizer: { kind: 'sgd', momentum: 0 }, inputGradient: floatInput });
       const session = await ort.InferenceSession.create(encodeModel(built.graph));
       const params = initParams(c.spec, 5);
       const feeds: Record<string, ort.Tensor> = {
@@ -128,6 +130,28 @@ describe('training gradients vs float64 finite differences', () => {
         expect(Math.sqrt(num / Math.max(den, 1e-30)), `${p.name}`).toBeLessThan(1e-3);
       }
       expect(checked).toBeGreaterThan(30);
+      if (floatInput) {
+        // Every input element: dL/dx from the graph against central differences in float64.
+        const xs = (input as { data: Float64Array }).data;
+        const gx = out[built.inputGrad!]!.data as Float32Array;
+        expect(gx.length).toBe(xs.length);
+        let num = 0;
+        let den = 0;
+        for (let i = 0; i < xs.length; i++) {
+          const h = 1e-6;
+          const x0 = xs[i]!;
+          xs[i] = x0 + h;
+          const up = L();
+          xs[i] = x0 - h;
+          const down = L();
+          xs[i] = x0;
+          const fd = (up - down) / (2 * h);
+          num += (gx[i]! - fd) ** 2;
+          den += fd * fd;
+        }
+        expect(den).toBeGreaterThan(0);
+        expect(Math.sqrt(num / den), 'input gradient').toBeLessThan(1e-3);
+      } else expect(built.inputGrad).toBeUndefined();
       await session.release();
     });
   }

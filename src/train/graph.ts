@@ -57,6 +57,8 @@ export interface BuiltGraph {
   lr?: string;
   /** Adam: lr·√(1−β2ᵗ)/(1−β1ᵗ) is fed as `lr`. */
   loss?: string;
+  /** dL/d(input), when built with inputGradient. */
+  inputGrad?: string;
   /** Param name → output name of its updated value (and of each optimizer state). */
   updated?: Map<string, string>;
   states?: { name: string; param: string; slot: string; dims: number[] }[];
@@ -117,6 +119,8 @@ interface Ctx {
   nchwcBlock: number;
   /** Tensors computed from the data input alone: no gradient flows into them. */
   dataOnly: Set<string>;
+  /** Also compute dL/d(input) (float inputs). */
+  inputGradient: boolean;
 }
 
 /** Record a parameter gradient, unless the parameter is frozen (then it is never computed). */
@@ -476,6 +480,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
 
 /** t needs no gradient: a data input, or computed from data inputs alone (the input normalisation). */
 function isInput(c: Ctx, t: string): boolean {
+  if (c.inputGradient && t === 'input') return false;
   return c.dataOnly.has(t) || (c.g.graph.inputs.some((i) => i.name === t) && !c.params.some((p) => p.name === t));
 }
 
@@ -533,16 +538,24 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_
   return g.op('Concat', xs.map((xi, i) => one(xi, ds[i]!, C / G, O / G)), { axis: 0 });
 }
 
-export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number; frozen?: string[]; nchwcBlock?: number } = {}): BuiltGraph {
+export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number; frozen?: string[]; nchwcBlock?: number; inputGradient?: boolean } = {}): BuiltGraph {
   const graph: Graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], opset: 17, irVersion: 8, producer: 'relprop' };
   const g = new GraphBuilder(graph, 'm');
   const ints = spec.input.dtype === 'int64';
   graph.inputs.push({ name: 'input', elemType: ints ? ELEM.INT64 : ELEM.FLOAT, shape: ['batch', ...spec.input.shape.map((d, i) => d ?? `dim${i}`)] });
-  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1, reluOf: new Map(), uses: new Map(), frozen: new Set(opts.frozen ?? []), nchwcBlock: opts.nchwcBlock ?? 0, dataOnly: new Set() };
+  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1, reluOf: new Map(), uses: new Map(), frozen: new Set(opts.frozen ?? []), nchwcBlock: opts.nchwcBlock ?? 0, dataOnly: new Set(), inputGradient: !!opts.inputGradient && mode === 'train' };
+  if (c.inputGradient && ints) throw new Error('an input gradient needs float inputs (token ids have none)');
   let x = 'input';
   if (spec.normalize && !c.shapesOnly) {
-    x = g.div(g.sub(x, g.scalar(spec.normalize.mean)), g.scalar(spec.normalize.std));
-    c.dataOnly.add(x);
+    const std = spec.normalize.std;
+    const xn = g.div(g.sub(x, g.scalar(spec.normalize.mean)), g.scalar(std));
+    if (c.inputGradient) {
+      c.tape.push((grad, give) => {
+        const d = grad(xn);
+        if (d) give('input', g.div(d, g.scalar(std)));
+      });
+    } else c.dataOnly.add(xn);
+    x = xn;
   }
   const { out, shape } = emit(c, x, spec.input.shape, spec.layers);
   const built: BuiltGraph = { graph, params: c.params, input: 'input', output: out, outputShape: shape };
@@ -571,6 +584,11 @@ export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<str
   };
   const give = (t: string, d: string) => (grads.get(t) ?? grads.set(t, []).get(t)!).push(d);
   for (let i = c.tape.length - 1; i >= 0; i--) c.tape[i]!(grad, give);
+  if (c.inputGradient) {
+    const d = grad('input') ?? g.op('ConstantOfShape', [g.op('Shape', ['input'])], { value: float32([1], [0]) });
+    built.inputGrad = g.op('Identity', [d], {}, 'input_grad');
+    graph.outputs.push({ name: built.inputGrad, elemType: ELEM.FLOAT, shape: ['batch', ...spec.input.shape.map((v, i) => v ?? `dim${i}`)] });
+  }
 
   // Optimizer.
   const opt = opts.optimizer ?? { kind: 'adam' };
