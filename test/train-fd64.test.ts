@@ -65,6 +65,12 @@ const cases: Case[] = [
     labels: [2, 0, 1, 1],
   },
   {
+    name: 'many input channels: the weight gradient as one product per kernel offset',
+    spec: { input: { shape: [8, 5, 5] }, layers: [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'tanh' }, { type: 'conv2d', filters: 2, kernel: 3, stride: 2 }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+    x: { dtype: 'float32', dims: [3, 8, 5, 5], data: randn(3 * 200) },
+    labels: [1, 2, 0],
+  },
+  {
     name: 'text model: embedding with a padding row, conv1d, global max pool',
     spec: { input: { shape: [7], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 9, dim: 3, padId: 0 }, { type: 'conv1d', filters: 4, kernel: 2 }, { type: 'tanh' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
     x: { dtype: 'int64', dims: [3, 7], data: BigInt64Array.from([1, 2, 3, 4, 0, 0, 0, 5, 6, 7, 8, 2, 1, 0, 3, 3, 4, 8, 7, 6, 5].map(BigInt)) },
