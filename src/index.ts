@@ -14,6 +14,7 @@ export { writeFileAtomic } from './io/atomic.js';
 export { relevanceToHeatmap, encodePng, overlay } from './visualize/heatmap.js';
 export { Trainer, type Dataset, type TrainOptions, type EpochRecord } from './train/trainer.js';
 export { buildGraph, initParams } from './train/graph.js';
+export { specFromOnnx } from './train/from-onnx.js';
 export { checkSpec, PRESETS, type ModelSpec, type LayerSpec } from './train/spec.js';
 export { ppmiSvdVectors } from './train/word-vectors.js';
 export { loadLabelledData } from './data/datasets.js';
