@@ -25,7 +25,7 @@ function arg(name: string, def: string): string {
 /** The training step exactly as the Trainer runs it: weights and Adam state in, updated ones out. */
 async function relpropSamplesPerSecond(threads: number, batch: number, steps: number): Promise<number> {
   const spec = PRESETS['fmnist-cnn']!;
-  const built = buildGraph(spec, 'train', { optimizer: { kind: 'adam' }, nchwcBlock: await nchwcBlockSize() });
+  const built = buildGraph(spec, 'train', { optimizer: { kind: 'adam' }, nchwcBlock: await nchwcBlockSize(), threads });
   const session = await ort.InferenceSession.create(encodeModel(built.graph), { intraOpNumThreads: threads, interOpNumThreads: 1, logSeverityLevel: 3 });
   const params = initParams(spec, 0);
   const state = new Map<string, Float32Array>(built.states!.map((s) => [s.name, new Float32Array(numel(s.dims)) as Float32Array]));

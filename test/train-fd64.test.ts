@@ -158,6 +158,17 @@ describe('training gradients vs float64 finite differences', () => {
         expect(den).toBeGreaterThan(0);
         expect(Math.sqrt(num / den), 'input gradient').toBeLessThan(1e-3);
       } else expect(built.inputGrad).toBeUndefined();
+      // The single-thread graph computes the weight gradients with separate products per kernel
+      // offset instead of one batched product: the same updates.
+      const single = buildGraph(c.spec, 'train', { loss, optimizer: { kind: 'sgd', momentum: 0 }, threads: 1 });
+      const s1 = await ort.InferenceSession.create(encodeModel(single.graph));
+      const out1 = await s1.run(feeds);
+      for (const p of built.params.filter((q) => !q.buffer)) {
+        const a = out[built.updated!.get(p.name)!]!.data as Float32Array;
+        const b = out1[single.updated!.get(p.name)!]!.data as Float32Array;
+        expect(Math.hypot(...a.map((v, i) => v - b[i]!)) / Math.hypot(...a), p.name).toBeLessThan(1e-5);
+      }
+      await s1.release();
       await session.release();
     });
   }

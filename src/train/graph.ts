@@ -121,6 +121,8 @@ interface Ctx {
   dataOnly: Set<string>;
   /** Also compute dL/d(input) (float inputs). */
   inputGradient: boolean;
+  /** ONNX Runtime will run with more than one thread: prefer ops it can spread over them. */
+  parallel: boolean;
 }
 
 /** Record a parameter gradient, unless the parameter is frozen (then it is never computed). */
@@ -190,7 +192,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
           const dY = grad(y);
           if (!dY) return;
           if (b) setGrad(c, b, () => g.op('ReduceSum', [dY, g.ints([0, ...Array.from({ length: r }, (_, i) => i + 2)])], { keepdims: 0 }));
-          setGrad(c, W, () => convWeightGrad(g, x, dY, attrs, l.filters, C, r));
+          setGrad(c, W, () => convWeightGrad(g, x, dY, attrs, l.filters, C, r, c.parallel));
           if (!isInput(c, x)) {
             if (s !== 1 && shape.some((v) => v === null)) throw new Error(`${where}: training a strided convolution needs a fixed input size`);
             // The adjoint is a convolution from the output's channels to the input's.
@@ -506,7 +508,7 @@ function convInputGrad(g: GraphBuilder, dY: string, W: string, wDims: number[], 
  * strided Slice per kernel offset) against dY, i.e. dW[o, (c,u,v)] = Σ_{n,p} dY[n,o,p]·x[n,c,p·s+u·d].
  * Grouped convolutions do this per group.
  */
-function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }, O: number, C: number, r: number): string {
+function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }, O: number, C: number, r: number, parallel: boolean): string {
   const G = attrs.group;
   const k = attrs.kernel_shape;
   const spatialAxes = Array.from({ length: r }, (_, i) => i + 2);
@@ -523,12 +525,21 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_
     // Slice ends count from the end of the padded input, so lengths need not be known here.
     const xt = g.op('Transpose', [xs], { perm: [1, 0, ...spatialAxes] });
     const dyt = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [dys, g.ints([0, Og, -1])])], { perm: [0, 2, 1] }), g.ints([-1, Og])]);
-    const parts = offsets.map((off) => {
+    const slices = offsets.map((off) => {
       const starts = off.map((u, i) => u * attrs.dilations[i]!);
       const ends = starts.map((st, i) => (span[i]! - st > 0 ? -(span[i]! - st) : 2 ** 62));
       const sl = g.op('Slice', [xt, g.ints(starts), g.ints(ends), g.ints(spatialAxes), g.ints(attrs.strides)]);
-      return g.op('Unsqueeze', [g.op('MatMul', [g.op('Reshape', [sl, g.ints([Cg, -1])]), dyt]), g.ints([2])]);
+      return g.op('Reshape', [sl, g.ints([Cg, -1])]);
     });
+    if (parallel && slices.length > 1) {
+      // One batched product over the kernel offsets ([K, Cg, N·P] × [N·P, Og]): ONNX Runtime
+      // spreads its batch over threads, which separate products with a long inner axis do not
+      // allow. On one thread the extra copy into the stack costs more than it gains.
+      const stacked = g.op('Concat', slices.map((sl) => g.op('Unsqueeze', [sl, g.ints([0])])), { axis: 0 });
+      const kcg = g.op('MatMul', [stacked, dyt]); // [K, Cg, Og]
+      return g.op('Reshape', [g.op('Transpose', [kcg], { perm: [2, 1, 0] }), g.ints([Og, Cg, ...k])]);
+    }
+    const parts = slices.map((sl) => g.op('Unsqueeze', [g.op('MatMul', [sl, dyt]), g.ints([2])]));
     const cgk = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: 2 }); // [Cg, Og, K]
     return g.op('Reshape', [g.op('Transpose', [cgk], { perm: [1, 0, 2] }), g.ints([Og, Cg, ...k])]);
   };
@@ -538,12 +549,12 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_
   return g.op('Concat', xs.map((xi, i) => one(xi, ds[i]!, C / G, O / G)), { axis: 0 });
 }
 
-export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number; frozen?: string[]; nchwcBlock?: number; inputGradient?: boolean } = {}): BuiltGraph {
+export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number; frozen?: string[]; nchwcBlock?: number; inputGradient?: boolean; threads?: number } = {}): BuiltGraph {
   const graph: Graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], opset: 17, irVersion: 8, producer: 'relprop' };
   const g = new GraphBuilder(graph, 'm');
   const ints = spec.input.dtype === 'int64';
   graph.inputs.push({ name: 'input', elemType: ints ? ELEM.INT64 : ELEM.FLOAT, shape: ['batch', ...spec.input.shape.map((d, i) => d ?? `dim${i}`)] });
-  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1, reluOf: new Map(), uses: new Map(), frozen: new Set(opts.frozen ?? []), nchwcBlock: opts.nchwcBlock ?? 0, dataOnly: new Set(), inputGradient: !!opts.inputGradient && mode === 'train' };
+  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1, reluOf: new Map(), uses: new Map(), frozen: new Set(opts.frozen ?? []), nchwcBlock: opts.nchwcBlock ?? 0, dataOnly: new Set(), inputGradient: !!opts.inputGradient && mode === 'train', parallel: opts.threads !== 1 };
   if (c.inputGradient && ints) throw new Error('an input gradient needs float inputs (token ids have none)');
   let x = 'input';
   if (spec.normalize && !c.shapesOnly) {

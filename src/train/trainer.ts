@@ -153,7 +153,7 @@ export class Trainer {
     const opt = this.opts.optimizer ?? { kind: 'adam' };
     const layers = new Set(buildGraph(this.spec, 'infer', { shapesOnly: true }).params.map((p) => p.layer));
     for (const f of this.opts.freeze ?? []) if (!layers.has(f)) throw new Error(`cannot freeze "${f}": the model has no layer with parameters of that name (layers: ${[...layers].join(', ')})`);
-    const built = buildGraph(this.spec, 'train', { loss: this.loss, optimizer: opt, dropoutSeed: (this.opts.seed ?? 0) + 1, frozen: this.opts.freeze, values: this.params, nchwcBlock: await nchwcBlockSize() });
+    const built = buildGraph(this.spec, 'train', { loss: this.loss, optimizer: opt, dropoutSeed: (this.opts.seed ?? 0) + 1, frozen: this.opts.freeze, values: this.params, nchwcBlock: await nchwcBlockSize(), threads: this.opts.threads });
     const session = await this.session(built);
     for (const s of built.states!) if (!this.state.has(s.name)) this.state.set(s.name, { dtype: 'float32', dims: s.dims, data: new Float32Array(numel(s.dims)) });
     if (this.opts.resume && this.opts.checkpointDir) this.loadCheckpoint(this.opts.checkpointDir);
