@@ -14,6 +14,18 @@ import { forward64, loss64 } from './reference/train64.js';
 const rng = rngFrom(77);
 const randn = (n: number) => Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(Math.max(rng(), 1e-12))) * Math.cos(2 * Math.PI * rng()));
 
+/** dL/dv[i] by central differences (h = 1e-6) in float64; v is restored. */
+function centralDifference(L: () => number, v: Float64Array, i: number): number {
+  const h = 1e-6;
+  const v0 = v[i]!;
+  v[i] = v0 + h;
+  const up = L();
+  v[i] = v0 - h;
+  const down = L();
+  v[i] = v0;
+  return (up - down) / (2 * h);
+}
+
 interface Case { name: string; spec: ModelSpec; x: TensorData; labels?: number[]; values?: Float32Array }
 
 const cases: Case[] = [
@@ -120,14 +132,7 @@ describe('training gradients vs float64 finite differences', () => {
             expect(before[i]! - after[i]!).toBe(0);
             continue;
           }
-          const h = 1e-6;
-          const w0 = w[i]!;
-          w[i] = w0 + h;
-          const up = L();
-          w[i] = w0 - h;
-          const down = L();
-          w[i] = w0;
-          const fd = (up - down) / (2 * h);
+          const fd = centralDifference(L, w, i);
           const graph = before[i]! - after[i]!;
           num += (graph - fd) ** 2;
           den += fd * fd;
@@ -144,14 +149,7 @@ describe('training gradients vs float64 finite differences', () => {
         let num = 0;
         let den = 0;
         for (let i = 0; i < xs.length; i++) {
-          const h = 1e-6;
-          const x0 = xs[i]!;
-          xs[i] = x0 + h;
-          const up = L();
-          xs[i] = x0 - h;
-          const down = L();
-          xs[i] = x0;
-          const fd = (up - down) / (2 * h);
+          const fd = centralDifference(L, xs, i);
           num += (gx[i]! - fd) ** 2;
           den += fd * fd;
         }
