@@ -35,6 +35,16 @@ export interface Unpooled {
   gather: (t: string) => string;
 }
 
+/**
+ * s = R / stabilize(d) for a denominator d of the output's shape. When R lives on a max pool's
+ * winners only, the division runs there (the same numbers on a fraction of the elements).
+ */
+function divideR(c: LinearRuleContext, d: string, stab: number, sign?: 'nonneg' | 'nonpos'): string {
+  const { g, R } = c;
+  const u = c.unpooled;
+  return u ? u.unpool(g.div(u.pooled, g.stabilize(u.gather(d), stab, sign))) : g.div(R, g.stabilize(d, stab, sign));
+}
+
 const pos = (v: number) => (v > 0 ? v : 0);
 const neg = (v: number) => (v < 0 ? v : 0);
 
@@ -50,10 +60,8 @@ export function linearRule(c: LinearRuleContext, rule: LinearRule): string {
     case 'gradient':
       return op.adjoint(g, R, W);
     case 'epsilon': {
-      // z is the forward output itself: no extra forward pass. When R lives on a max pool's
-      // winners only, divide there (exactly the same numbers, a fraction of the elements).
-      const u = c.unpooled;
-      const s = u ? u.unpool(g.div(u.pooled, g.stabilize(u.gather(y), rule.epsilon))) : g.div(R, g.stabilize(y, rule.epsilon));
+      // z is the forward output itself: no extra forward pass.
+      const s = divideR(c, y, rule.epsilon);
       return g.mul(x, op.adjoint(g, s, W));
     }
     case 'zplus':
@@ -68,7 +76,7 @@ export function linearRule(c: LinearRuleContext, rule: LinearRule): string {
       const Wlh = mapW(W, (v) => rule.low * pos(v) + rule.high * neg(v));
       const lin = g.sub(y, g.initializer(`${op.name}/b`, float32(biasShape(c, op.b.length), op.b)));
       const d = g.sub(lin, op.forward(g, constInput(c, 1), Wlh));
-      const s = g.div(R, g.stabilize(d, rule.stabilizer));
+      const s = divideR(c, d, rule.stabilizer);
       return g.sub(g.mul(x, op.adjoint(g, s, W)), op.adjoint(g, s, Wlh));
     }
     case 'wsquare':
@@ -99,11 +107,11 @@ function alphaBeta(c: LinearRuleContext, alpha: number, beta: number, stab: numb
     // x ≥ 0: p ≥ 0 and n ≤ 0 (n = 0 only where its numerators are 0). n is computed directly:
     // deriving it as y − p cancels badly when the negative part is small.
     const p = op.forward(g, x, Wp, bp);
-    let out = g.mul(x, op.adjoint(g, g.div(R, g.stabilize(p, stab, 'nonneg')), Wp));
+    let out = g.mul(x, op.adjoint(g, divideR(c, p, stab, 'nonneg'), Wp));
     if (alpha !== 1) out = g.mul(out, g.scalar(alpha));
     if (beta !== 0) {
       const n = op.forward(g, x, Wn, bn);
-      const negRel = g.mul(x, op.adjoint(g, g.div(R, g.stabilize(n, stab, 'nonpos')), Wn));
+      const negRel = g.mul(x, op.adjoint(g, divideR(c, n, stab, 'nonpos'), Wn));
       out = g.sub(out, g.mul(negRel, g.scalar(beta)));
     }
     return out;
@@ -111,12 +119,12 @@ function alphaBeta(c: LinearRuleContext, alpha: number, beta: number, stab: numb
   const xp = g.relu(x);
   const xn = g.negPart(x);
   const p = g.add(op.forward(g, xp, Wp, bp), op.forward(g, xn, Wn));
-  const sp = g.div(R, g.stabilize(p, stab, 'nonneg'));
+  const sp = divideR(c, p, stab, 'nonneg');
   let out = g.add(g.mul(xp, op.adjoint(g, sp, Wp)), g.mul(xn, op.adjoint(g, sp, Wn)));
   if (alpha !== 1) out = g.mul(out, g.scalar(alpha));
   if (beta !== 0) {
     const n = g.add(op.forward(g, xp, Wn, bn), op.forward(g, xn, Wp));
-    const sn = g.div(R, g.stabilize(n, stab, 'nonpos'));
+    const sn = divideR(c, n, stab, 'nonpos');
     const negPart = g.add(g.mul(xp, op.adjoint(g, sn, Wn)), g.mul(xn, op.adjoint(g, sn, Wp)));
     out = g.sub(out, g.mul(negPart, g.scalar(beta)));
   }
@@ -140,7 +148,7 @@ function gammaRule(c: LinearRuleContext, gamma: number, stab: number): string {
     const dA = g.add(y, Q);
     if (c.zeroAtNonPositive) {
       // R = 0 wherever y ≤ 0: only the positive-output branch contributes (3 passes, like z+).
-      return g.mul(x, op.adjoint(g, g.div(R, g.stabilize(dA, stab)), Wa));
+      return g.mul(x, op.adjoint(g, divideR(c, dA, stab), Wa));
     }
     const sA = g.div(g.op('Where', [g.op('Greater', [y, zero]), R, zero]), g.stabilize(dA, stab));
     const dB = g.sub(g.mul(y, g.scalar(1 + gamma)), Q);
@@ -152,7 +160,7 @@ function gammaRule(c: LinearRuleContext, gamma: number, stab: number): string {
   if (c.zeroAtNonPositive) {
     const xp = g.relu(x);
     const xn = g.negPart(x);
-    const sA = g.div(R, g.stabilize(g.add(op.forward(g, xp, Wa, ca), op.forward(g, xn, Wb)), stab));
+    const sA = divideR(c, g.add(op.forward(g, xp, Wa, ca), op.forward(g, xn, Wb)), stab);
     return g.add(g.mul(xp, op.adjoint(g, sA, Wa)), g.mul(xn, op.adjoint(g, sA, Wb)));
   }
   const Rp = g.op('Where', [g.op('Greater', [y, zero]), R, zero]);
