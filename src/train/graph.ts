@@ -521,27 +521,29 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: string, attrs: { kernel_
   walk([]);
   const span = k.map((kk, i) => (kk - 1) * attrs.dilations[i]!);
   const one = (xs: string, dys: string, Cg: number, Og: number) => {
-    // x as [Cg, N, …] once; each kernel offset is a strided Slice of it, [Cg, N·P], times dY as [N·P, Og].
+    // x channels-last ([N, …, Cg]) once: each kernel offset is a strided Slice of it whose rows are
+    // contiguous, [N·P, Cg]; dY as [Og, N·P] is the left operand of every product.
     // Slice ends count from the end of the padded input, so lengths need not be known here.
-    const xt = g.op('Transpose', [xs], { perm: [1, 0, ...spatialAxes] });
-    const dyt = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [dys, g.ints([0, Og, -1])])], { perm: [0, 2, 1] }), g.ints([-1, Og])]);
+    const lastAxes = spatialAxes.map((a) => a - 1);
+    const xl = g.op('Transpose', [xs], { perm: [0, ...spatialAxes, 1] });
+    const dyO = g.op('Reshape', [g.op('Transpose', [dys], { perm: [1, 0, ...spatialAxes] }), g.ints([Og, -1])]);
     const slices = offsets.map((off) => {
       const starts = off.map((u, i) => u * attrs.dilations[i]!);
       const ends = starts.map((st, i) => (span[i]! - st > 0 ? -(span[i]! - st) : 2 ** 62));
-      const sl = g.op('Slice', [xt, g.ints(starts), g.ints(ends), g.ints(spatialAxes), g.ints(attrs.strides)]);
-      return g.op('Reshape', [sl, g.ints([Cg, -1])]);
+      const sl = g.op('Slice', [xl, g.ints(starts), g.ints(ends), g.ints(lastAxes), g.ints(attrs.strides)]);
+      return g.op('Reshape', [sl, g.ints([-1, Cg])]);
     });
     if (parallel && slices.length > 1) {
-      // One batched product over the kernel offsets ([K, Cg, N·P] × [N·P, Og]): ONNX Runtime
+      // One batched product over the kernel offsets ([Og, N·P] × [K, N·P, Cg]): ONNX Runtime
       // spreads its batch over threads, which separate products with a long inner axis do not
       // allow. On one thread the extra copy into the stack costs more than it gains.
       const stacked = g.op('Concat', slices.map((sl) => g.op('Unsqueeze', [sl, g.ints([0])])), { axis: 0 });
-      const kcg = g.op('MatMul', [stacked, dyt]); // [K, Cg, Og]
-      return g.op('Reshape', [g.op('Transpose', [kcg], { perm: [2, 1, 0] }), g.ints([Og, Cg, ...k])]);
+      const kog = g.op('MatMul', [dyO, stacked]); // [K, Og, Cg]
+      return g.op('Reshape', [g.op('Transpose', [kog], { perm: [1, 2, 0] }), g.ints([Og, Cg, ...k])]);
     }
-    const parts = slices.map((sl) => g.op('Unsqueeze', [g.op('MatMul', [sl, dyt]), g.ints([2])]));
-    const cgk = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: 2 }); // [Cg, Og, K]
-    return g.op('Reshape', [g.op('Transpose', [cgk], { perm: [1, 0, 2] }), g.ints([Og, Cg, ...k])]);
+    const parts = slices.map((sl) => g.op('Unsqueeze', [g.op('MatMul', [dyO, sl]), g.ints([2])]));
+    const ogk = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: 2 }); // [Og, Cg, K]
+    return g.op('Reshape', [ogk, g.ints([Og, Cg, ...k])]);
   };
   if (G === 1) return one(padded, dY, C, O);
   const xs = g.opN('Split', [padded, g.ints(new Array(G).fill(C / G))], G, { axis: 1 });
