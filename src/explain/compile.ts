@@ -210,10 +210,9 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
         const out = maxPoolBackward(g, x!, l.node, R);
         if (poolsWithoutOverlap(l.node)) {
           const indices = l.node.outputs[1]!;
-          const shape = g.op('Shape', [x!]);
           unpooled.set(out, {
             pooled: R,
-            unpool: (t) => g.op('MaxUnpool', [t, indices, shape], { kernel_shape: l.node.attrs.kernel_shape as number[], strides: (l.node.attrs.strides as number[] | undefined) ?? (l.node.attrs.kernel_shape as number[]).map(() => 1) }, 'maxunpool'),
+            unpool: (t) => maxPoolBackward(g, x!, l.node, t),
             gather: (t) => g.op('Gather', [g.op('Reshape', [t, g.ints([-1])]), indices], { axis: 0 }),
           });
         }

@@ -77,6 +77,8 @@ export class Trainer {
   private step = 0;
   private startEpoch = 0;
   private best: { metric: number; epoch: number; params: Map<string, TensorData> } | null = null;
+  /** Trailing paddings token batches keep (sequenceMargin of the spec), computed once. */
+  private margin?: number;
 
   constructor(
     readonly spec: ModelSpec,
@@ -237,7 +239,8 @@ export class Trainer {
     if (!this.cuts(d)) return undefined;
     let longest = 1;
     for (const r of idx) longest = Math.max(longest, d.lengths[r]!);
-    return Math.min(d.x.dims[1]!, longest + sequenceMargin(this.spec.layers));
+    this.margin ??= sequenceMargin(this.spec.layers);
+    return Math.min(d.x.dims[1]!, longest + this.margin);
   }
 
   /**
