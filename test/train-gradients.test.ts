@@ -172,9 +172,12 @@ describe('blocked (NCHWc) convolutions in training graphs', () => {
     const plain = await step(0);
     const blocked = await step(B);
     expect(plain.ops).toBe(0);
-    // Forward: the first conv reads NCHW (Conv + ReorderOutput), the others reorder in and out;
-    // input gradients: the dilated conv's (a stride-1 conv) is blocked, the strided one's is a ConvTranspose.
-    expect(blocked.ops).toBe(2 + 3 + 3 + 3);
+    // Forward: the first conv reads NCHW (Conv + ReorderOutput), the strided one reorders in and
+    // out, conv → relu → maxpool stays blocked (ReorderInput, Conv with the ReLU, MaxPool,
+    // ReorderOutput). Backward: that pool's winners (ReorderInput, 2 Upsample, AveragePool,
+    // ReorderOutput) and the dilated conv's input gradient (a blocked stride-1 Conv read from the
+    // blocked gradient + ReorderOutput); the strided conv's is a ConvTranspose.
+    expect(blocked.ops).toBe(2 + 3 + 4 + 5 + 2);
     expect(blocked.loss).toBeCloseTo(plain.loss, 5);
     const rel = (a: Float32Array, b: Float32Array) => Math.hypot(...a.map((v, i) => v - b[i]!)) / Math.hypot(...b);
     expect(rel(blocked.logits, plain.logits)).toBeLessThan(1e-5);

@@ -51,23 +51,31 @@ export function nchwcApplies(B: number, C: number, O: number, attrs: Conv2dAttrs
 
 /**
  * y = Conv(x, W, b) through the NCHWc kernels: x is reordered to blocks (unless it has fewer
- * channels than a block, which those kernels read as is), W to the blocked filter layout
- * (OIHWBiBo, or OIHWBo for a small input), and y back to NCHW.
+ * channels than a block, which those kernels read as is; or xBlocked, when x is already at hand
+ * in blocks), W to the blocked filter layout, and y back to NCHW.
  */
-export function nchwcConv(g: GraphBuilder, x: string, W: string, b: string | null, C: number, O: number, attrs: Conv2dAttrs, B: number): string {
+export function nchwcConv(g: GraphBuilder, x: string, W: string, b: string | null, C: number, O: number, attrs: Conv2dAttrs, B: number, xBlocked?: string): string {
+  const xin = C % B === 0 ? (xBlocked ?? nchwcOp(g, 'ReorderInput', [x], {})) : x;
+  return nchwcOp(g, 'ReorderOutput', [nchwcConvBlocked(g, xin, W, b, C, O, attrs, B)], { channels: O });
+}
+
+/**
+ * The NCHWc convolution on blocked tensors: xin is blocked ([N, C/B, H, W, B]) unless C < B (then
+ * NCHW), and so is the result. W is reordered to OIHWBiBo (or OIHWBo for a small input) in the
+ * graph. `activation` fuses a ReLU into the kernel.
+ */
+export function nchwcConvBlocked(g: GraphBuilder, xin: string, W: string, b: string | null, C: number, O: number, attrs: Conv2dAttrs, B: number, activation?: 'Relu'): string {
   const [kh, kw] = attrs.kernel_shape as [number, number];
   const blockedInput = C % B === 0;
   // OIHWBiBo: [O/B][C/B][kh][kw][bi][bo]; OIHWBo: [O/B][C][kh][kw][bo].
   const split = blockedInput ? [O / B, B, C / B, B, kh, kw] : [O / B, B, C, kh, kw];
   const perm = blockedInput ? [0, 2, 4, 5, 3, 1] : [0, 2, 3, 4, 1];
   const Wb = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [W, g.ints(split)])], { perm }), g.ints([O, C, kh, kw])]);
-  const xin = blockedInput ? nchwcOp(g, 'ReorderInput', [x], {}) : x;
   const { kernel_shape, strides, dilations, pads } = attrs;
-  const y = nchwcOp(g, 'Conv', b ? [xin, Wb, b] : [xin, Wb], { kernel_shape, strides, dilations, pads, group: 1 });
-  return nchwcOp(g, 'ReorderOutput', [y], { channels: O });
+  return nchwcOp(g, 'Conv', b ? [xin, Wb, b] : [xin, Wb], { kernel_shape, strides, dilations, pads, group: 1, ...(activation ? { activation } : {}) });
 }
 
-function nchwcOp(g: GraphBuilder, op: string, inputs: string[], attrs: Record<string, number | number[]>): string {
+export function nchwcOp(g: GraphBuilder, op: string, inputs: string[], attrs: Record<string, number | number[] | string>): string {
   const out = g.fresh(`nchwc_${op}`);
   g.graph.nodes.push({ op, domain: NCHWC_DOMAIN, name: g.fresh(`nchwc_${op}_node`), inputs, outputs: [out], attrs });
   return out;
