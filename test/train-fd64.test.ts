@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../src/onnx/model.js';
 import type { TensorData } from '../src/onnx/tensor.js';
 import { buildGraph, initParams, rngFrom } from '../src/train/graph.js';
+import { nchwcBlockSize } from '../src/train/nchwc.js';
 import type { ModelSpec } from '../src/train/spec.js';
 import { forward64, loss64 } from './reference/train64.js';
 
@@ -53,6 +54,21 @@ const cases: Case[] = [
     },
     x: { dtype: 'float32', dims: [4, 2, 8, 8], data: randn(4 * 128) },
     labels: [0, 2, 1, 2],
+  },
+  {
+    // With ONNX Runtime's NCHWc kernels, conv → relu → maxpool runs in the blocked layout (first
+    // block read from NCHW, second from the blocked output of the first).
+    name: 'blocked conv → relu → max pool, twice (16 filters), then dense',
+    spec: {
+      input: { shape: [3, 8, 8] },
+      layers: [
+        { type: 'conv2d', filters: 16, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool', size: 2 },
+        { type: 'conv2d', filters: 16, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool', size: 2 },
+        { type: 'flatten' }, { type: 'dense', units: 3 },
+      ],
+    },
+    x: { dtype: 'float32', dims: [2, 3, 8, 8], data: randn(2 * 192) },
+    labels: [2, 0],
   },
   {
     name: 'ResNet-style: projection shortcut (strided 1×1 conv + batch norm) beside a strided body, then an identity block',
@@ -101,7 +117,9 @@ describe('training gradients vs float64 finite differences', () => {
     it(c.name, async () => {
       const loss = c.labels ? ({ kind: 'cross-entropy' } as const) : ({ kind: 'mse' } as const);
       const floatInput = c.x.dtype === 'float32';
-      const built = buildGraph(c.spec, 'train', { loss, optimizer: { kind: 'sgd', momentum: 0 }, inputGradient: floatInput });
+      // Checked against finite differences: the graph as trained on several threads with ONNX
+      // Runtime's blocked kernels (one Gather + product per weight gradient, blocked pools).
+      const built = buildGraph(c.spec, 'train', { loss, optimizer: { kind: 'sgd', momentum: 0 }, inputGradient: floatInput, nchwcBlock: await nchwcBlockSize(), threads: 2 });
       const session = await ort.InferenceSession.create(encodeModel(built.graph));
       const params = initParams(c.spec, 5);
       const feeds: Record<string, ort.Tensor> = {
@@ -156,9 +174,9 @@ describe('training gradients vs float64 finite differences', () => {
         expect(den).toBeGreaterThan(0);
         expect(Math.sqrt(num / den), 'input gradient').toBeLessThan(1e-3);
       } else expect(built.inputGrad).toBeUndefined();
-      // The single-thread graph computes the weight gradients with separate products per kernel
-      // offset instead of one batched product: the same updates.
-      const single = buildGraph(c.spec, 'train', { loss, optimizer: { kind: 'sgd', momentum: 0 }, threads: 1 });
+      // The single-thread graph with plain Conv computes the weight gradients with separate
+      // products per kernel offset, and max pools with indices: the same updates.
+      const single = buildGraph(c.spec, 'train', { loss, optimizer: { kind: 'sgd', momentum: 0 }, threads: 1, nchwcBlock: 0 });
       const s1 = await ort.InferenceSession.create(encodeModel(single.graph));
       const out1 = await s1.run(feeds);
       for (const p of built.params.filter((q) => !q.buffer)) {

@@ -184,3 +184,40 @@ describe('blocked (NCHWc) convolutions in training graphs', () => {
     plain.updated.forEach((u, i) => expect(rel(blocked.updated[i]!, u)).toBeLessThan(1e-5));
   });
 });
+
+describe('blocked max pool: tied maxima', () => {
+  it('share the window gradient equally: on a zero input (every window tied) it equals an average pool', async () => {
+    const { nchwcBlockSize } = await import('../src/train/nchwc.js');
+    const B = await nchwcBlockSize();
+    expect(B).toBeGreaterThan(0);
+    const layers = (pool: 'maxpool' | 'avgpool'): ModelSpec['layers'] => [
+      { type: 'conv2d', filters: 16, kernel: 3, padding: 1 }, { type: 'relu' }, { type: pool, size: 2 }, { type: 'flatten' }, { type: 'dense', units: 3 },
+    ];
+    const maxSpec: ModelSpec = { input: { shape: [16, 4, 4] }, layers: layers('maxpool') };
+    const avgSpec: ModelSpec = { input: { shape: [16, 4, 4] }, layers: layers('avgpool') };
+    const params = initParams(maxSpec, 3);
+    // Positive biases: on a zero input each channel's map is its bias everywhere, alive after the ReLU.
+    (params.get('conv2d_0.bias')!.data as Float32Array).forEach((_, i, a) => (a[i] = 0.1 + 0.05 * i));
+    const x = new Float32Array(2 * 16 * 16);
+    const y = labels(2, 3);
+    const step = async (spec: ModelSpec, nchwcBlock: number) => {
+      const built = buildGraph(spec, 'train', { optimizer: { kind: 'sgd', momentum: 0 }, nchwcBlock, inputGradient: true });
+      const session = await ort.InferenceSession.create(encodeModel(built.graph), { logSeverityLevel: 4 });
+      const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', x, [2, 16, 4, 4]), labels: new ort.Tensor('int64', y.data as BigInt64Array, y.dims), lr: new ort.Tensor('float32', new Float32Array([1]), []) };
+      for (const p of built.params) feeds[p.name] = new ort.Tensor('float32', params.get(p.name)!.data as Float32Array, p.dims);
+      const out = await session.run(feeds);
+      await session.release();
+      return { blockedOps: built.graph.nodes.filter((n) => n.op === 'MaxPool' && n.domain === 'com.microsoft.nchwc').length, dx: out[built.inputGrad!]!.data as Float32Array, updated: built.params.map((p) => out[built.updated!.get(p.name)!]!.data as Float32Array) };
+    };
+    const rel = (a: Float32Array, b: Float32Array) => Math.hypot(...a.map((v, i) => v - b[i]!)) / Math.hypot(...b);
+    const blockedMax = await step(maxSpec, B);
+    const avg = await step(avgSpec, 0);
+    const firstWinner = await step(maxSpec, 0);
+    expect(blockedMax.blockedOps).toBe(1);
+    expect(Math.hypot(...avg.dx)).toBeGreaterThan(0);
+    expect(rel(blockedMax.dx, avg.dx)).toBeLessThan(1e-5);
+    avg.updated.forEach((u, i) => expect(rel(blockedMax.updated[i]!, u)).toBeLessThan(1e-5));
+    // The plain max pool (PyTorch's convention) gives each window's gradient to its first maximum.
+    expect(rel(firstWinner.dx, avg.dx)).toBeGreaterThan(0.1);
+  });
+});
