@@ -93,8 +93,8 @@ const cases: Case[] = [
     labels: [2, 0, 1, 1],
   },
   {
-    name: 'many input channels: the weight gradient as one product per kernel offset',
-    spec: { input: { shape: [8, 5, 5] }, layers: [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'tanh' }, { type: 'conv2d', filters: 2, kernel: 3, stride: 2 }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+    name: 'many input channels (the weight gradient by Gather or by Slices), a padded overlapping average pool',
+    spec: { input: { shape: [8, 5, 5] }, layers: [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'tanh' }, { type: 'avgpool', size: 3, stride: 1, padding: 1 }, { type: 'conv2d', filters: 2, kernel: 3, stride: 2 }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
     x: { dtype: 'float32', dims: [3, 8, 5, 5], data: randn(3 * 200) },
     labels: [1, 2, 0],
   },

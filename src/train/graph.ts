@@ -393,15 +393,27 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
         c.tape.push((grad, give) => {
           const dY = grad(y);
           if (!dY || isInput(c, x)) return;
-          if (p === 0 && s === k) {
-            // Windows tile the map (a remainder is dropped): each input gets its window's
-            // gradient / k^r, by broadcasting over an interleaved window axis, much faster here
-            // than the general depthwise transposed convolution.
-            const out = outShape.slice(1) as number[];
-            const split = g.op('Reshape', [g.div(dY, g.scalar(k ** r)), g.ints([0, shape[0]!, ...out.flatMap((v) => [v, 1])])]);
-            const up = g.op('Reshape', [g.op('Expand', [split, g.ints([1, 1, ...out.flatMap(() => [1, k])])]), g.ints([0, shape[0]!, ...out.map((v) => v * k)])]);
-            const rest = (shape.slice(1) as number[]).map((v, i) => v - out[i]! * k);
-            give(x, rest.some((v) => v > 0) ? g.op('Pad', [up, g.ints([0, 0, ...rest.map(() => 0), 0, 0, ...rest])]) : up);
+          const inDims = shape.slice(1) as number[];
+          const outDims = outShape.slice(1) as number[];
+          if (numel(inDims) * numel(outDims) <= 2 ** 18) {
+            // Small maps: the pool is a fixed linear map of each channel's positions, so its
+            // adjoint is one product dY [N·C, P_out] × A [P_out, P_in] — much faster here than
+            // the general depthwise transposed convolution, and no padding afterwards.
+            const A = float32([numel(outDims), numel(inDims)]);
+            const a = A.data as Float32Array;
+            for (let q = 0; q < numel(outDims); q++) {
+              const qPos = outDims.map((_, i) => Math.floor(q / numel(outDims.slice(i + 1))) % outDims[i]!);
+              const window = qPos.map((v, i) => [Math.max(v * s - p, 0), Math.min(v * s - p + k, inDims[i]!)] as const);
+              const cells: number[] = [];
+              const walk = (i: number, flat: number) => {
+                if (i === r) cells.push(flat);
+                else for (let v = window[i]![0]; v < window[i]![1]; v++) walk(i + 1, flat * inDims[i]! + v);
+              };
+              walk(0, 0);
+              for (const cell of cells) a[q * numel(inDims) + cell] = 1 / cells.length; // padding is not counted
+            }
+            const flat = g.op('MatMul', [g.op('Reshape', [dY, g.ints([-1, numel(outDims)])]), g.initializer(`${name}_adjoint`, A)]);
+            give(x, g.op('Reshape', [flat, g.ints([-1, ...(shape as number[])])]));
           } else {
             const geo = avgPoolGeometry(node, in1, [1, ...(outShape as number[])]);
             give(x, avgPoolAdjoint(g, node, dY, geo, in1, name));
