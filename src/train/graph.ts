@@ -232,7 +232,7 @@ function blockedConvReluMaxPool(c: Ctx, x: string, shape: Shape, conv: LayerSpec
       const winner = g.op('Cast', [g.op('Equal', [yb, up(pb)])], { to: ELEM.FLOAT });
       const share = g.div(dPb, g.mul(nchwcOp(g, 'AveragePool', [winner], window), g.scalar(k * k)));
       const dYb = g.mul(winner, up(share)); // [N, O/B, H, W, B]
-      const dY = blockedGrad(g, dYb, O);
+      const dY = blockedGrad(g, dYb, O, B, numel(outSpatial as number[]));
       if (!c.params.find((q) => q.name === W)!.frozen) {
         const wg = convWeightGrad(g, x, dY, attrs, O, C, 2, c.parallel, !!b, shape.slice(1), outSpatial, c.channelsLast.get(x));
         c.grads.set(W, wg.w);
@@ -256,6 +256,8 @@ interface ConvOutputGrad {
   nchw(): string;
   /** [O, N·P]: output channels as rows. */
   byChannel(): string;
+  /** The blocked original, [N, O/B, P, B] in memory, where there is one. */
+  blocked?: { t: string; B: number; positions: number };
 }
 
 function plainGrad(g: GraphBuilder, dY: string, O: number, r: number): ConvOutputGrad {
@@ -266,11 +268,12 @@ function plainGrad(g: GraphBuilder, dY: string, O: number, r: number): ConvOutpu
   };
 }
 
-function blockedGrad(g: GraphBuilder, dYb: string, O: number): ConvOutputGrad {
+function blockedGrad(g: GraphBuilder, dYb: string, O: number, B: number, positions: number): ConvOutputGrad {
   // Transposing the blocked layout directly (its block axis is innermost) is several times slower
   // than reordering to NCHW first.
-  const plain = plainGrad(g, nchwcOp(g, 'ReorderOutput', [dYb], { channels: O }), O, 2);
-  return { nchw: plain.nchw, byChannel: plain.byChannel };
+  let plain: ConvOutputGrad | undefined;
+  const get = () => (plain ??= plainGrad(g, nchwcOp(g, 'ReorderOutput', [dYb], { channels: O }), O, 2));
+  return { nchw: () => get().nchw(), byChannel: () => get().byChannel(), blocked: { t: dYb, B, positions } };
 }
 
 function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string; shape: Shape } {
@@ -686,8 +689,17 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: ConvOutputGrad, attrs: C
       const onesShape = g.op('Concat', [g.op('Slice', [s, g.ints([0]), g.ints([1])]), g.ints([1]), g.op('Slice', [s, g.ints([2]), g.ints([3])])], { axis: 0 });
       col = g.op('Concat', [col, g.op('ConstantOfShape', [onesShape], { value: float32([1], [1]) })], { axis: 1 });
     }
-    const dy3 = g.op('Reshape', [dY.nchw(), g.ints([0, O, -1])]);
-    const summed = g.op('ReduceSum', [g.op('MatMul', [dy3, g.op('Transpose', [col], { perm: [0, 2, 1] })]), g.ints([0])], { keepdims: 0 }); // [O, C·K(+1)]
+    let summed: string; // [O, C·K(+1)]
+    if (dY.blocked) {
+      // Read the blocked gradient as is: per sample and channel block, patches [C·K, P] × dY [P, B].
+      const { t, B, positions } = dY.blocked;
+      const dy4 = g.op('Reshape', [t, g.ints([0, O / B, positions, B])]);
+      const s = g.op('ReduceSum', [g.op('MatMul', [g.op('Unsqueeze', [col, g.ints([1])]), dy4]), g.ints([0])], { keepdims: 0 }); // [O/B, C·K(+1), B]
+      summed = g.op('Reshape', [g.op('Transpose', [s], { perm: [0, 2, 1] }), g.ints([O, -1])]);
+    } else {
+      const dy3 = g.op('Reshape', [dY.nchw(), g.ints([0, O, -1])]);
+      summed = g.op('ReduceSum', [g.op('MatMul', [dy3, g.op('Transpose', [col], { perm: [0, 2, 1] })]), g.ints([0])], { keepdims: 0 });
+    }
     if (!bias) return { w: g.op('Reshape', [summed, g.ints([O, C, ...k])]) };
     const [w, b] = g.opN('Split', [summed, g.ints([C * K, 1])], 2, { axis: 1 });
     return { w: g.op('Reshape', [w!, g.ints([O, C, ...k])]), b: g.op('Reshape', [b!, g.ints([O])]) };
