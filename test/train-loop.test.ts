@@ -1,5 +1,5 @@
 /** The training loop: a toy problem converges, updates follow Adam, save/reload and resume are exact, NaN stops cleanly. */
-import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
@@ -90,6 +90,46 @@ describe('training loop', () => {
     const hist = await resumed.fit(blobs(64, 7));
     expect(hist.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
     for (const [k, v] of straight.params) expect(Array.from(resumed.params.get(k)!.data as Float32Array)).toEqual(Array.from(v.data as Float32Array));
+  });
+
+  it('resumes checkpoints whose optimizer state is kept per parameter (the older layout), and refuses a mismatched optimizer', async () => {
+    const dir = join(tmp, 'ckpt-old');
+    const opts = { batchSize: 16, lr: 0.01, seed: 4, threads: 1 };
+    const straight = new Trainer(mlp, { ...opts, epochs: 3 });
+    await straight.fit(blobs(64, 7));
+    await new Trainer(mlp, { ...opts, epochs: 2, checkpointDir: dir }).fit(blobs(64, 7));
+    // Rewrite the flat "optimizer.<slot>" vectors as one "<param>.<slot>" entry per parameter.
+    const meta = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { dataFile: string; index: { name: string; dims: number[]; offset: number }[] };
+    const blob = new Float32Array(Uint8Array.prototype.slice.call(readFileSync(join(dir, meta.dataFile))).buffer);
+    const params = meta.index.filter((e) => !e.name.startsWith('optimizer.'));
+    const index: typeof meta.index = [];
+    const parts: Float32Array[] = [];
+    let at = 0;
+    const put = (name: string, dims: number[], data: Float32Array) => {
+      index.push({ name, dims, offset: at });
+      parts.push(data);
+      at += data.length;
+    };
+    for (const e of params) put(e.name, e.dims, blob.slice(e.offset, e.offset + e.dims.reduce((a, b) => a * b, 1)));
+    for (const slot of ['m', 'v']) {
+      const flat = meta.index.find((e) => e.name === `optimizer.${slot}`)!;
+      let o = flat.offset;
+      for (const e of params) {
+        const n = e.dims.reduce((a, b) => a * b, 1);
+        put(`${e.name}.${slot}`, e.dims, blob.slice(o, o + n));
+        o += n;
+      }
+    }
+    const out = new Float32Array(at);
+    parts.forEach((d, i) => out.set(d, index[i]!.offset));
+    writeFileSync(join(dir, meta.dataFile), out);
+    writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify({ ...meta, index }));
+    const resumed = new Trainer(mlp, { ...opts, epochs: 3, checkpointDir: dir, resume: true });
+    await resumed.fit(blobs(64, 7));
+    for (const [k, v] of straight.params) expect(Array.from(resumed.params.get(k)!.data as Float32Array)).toEqual(Array.from(v.data as Float32Array));
+    // Adam's moments cannot continue an SGD-with-momentum run.
+    const other = new Trainer(mlp, { ...opts, epochs: 4, checkpointDir: dir, resume: true, optimizer: { kind: 'sgd', momentum: 0.9 } });
+    await expect(other.fit(blobs(64, 7))).rejects.toThrow(/no optimizer state "optimizer.velocity"/);
   });
 
   it('stops with a clear message when the loss is not finite, keeping the last good checkpoint', async () => {

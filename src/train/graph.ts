@@ -61,7 +61,8 @@ export interface BuiltGraph {
   inputGrad?: string;
   /** Param name → output name of its updated value (and of each optimizer state). */
   updated?: Map<string, string>;
-  states?: { name: string; param: string; slot: string; dims: number[] }[];
+  /** Optimizer state: one flat vector per slot over the trained parameters, in this order. */
+  states?: { name: string; slot: string; dims: number[]; params: string[] }[];
 }
 
 type Shape = (number | null)[];
@@ -807,54 +808,82 @@ export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<str
   built.updated = new Map();
   built.states = [];
   const wd = opt.weightDecay ?? 0;
+  const trained: ParamInfo[] = [];
   for (const p of c.params) {
     if (p.frozen) continue;
     if (p.buffer) {
       const u = c.bufferUpdates.get(p.name)!;
       built.updated.set(p.name, u);
       graph.outputs.push({ name: u, elemType: ELEM.FLOAT, shape: p.dims });
-      continue;
-    }
-    let gr = c.grads.get(p.name);
-    if (!gr) throw new Error(`internal: no gradient for ${p.name}`);
-    const state = (slot: string) => {
-      const name = `${p.name}.${slot}`;
-      graph.inputs.push({ name, elemType: ELEM.FLOAT, shape: p.dims });
-      built.states!.push({ name, param: p.name, slot, dims: p.dims });
-      return name;
-    };
-    let next: string;
-    if (opt.kind === 'sgd') {
-      if (wd && p.decay) gr = g.add(gr, g.mul(p.name, g.scalar(wd)));
-      const mom = opt.momentum ?? 0.9;
-      if (mom > 0) {
-        const v = state('velocity');
-        const v2 = g.add(g.mul(v, g.scalar(mom)), gr);
-        built.updated.set(v, v2);
-        graph.outputs.push({ name: v2, elemType: ELEM.FLOAT, shape: p.dims });
-        gr = v2;
-      }
-      next = g.sub(p.name, g.mul(gr, lr));
     } else {
-      const b1 = opt.beta1 ?? 0.9;
-      const b2 = opt.beta2 ?? 0.999;
-      const m = state('m');
-      const v = state('v');
-      const m2 = g.add(g.mul(m, g.scalar(b1)), g.mul(gr, g.scalar(1 - b1)));
-      const v2 = g.add(g.mul(v, g.scalar(b2)), g.mul(g.mul(gr, gr), g.scalar(1 - b2)));
-      built.updated.set(m, m2);
-      built.updated.set(v, v2);
-      graph.outputs.push({ name: m2, elemType: ELEM.FLOAT, shape: p.dims }, { name: v2, elemType: ELEM.FLOAT, shape: p.dims });
-      // lr arrives bias-corrected: lr·√(1−β2ᵗ)/(1−β1ᵗ); decoupled weight decay (AdamW) uses the plain rate in `lr_wd`.
-      next = g.sub(p.name, g.mul(g.div(m2, g.add(g.op('Sqrt', [v2]), g.scalar(opt.eps ?? 1e-8))), lr));
-      if (wd && p.decay) {
-        if (!graph.inputs.some((i) => i.name === 'lr_wd')) graph.inputs.push({ name: 'lr_wd', elemType: ELEM.FLOAT, shape: [] });
-        next = g.sub(next, g.mul(p.name, g.mul('lr_wd', g.scalar(wd))));
-      }
+      if (!c.grads.has(p.name)) throw new Error(`internal: no gradient for ${p.name}`);
+      trained.push(p);
     }
-    built.updated.set(p.name, next);
-    graph.outputs.push({ name: next, elemType: ELEM.FLOAT, shape: p.dims });
   }
+  if (!trained.length) return built;
+  // One update over all parameters as a single flat vector: a dozen element-wise ops instead of
+  // a dozen per parameter, and one tensor per optimizer slot to feed and fetch.
+  const sizes = trained.map((p) => numel(p.dims));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const flat = (names: string[]) => (names.length === 1 ? g.op('Reshape', [names[0]!, g.ints([-1])]) : g.op('Concat', names.map((n) => g.op('Reshape', [n, g.ints([-1])])), { axis: 0 }));
+  const P = flat(trained.map((p) => p.name));
+  let gr = flat(trained.map((p) => c.grads.get(p.name)!));
+  const state = (slot: string) => {
+    const name = `optimizer.${slot}`;
+    graph.inputs.push({ name, elemType: ELEM.FLOAT, shape: [total] });
+    built.states!.push({ name, slot, dims: [total], params: trained.map((p) => p.name) });
+    return name;
+  };
+  const output = (from: string, to: string) => {
+    built.updated!.set(from, to);
+    graph.outputs.push({ name: to, elemType: ELEM.FLOAT, shape: [total] });
+  };
+  // Weight decay applies to weights only: a per-element 0/1 mask when some parameters are exempt.
+  const decayed = trained.map((p) => p.decay);
+  const decayOf = (t: string) => {
+    if (decayed.every(Boolean)) return t;
+    const mask = float32([total]);
+    let at = 0;
+    trained.forEach((p, i) => {
+      if (p.decay) (mask.data as Float32Array).fill(1, at, at + sizes[i]!);
+      at += sizes[i]!;
+    });
+    return g.mul(t, g.initializer('decay_mask', mask));
+  };
+  const anyDecay = wd > 0 && decayed.some(Boolean);
+  let next: string;
+  if (opt.kind === 'sgd') {
+    if (anyDecay) gr = g.add(gr, decayOf(g.mul(P, g.scalar(wd))));
+    const mom = opt.momentum ?? 0.9;
+    if (mom > 0) {
+      const v = state('velocity');
+      const v2 = g.add(g.mul(v, g.scalar(mom)), gr);
+      output(v, v2);
+      gr = v2;
+    }
+    next = g.sub(P, g.mul(gr, lr));
+  } else {
+    const b1 = opt.beta1 ?? 0.9;
+    const b2 = opt.beta2 ?? 0.999;
+    const m = state('m');
+    const v = state('v');
+    const m2 = g.add(g.mul(m, g.scalar(b1)), g.mul(gr, g.scalar(1 - b1)));
+    const v2 = g.add(g.mul(v, g.scalar(b2)), g.mul(g.mul(gr, gr), g.scalar(1 - b2)));
+    output(m, m2);
+    output(v, v2);
+    // lr arrives bias-corrected: lr·√(1−β2ᵗ)/(1−β1ᵗ); decoupled weight decay (AdamW) uses the plain rate in `lr_wd`.
+    next = g.sub(P, g.mul(g.div(m2, g.add(g.op('Sqrt', [v2]), g.scalar(opt.eps ?? 1e-8))), lr));
+    if (anyDecay) {
+      graph.inputs.push({ name: 'lr_wd', elemType: ELEM.FLOAT, shape: [] });
+      next = g.sub(next, decayOf(g.mul(P, g.mul('lr_wd', g.scalar(wd)))));
+    }
+  }
+  const parts = trained.length === 1 ? [next] : g.opN('Split', [next, g.ints(sizes)], trained.length, { axis: 0 });
+  trained.forEach((p, i) => {
+    const u = g.op('Reshape', [parts[i]!, g.ints(p.dims)], {}, `${p.name}_next`);
+    built.updated!.set(p.name, u);
+    graph.outputs.push({ name: u, elemType: ELEM.FLOAT, shape: p.dims });
+  });
   return built;
 }
 

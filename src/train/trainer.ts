@@ -158,7 +158,7 @@ export class Trainer {
     const built = buildGraph(this.spec, 'train', { loss: this.loss, optimizer: opt, dropoutSeed: (this.opts.seed ?? 0) + 1, frozen: this.opts.freeze, values: this.params, nchwcBlock: await nchwcBlockSize(), threads: this.opts.threads });
     const session = await this.session(built);
     for (const s of built.states!) if (!this.state.has(s.name)) this.state.set(s.name, { dtype: 'float32', dims: s.dims, data: new Float32Array(numel(s.dims)) });
-    if (this.opts.resume && this.opts.checkpointDir) this.loadCheckpoint(this.opts.checkpointDir);
+    if (this.opts.resume && this.opts.checkpointDir) this.loadCheckpoint(this.opts.checkpointDir, built.states!);
     const N = train.x.dims[0]!;
     const B = Math.min(this.opts.batchSize, N);
     const per = numel(train.x.dims.slice(1));
@@ -309,16 +309,34 @@ export class Trainer {
     await writeFileAtomic(join(dir, CKPT), JSON.stringify({ epoch: this.startEpoch, step: this.step, dataFile, index, history: this.history, best: this.best ? { metric: this.best.metric, epoch: this.best.epoch } : null }, null, 1));
   }
 
-  loadCheckpoint(dir: string) {
+  loadCheckpoint(dir: string, states: NonNullable<BuiltGraph['states']>) {
     const path = join(dir, CKPT);
     if (!existsSync(path)) return;
     const meta = JSON.parse(readFileSync(path, 'utf8')) as { epoch: number; step: number; dataFile: string; index: { name: string; dims: number[]; offset: number }[]; history: EpochRecord[] };
     const bytes = readFileSync(join(dir, meta.dataFile));
     const blob = new Float32Array(Uint8Array.prototype.slice.call(bytes).buffer);
+    const saved = new Map<string, TensorData>();
     for (const e of meta.index) {
       const t: TensorData = { dtype: 'float32', dims: e.dims, data: blob.slice(e.offset, e.offset + numel(e.dims)) };
       if (this.params.has(e.name)) this.params.set(e.name, t);
-      else this.state.set(e.name, t);
+      else saved.set(e.name, t);
+    }
+    for (const st of states) {
+      let t = saved.get(st.name);
+      // Checkpoints written before the optimizer state became one flat vector per slot keep it
+      // per parameter ("<param>.<slot>"), in the same order.
+      const parts = st.params.map((p) => saved.get(`${p}.${st.slot}`));
+      if (!t && parts.every((x) => x !== undefined)) {
+        const data = new Float32Array(numel(st.dims));
+        let at = 0;
+        for (const x of parts) {
+          data.set(x!.data as Float32Array, at);
+          at += x!.data.length;
+        }
+        if (at === data.length) t = { dtype: 'float32', dims: st.dims, data };
+      }
+      if (!t || numel(t.dims) !== numel(st.dims)) throw new Error(`the checkpoint in ${dir} has no optimizer state "${st.name}" for this model and optimizer; it cannot be resumed (start without --resume, or use the same model and optimizer)`);
+      this.state.set(st.name, t);
     }
     this.startEpoch = meta.epoch;
     this.step = meta.step;
