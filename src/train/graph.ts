@@ -197,7 +197,7 @@ function convGeometry(l: ConvLayer, shape: Shape, where: string) {
  */
 function blockedConvReluMaxPool(c: Ctx, x: string, shape: Shape, conv: LayerSpec, relu: LayerSpec, pool: LayerSpec): { out: string; shape: Shape } | null {
   const B = c.nchwcBlock;
-  if (process.env.XB === '0' || c.mode === 'infer' || c.shapesOnly || !B || conv.type !== 'conv2d' || relu.type !== 'relu' || pool.type !== 'maxpool') return null;
+  if (c.mode === 'infer' || c.shapesOnly || !B || conv.type !== 'conv2d' || relu.type !== 'relu' || pool.type !== 'maxpool') return null;
   if (conv.name || relu.name || pool.name) return null; // named layers keep their own nodes
   const where = `layer ${conv.type}`;
   const { C, attrs, outSpatial } = convGeometry(conv, shape, where);
@@ -646,24 +646,29 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: ConvOutputGrad, attrs: C
   const k = attrs.kernel_shape;
   const K = numel(k);
   const spatialAxes = Array.from({ length: r }, (_, i) => i + 2);
-  if (parallel && G === 1 && C > SMALL_INPUT_CHANNELS && [...inSpatial, ...outSpatial].every((v) => v !== null) && prod(outSpatial) * K * C <= 2 ** 20) {
-    // All patches in one Gather from x channels-last ([N, positions, C], rows of C contiguous
-    // floats), then one product dY [O, N·P] × patches [N·P, K·C]. On more than one thread the
-    // wide product spreads better than K narrow ones and the Gather is cheaper than K Slices
-    // (measured: 25.5 → 22.7 ms per fmnist-cnn step on 2 threads); on one thread the K narrow
-    // products, each with a cache-sized right operand, are faster.
-    const padDims = (inSpatial as number[]).map((v, i) => v + attrs.pads[i]! + attrs.pads[r + i]!);
-    const xl = channelsLast?.() ?? g.op('Transpose', [x], { perm: [0, ...spatialAxes, 1] });
-    const xp = attrs.pads.some((q) => q > 0) ? g.op('Pad', [xl, g.ints([0, ...attrs.pads.slice(0, r), 0, 0, ...attrs.pads.slice(r), 0])]) : xl;
-    const x3 = g.op('Reshape', [xp, g.ints([0, numel(padDims), C])]);
+  const known = [...inSpatial, ...outSpatial].every((v) => v !== null);
+  const padDims = known ? (inSpatial as number[]).map((v, i) => v + attrs.pads[i]! + attrs.pads[r + i]!) : [];
+  /** Flat positions in the padded map read by the given kernel offsets, output position major. */
+  const patchIndex = (offs: number[][]) => {
     const idx: number[] = [];
     const rowStride = padDims.map((_, i) => numel(padDims.slice(i + 1)));
     const outDims = outSpatial as number[];
     for (let q = 0; q < numel(outDims); q++) {
       const pos = outDims.map((_, i) => Math.floor(q / numel(outDims.slice(i + 1))) % outDims[i]!);
-      for (const off of kernelOffsets(k)) idx.push(pos.reduce((a, pd, i) => a + (pd * attrs.strides[i]! + off[i]! * attrs.dilations[i]!) * rowStride[i]!, 0));
+      for (const off of offs) idx.push(pos.reduce((a, pd, i) => a + (pd * attrs.strides[i]! + off[i]! * attrs.dilations[i]!) * rowStride[i]!, 0));
     }
-    const I = g.initializer('patch_index', int64([idx.length], idx));
+    return g.initializer('patch_index', int64([idx.length], idx));
+  };
+  if (parallel && G === 1 && C > SMALL_INPUT_CHANNELS && known && prod(outSpatial) * K * C <= 2 ** 20) {
+    // All patches in one Gather from x channels-last ([N, positions, C], rows of C contiguous
+    // floats), then one product dY [O, N·P] × patches [N·P, K·C]. On more than one thread the
+    // wide product spreads better than K narrow ones and the Gather is cheaper than K Slices
+    // (measured: 25.5 → 22.7 ms per fmnist-cnn step on 2 threads); on one thread the K narrow
+    // products, each with a cache-sized right operand, are faster.
+    const xl = channelsLast?.() ?? g.op('Transpose', [x], { perm: [0, ...spatialAxes, 1] });
+    const xp = attrs.pads.some((q) => q > 0) ? g.op('Pad', [xl, g.ints([0, ...attrs.pads.slice(0, r), 0, 0, ...attrs.pads.slice(r), 0])]) : xl;
+    const x3 = g.op('Reshape', [xp, g.ints([0, numel(padDims), C])]);
+    const I = patchIndex(kernelOffsets(k));
     const col = g.op('Reshape', [g.op('Gather', [x3, I], { axis: 1 }), g.ints([-1, K * C])]); // [N·P, K·C], columns (offset, c)
     const w = g.op('MatMul', [dY.byChannel(), col]);
     return { w: g.op('Transpose', [g.op('Reshape', [w, g.ints([O, ...k, C])])], { perm: [0, r + 1, ...spatialAxes.map((a) => a - 1)] }) };
@@ -706,13 +711,14 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: ConvOutputGrad, attrs: C
     return { w: g.op('Reshape', [w!, g.ints([O, C, ...k])]), b: g.op('Reshape', [b!, g.ints([O])]) };
   }
   const one = (xs: string, dys: ConvOutputGrad, Cg: number, Og: number, xsLast?: () => string) => {
-    // x channels-last ([N, …, Cg]) once: each kernel offset is a strided Slice of it whose rows are
-    // contiguous, [N·P, Cg]; dY as [Og, N·P] is the left operand of every product.
-    // (Padding after the transpose copies longer contiguous runs.)
+    // x channels-last ([N, …, Cg]) once: each kernel offset's rows, [N·P, Cg], are a Gather of it
+    // (sizes known: it copies faster) or a strided Slice; dY as [Og, N·P] is the left operand of
+    // every product. (Padding after the transpose copies longer contiguous runs.)
     const xt = xsLast?.() ?? g.op('Transpose', [xs], { perm: [0, ...spatialAxes, 1] });
     const xl = anyPad ? g.op('Pad', [xt, g.ints([0, ...attrs.pads.slice(0, r), 0, 0, ...attrs.pads.slice(r), 0])]) : xt;
     const dyO = dys.byChannel();
-    const slices = offsets.map((off) => g.op('Reshape', [slice(xl, spatialAxes.map((a) => a - 1))(off), g.ints([-1, Cg])]));
+    const x3 = known ? g.op('Reshape', [xl, g.ints([0, numel(padDims), Cg])]) : '';
+    const slices = offsets.map((off) => g.op('Reshape', [known ? g.op('Gather', [x3, patchIndex([off])], { axis: 1 }) : slice(xl, spatialAxes.map((a) => a - 1))(off), g.ints([-1, Cg])]));
     if (parallel && slices.length > 1) {
       // One batched product over the kernel offsets ([Og, N·P] × [K, N·P, Cg]): ONNX Runtime
       // spreads its batch over threads, which separate products with a long inner axis do not
