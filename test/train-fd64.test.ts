@@ -99,6 +99,13 @@ const cases: Case[] = [
     labels: [1, 2, 0],
   },
   {
+    // Length unknown in the spec: the weight gradients slice the patches instead of gathering them.
+    name: 'text model of any length: wider embedding, dilated conv1d, global max pool',
+    spec: { input: { shape: [null], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 9, dim: 6 }, { type: 'conv1d', filters: 4, kernel: 2, dilation: 2, padding: 1 }, { type: 'tanh' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+    x: { dtype: 'int64', dims: [2, 6], data: BigInt64Array.from([1, 2, 3, 4, 0, 5, 6, 7, 8, 2, 1, 3].map(BigInt)) },
+    labels: [1, 2],
+  },
+  {
     name: 'text model: embedding with a padding row, conv1d, global max pool',
     spec: { input: { shape: [7], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 9, dim: 3, padId: 0 }, { type: 'conv1d', filters: 4, kernel: 2 }, { type: 'tanh' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
     x: { dtype: 'int64', dims: [3, 7], data: BigInt64Array.from([1, 2, 3, 4, 0, 0, 0, 5, 6, 7, 8, 2, 1, 0, 3, 3, 4, 8, 7, 6, 5].map(BigInt)) },
