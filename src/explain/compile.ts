@@ -2,7 +2,7 @@
  * Compile a canonical model into an explainer graph: the forward graph plus a backward graph
  * carrying relevance (or a gradient) from the target logit to the attribution tensor.
  */
-import { GraphBuilder } from '../onnx/builder.js';
+import { GraphBuilder, pruneUnused } from '../onnx/builder.js';
 import { cloneGraph, ELEM, encodeModel, type Graph } from '../onnx/model.js';
 import { float32, int64 } from '../onnx/tensor.js';
 import { buildLayerView, unsupported, type Layer, type LayerView } from '../graph/layers.js';
@@ -402,15 +402,6 @@ function relevanceVanishesAtNonPositive(view: LayerView, rules: Map<Layer, RuleS
  * that a cheaper path made unnecessary, e.g. dense relevance below a max pool whose consumer
  * works at the pooled resolution.
  */
-function pruneUnused(graph: Graph) {
-  for (;;) {
-    const read = new Set(graph.outputs.map((o) => o.name));
-    for (const n of graph.nodes) for (const i of n.inputs) if (i) read.add(i);
-    const kept = graph.nodes.filter((n) => n.outputs.some((o) => o && read.has(o)));
-    if (kept.length === graph.nodes.length) return;
-    graph.nodes = kept;
-  }
-}
 
 /** Rewrite nodes whose backward needs something the forward does not give (max-pool indices). */
 export function prepareForward(graph: Graph, shapes: Map<string, TensorInfo>, view: LayerView, g: GraphBuilder) {

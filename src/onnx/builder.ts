@@ -96,3 +96,14 @@ export class GraphBuilder {
     return this.op('Sum', parts);
   }
 }
+
+/** Drop nodes none of whose outputs is read by another node or the graph (repeated until none). */
+export function pruneUnused(graph: Graph) {
+  for (;;) {
+    const read = new Set(graph.outputs.map((o) => o.name));
+    for (const n of graph.nodes) for (const i of n.inputs) if (i) read.add(i);
+    const kept = graph.nodes.filter((n) => n.outputs.some((o) => o && read.has(o)));
+    if (kept.length === graph.nodes.length) return;
+    graph.nodes = kept;
+  }
+}

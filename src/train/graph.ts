@@ -4,7 +4,7 @@
  * mode (batch statistics, dropout), backward by the gradient rules, weight gradients, loss and
  * optimizer update, all run by ONNX Runtime in one call per mini-batch.
  */
-import { GraphBuilder } from '../onnx/builder.js';
+import { GraphBuilder, pruneUnused } from '../onnx/builder.js';
 import { ELEM, type Graph, type GraphNode } from '../onnx/model.js';
 import { float32, int64, numel, type TensorData } from '../onnx/tensor.js';
 import { convAdjoint, type ConvGeometry } from '../rules/linear-op.js';
@@ -119,6 +119,8 @@ interface Ctx {
   /** NCHW tensor → the same values in ONNX Runtime's blocked layout, and channels-last (on demand). */
   blocked: Map<string, string>;
   channelsLast: Map<string, () => string>;
+  /** Gradients of such tensors computed in the blocked layout, summed by their reader. */
+  blockedGrads: Map<string, string[]>;
   /** NCHWc block size for ONNX Runtime's blocked convolutions in train/eval graphs (0: plain Conv). */
   nchwcBlock: number;
   /** Tensors computed from the data input alone: no gradient flows into them. */
@@ -225,10 +227,12 @@ function blockedConvReluMaxPool(c: Ctx, x: string, shape: Shape, conv: LayerSpec
   const outShape = [O, ...outSpatial.map((v) => v! / k)];
   if (c.mode === 'train') {
     c.tape.push((grad, give) => {
+      // Gradients from blocked readers (the next blocked convolution's input gradient) and plain ones.
       const dP = grad(p);
-      if (!dP) return;
+      const parts = [...(c.blockedGrads.get(p) ?? []), ...(dP ? [nchwcOp(g, 'ReorderInput', [dP], {})] : [])];
+      if (!parts.length) return;
       // ReLU at the pooled resolution (max and ReLU commute), then the windows' maxima.
-      const dPb = nchwcOp(g, 'ReorderInput', [g.mul(dP, g.op('Cast', [g.op('Greater', [p, g.scalar(0)])], { to: ELEM.FLOAT }))], {});
+      const dPb = g.mul(g.sum(parts), g.op('Cast', [g.op('Greater', [pb, g.scalar(0)])], { to: ELEM.FLOAT }));
       const up = (t: string) => nchwcOp(g, 'Upsample', [t], { scales: [1, 1, k, k], mode: 'nearest' });
       const winner = g.op('Cast', [g.op('Equal', [yb, up(pb)])], { to: ELEM.FLOAT });
       const share = g.div(dPb, g.mul(nchwcOp(g, 'AveragePool', [winner], window), g.scalar(k * k)));
@@ -241,14 +245,25 @@ function blockedConvReluMaxPool(c: Ctx, x: string, shape: Shape, conv: LayerSpec
       }
       if (!isInput(c, x)) {
         const flips = attrs.strides.every((v) => v === 1) && attrs.pads.every((q) => q <= (conv.kernel - 1) * (conv.dilation ?? 1)) && process.env.RELPROP_FLIP !== '0';
+        let blockedDx: string | undefined;
         const adj = flips && nchwcApplies(B, O, C, attrs)
-          ? (_: string, w: string, a: Conv2dAttrs) => nchwcOp(g, 'ReorderOutput', [nchwcConvBlocked(g, dYb, w, null, O, C, a, B)], { channels: C })
+          ? (_: string, w: string, a: Conv2dAttrs) => nchwcOp(g, 'ReorderOutput', [(blockedDx = nchwcConvBlocked(g, dYb, w, null, O, C, a, B))], { channels: C })
           : undefined;
-        give(x, convInputGrad(g, adj ? dYb : dY.nchw(), W, [O, C, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[], adj));
+        giveConvInputGrad(c, x, convInputGrad(g, adj ? dYb : dY.nchw(), W, [O, C, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[], adj), blockedDx, give);
       }
     });
   }
   return { out: p, shape: outShape };
+}
+
+/**
+ * Hand a convolution's input gradient to its input: in the blocked layout when it was computed so
+ * and the input has a blocked twin (a blocked conv → relu → maxpool's output, which sums it there;
+ * the NCHW copy is then never read and is pruned), else in NCHW.
+ */
+function giveConvInputGrad(c: Ctx, x: string, dx: string, blockedDx: string | undefined, give: (t: string, d: string) => void) {
+  if (blockedDx && c.blocked.has(x)) (c.blockedGrads.get(x) ?? c.blockedGrads.set(x, []).get(x)!).push(blockedDx);
+  else give(x, dx);
 }
 
 /** A gradient at a convolution's output, in the layouts its weight gradient reads (built on demand). */
@@ -305,8 +320,11 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
           if (!isInput(c, x)) {
             if (s !== 1 && shape.some((v) => v === null)) throw new Error(`${where}: training a strided convolution needs a fixed input size`);
             // The adjoint is a convolution from the output's channels to the input's.
-            const conv = nchwcApplies(c.nchwcBlock, l.filters, C, attrs) ? (s: string, w: string, a: Conv2dAttrs) => nchwcConv(g, s, w, null, l.filters, C, a, c.nchwcBlock) : undefined;
-            give(x, convInputGrad(g, dY, W, [l.filters, C / groups, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[], conv));
+            let blockedDx: string | undefined;
+            const conv = nchwcApplies(c.nchwcBlock, l.filters, C, attrs)
+              ? (s: string, w: string, a: Conv2dAttrs) => nchwcOp(g, 'ReorderOutput', [(blockedDx = nchwcConvBlocked(g, l.filters % c.nchwcBlock ? s : nchwcOp(g, 'ReorderInput', [s], {}), w, null, l.filters, C, a, c.nchwcBlock))], { channels: C })
+              : undefined;
+            giveConvInputGrad(c, x, convInputGrad(g, dY, W, [l.filters, C / groups, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[], conv), blockedDx, give);
           }
         });
       }
@@ -754,12 +772,21 @@ function kernelOffsets(k: number[]): number[][] {
  */
 const SMALL_INPUT_CHANNELS = 4;
 
-export function buildGraph(spec: ModelSpec, mode: Mode, opts: { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number; frozen?: string[]; nchwcBlock?: number; inputGradient?: boolean; threads?: number } = {}): BuiltGraph {
+export function buildGraph(spec: ModelSpec, mode: Mode, opts: BuildOptions = {}): BuiltGraph {
+  const built = emitGraph(spec, mode, opts);
+  // Nodes nobody reads (NCHW copies of blocked tensors whose readers took the blocked one).
+  if (!opts.shapesOnly) pruneUnused(built.graph);
+  return built;
+}
+
+export interface BuildOptions { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number; frozen?: string[]; nchwcBlock?: number; inputGradient?: boolean; threads?: number }
+
+function emitGraph(spec: ModelSpec, mode: Mode, opts: BuildOptions): BuiltGraph {
   const graph: Graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], opset: 17, irVersion: 8, producer: 'relprop' };
   const g = new GraphBuilder(graph, 'm');
   const ints = spec.input.dtype === 'int64';
   graph.inputs.push({ name: 'input', elemType: ints ? ELEM.INT64 : ELEM.FLOAT, shape: ['batch', ...spec.input.shape.map((d, i) => d ?? `dim${i}`)] });
-  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1, reluOf: new Map(), uses: new Map(), frozen: new Set(opts.frozen ?? []), blocked: new Map(), channelsLast: new Map(), nchwcBlock: opts.nchwcBlock ?? 0, dataOnly: new Set(), inputGradient: !!opts.inputGradient && mode === 'train', parallel: opts.threads !== 1 };
+  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1, reluOf: new Map(), uses: new Map(), frozen: new Set(opts.frozen ?? []), blocked: new Map(), channelsLast: new Map(), blockedGrads: new Map(), nchwcBlock: opts.nchwcBlock ?? 0, dataOnly: new Set(), inputGradient: !!opts.inputGradient && mode === 'train', parallel: opts.threads !== 1 };
   if (c.inputGradient && ints) throw new Error('an input gradient needs float inputs (token ids have none)');
   let x = 'input';
   if (spec.normalize && !c.shapesOnly) {
