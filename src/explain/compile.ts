@@ -397,12 +397,6 @@ function relevanceVanishesAtNonPositive(view: LayerView, rules: Map<Layer, RuleS
   return Q;
 }
 
-/**
- * Drop nodes none of whose outputs is read (ONNX Runtime runs them anyway): backward fragments
- * that a cheaper path made unnecessary, e.g. dense relevance below a max pool whose consumer
- * works at the pooled resolution.
- */
-
 /** Rewrite nodes whose backward needs something the forward does not give (max-pool indices). */
 export function prepareForward(graph: Graph, shapes: Map<string, TensorInfo>, view: LayerView, g: GraphBuilder) {
   for (const l of view.layers) {

@@ -97,7 +97,11 @@ export class GraphBuilder {
   }
 }
 
-/** Drop nodes none of whose outputs is read by another node or the graph (repeated until none). */
+/**
+ * Drop nodes none of whose outputs is read by another node or the graph, repeatedly (ONNX Runtime
+ * runs them anyway): fragments a cheaper path made unnecessary, e.g. dense relevance below a max
+ * pool whose consumer works at the pooled resolution, or NCHW copies of blocked tensors.
+ */
 export function pruneUnused(graph: Graph) {
   for (;;) {
     const read = new Set(graph.outputs.map((o) => o.name));

@@ -201,7 +201,7 @@ function blockedConvReluMaxPool(c: Ctx, x: string, shape: Shape, conv: LayerSpec
   const B = c.nchwcBlock;
   if (c.mode === 'infer' || c.shapesOnly || !B || conv.type !== 'conv2d' || relu.type !== 'relu' || pool.type !== 'maxpool') return null;
   if (conv.name || relu.name || pool.name) return null; // named layers keep their own nodes
-  const where = `layer ${conv.type}`;
+  const where = `layer "${conv.name ?? `conv2d_${c.counter.get('conv2d') ?? 0}`}" (conv2d)`; // the name emitLayer would give
   const { C, attrs, outSpatial } = convGeometry(conv, shape, where);
   const O = conv.filters;
   const k = pool.size;
@@ -220,7 +220,7 @@ function blockedConvReluMaxPool(c: Ctx, x: string, shape: Shape, conv: LayerSpec
   const pb = nchwcOp(g, 'MaxPool', [yb], window);
   const p = nchwcOp(g, 'ReorderOutput', [pb], { channels: O });
   // A following blocked convolution reads pb itself, and its weight gradient reads the
-  // channels-last copy: no transposes of p. (ONNX Runtime drops outputs nobody reads.)
+  // channels-last copy: no transposes of p. (An NCHW copy nobody reads is pruned at the end.)
   c.blocked.set(p, pb);
   let nhwc: string | undefined;
   c.channelsLast.set(p, () => (nhwc ??= nchwcOp(g, 'ReorderOutput', [pb], { channels: O, channels_last: 1 })));
@@ -655,9 +655,10 @@ function convInputGrad(g: GraphBuilder, dY: string, W: string, wDims: number[], 
 }
 
 /**
- * dL/dW of a convolution as matrix products: the input's patches (im2col, built from one strided
- * Slice per kernel offset) against dY, i.e. dW[o, (c,u,v)] = Σ_{n,p} dY[n,o,p]·x[n,c,p·s+u·d].
- * Grouped convolutions do this per group. Returns the bias gradient too where it comes free.
+ * dL/dW of a convolution as matrix products: the input's patches (im2col: a Gather where the map's
+ * size is known, else one strided Slice per kernel offset) against dY, i.e.
+ * dW[o, (c,u,v)] = Σ_{n,p} dY[n,o,p]·x[n,c,p·s+u·d]. Grouped convolutions do this per group.
+ * Returns the bias gradient too where it comes free.
  */
 function convWeightGrad(g: GraphBuilder, x: string, dY: ConvOutputGrad, attrs: Conv2dAttrs, O: number, C: number, r: number, parallel: boolean, bias: boolean, inSpatial: Shape, outSpatial: Shape, channelsLast?: () => string): { w: string; b?: string } {
   const G = attrs.group;

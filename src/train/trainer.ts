@@ -326,14 +326,14 @@ export class Trainer {
       // Checkpoints written before the optimizer state became one flat vector per slot keep it
       // per parameter ("<param>.<slot>"), in the same order.
       const parts = st.params.map((p) => saved.get(`${p}.${st.slot}`));
-      if (!t && parts.every((x) => x !== undefined)) {
+      if (!t && parts.every((x) => x !== undefined) && parts.reduce((a, x) => a + x!.data.length, 0) === numel(st.dims)) {
         const data = new Float32Array(numel(st.dims));
         let at = 0;
         for (const x of parts) {
           data.set(x!.data as Float32Array, at);
           at += x!.data.length;
         }
-        if (at === data.length) t = { dtype: 'float32', dims: st.dims, data };
+        t = { dtype: 'float32', dims: st.dims, data };
       }
       if (!t || numel(t.dims) !== numel(st.dims)) throw new Error(`the checkpoint in ${dir} has no optimizer state "${st.name}" for this model and optimizer; it cannot be resumed (start without --resume, or use the same model and optimizer)`);
       this.state.set(st.name, t);
