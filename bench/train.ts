@@ -5,7 +5,7 @@
  * exported inference model, weights constant so ONNX Runtime can prepack them): how much faster
  * ONNX Runtime's kernels are than PyTorch's here bounds what a training step can gain.
  *
- *   npm run build && node dist/bench/train.js [--batch 64] [--steps 60] [--repeats 3]
+ *   npm run build && node dist/bench/train.js [--batch 64] [--steps 60] [--repeats 5]
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -111,7 +111,7 @@ function flopsPerSample(spec: ModelSpec): { forward: number; training: number } 
 
 const batch = Number(arg('batch', '64'));
 const steps = Number(arg('steps', '60'));
-const repeats = Number(arg('repeats', '3'));
+const repeats = Number(arg('repeats', '5'));
 console.log(`training throughput, fmnist-cnn preset, batch ${batch}, Adam; ${cpus()[0]?.model} ×${cpus().length}; onnxruntime-node ${ort.env.versions.common}`);
 console.log(`median of ${repeats} alternating runs per side; ONNX Runtime NCHWc block size ${await nchwcBlockSize()} (0: plain Conv)`);
 console.log('threads  task        relprop samples/s  PyTorch samples/s  ratio');
