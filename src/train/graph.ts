@@ -11,7 +11,7 @@ import { convAdjoint, type ConvGeometry } from '../rules/linear-op.js';
 import { avgPoolAdjoint, avgPoolGeometry, maxPoolBackward } from '../rules/pooling.js';
 import { lrnGradient } from '../rules/lrn.js';
 import { gaussian, mulberry32 } from '../util/random.js';
-import { nchwcApplies, nchwcConv, nchwcConvBlocked, nchwcOp, type Conv2dAttrs } from './nchwc.js';
+import { nchwcAdjointWeights, nchwcApplies, nchwcConv, nchwcConvBlocked, nchwcOp, type Conv2dAttrs } from './nchwc.js';
 import type { LayerSpec, ModelSpec } from './spec.js';
 
 export type Mode = 'train' | 'eval' | 'infer';
@@ -247,13 +247,24 @@ function blockedConvReluMaxPool(c: Ctx, x: string, shape: Shape, conv: LayerSpec
         const flips = attrs.strides.every((v) => v === 1) && attrs.pads.every((q) => q <= (conv.kernel - 1) * (conv.dilation ?? 1)) && process.env.RELPROP_FLIP !== '0';
         let blockedDx: string | undefined;
         const adj = flips && nchwcApplies(B, O, C, attrs)
-          ? (_: string, w: string, a: Conv2dAttrs) => nchwcOp(g, 'ReorderOutput', [(blockedDx = nchwcConvBlocked(g, dYb, w, null, O, C, a, B))], { channels: C })
+          ? (_: string, w: string, a: Conv2dAttrs) => nchwcOp(g, 'ReorderOutput', [(blockedDx = adjointConv(g, dYb, W, w, O, C, a, B))], { channels: C })
           : undefined;
         giveConvInputGrad(c, x, convInputGrad(g, adj ? dYb : dY.nchw(), W, [O, C, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[], adj), blockedDx, give);
       }
     });
   }
   return { out: p, shape: outShape };
+}
+
+/**
+ * A stride-1 convolution's input gradient as a blocked convolution of the (blocked, unless O < B)
+ * output gradient. Wflip is the flipped kernel convAdjoint built; with whole blocks on both sides
+ * the blocked flipped kernel comes straight from W instead (the other is then pruned).
+ */
+function adjointConv(g: GraphBuilder, dYin: string, W: string, Wflip: string, O: number, C: number, a: Conv2dAttrs, B: number): string {
+  if (O % B || C % B) return nchwcConvBlocked(g, dYin, Wflip, null, O, C, a, B);
+  const [kh, kw] = a.kernel_shape as [number, number];
+  return nchwcConvBlocked(g, dYin, nchwcAdjointWeights(g, W, O, C, kh, kw, B), null, O, C, a, B, undefined, true);
 }
 
 /**
@@ -322,7 +333,7 @@ function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string
             // The adjoint is a convolution from the output's channels to the input's.
             let blockedDx: string | undefined;
             const conv = nchwcApplies(c.nchwcBlock, l.filters, C, attrs)
-              ? (s: string, w: string, a: Conv2dAttrs) => nchwcOp(g, 'ReorderOutput', [(blockedDx = nchwcConvBlocked(g, l.filters % c.nchwcBlock ? s : nchwcOp(g, 'ReorderInput', [s], {}), w, null, l.filters, C, a, c.nchwcBlock))], { channels: C })
+              ? (s: string, w: string, a: Conv2dAttrs) => nchwcOp(g, 'ReorderOutput', [(blockedDx = adjointConv(g, l.filters % c.nchwcBlock ? s : nchwcOp(g, 'ReorderInput', [s], {}), W, w, l.filters, C, a, c.nchwcBlock))], { channels: C })
               : undefined;
             giveConvInputGrad(c, x, convInputGrad(g, dY, W, [l.filters, C / groups, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[], conv), blockedDx, give);
           }

@@ -64,15 +64,28 @@ export function nchwcConv(g: GraphBuilder, x: string, W: string, b: string | nul
  * NCHW), and so is the result. W is reordered to OIHWBiBo (or OIHWBo for a small input) in the
  * graph. `activation` fuses a ReLU into the kernel.
  */
-export function nchwcConvBlocked(g: GraphBuilder, xin: string, W: string, b: string | null, C: number, O: number, attrs: Conv2dAttrs, B: number, activation?: 'Relu'): string {
+export function nchwcConvBlocked(g: GraphBuilder, xin: string, W: string, b: string | null, C: number, O: number, attrs: Conv2dAttrs, B: number, activation?: 'Relu', preblocked = false): string {
   const [kh, kw] = attrs.kernel_shape as [number, number];
   const blockedInput = C % B === 0;
   // OIHWBiBo: [O/B][C/B][kh][kw][bi][bo]; OIHWBo: [O/B][C][kh][kw][bo].
   const split = blockedInput ? [O / B, B, C / B, B, kh, kw] : [O / B, B, C, kh, kw];
   const perm = blockedInput ? [0, 2, 4, 5, 3, 1] : [0, 2, 3, 4, 1];
-  const Wb = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [W, g.ints(split)])], { perm }), g.ints([O, C, kh, kw])]);
+  const Wb = preblocked ? W : g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [W, g.ints(split)])], { perm }), g.ints([O, C, kh, kw])]);
   const { kernel_shape, strides, dilations, pads } = attrs;
   return nchwcOp(g, 'Conv', b ? [xin, Wb, b] : [xin, Wb], { kernel_shape, strides, dilations, pads, group: 1, ...(activation ? { activation } : {}) });
+}
+
+/**
+ * The blocked (OIHWBiBo) weights of a stride-1 convolution's adjoint straight from W [O, C, kh, kw]
+ * (both channel counts whole blocks): the adjoint maps O channels to C with the kernel flipped,
+ * W'[c, o, i, j] = W[o, c, kh−1−i, kw−1−j]. One Transpose and one reversing Slice, where swapping,
+ * flipping and then blocking would take two Transposes.
+ */
+export function nchwcAdjointWeights(g: GraphBuilder, W: string, O: number, C: number, kh: number, kw: number, B: number): string {
+  // [O/B][bi][C/B][bo][kh][kw] → [C/B][O/B][kh][kw][bi][bo], then reverse kh and kw.
+  const t = g.op('Transpose', [g.op('Reshape', [W, g.ints([O / B, B, C / B, B, kh, kw])])], { perm: [2, 0, 4, 5, 1, 3] });
+  const flipped = g.op('Slice', [t, g.ints([-1, -1]), g.ints([-(2 ** 62), -(2 ** 62)]), g.ints([2, 3]), g.ints([-1, -1])]);
+  return g.op('Reshape', [flipped, g.ints([C, O, kh, kw])]);
 }
 
 export function nchwcOp(g: GraphBuilder, op: string, inputs: string[], attrs: Record<string, number | number[] | string>): string {
