@@ -99,6 +99,14 @@ const cases: Case[] = [
     labels: [1, 2, 0],
   },
   {
+    // On one thread, a map of ≥ 128 positions takes per-sample products for the weight gradient
+    // (compared below with the multi-thread graph, which these finite differences check).
+    name: 'larger map: 8 input channels on 12×12',
+    spec: { input: { shape: [8, 12, 12] }, layers: [{ type: 'conv2d', filters: 4, kernel: 3, padding: 1 }, { type: 'tanh' }, { type: 'flatten' }, { type: 'dense', units: 2 }] },
+    x: { dtype: 'float32', dims: [2, 8, 12, 12], data: randn(2 * 8 * 144) },
+    labels: [1, 0],
+  },
+  {
     // Length unknown in the spec: the weight gradients slice the patches instead of gathering them.
     name: 'text model of any length: wider embedding, dilated conv1d, global max pool',
     spec: { input: { shape: [null], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 9, dim: 6 }, { type: 'conv1d', filters: 4, kernel: 2, dilation: 2, padding: 1 }, { type: 'tanh' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 3 }] },

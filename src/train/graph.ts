@@ -699,8 +699,15 @@ function convWeightGrad(g: GraphBuilder, x: string, dY: ConvOutputGrad, attrs: C
     const xp = attrs.pads.some((q) => q > 0) ? g.op('Pad', [xl, g.ints([0, ...attrs.pads.slice(0, r), 0, 0, ...attrs.pads.slice(r), 0])]) : xl;
     const x3 = g.op('Reshape', [xp, g.ints([0, numel(padDims), C])]);
     const I = patchIndex(kernelOffsets(k));
-    const col = g.op('Reshape', [g.op('Gather', [x3, I], { axis: 1 }), g.ints([-1, K * C])]); // [N·P, K·C], columns (offset, c)
-    const w = g.op('MatMul', [dY.byChannel(), col]);
+    const gathered = g.op('Gather', [x3, I], { axis: 1 });
+    let w: string;
+    if (!parallel && prod(outSpatial) >= 128) {
+      // One thread, large maps: per-sample products dY[n] [O, P] × patches[n] [P, K·C] summed
+      // over samples read dY as it is (no transpose); measured 4.44 → 4.04 ms for a 14×14 map
+      // with 32 → 64 channels. On more threads the single wide product spreads better.
+      const per = g.op('MatMul', [g.op('Reshape', [dY.nchw(), g.ints([0, O, -1])]), g.op('Reshape', [gathered, g.ints([0, -1, K * C])])]);
+      w = g.op('ReduceSum', [per, g.ints([0])], { keepdims: 0 });
+    } else w = g.op('MatMul', [dY.byChannel(), g.op('Reshape', [gathered, g.ints([-1, K * C])])]); // patches [N·P, K·C], columns (offset, c)
     return { w: g.op('Transpose', [g.op('Reshape', [w, g.ints([O, ...k, C])])], { perm: [0, r + 1, ...spatialAxes.map((a) => a - 1)] }) };
   }
   const anyPad = attrs.pads.some((p) => p > 0);
