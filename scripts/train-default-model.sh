@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains the bundled models/fmnist-cnn.onnx with relprop itself, on the full Fashion-MNIST from
-# Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist). About 3 min on 2 cores
+# Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist). About 2.5 min on 2 cores
 # (relprop before 2026-11-26 took 20-40 min; a rerun with today's training graphs reached 91.56%
 # test accuracy, the bundled model 91.71%: same recipe, tied max-pool maxima now share gradients).
 set -euo pipefail
