@@ -200,7 +200,6 @@ function convGeometry(l: ConvLayer, shape: Shape, where: string) {
 function blockedConvReluMaxPool(c: Ctx, x: string, shape: Shape, conv: LayerSpec, relu: LayerSpec, pool: LayerSpec): { out: string; shape: Shape } | null {
   const B = c.nchwcBlock;
   if (c.mode === 'infer' || c.shapesOnly || !B || conv.type !== 'conv2d' || relu.type !== 'relu' || pool.type !== 'maxpool') return null;
-  if (conv.name || relu.name || pool.name) return null; // named layers keep their own nodes
   const where = `layer "${conv.name ?? `conv2d_${c.counter.get('conv2d') ?? 0}`}" (conv2d)`; // the name emitLayer would give
   const { C, attrs, outSpatial } = convGeometry(conv, shape, where);
   const O = conv.filters;
