@@ -62,9 +62,10 @@ export function nchwcConv(g: GraphBuilder, x: string, W: string, b: string | nul
 /**
  * The NCHWc convolution on blocked tensors: xin is blocked ([N, C/B, H, W, B]) unless C < B (then
  * NCHW), and so is the result. W is reordered to OIHWBiBo (or OIHWBo for a small input) in the
- * graph. `activation` fuses a ReLU into the kernel.
+ * graph, unless `preblocked` says it already is. `activation` fuses a ReLU into the kernel.
  */
-export function nchwcConvBlocked(g: GraphBuilder, xin: string, W: string, b: string | null, C: number, O: number, attrs: Conv2dAttrs, B: number, activation?: 'Relu', preblocked = false): string {
+export function nchwcConvBlocked(g: GraphBuilder, xin: string, W: string, b: string | null, C: number, O: number, attrs: Conv2dAttrs, B: number, opts: { activation?: 'Relu'; preblocked?: boolean } = {}): string {
+  const { activation, preblocked } = opts;
   const [kh, kw] = attrs.kernel_shape as [number, number];
   const blockedInput = C % B === 0;
   // OIHWBiBo: [O/B][C/B][kh][kw][bi][bo]; OIHWBo: [O/B][C][kh][kw][bo].
