@@ -9,13 +9,15 @@
  *
  * Data: the Fashion-MNIST test subset in ../shared/datasets (falls back to the 8 bundled samples).
  */
+import '../src/node/index.js'; // registers onnxruntime-node as the default runtime
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import { loadDataset } from '../src/evaluate/dataset.js';
-import { parseMethodSpec } from '../src/evaluate/methods.js';
-import { evaluateRegionPerturbation, type Dataset } from '../src/evaluate/region-perturbation.js';
+import { loadDataset } from '../src/node/evaluate/dataset.js';
+import { parseMethodSpec } from '../src/core/evaluate/methods.js';
+import { type Dataset } from '../src/core/evaluate/region-perturbation.js';
+import { evaluateRegionPerturbation } from '../src/node/api.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const MODEL = join(ROOT, 'models', 'fmnist-cnn.onnx');

@@ -6,11 +6,12 @@
  *   npm run bench                    # all models, 1 thread
  *   npm run bench -- --threads 2 --models fmnist
  */
+import '../src/node/index.js'; // registers onnxruntime-node as the default runtime
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import ort from 'onnxruntime-node';
-import { Explainer } from '../src/explain/explainer.js';
+import { Explainer } from '../src/node/api.js';
 import { fmnistCnn, resnet18, vgg16 } from './models.js';
 
 const MODELS: Record<string, { make: () => Uint8Array; shape: number[]; batches: number[] }> = {

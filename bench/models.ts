@@ -3,8 +3,9 @@
  * 1000 classes, He-normal weights) built directly as graphs: benchmarks need the shapes, not
  * trained weights, and no Python.
  */
-import { encodeModel, ELEM, type Graph, type GraphNode } from '../src/onnx/model.js';
-import { float32 } from '../src/onnx/tensor.js';
+import '../src/node/index.js'; // registers onnxruntime-node as the default runtime
+import { encodeModel, ELEM, type Graph, type GraphNode } from '../src/core/onnx/model.js';
+import { float32 } from '../src/core/onnx/tensor.js';
 
 class Net {
   readonly g: Graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], opset: 17, irVersion: 8, producer: 'relprop-bench' };

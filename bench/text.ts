@@ -12,13 +12,14 @@
  * 2. End to end: every test document, tokenized, grouped by bucket, explained 64 at a time
  *    (TextExplainer.explainTexts), vs the forward passes of the same groups.
  */
+import '../src/node/index.js'; // registers onnxruntime-node as the default runtime
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import { loadJsonlDataset } from '../src/text/dataset.js';
-import { TextExplainer } from '../src/text/explain.js';
-import { vocabPathFor, Vocabulary } from '../src/text/vocab.js';
+import { loadJsonlDataset } from '../src/node/text/dataset.js';
+import { TextExplainer } from '../src/node/api.js';
+import { loadVocabulary, vocabPathFor } from '../src/node/files.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 
@@ -52,7 +53,7 @@ async function main() {
   const threads = Number(arg('threads', '1'));
   const lengths = arg('lengths', '64,128,256').split(',').map(Number);
   const B = 64;
-  const vocab = Vocabulary.load(arg('vocab', vocabPathFor(modelPath)));
+  const vocab = loadVocabulary(arg('vocab', vocabPathFor(modelPath)));
   const ds = loadJsonlDataset(dataPath, vocab.labels);
   const lrp = await TextExplainer.create(modelPath, { vocab, threads, batchSize: B });
   const sa = await TextExplainer.create(modelPath, { vocab, method: 'sa', threads, batchSize: B });

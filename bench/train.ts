@@ -7,15 +7,16 @@
  *
  *   npm run build && node dist/bench/train.js [--batch 64] [--steps 60] [--repeats 5]
  */
+import '../src/node/index.js'; // registers onnxruntime-node as the default runtime
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import { encodeModel } from '../src/onnx/model.js';
-import { numel } from '../src/onnx/tensor.js';
-import { buildGraph, initParams } from '../src/train/graph.js';
-import { nchwcBlockSize } from '../src/train/nchwc.js';
-import { PRESETS, type ModelSpec } from '../src/train/spec.js';
+import { encodeModel } from '../src/core/onnx/model.js';
+import { numel } from '../src/core/onnx/tensor.js';
+import { buildGraph, initParams } from '../src/core/train/graph.js';
+import { nchwcBlockSize } from '../src/core/train/nchwc.js';
+import { PRESETS, type ModelSpec } from '../src/core/train/spec.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);

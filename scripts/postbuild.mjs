@@ -1,3 +1,3 @@
 // tsc does not keep the executable bit: the CLI entry needs it for `npx relprop`.
 import { chmodSync } from 'node:fs';
-chmodSync(new URL('../dist/src/cli/main.js', import.meta.url), 0o755);
+chmodSync(new URL('../dist/src/node/cli/main.js', import.meta.url), 0o755);

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileAtomic, writeFileAtomicSync } from '../src/io/atomic.js';
+import { writeFileAtomic, writeFileAtomicSync } from '../src/node/io/atomic.js';
 
 let dir: string;
 beforeEach(async () => {

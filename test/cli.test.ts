@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { relprop } from './helpers/cli.js';
 import { describe, expect, it } from 'vitest';
-import { decodeModel, encodeModel } from '../src/onnx/model.js';
-import { encodeNpy, readNpy } from '../src/io/npy.js';
+import { decodeModel, encodeModel } from '../src/core/onnx/model.js';
+import { encodeNpy, readNpy } from '../src/core/onnx/npy.js';
 import { fixtureInput, FIXTURES, loadFixture, relL2, stackInputs } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'relprop-cli-'));

@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Explainer } from '../src/explain/explainer.js';
-import { auditReport } from '../src/explain/audit.js';
-import { readNpy } from '../src/io/npy.js';
-import type { TensorData } from '../src/onnx/tensor.js';
+import { Explainer } from '../src/node/api.js';
+import { auditReport } from '../src/core/explain/audit.js';
+import { readNpy } from '../src/core/onnx/npy.js';
+import type { TensorData } from '../src/core/onnx/tensor.js';
 import { relL2 } from './helpers/fixtures.js';
 
 const MODEL = join(import.meta.dirname, '..', 'models', 'fmnist-cnn.onnx');
@@ -81,8 +81,8 @@ describe('Explainer API', () => {
 
 describe('local response normalisation', () => {
   it('the gradient through LRN matches finite differences; LRP passes relevance through it', async () => {
-    const { buildGraph, initParams, rngFrom } = await import('../src/train/graph.js');
-    const { encodeModel } = await import('../src/onnx/model.js');
+    const { buildGraph, initParams, rngFrom } = await import('../src/core/train/graph.js');
+    const { encodeModel } = await import('../src/core/onnx/model.js');
     const spec = { input: { shape: [3, 5, 5] }, layers: [{ type: 'conv2d' as const, filters: 6, kernel: 3, padding: 1 }, { type: 'lrn' as const, size: 5, alpha: 0.8, beta: 0.75, bias: 1 }, { type: 'tanh' as const }, { type: 'flatten' as const }, { type: 'dense' as const, units: 4 }] };
     const model = encodeModel(buildGraph(spec, 'infer', { values: initParams(spec, 1) }).graph);
     const rng = rngFrom(3);

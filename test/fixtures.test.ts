@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Explainer } from '../src/explain/explainer.js';
+import { Explainer } from '../src/node/api.js';
 import { caseOptions, fixtureInput, fixtureModels, FIXTURES, loadFixture, relL2, stackInputs } from './helpers/fixtures.js';
 
 const explainers: Explainer[] = [];

@@ -1,7 +1,8 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { COLORMAP_NAMES, colorize, neutralColor } from '../src/visualize/colormap.js';
-import { encodePng, heatmapGrid, imageToRgba, overlay, relevanceToHeatmap, sumChannels } from '../src/visualize/heatmap.js';
+import { COLORMAP_NAMES, colorize, neutralColor } from '../src/core/visualize/colormap.js';
+import { heatmapGrid, imageToRgba, overlay, relevanceToHeatmap, sumChannels } from '../src/core/visualize/heatmap.js';
+import { encodePng } from '../src/node/visualize/png.js';
 
 describe('colorize', () => {
   it('bwr: blue at -1, white at 0, red at +1, linear in between', () => {

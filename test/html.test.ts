@@ -1,9 +1,9 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { base64, escapeHtml, formatNumber } from '../src/visualize/html.js';
-import { explanationReportHtml, type ReportItem } from '../src/visualize/report-html.js';
-import { highlightTextHtml } from '../src/visualize/text-html.js';
-import { encodePng } from '../src/visualize/heatmap.js';
+import { base64, escapeHtml, formatNumber } from '../src/core/visualize/html.js';
+import { explanationReportHtml, type ReportItem } from '../src/core/visualize/report-html.js';
+import { highlightTextHtml } from '../src/core/visualize/text-html.js';
+import { encodePng } from '../src/node/visualize/png.js';
 
 /** The text content of an HTML string with tags removed and entities decoded (enough for these tests). */
 function textOf(html: string): string {

@@ -1,7 +1,7 @@
 import { deflateSync } from 'node:zlib';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
-import { decodeImage, detectImageFormat, loadImage, resizeBilinear } from '../src/io/image.js';
+import { decodeImage, detectImageFormat, loadImage, resizeBilinear } from '../src/node/io/image.js';
 
 // ---- a minimal PNG writer, so the test files' exact sample values are known -----------------
 

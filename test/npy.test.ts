@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeNpy, readNpy } from '../src/io/npy.js';
-import type { TensorData } from '../src/onnx/tensor.js';
+import { encodeNpy, readNpy } from '../src/core/onnx/npy.js';
+import type { TensorData } from '../src/core/onnx/tensor.js';
 
 const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
 

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Explainer } from '../src/explain/explainer.js';
-import { decodeModel, encodeModel } from '../src/onnx/model.js';
-import { int64 } from '../src/onnx/tensor.js';
+import { Explainer } from '../src/node/api.js';
+import { decodeModel, encodeModel } from '../src/core/onnx/model.js';
+import { int64 } from '../src/core/onnx/tensor.js';
 import { relL2 } from './helpers/fixtures.js';
 
 const DIR = join(import.meta.dirname, 'assets', 'op-zoo');

@@ -18,10 +18,10 @@
  */
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileExplainer, type CompileOptions } from '../src/explain/compile.js';
-import { canonicalize } from '../src/graph/canonize.js';
-import type { AttrValue, Graph, GraphNode } from '../src/onnx/model.js';
-import { float32, numel, type TensorData } from '../src/onnx/tensor.js';
+import { compileExplainer, type CompileOptions } from '../src/core/explain/compile.js';
+import { canonicalize } from '../src/core/graph/canonize.js';
+import type { AttrValue, Graph, GraphNode } from '../src/core/onnx/model.js';
+import { float32, numel, type TensorData } from '../src/core/onnx/tensor.js';
 import { relL2 } from './helpers/fixtures.js';
 import {
   type Connections64,

@@ -5,10 +5,10 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deletionAccuracy, wordDeletionExperiment } from '../src/text/deletion.js';
-import { documentVector } from '../src/text/docvec.js';
-import { TextExplainer } from '../src/text/explain.js';
-import { VOCAB_FORMAT, Vocabulary } from '../src/text/vocab.js';
+import { deletionAccuracy, wordDeletionExperiment } from '../src/core/text/deletion.js';
+import { documentVector } from '../src/core/text/docvec.js';
+import { TextExplainer } from '../src/node/api.js';
+import { VOCAB_FORMAT, Vocabulary } from '../src/core/text/vocab.js';
 import { FIXTURES, loadFixture, relL2 } from './helpers/fixtures.js';
 
 const model = join(FIXTURES, 'textcnn', 'model.onnx');

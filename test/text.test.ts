@@ -3,13 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeLenient, firstInvalidUtf8, loadJsonlDataset, readTextLenient, readUtf8Strict } from '../src/text/dataset.js';
-import { deletionOrder, mulberry32, randomOrder } from '../src/text/deletion.js';
-import type { TextExplanation } from '../src/text/explain.js';
-import { knnAccuracy, pca, symmetricEigen } from '../src/text/pca.js';
-import { textExplanationHtml, topWords } from '../src/text/report.js';
-import { tokenize, DEFAULT_TOKENIZER } from '../src/text/tokenizer.js';
-import { Vocabulary, vocabPathFor } from '../src/text/vocab.js';
+import { decodeLenient, firstInvalidUtf8, loadJsonlDataset, readTextLenient, readUtf8Strict } from '../src/node/text/dataset.js';
+import { deletionOrder, mulberry32, randomOrder } from '../src/core/text/deletion.js';
+import type { TextExplanation } from '../src/core/text/explain.js';
+import { knnAccuracy, pca, symmetricEigen } from '../src/core/text/pca.js';
+import { textExplanationHtml, topWords } from '../src/core/text/report.js';
+import { tokenize, DEFAULT_TOKENIZER } from '../src/core/text/tokenizer.js';
+import { Vocabulary } from '../src/core/text/vocab.js';
+import { loadVocabulary, saveVocabulary, vocabPathFor } from '../src/node/files.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'relprop-text-'));
 const words = (s: string, o = DEFAULT_TOKENIZER) => tokenize(s, o).map((t) => t.text);
@@ -69,8 +70,8 @@ describe('vocabulary', () => {
   it('round-trips through JSON and rejects broken files', async () => {
     const v = Vocabulary.build(texts, { minCount: 1 });
     const p = join(tmp, 'model.vocab.json');
-    await v.save(p);
-    expect(Vocabulary.load(p).file.tokens).toEqual(v.file.tokens);
+    await saveVocabulary(v, p);
+    expect(loadVocabulary(p).file.tokens).toEqual(v.file.tokens);
     expect(vocabPathFor('/a/b/model.onnx')).toBe('/a/b/model.vocab.json');
     const bad = (o: object) => () => Vocabulary.parse(JSON.stringify({ ...v.file, ...o }));
     expect(bad({ format: 'x' })).toThrow(/not a relprop vocabulary/);

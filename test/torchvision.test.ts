@@ -4,7 +4,7 @@
  * PyTorch's autograd gradient. LRP composites run on them and give finite relevance.
  */
 import { describe, expect, it } from 'vitest';
-import { Explainer } from '../src/explain/explainer.js';
+import { Explainer } from '../src/node/api.js';
 import { HEAVY_TORCHVISION_MODELS, loadTorchvisionAsset, TORCHVISION_MODELS } from './helpers/torchvision-weights.js';
 import { relL2 } from './helpers/fixtures.js';
 

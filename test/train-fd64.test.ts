@@ -5,11 +5,11 @@
  */
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { encodeModel } from '../src/onnx/model.js';
-import type { TensorData } from '../src/onnx/tensor.js';
-import { buildGraph, initParams, rngFrom } from '../src/train/graph.js';
-import { nchwcBlockSize } from '../src/train/nchwc.js';
-import type { ModelSpec } from '../src/train/spec.js';
+import { encodeModel } from '../src/core/onnx/model.js';
+import type { TensorData } from '../src/core/onnx/tensor.js';
+import { buildGraph, initParams, rngFrom } from '../src/core/train/graph.js';
+import { nchwcBlockSize } from '../src/core/train/nchwc.js';
+import type { ModelSpec } from '../src/core/train/spec.js';
 import { forward64, loss64 } from './reference/train64.js';
 
 const rng = rngFrom(77);

@@ -4,10 +4,10 @@
  */
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { encodeModel } from '../src/onnx/model.js';
-import { numel, type TensorData } from '../src/onnx/tensor.js';
-import { buildGraph, initParams, rngFrom, type LossSpec } from '../src/train/graph.js';
-import type { ModelSpec } from '../src/train/spec.js';
+import { encodeModel } from '../src/core/onnx/model.js';
+import { numel, type TensorData } from '../src/core/onnx/tensor.js';
+import { buildGraph, initParams, rngFrom, type LossSpec } from '../src/core/train/graph.js';
+import type { ModelSpec } from '../src/core/train/spec.js';
 
 interface Case { name: string; spec: ModelSpec; loss: LossSpec; x: TensorData; y: TensorData; mask?: TensorData; freeze?: string[] }
 
@@ -138,7 +138,7 @@ describe('training-step gradients', () => {
 
 describe('blocked (NCHWc) convolutions in training graphs', () => {
   it('give the same loss, logits and updates as plain Conv (strides, dilation, small first layer)', async () => {
-    const { nchwcBlockSize } = await import('../src/train/nchwc.js');
+    const { nchwcBlockSize } = await import('../src/core/train/nchwc.js');
     const B = await nchwcBlockSize();
     // This ONNX Runtime build has the NCHWc kernels on x86-64 (block 8 with AVX2, 16 with AVX-512).
     expect(B, 'no NCHWc kernels found: the fast path would be silently off').toBeGreaterThan(0);
@@ -187,7 +187,7 @@ describe('blocked (NCHWc) convolutions in training graphs', () => {
 
 describe('blocked max pool: tied maxima', () => {
   it('share the window gradient equally: on a zero input (every window tied) it equals an average pool', async () => {
-    const { nchwcBlockSize } = await import('../src/train/nchwc.js');
+    const { nchwcBlockSize } = await import('../src/core/train/nchwc.js');
     const B = await nchwcBlockSize();
     expect(B).toBeGreaterThan(0);
     const layers = (pool: 'maxpool' | 'avgpool'): ModelSpec['layers'] => [

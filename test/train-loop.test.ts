@@ -3,13 +3,14 @@ import { mkdtempSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
+import { folderCheckpoints } from '../src/node/train/checkpoints.js';
 import { describe, expect, it } from 'vitest';
-import { encodeModel } from '../src/onnx/model.js';
-import { numel, type TensorData } from '../src/onnx/tensor.js';
-import { buildGraph, initParams, rngFrom } from '../src/train/graph.js';
-import type { ModelSpec } from '../src/train/spec.js';
-import { Trainer, type Dataset } from '../src/train/trainer.js';
-import { Explainer } from '../src/explain/explainer.js';
+import { encodeModel } from '../src/core/onnx/model.js';
+import { numel, type TensorData } from '../src/core/onnx/tensor.js';
+import { buildGraph, initParams, rngFrom } from '../src/core/train/graph.js';
+import type { ModelSpec } from '../src/core/train/spec.js';
+import { Trainer, type Dataset } from '../src/core/train/trainer.js';
+import { Explainer } from '../src/node/api.js';
 
 /** Two Gaussian blobs in 4-D, labels by blob. */
 function blobs(n: number, seed: number): Dataset {
@@ -83,10 +84,10 @@ describe('training loop', () => {
     const opts = { batchSize: 16, lr: 0.01, seed: 4, threads: 1 };
     const straight = new Trainer(mlp, { ...opts, epochs: 4 });
     await straight.fit(blobs(64, 7));
-    const first = new Trainer(mlp, { ...opts, epochs: 2, checkpointDir: dir });
+    const first = new Trainer(mlp, { ...opts, epochs: 2, checkpoints: folderCheckpoints(dir) });
     await first.fit(blobs(64, 7));
     expect(existsSync(join(dir, 'checkpoint.json'))).toBe(true);
-    const resumed = new Trainer(mlp, { ...opts, epochs: 4, checkpointDir: dir, resume: true });
+    const resumed = new Trainer(mlp, { ...opts, epochs: 4, checkpoints: folderCheckpoints(dir), resume: true });
     const hist = await resumed.fit(blobs(64, 7));
     expect(hist.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
     for (const [k, v] of straight.params) expect(Array.from(resumed.params.get(k)!.data as Float32Array)).toEqual(Array.from(v.data as Float32Array));
@@ -97,7 +98,7 @@ describe('training loop', () => {
     const opts = { batchSize: 16, lr: 0.01, seed: 4, threads: 1 };
     const straight = new Trainer(mlp, { ...opts, epochs: 3 });
     await straight.fit(blobs(64, 7));
-    await new Trainer(mlp, { ...opts, epochs: 2, checkpointDir: dir }).fit(blobs(64, 7));
+    await new Trainer(mlp, { ...opts, epochs: 2, checkpoints: folderCheckpoints(dir) }).fit(blobs(64, 7));
     // Rewrite the flat "optimizer.<slot>" vectors as one "<param>.<slot>" entry per parameter.
     const meta = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { dataFile: string; index: { name: string; dims: number[]; offset: number }[] };
     const blob = new Float32Array(Uint8Array.prototype.slice.call(readFileSync(join(dir, meta.dataFile))).buffer);
@@ -124,23 +125,23 @@ describe('training loop', () => {
     parts.forEach((d, i) => out.set(d, index[i]!.offset));
     writeFileSync(join(dir, meta.dataFile), out);
     writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify({ ...meta, index }));
-    const resumed = new Trainer(mlp, { ...opts, epochs: 3, checkpointDir: dir, resume: true });
+    const resumed = new Trainer(mlp, { ...opts, epochs: 3, checkpoints: folderCheckpoints(dir), resume: true });
     await resumed.fit(blobs(64, 7));
     for (const [k, v] of straight.params) expect(Array.from(resumed.params.get(k)!.data as Float32Array)).toEqual(Array.from(v.data as Float32Array));
     // Adam's moments cannot continue an SGD-with-momentum run.
-    const other = new Trainer(mlp, { ...opts, epochs: 4, checkpointDir: dir, resume: true, optimizer: { kind: 'sgd', momentum: 0.9 } });
+    const other = new Trainer(mlp, { ...opts, epochs: 4, checkpoints: folderCheckpoints(dir), resume: true, optimizer: { kind: 'sgd', momentum: 0.9 } });
     await expect(other.fit(blobs(64, 7))).rejects.toThrow(/no optimizer state "optimizer.velocity"/);
   });
 
   it('stops with a clear message when the loss is not finite, keeping the last good checkpoint', async () => {
     const dir = join(tmp, 'nan');
     const good = blobs(32, 1);
-    const t = new Trainer(mlp, { epochs: 1, batchSize: 8, lr: 0.01, seed: 0, threads: 1, checkpointDir: dir });
+    const t = new Trainer(mlp, { epochs: 1, batchSize: 8, lr: 0.01, seed: 0, threads: 1, checkpoints: folderCheckpoints(dir) });
     await t.fit(good);
     const saved = readFileSync(join(dir, 'checkpoint.json'), 'utf8');
     // Inputs near the float32 maximum overflow the first layer.
     const bad: Dataset = { ...good, x: { ...good.x, data: (good.x.data as Float32Array).map((v) => Math.sign(v) * 3e38) } };
-    const resumed = new Trainer(mlp, { epochs: 2, batchSize: 8, lr: 0.01, seed: 0, threads: 1, checkpointDir: dir, resume: true });
+    const resumed = new Trainer(mlp, { epochs: 2, batchSize: 8, lr: 0.01, seed: 0, threads: 1, checkpoints: folderCheckpoints(dir), resume: true });
     await expect(resumed.fit(bad)).rejects.toThrow(/loss became (NaN|Infinity|-Infinity) at epoch 2, step 1/);
     expect(readFileSync(join(dir, 'checkpoint.json'), 'utf8')).toBe(saved);
   });
@@ -178,7 +179,7 @@ describe('transfer learning', () => {
 describe('text models', () => {
   it('trains on token-id JSONL of any length and saves a model that takes any length', async () => {
     const { writeFileSync } = await import('node:fs');
-    const { loadLabelledData } = await import('../src/data/datasets.js');
+    const { loadLabelledData } = await import('../src/node/data/datasets.js');
     const rng = rngFrom(11);
     // Class 1 documents contain token 7 somewhere; class 0 ones do not.
     const lines = Array.from({ length: 60 }, (_, i) => {
@@ -214,7 +215,7 @@ describe('text models', () => {
 
   it('reads class names from the documents\' labels, and lengths before padding', async () => {
     const { writeFileSync } = await import('node:fs');
-    const { loadLabelledData } = await import('../src/data/datasets.js');
+    const { loadLabelledData } = await import('../src/node/data/datasets.js');
     const path = join(tmp, 'labelled.jsonl');
     const doc = (ids: number[], y: number, label: string) => JSON.stringify({ ids, y, label });
     writeFileSync(path, [doc([3, 4], 1, 'mail'), doc([5], 0, 'games'), doc([6, 7, 8], 1, 'mail')].join('\n') + '\n');

@@ -1,6 +1,6 @@
 /** Word vectors: the truncated SVD against known singular values, and PPMI vectors that group co-occurring words. */
 import { describe, expect, it } from 'vitest';
-import { jacobiEigen, ppmiSvdVectors, truncatedSvd } from '../src/train/word-vectors.js';
+import { jacobiEigen, ppmiSvdVectors, truncatedSvd } from '../src/core/text/word-vectors.js';
 
 describe('word vectors', () => {
   it('truncated SVD recovers the singular values of a rank-2 matrix (numpy: 58.9950714, 9.12136468)', () => {

@@ -26,7 +26,7 @@ npm run build >/dev/null
 
 # Main comparison: the paper's protocol (uniform noise, L = 100 steps) on 2x2 regions, the bundled
 # (relprop-trained) model, the stratified 1,000-image test subset.
-node dist/src/cli/main.js evaluate --model models/fmnist-cnn.onnx --data "$SMALL" --out "$WORK/uniform-2x2" \
+node dist/src/node/cli/main.js evaluate --model models/fmnist-cnn.onnx --data "$SMALL" --out "$WORK/uniform-2x2" \
   --methods "$METHODS" --input-range 0,1 --region-size 2 --steps 100 --replacement uniform --seed 0 --threads 2
 keep uniform-2x2 "${KEEP[@]}"
 
@@ -34,11 +34,11 @@ keep uniform-2x2 "${KEEP[@]}"
 # paper's appendix compares perturbation functions by ABPC), and 1x1 regions (the paper's 9x9
 # regions on 227x227 images are 4% of the width: about one pixel at 28x28).
 for g in blur mean zero; do
-  node dist/src/cli/main.js evaluate --model models/fmnist-cnn.onnx --data "$SMALL" --limit 500 --out "$WORK/$g-2x2" \
+  node dist/src/node/cli/main.js evaluate --model models/fmnist-cnn.onnx --data "$SMALL" --limit 500 --out "$WORK/$g-2x2" \
     --methods "$METHODS" --input-range 0,1 --region-size 2 --steps 100 --replacement "$g" --seed 0 --threads 2 --quiet --heatmap-samples 0
   keep "$g-2x2" table.md aopc.csv results.json curves.png
 done
-node dist/src/cli/main.js evaluate --model models/fmnist-cnn.onnx --data "$SMALL" --limit 500 --out "$WORK/uniform-1x1" \
+node dist/src/node/cli/main.js evaluate --model models/fmnist-cnn.onnx --data "$SMALL" --limit 500 --out "$WORK/uniform-1x1" \
   --methods "$METHODS" --input-range 0,1 --region-size 1 --steps 100 --replacement uniform --seed 0 --threads 2 --quiet --heatmap-samples 0
 keep uniform-1x1 table.md aopc.csv results.json curves.png
 
@@ -46,7 +46,7 @@ if [ "${PYTORCH_FULL:-0}" = 1 ]; then
   FULL=/usr/share/datasets/fashion-mnist   # Debian package dataset-fashion-mnist
   mkdir -p "$WORK"
   git show 2e1f7d8:models/fmnist-cnn.onnx > "$WORK/fmnist-cnn-pytorch.onnx"
-  node dist/src/cli/main.js evaluate --model "$WORK/fmnist-cnn-pytorch.onnx" --data "$FULL" --out "$WORK/pytorch-model-full-uniform-2x2" \
+  node dist/src/node/cli/main.js evaluate --model "$WORK/fmnist-cnn-pytorch.onnx" --data "$FULL" --out "$WORK/pytorch-model-full-uniform-2x2" \
     --methods "$METHODS" --input-range 0,1 --region-size 2 --steps 100 --replacement uniform --seed 0 --threads 2
   keep pytorch-model-full-uniform-2x2 "${KEEP[@]}"
 fi

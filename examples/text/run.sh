@@ -9,7 +9,7 @@ M=${MODEL:-examples/text/standin/textcnn.onnx}
 D=../shared/datasets/debian-descriptions
 OUT=${OUT:-examples/text/results}
 mkdir -p "$OUT"
-R="node dist/src/cli/main.js"
+R="node dist/src/node/cli/main.js"
 
 # Word deletion (LRP-ε as in the paper, SA, gradient × input, LRP z+ on the conv, random ×10),
 # document-vector PCA, top words per class, example pages.

@@ -21,8 +21,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
-import { readNpy } from '../../src/io/npy.js';
-import type { TensorData } from '../../src/onnx/tensor.js';
+import { readNpy } from '../../src/core/onnx/npy.js';
+import type { TensorData } from '../../src/core/onnx/tensor.js';
 
 const { onnx } = onnxProto;
 

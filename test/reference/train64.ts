@@ -4,7 +4,7 @@
  * training-step gradients. Training-mode semantics: batch statistics in batch norm; dropout must
  * have rate 0.
  */
-import type { LayerSpec, ModelSpec } from '../../src/train/spec.js';
+import type { LayerSpec, ModelSpec } from '../../src/core/train/spec.js';
 import { avgpoolForward64, conv2dForward64, denseForward64, maxpoolForward64, type Tensor64 } from './lrp64.js';
 
 type Params = Map<string, Float64Array>;

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '../../../dist/src/cli/main.js');
+const cli = join(here, '../../../dist/src/node/cli/main.js');
 const [name, spec, ids, vectors, ...extra] = process.argv.slice(2);
 if (!name || !spec || !ids || !vectors) {
   console.error('usage: cross-validate.mjs NAME SPEC.json TRAIN.ids.jsonl VECTORS.npy [extra train flags…]');

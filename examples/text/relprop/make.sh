@@ -10,7 +10,7 @@ D=../shared/datasets/debian-descriptions
 OUT=examples/text/relprop
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-R="node dist/src/cli/main.js"
+R="node dist/src/node/cli/main.js"
 $R text-vocab --data $D/train.jsonl --out $OUT/textcnn.vocab.json --min-count 2
 $R text-encode --vocab $OUT/textcnn.vocab.json --data $D/train.jsonl --out "$W/train.ids.jsonl"
 $R text-encode --vocab $OUT/textcnn.vocab.json --data $D/test.jsonl --out "$W/test.ids.jsonl"

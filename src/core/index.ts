@@ -1,0 +1,28 @@
+/**
+ * relprop's browser-safe core: import, canonize, compile and run explainers, train, evaluate and
+ * explain text, on any ONNX runtime behind the seam in runtime.ts. Imports no node:* module and no
+ * runtime package.
+ */
+export { type Runtime, type Session, type SessionOptions, setDefaultRuntime, resolveRuntime } from './runtime.js';
+export { Explainer, type ExplainerOptions, type Explanation, type Target, type AuditRow } from './explain/explainer.js';
+export { auditReport, formatAudit, type AuditReport, type AuditLine } from './explain/audit.js';
+export { compileExplainer, type CompiledExplainer, type CompileOptions } from './explain/compile.js';
+export { METHODS, type Method } from './explain/resolve.js';
+export { COMPOSITES } from './composites/index.js';
+export { makeRule, parseRuleObject, type RuleSpec, type RuleParams } from './rules/spec.js';
+export { importModel, type ImportedModel } from './graph/import.js';
+export { decodeModel, encodeModel, type Graph } from './onnx/model.js';
+export { float32, int64, type TensorData } from './onnx/tensor.js';
+export { readNpy, encodeNpy } from './onnx/npy.js';
+export { relevanceToHeatmap, overlay, imageToRgba, heatmapGrid } from './visualize/heatmap.js';
+export { colorize, type ColormapName } from './visualize/colormap.js';
+export { Trainer, type Dataset, type TrainOptions, type EpochRecord } from './train/trainer.js';
+export { type CheckpointStore, memoryCheckpoints } from './train/checkpoint-store.js';
+export { buildGraph, initParams } from './train/graph.js';
+export { specFromOnnx } from './train/from-onnx.js';
+export { checkSpec, PRESETS, type ModelSpec, type LayerSpec } from './train/spec.js';
+export { ppmiSvdVectors } from './text/word-vectors.js';
+export { TextExplainer, type TextExplainerOptions } from './text/explain.js';
+export { evaluateRegionPerturbation, type EvaluateConfig, type EvaluationResult, type RunOptions } from './evaluate/region-perturbation.js';
+export { Vocabulary } from './text/vocab.js';
+export { tokenize } from './text/tokenizer.js';

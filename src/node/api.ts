@@ -1,0 +1,43 @@
+/**
+ * The core's entry classes with Node conveniences: models and vocabularies by path, the PNG
+ * encoder for heatmap complexity. Everything else is the core unchanged.
+ */
+import { type EvaluateConfig, type EvaluationResult, evaluateRegionPerturbation as evaluateCore, type Dataset, type RunOptions } from '../core/evaluate/region-perturbation.js';
+import { Explainer as CoreExplainer, type ExplainerOptions } from '../core/explain/explainer.js';
+import type { ImportedModel } from '../core/graph/import.js';
+import { importModel } from '../core/graph/import.js';
+import { TextExplainer as CoreTextExplainer, type TextExplainerOptions } from '../core/text/explain.js';
+import type { Vocabulary } from '../core/text/vocab.js';
+import { loadVocabulary, readModelFile, vocabPathFor } from './files.js';
+import { encodePng } from './visualize/png.js';
+
+export class Explainer extends CoreExplainer {
+  /** Import a model (a path or ONNX bytes). Nothing is compiled until the first input shape is known. */
+  static override async create(model: string | Uint8Array | ImportedModel, options: ExplainerOptions = {}): Promise<Explainer> {
+    const m = typeof model === 'string' ? importModel(readModelFile(model), model) : model;
+    return (await super.create(m, options)) as Explainer;
+  }
+}
+
+export interface NodeTextExplainerOptions extends Omit<TextExplainerOptions, 'vocab'> {
+  /** The vocabulary, or its path; default `<model>.vocab.json` (model given as a path). */
+  vocab?: Vocabulary | string;
+}
+
+export class TextExplainer extends CoreTextExplainer {
+  static override async create(model: string | Uint8Array, opts: NodeTextExplainerOptions = {}): Promise<TextExplainer> {
+    let vocab: Vocabulary;
+    if (typeof opts.vocab === 'string') vocab = loadVocabulary(opts.vocab);
+    else if (opts.vocab) vocab = opts.vocab;
+    else if (typeof model === 'string') vocab = loadVocabulary(vocabPathFor(model));
+    else throw new Error('a vocabulary is needed: pass `vocab` (the model was given as bytes)');
+    const bytes = typeof model === 'string' ? readModelFile(model) : model;
+    return (await super.create(bytes, { ...opts, vocab })) as TextExplainer;
+  }
+}
+
+/** Region perturbation of a model given as a path or bytes (see the core function). */
+export function evaluateRegionPerturbation(model: string | Uint8Array, data: Dataset, config: EvaluateConfig, run: RunOptions = {}): Promise<EvaluationResult> {
+  const bytes = typeof model === 'string' ? readModelFile(model) : model;
+  return evaluateCore(bytes, data, config, { modelName: typeof model === 'string' ? model : undefined, encodePng: (rgba, w, h) => encodePng(rgba, w, h, 1), ...run });
+}

@@ -1,0 +1,206 @@
+/**
+ * `relprop evaluate`: region perturbation (MoRF/LeRF curves, AOPC) of several attribution methods
+ * on a data set, with a random baseline. Resumable: Ctrl-C stops after the current chunk of
+ * samples, and the same command resumes from the progress file.
+ */
+import { ensureDir } from '../io/atomic.js';
+import cliProgress from 'cli-progress';
+import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { loadDataset } from '../evaluate/dataset.js';
+import { DEFAULT_METHODS, parseMethodSpec, splitMethodList } from '../../core/evaluate/methods.js';
+import { REPLACEMENTS, type Replacement } from '../../core/evaluate/perturb.js';
+import { type EvaluationResult } from '../../core/evaluate/region-perturbation.js';
+import { readModelFile } from '../files.js';
+import { evaluateRegionPerturbation } from '../api.js';
+import { imageGeometry, parseRegionSize } from '../../core/evaluate/regions.js';
+import { aopcTableText, writeEvaluationOutputs } from '../evaluate/report.js';
+import { importModel } from '../../core/graph/import.js';
+import { imageOptionsFor } from './inputs.js';
+import { explainerOptions, num, numList, parseSize, posInt, type MethodFlags } from './options.js';
+
+export interface EvaluateFlags extends Omit<MethodFlags, 'steps'> {
+  model: string;
+  data: string;
+  out: string;
+  methods?: string;
+  regionSize?: string;
+  steps?: number;
+  igSteps?: number;
+  replacement?: string;
+  blurSigma?: number;
+  repeats?: number;
+  target?: 'predicted' | 'label';
+  score?: 'logit' | 'probability';
+  limit?: number;
+  offset?: number;
+  labels?: string;
+  split?: 'test' | 'train';
+  layout?: 'nchw' | 'nhwc';
+  size?: [number, number];
+  channels?: 1 | 3;
+  scale?: number;
+  mean?: number[];
+  std?: number[];
+  chunkSize?: number;
+  forwardBatch?: number;
+  heatmapSamples?: number;
+  progress?: string;
+  fresh?: boolean;
+  plot?: boolean;
+  quiet?: boolean;
+}
+
+const nonNegInt = (flag: string) => (v: string): number => {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 0) throw new Error(`${flag} needs an integer ≥ 0, got "${v}"`);
+  return x;
+};
+
+/** Register `evaluate` on the program (called from main.ts). */
+export function registerEvaluateCommand(program: Command): void {
+  program
+    .command('evaluate')
+    .description('region perturbation: MoRF/LeRF curves and AOPC of attribution methods on a data set, with a random baseline')
+    .requiredOption('--model <file>', 'ONNX classifier (output: class scores [N, K])')
+    .requiredOption('--data <path>', 'IDX images file (.gz or raw; labels found beside it), folder of IDX files, .npy array, or folder of PNG/JPEG images')
+    .requiredOption('--out <dir>', 'output folder (results.json, aopc.csv, curves.csv, samples.csv, table.md, curves.svg/png, heatmaps.png, progress.jsonl)')
+    .option('--methods <list>', `comma-separated METHOD[:COMPOSITE|RULE][@key=value…] and "random" (default: ${DEFAULT_METHODS.join(',')})`)
+    .option('--region-size <n|HxW>', 'region size in pixels; must divide the image (default: the paper\'s 9, or the largest size below it that divides the image into ≥ 100 regions)')
+    .option('--steps <n>', 'perturbation steps L (default: min(100, number of regions))', posInt('--steps'))
+    .addOption(new Option('--replacement <mode>', 'what a perturbed region becomes').choices([...REPLACEMENTS]).default('uniform'))
+    .option('--blur-sigma <s>', 'blur replacement: Gaussian sigma in pixels (default 2)', num('--blur-sigma'))
+    .option('--repeats <n>', 'noise draws / random orders per sample, averaged (default 1)', posInt('--repeats'))
+    .option('--seed <n>', 'seed of the noise, the random baseline, tie-breaking (and SmoothGrad)', nonNegInt('--seed'), 0)
+    .addOption(new Option('--target <t>', 'class whose score is tracked').choices(['predicted', 'label']).default('predicted'))
+    .addOption(new Option('--score <s>', 'tracked score').choices(['logit', 'probability']).default('logit'))
+    .option('--limit <n>', 'evaluate at most n samples', posInt('--limit'))
+    .option('--offset <n>', 'skip the first n samples', nonNegInt('--offset'))
+    .option('--labels <file>', 'labels (.npy or IDX) when not found beside the images')
+    .addOption(new Option('--split <s>', 'IDX folders: which split').choices(['test', 'train']).default('test'))
+    .addOption(new Option('--layout <l>', 'tensor layout of the images').choices(['nchw', 'nhwc']))
+    .option('--size <HxW>', 'image folders: resize to this size (default: the model input size)', parseSize)
+    .addOption(new Option('--channels <n>', 'image folders: 1 (grayscale) or 3 (RGB)').choices(['1', '3']).argParser((v) => Number(v) as 1 | 3))
+    .option('--scale <s>', 'image folders: pixel multiplier (default 1/255)', num('--scale'))
+    .option('--mean <m>', 'image folders: per-channel mean subtracted after scaling', numList('--mean'))
+    .option('--std <s>', 'image folders: per-channel std', numList('--std'))
+    // The method flags of `explain` (defaults for every method; a method's @key=value overrides).
+    .option('--epsilon <e>', 'epsilon of the epsilon rule', num('--epsilon'))
+    .option('--gamma <g>', 'gamma of the gamma rule', num('--gamma'))
+    .option('--alpha <a>', 'alpha of the alpha-beta rule', num('--alpha'))
+    .option('--beta <b>', 'beta of the alpha-beta rule', num('--beta'))
+    .option('--low <l>', 'lower bound of the zB/box rule', num('--low'))
+    .option('--high <h>', 'upper bound of the zB/box rule', num('--high'))
+    .option('--stabilizer <s>', 'stabiliser of the z+, alpha-beta, gamma, box, w² and flat rules', num('--stabilizer'))
+    .option('--input-range <lo,hi>', 'range of raw input values: the zB/box bounds of LRP and the range of the uniform noise (default noise range: per-channel min/max of the data)', numList('--input-range'))
+    .option('--ig-steps <n>', 'integrated gradients: steps', posInt('--ig-steps'))
+    .option('--samples <n>', 'smoothgrad: noisy samples', posInt('--samples'))
+    .option('--noise-level <s>', 'smoothgrad: noise sigma as a fraction of the input range', num('--noise-level'))
+    .option('--batch-size <n>', 'explainer: samples per runtime call (default 256)', posInt('--batch-size'))
+    .option('--forward-batch <n>', 'perturbed images per runtime call (default 256)', posInt('--forward-batch'))
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', posInt('--threads'))
+    .option('--chunk-size <n>', 'samples per chunk, the unit of progress and resume (default 50)', posInt('--chunk-size'))
+    .option('--heatmap-samples <n>', 'columns of the heatmap grid (default 8; 0: no grid)', nonNegInt('--heatmap-samples'), 8)
+    .option('--progress <file>', 'progress file (default OUT/progress.jsonl)')
+    .option('--fresh', 'ignore an existing progress file and start over')
+    .option('--no-plot', 'do not draw curves.svg/curves.png')
+    .option('--quiet', 'print nothing on success')
+    .action(async (opts: EvaluateFlags) => evaluateCommand(opts));
+}
+
+/** Default region size: the paper's 9, else the largest size ≤ 9 dividing H and W into ≥ 100 regions, else 1. */
+export function defaultRegionSize(H: number, W: number): [number, number] {
+  for (let d = 9; d >= 1; d--) if (H % d === 0 && W % d === 0 && (H / d) * (W / d) >= 100) return [d, d];
+  return [1, 1];
+}
+
+export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
+  const base = explainerOptions({ ...f, method: 'lrp', steps: f.igSteps });
+  const specs = splitMethodList(f.methods ?? DEFAULT_METHODS.join(',')).map((s) => parseMethodSpec(s, base));
+  let regionSize: [number, number] | undefined;
+  if (f.regionSize !== undefined) regionSize = parseRegionSize(f.regionSize);
+  let image;
+  let dataStat;
+  try {
+    dataStat = statSync(f.data);
+  } catch {
+    throw new Error(`data set ${f.data} does not exist`);
+  }
+  if (dataStat.isDirectory()) {
+    // Image folders are decoded at the model's input size and channel count.
+    const m = importModel(readModelFile(f.model), f.model);
+    image = imageOptionsFor(m, { size: f.size, channels: f.channels, layout: f.layout, scale: f.scale, mean: f.mean, std: f.std });
+  }
+  const data = loadDataset(f.data, { offset: f.offset, limit: f.limit, labels: f.labels, split: f.split, image });
+  if ((data.x.dims[0] ?? 0) === 0) throw new Error(`the data set ${f.data} is empty${f.offset ? ` from offset ${f.offset}` : ''}: no samples to evaluate`);
+  const g = imageGeometry(data.x.dims, f.layout);
+  regionSize ??= defaultRegionSize(g.H, g.W);
+
+  ensureDir(f.out);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    controller.abort();
+    process.stderr.write('\nrelprop: stopping after the current chunk (Ctrl-C again to quit now; progress so far is kept)\n');
+  };
+  process.on('SIGINT', onSigint);
+  const bar = !f.quiet && process.stderr.isTTY
+    ? new cliProgress.SingleBar({ format: 'evaluating [{bar}] {percentage}% | {value}/{total} perturbed inferences | ETA {eta_formatted}', stream: process.stderr, etaBuffer: 50 }, cliProgress.Presets.shades_classic)
+    : null;
+  let started = false;
+  let result: EvaluationResult;
+  try {
+    result = await evaluateRegionPerturbation(f.model, data, {
+      methods: specs,
+      regionSize,
+      steps: f.steps,
+      replacement: f.replacement as Replacement | undefined,
+      blurSigma: f.blurSigma,
+      range: f.inputRange as [number, number] | undefined,
+      repeats: f.repeats,
+      seed: f.seed,
+      target: f.target,
+      score: f.score,
+      layout: f.layout,
+      chunkSize: f.chunkSize,
+    }, {
+      threads: f.threads,
+      forwardBatch: f.forwardBatch,
+      explainBatch: f.batchSize,
+      progressFile: f.progress ?? join(f.out, 'progress.jsonl'),
+      fresh: f.fresh,
+      signal: controller.signal,
+      heatmapSamples: f.heatmapSamples,
+      onProgress: (done, total) => {
+        if (!bar) return;
+        if (!started) {
+          bar.start(total, done);
+          started = true;
+        } else bar.update(done);
+      },
+    });
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSigint);
+  }
+  if (!result.complete) {
+    process.stderr.write(`relprop: stopped after ${result.samples} of ${data.x.dims[0]} samples; run the same command again to resume\n`);
+    process.exitCode = 130;
+    return;
+  }
+  const command = ['relprop', 'evaluate', ...process.argv.slice(3)].join(' ');
+  const written = await writeEvaluationOutputs(result, f.out, { command }, { plot: f.plot });
+  if (!f.quiet) {
+    const s = result.settings;
+    const t = result.timing;
+    process.stdout.write(`${result.samples} samples${result.accuracy !== undefined ? ` (accuracy ${(100 * result.accuracy).toFixed(1)}%)` : ''}, ${s.regionSize.join('x')} regions, ${s.steps} steps (${(100 * s.fractionPerturbed).toFixed(1)}% of the image), ${s.replacement} replacement, score: ${s.score} of the ${s.target} class\n`);
+    process.stdout.write(aopcTableText(result));
+    const all = result.timingAllChunks;
+    if (all && all.inferences > t.inferences) process.stdout.write(`resumed: ${all.inferences - t.inferences} of ${all.inferences} perturbed inferences were done by earlier runs\n`);
+    if (t.inferences > 0) process.stdout.write(`${t.inferences} perturbed inferences in ${(t.forwardOrtMs / 1000).toFixed(1)} s inside ONNX Runtime (${Math.round(t.inferences / (t.forwardOrtMs / 1000))}/s); run ${(t.totalMs / 1000).toFixed(1)} s\n`);
+    process.stdout.write(`wrote ${written.join(', ')}\n`);
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * relprop on Node.js: the core (`relprop/core`) with onnxruntime-node as its default runtime, plus
+ * files, image codecs, data loaders and checkpoints. Importing this module registers the runtime.
+ */
+import { setDefaultRuntime } from '../core/runtime.js';
+import { nodeRuntime } from './runtime-node.js';
+
+setDefaultRuntime(nodeRuntime);
+
+export * from '../core/index.js';
+export { nodeRuntime } from './runtime-node.js';
+export { Explainer, TextExplainer, evaluateRegionPerturbation, type NodeTextExplainerOptions } from './api.js';
+export { readModelFile, loadVocabulary, saveVocabulary, vocabPathFor } from './files.js';
+export { folderCheckpoints } from './train/checkpoints.js';
+export { loadImage } from './io/image.js';
+export { writeFileAtomic } from './io/atomic.js';
+export { encodePng } from './visualize/png.js';
+export { loadLabelledData } from './data/datasets.js';
+export { loadJsonlDataset } from './text/dataset.js';
+export { runTextExperiments } from './text/experiments.js';
