@@ -2,7 +2,7 @@
  * Composites: which rule each dense/conv layer gets, by type and position, as in Zennit
  * (fixtures/lrp/README.md "First layer"). User mappings override them (see resolve.ts).
  */
-import type { Layer } from '../graph/layers.js';
+import type { Layer } from '../layers/view.js';
 import { makeRule, type LinearRule, type RuleParams } from '../rules/spec.js';
 
 export interface CompositeContext {

@@ -5,16 +5,13 @@
 import { GraphBuilder, pruneUnused } from '../onnx/builder.js';
 import { cloneGraph, ELEM, encodeModel, type Graph } from '../onnx/model.js';
 import { float32, int64 } from '../onnx/tensor.js';
-import { buildLayerView, unsupported, type Layer, type LayerView } from '../graph/layers.js';
+import { buildLayerView, unsupported, type Layer, type LayerView } from '../layers/view.js';
 import { probeShapes, type TensorInfo } from '../graph/shapes.js';
 import type { Runtime } from '../runtime.js';
 import type { CanonInfo } from '../graph/canonize.js';
-import { ConvOp, DenseOp, type LinearOp } from '../rules/linear-op.js';
-import { linearRule, type Unpooled } from '../rules/linear-rules.js';
-import { avgPoolAdjoint, avgPoolGeometry, maxPoolBackward, poolsWithoutOverlap, resolvePads } from '../rules/pooling.js';
-import { activationBackward, addBackward, affineBackward, constArithBackward, type ActivationMode } from '../rules/elementwise.js';
-import { concatBackward, padBackward, reshapeBackward, sliceBackward, splitBackward, transposeBackward } from '../rules/structural.js';
-import { lrnAttrs, lrnGradient } from '../rules/lrn.js';
+import type { Unpooled } from '../rules/max-pool.js';
+import { layerKind } from '../layers/registry.js';
+import type { BackwardContext } from '../layers/types.js';
 import { describeRule, type LinearRule, type RuleSpec } from '../rules/spec.js';
 import { resolveRules, type Method, type RuleChoice } from './resolve.js';
 import { boundsAtFirstLinear } from './input-range.js';
@@ -148,6 +145,8 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
    */
   const unpooled = new Map<string, Unpooled>();
 
+  const bctx: BackwardContext = { g, graph, shapes, dims1, nonNeg, zeroAtNonPos, unpooled };
+
   const records: LayerRecord[] = [];
   const perSampleSum = (r: string) => g.op('ReduceSum', [g.op('Flatten', [r], { axis: 1 }), g.ints([1])], { keepdims: 0 }, 'audit_sum');
   const lrp = opts.method === 'lrp';
@@ -174,99 +173,7 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
   }
 
   function backward(l: Layer, rule: RuleSpec, R: string, Rs: (string | null)[]): (string | null)[] {
-    const x = l.inputs.find((i) => i) ?? null;
-    const y = l.outputs[0]!;
-    switch (l.kind) {
-      case 'dense':
-      case 'conv': {
-        const op = linearOp(l);
-        const xShape1 = dims1(x!);
-        return [linearRule({ g, op, x: x!, y, R, xNonNeg: nonNeg.has(x!), xShape1, zeroAtNonPositive: zeroAtNonPos.has(y), unpooled: unpooled.get(R) }, rule as LinearRule)];
-      }
-      case 'activation': {
-        const u = unpooled.get(R);
-        if (u && l.op === 'Relu' && rule.rule === 'gradient') {
-          // ReLU'(y) at the winners only: y there is the pooled value itself.
-          const kept = g.op('Where', [g.op('Greater', [u.gather(y), g.scalar(0)]), u.pooled, g.scalar(0)]);
-          const out = u.unpool(kept);
-          unpooled.set(out, { ...u, pooled: kept });
-          return [out];
-        }
-        const out = activationBackward(g, l, x!, y, R, rule.rule as ActivationMode);
-        if (u && out === R) unpooled.set(out, u);
-        return [out];
-      }
-      case 'affine': {
-        const eps = rule.rule === 'gradient' ? null : rule.rule === 'pass' ? -1 : 'epsilon' in rule ? rule.epsilon : 1e-6;
-        if (eps === -1) return [R];
-        return [affineBackward(g, l, x!, y, R, dims1(x!).length, eps)];
-      }
-      case 'add': {
-        const eps = rule.rule === 'gradient' ? null : 'epsilon' in rule ? rule.epsilon : 1e-6;
-        return addBackward(g, l.inputs[0]!, l.inputs[1]!, y, R, eps);
-      }
-      case 'const-arith': {
-        const out = constArithBackward(g, l, R, rule.rule === 'pass');
-        return l.inputs.map((i) => (i ? out : null));
-      }
-      case 'maxpool': {
-        const out = maxPoolBackward(g, x!, l.node, R);
-        if (poolsWithoutOverlap(l.node)) {
-          const indices = l.node.outputs[1]!;
-          unpooled.set(out, {
-            pooled: R,
-            unpool: (t) => maxPoolBackward(g, x!, l.node, t),
-            gather: (t) => g.op('Gather', [g.op('Reshape', [t, g.ints([-1])]), indices], { axis: 0 }),
-          });
-        }
-        return [out];
-      }
-      case 'avgpool': {
-        const geo = avgPoolGeometry(l.node, dims1(x!), dims1(y));
-        if (rule.rule === 'gradient') return [avgPoolAdjoint(g, l.node, R, geo, dims1(x!), l.name)];
-        const eps = 'epsilon' in rule ? rule.epsilon : 1e-6;
-        const s = g.div(R, g.stabilize(y, eps));
-        return [g.mul(x!, avgPoolAdjoint(g, l.node, s, geo, dims1(x!), l.name))];
-      }
-      case 'globalavgpool': {
-        // A mean over axes: R broadcast back over them (after restoring dropped axes).
-        const xd = dims1(x!);
-        const axes = l.meanAxes ?? xd.slice(2).map((_, i) => i + 2);
-        const K = axes.reduce((a, ax) => a * xd[ax]!, 1);
-        const keep = (t: string) => (l.keepdims === false ? g.op('Unsqueeze', [t, g.ints(axes)]) : t);
-        if (rule.rule === 'gradient') return [g.op('Expand', [keep(g.div(R, g.scalar(K))), g.op('Shape', [x!])])];
-        const eps = 'epsilon' in rule ? rule.epsilon : 1e-6;
-        return [g.mul(x!, keep(g.div(g.div(R, g.stabilize(y, eps)), g.scalar(K))))];
-      }
-      case 'lrn':
-        // LRP passes relevance through the normalisation (an element-wise rescaling); gradients are exact.
-        return [rule.rule === 'pass' ? R : lrnGradient(g, x!, R, dims1(x!)[1]!, lrnAttrs(l.node))];
-      case 'reshape':
-        return [reshapeBackward(g, x!, R), ...l.inputs.slice(1).map(() => null)];
-      case 'transpose':
-        return [transposeBackward(g, l, R, dims1(x!).length)];
-      case 'pad':
-        return [padBackward(g, graph, l, R, dims1(x!), shapes), ...l.inputs.slice(1).map(() => null)];
-      case 'slice':
-        return [sliceBackward(g, graph, l, R, dims1(x!), shapes), ...l.inputs.slice(1).map(() => null)];
-      case 'concat':
-        return concatBackward(g, l, R, shapes);
-      case 'split':
-        return [splitBackward(g, l, Rs), ...l.inputs.slice(1).map(() => null)];
-    }
-  }
-
-  function linearOp(l: Layer): LinearOp {
-    if (l.kind === 'dense') return new DenseOp(l.name, l.W!, l.b!.data as Float32Array);
-    const n = l.node;
-    const xd = dims1(l.inputs[0]!);
-    const W = l.W!;
-    const kernel = (n.attrs.kernel_shape as number[] | undefined) ?? W.dims.slice(2);
-    const strides = (n.attrs.strides as number[] | undefined) ?? kernel.map(() => 1);
-    const dilations = (n.attrs.dilations as number[] | undefined) ?? kernel.map(() => 1);
-    const pads = resolvePads(n, xd.slice(2), kernel, strides, dilations);
-    const group = (n.attrs.group as number | undefined) ?? 1;
-    return new ConvOp(l.name, W, l.b!.data as Float32Array, { kernel, strides, dilations, pads, group, inSpatial: xd.slice(2), outSpatial: dims1(l.outputs[0]!).slice(2) });
+    return layerKind(l.kind).backward(bctx, l, rule, R, Rs);
   }
 
   // Relevance at the attribution tensor.
@@ -339,26 +246,12 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
   return compiled as CompiledExplainer;
 }
 
-/** Tensors known to be ≥ 0: behind a ReLU, and what pooling/reshaping/adding such tensors gives. */
+/** Tensors known to be ≥ 0: behind a ReLU, and what pooling/reshaping/adding such tensors gives (each kind says). */
 function nonNegativeTensors(view: LayerView, graph: Graph): Set<string> {
   const out = new Set<string>();
-  const keeps = new Set(['maxpool', 'avgpool', 'globalavgpool', 'reshape', 'transpose', 'pad', 'slice', 'split', 'concat', 'add']);
   for (const l of view.layers) {
     const ins = l.inputs.filter((i): i is string => !!i);
-    let nn = false;
-    if (l.kind === 'activation') {
-      if (l.op === 'Relu' || l.op === 'Sigmoid') nn = true;
-      if (l.op === 'Clip' && l.node.inputs[1]) {
-        const lo = graph.initializers.get(l.node.inputs[1]);
-        nn = !!lo && (lo.data as Float32Array)[0]! >= 0;
-      }
-    } else if (keeps.has(l.kind)) {
-      nn = (l.kind === 'concat' ? l.node.inputs : ins).every((i) => out.has(i));
-      if (l.kind === 'pad' && l.node.inputs[2]) {
-        const v = graph.initializers.get(l.node.inputs[2]);
-        nn = nn && !!v && (v.data as Float32Array)[0]! >= 0;
-      }
-    }
+    const nn = layerKind(l.kind).nonNegativeOutput?.(l, ins.every((i) => out.has(i)), graph, out) ?? false;
     if (nn) for (const o of l.outputs) out.add(o);
   }
   return out;
@@ -372,18 +265,17 @@ function nonNegativeTensors(view: LayerView, graph: Graph): Set<string> {
 function relevanceVanishesAtNonPositive(view: LayerView, rules: Map<Layer, RuleSpec>, output: string): Set<string> {
   const consumers = new Map<string, Layer[]>();
   for (const l of view.layers) for (const i of l.inputs) if (i) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(l);
-  const multiplies = new Set(['epsilon', 'zplus', 'alphabeta', 'gamma', 'norm']);
-  const routes = new Set(['maxpool', 'reshape', 'transpose', 'pad', 'slice', 'concat', 'split']);
   // P(t): R(t) = 0 where t = 0. Consumers come later in topological order: walk backwards.
   const P = new Set<string>();
   const holds = (t: string): boolean => {
     if (t === output) return false;
     const cs = consumers.get(t) ?? [];
     return cs.length > 0 && cs.every((c) => {
-      const r = rules.get(c)!.rule;
-      if (c.kind === 'dense' || c.kind === 'conv' || c.kind === 'avgpool' || c.kind === 'globalavgpool' || c.kind === 'add' || c.kind === 'affine') return multiplies.has(r) || (c.kind === 'affine' && r === 'epsilon');
-      if (routes.has(c.kind)) return c.outputs.every((o) => !consumers.has(o) || P.has(o));
-      if (c.kind === 'activation' && c.op === 'Relu' && r === 'pass') return P.has(c.outputs[0]!);
+      const rule = rules.get(c)!;
+      if (c.kind === 'activation' && c.op === 'Relu' && rule.rule === 'pass') return P.has(c.outputs[0]!);
+      const follows = layerKind(c.kind).relevanceFollows?.(rule) ?? null;
+      if (follows === 'multiplies') return true;
+      if (follows === 'routes') return c.outputs.every((o) => !consumers.has(o) || P.has(o));
       return false;
     });
   };

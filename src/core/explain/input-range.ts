@@ -5,7 +5,7 @@
  * element-wise constant arithmetic and shape-only layers in front of the first dense/conv layer.
  */
 import type { Graph } from '../onnx/model.js';
-import type { LayerView } from '../graph/layers.js';
+import type { LayerView } from '../layers/view.js';
 
 export function boundsAtFirstLinear(view: LayerView, graph: Graph, range: [number, number]): [number, number] | null {
   let [lo, hi] = range;

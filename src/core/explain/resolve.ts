@@ -4,7 +4,8 @@
  * treatment of the method unless the mapping names them.
  */
 import { getComposite, type CompositeContext } from '../composites/index.js';
-import type { Layer, LayerView } from '../graph/layers.js';
+import type { Layer, LayerView } from '../layers/view.js';
+import { layerKind } from '../layers/registry.js';
 import { LINEAR_RULES, makeRule, parseRuleObject, type RuleParams, type RuleSpec } from '../rules/spec.js';
 
 export const METHODS = ['lrp', 'gradient', 'gradient-x-input', 'integrated-gradients', 'smoothgrad', 'deconvnet', 'guided-backprop'] as const;
@@ -31,7 +32,7 @@ const SELECTORS = ['@first', '@conv', '@dense'];
 export function resolveRules(view: LayerView, choice: RuleChoice, merged: Map<string, string>): { rules: Map<Layer, RuleSpec>; warnings: string[] } {
   const warnings: string[] = [];
   const p = choice.params ?? {};
-  const linear = view.layers.filter((l) => l.kind === 'dense' || l.kind === 'conv');
+  const linear = view.layers.filter((l) => layerKind(l.kind).linear);
   const ctx: CompositeContext = { firstLinear: linear[0], firstConv: linear.find((l) => l.kind === 'conv') };
   const mapping = new Map<string, RuleSpec>();
   for (const [k, v] of Object.entries(choice.rules ?? {})) mapping.set(k, parseRuleObject(v, `rules["${k}"]`));
@@ -51,55 +52,20 @@ export function resolveRules(view: LayerView, choice: RuleChoice, merged: Map<st
 
   const out = new Map<Layer, RuleSpec>();
   for (const l of view.layers) {
+    const kind = layerKind(l.kind);
     const named = mapping.get(l.name) ?? l.aliases.map((a) => mapping.get(a)).find((r) => r);
     let r: RuleSpec;
-    if (l.kind === 'dense' || l.kind === 'conv') {
+    if (kind.linear) {
       const sel = (l === ctx.firstLinear ? mapping.get('@first') : undefined) ?? mapping.get(l.kind === 'conv' ? '@conv' : '@dense');
-      if (choice.method !== 'lrp') r = named ?? { rule: 'gradient' };
+      if (choice.method !== 'lrp') r = named ?? kind.defaultRule(choice.method, l);
       else r = named ?? sel ?? uniform ?? composite!(l, ctx, p);
       if (!LINEAR_RULES.has(r.rule)) throw new Error(`rules: "${l.name}" is a ${l.op} layer; rule "${r.rule}" does not apply to it`);
     } else {
-      r = named ?? defaultRule(l, choice.method);
-      checkApplies(l, r);
+      r = named ?? kind.defaultRule(choice.method, l);
+      if (!kind.rules.includes(r.rule)) throw new Error(`rules: rule "${r.rule}" does not apply to ${l.op} node "${l.name}" (use one of: ${kind.rules.join(', ')})`);
+      kind.checkRule?.(l, r);
     }
     out.set(l, r);
   }
   return { rules: out, warnings };
-}
-
-function defaultRule(l: Layer, method: Method): RuleSpec {
-  const lrp = method === 'lrp';
-  switch (l.kind) {
-    case 'activation':
-      if (lrp) return { rule: 'pass' };
-      if (l.op === 'Relu' && method === 'deconvnet') return { rule: 'relu_deconvnet' };
-      if (l.op === 'Relu' && method === 'guided-backprop') return { rule: 'relu_guided_backprop' };
-      return { rule: 'gradient' };
-    case 'avgpool':
-    case 'globalavgpool':
-    case 'add':
-      return lrp ? makeRule('norm') : { rule: 'gradient' };
-    case 'affine':
-      return lrp ? makeRule('epsilon') : { rule: 'gradient' };
-    case 'const-arith':
-    case 'lrn':
-      return lrp ? { rule: 'pass' } : { rule: 'gradient' };
-    default:
-      return { rule: 'gradient' };
-  }
-}
-
-function checkApplies(l: Layer, r: RuleSpec) {
-  const ok: Record<string, string[]> = {
-    activation: ['pass', 'gradient', 'relu_deconvnet', 'relu_guided_backprop'],
-    avgpool: ['norm', 'epsilon', 'gradient'],
-    globalavgpool: ['norm', 'epsilon', 'gradient'],
-    add: ['norm', 'epsilon', 'gradient'],
-    affine: ['epsilon', 'gradient', 'pass', 'merge_into_preceding'],
-    'const-arith': ['pass', 'gradient'],
-    lrn: ['pass', 'gradient'],
-  };
-  const allowed = ok[l.kind] ?? ['gradient', 'pass'];
-  if (!allowed.includes(r.rule)) throw new Error(`rules: rule "${r.rule}" does not apply to ${l.op} node "${l.name}" (use one of: ${allowed.join(', ')})`);
-  if ((r.rule === 'relu_deconvnet' || r.rule === 'relu_guided_backprop') && l.op !== 'Relu') throw new Error(`rules: "${r.rule}" applies only to Relu nodes, not ${l.op} "${l.name}"`);
 }

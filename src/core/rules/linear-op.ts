@@ -5,17 +5,9 @@
  */
 import type { GraphBuilder } from '../onnx/builder.js';
 import { float32, type TensorData } from '../onnx/tensor.js';
+import { convAdjoint, type ConvGeometry } from '../backward/conv.js';
 
-export interface ConvGeometry {
-  kernel: number[];
-  strides: number[];
-  dilations: number[];
-  /** [begin…, end…] as in ONNX. */
-  pads: number[];
-  group: number;
-  inSpatial: number[];
-  outSpatial: number[];
-}
+export type { ConvGeometry };
 
 export interface LinearOp {
   readonly name: string;
@@ -107,64 +99,6 @@ export class ConvOp implements LinearOp {
       return g.mul(one, g.initializer(`${this.name}/ones_channels`, float32(perChannel, new Float32Array(xShape1[1]!).fill(1))));
     };
   }
-}
-
-/**
- * Transposed convolution that lands exactly on the input's spatial size. Stride-1 layers use a
- * Conv with the kernel flipped and its channel axes swapped (ONNX Runtime's Conv is faster than its
- * ConvTranspose); others use ConvTranspose with end pads (or a trailing Pad) fixed up so the
- * output size matches.
- */
-export function convAdjoint(
-  g: GraphBuilder,
-  s: string,
-  W: TensorData,
-  geo: ConvGeometry,
-  weight: (variant: string, make: () => TensorData) => string,
-  opts: { flip?: boolean; conv?: (s: string, w: string, attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }) => string } = {},
-): string {
-  const { kernel, strides, dilations, pads, group, inSpatial, outSpatial } = geo;
-  const r = kernel.length;
-  const span = kernel.map((k, d) => (k - 1) * dilations[d]!);
-  const flipPads = [...kernel.map((_, d) => span[d]! - pads[d]!), ...kernel.map((_, d) => span[d]! - pads[r + d]!)];
-  if ((opts.flip ?? true) && strides.every((v) => v === 1) && flipPads.every((p) => p >= 0)) {
-    const wf = weight('W_flip', () => flipSwap(W, group));
-    const attrs = { kernel_shape: kernel, strides, dilations, pads: flipPads, group };
-    return opts.conv ? opts.conv(s, wf, attrs) : g.op('Conv', [s, wf], attrs, 'conv_adj');
-  }
-  const endPads: number[] = [];
-  const extra: number[] = [];
-  for (let d = 0; d < r; d++) {
-    const full = (outSpatial[d]! - 1) * strides[d]! + span[d]! + 1 - pads[d]!;
-    const pe = full - inSpatial[d]!;
-    endPads.push(Math.max(pe, 0));
-    extra.push(Math.max(-pe, 0));
-  }
-  const w = weight('W', () => W);
-  let out = g.op('ConvTranspose', [s, w], { kernel_shape: kernel, strides, dilations, pads: [...pads.slice(0, r), ...endPads], group }, 'conv_adj');
-  if (extra.some((e) => e > 0)) {
-    // Input positions no window reached get zero.
-    out = g.op('Pad', [out, g.ints([0, 0, ...extra.map(() => 0), 0, 0, ...extra])]);
-  }
-  return out;
-}
-
-/** Kernel of the adjoint as a forward conv: W'[g·Cg + c, o', k̃] = W[g·Og + o', c, k]. */
-function flipSwap(W: TensorData, group: number): TensorData {
-  const [O, Cg, ...ks] = W.dims as number[];
-  const K = ks.reduce((a, b) => a * b, 1);
-  const Og = O! / group;
-  const src = W.data as Float32Array;
-  const dst = new Float32Array(src.length);
-  for (let gi = 0; gi < group; gi++)
-    for (let o = 0; o < Og; o++)
-      for (let c = 0; c < Cg!; c++)
-        for (let k = 0; k < K; k++) {
-          const from = ((gi * Og + o) * Cg! + c) * K + k;
-          const to = ((gi * Cg! + c) * Og + o) * K + (K - 1 - k);
-          dst[to] = src[from]!;
-        }
-  return { dtype: 'float32', dims: [Cg! * group, Og, ...ks], data: dst };
 }
 
 // Element-wise weight transforms (new arrays, so each is its own cache key).

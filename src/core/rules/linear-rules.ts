@@ -6,6 +6,9 @@ import type { GraphBuilder } from '../onnx/builder.js';
 import { float32, numel } from '../onnx/tensor.js';
 import { mapB, mapW, type LinearOp } from './linear-op.js';
 import type { LinearRule } from './spec.js';
+import type { Unpooled } from './max-pool.js';
+
+export type { Unpooled };
 
 export interface LinearRuleContext {
   g: GraphBuilder;
@@ -24,15 +27,6 @@ export interface LinearRuleContext {
   zeroAtNonPositive: boolean;
   /** R is a max pool's unpooling of a smaller tensor (nonzero at window winners only). */
   unpooled?: Unpooled;
-}
-
-/** R = unpool(pooled): a tensor that is zero except at the winners of a non-overlapping max pool. */
-export interface Unpooled {
-  pooled: string;
-  /** A pooled-shape tensor back to R's shape (zeros elsewhere). */
-  unpool: (t: string) => string;
-  /** A tensor of R's shape read at the winners (pooled shape). */
-  gather: (t: string) => string;
 }
 
 /**

@@ -4,7 +4,7 @@
  * continue from it.
  */
 import { canonicalize, intValues } from '../graph/canonize.js';
-import { buildLayerView, type Layer } from '../graph/layers.js';
+import { buildLayerView, type Layer } from '../layers/view.js';
 import { probeShapes } from '../graph/shapes.js';
 import type { Runtime } from '../runtime.js';
 import { decodeModel } from '../onnx/model.js';

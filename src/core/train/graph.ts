@@ -7,9 +7,9 @@
 import { GraphBuilder, pruneUnused } from '../onnx/builder.js';
 import { ELEM, type Graph, type GraphNode } from '../onnx/model.js';
 import { float32, int64, numel, type TensorData } from '../onnx/tensor.js';
-import { convAdjoint, type ConvGeometry } from '../rules/linear-op.js';
-import { avgPoolAdjoint, avgPoolGeometry, maxPoolBackward } from '../rules/pooling.js';
-import { lrnGradient } from '../rules/lrn.js';
+import { convAdjoint, type ConvGeometry } from '../backward/conv.js';
+import { avgPoolAdjoint, avgPoolGeometry, maxPoolBackward } from '../backward/pooling.js';
+import { lrnGradient } from '../backward/lrn.js';
 import { gaussian, mulberry32 } from '../math/random.js';
 import { nchwcAdjointWeights, nchwcApplies, nchwcConv, nchwcConvBlocked, nchwcOp, type Conv2dAttrs } from './nchwc.js';
 import type { LayerSpec, ModelSpec } from './spec.js';

@@ -8,7 +8,7 @@ import { writeFileAtomic, ensureDir } from '../io/atomic.js';
 import { loadImage } from '../io/image.js';
 import { encodeNpy } from '../../core/onnx/npy.js';
 import { imageToRgba } from '../../core/visualize/heatmap.js';
-import { encodePng } from '../../node/visualize/png.js';
+import { encodePng } from '../visualize/png.js';
 import { explanationReportHtml, type ReportItem } from '../../core/visualize/report-html.js';
 import { displayScale, heatmapPngs } from './heatmaps.js';
 

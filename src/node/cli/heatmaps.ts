@@ -1,6 +1,6 @@
 /** Heatmap PNGs for image-shaped relevance ([N, C, H, W] or [N, H, W, C]). */
 import { overlay, relevanceToHeatmap } from '../../core/visualize/heatmap.js';
-import { encodePng } from '../../node/visualize/png.js';
+import { encodePng } from '../visualize/png.js';
 import type { ColormapName } from '../../core/visualize/colormap.js';
 import type { TensorData } from '../../core/onnx/tensor.js';
 

@@ -7,7 +7,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { encodePng } from '../../node/visualize/png.js';
+import { encodePng } from '../visualize/png.js';
 import type { EvaluationResult } from '../../core/evaluate/region-perturbation.js';
 import type { GridTiles } from './report.js';
 

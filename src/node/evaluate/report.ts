@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic, ensureDir } from '../io/atomic.js';
 import { heatmapGrid, imageToRgba, relevanceToHeatmap, type RgbaImage } from '../../core/visualize/heatmap.js';
-import { encodePng } from '../../node/visualize/png.js';
+import { encodePng } from '../visualize/png.js';
 import { aopc } from '../../core/evaluate/aopc.js';
 import { renderCurvesSvg, renderHeatmapGridSvg, svgToPng } from './plot.js';
 import type { EvaluationResult, MethodResult } from '../../core/evaluate/region-perturbation.js';

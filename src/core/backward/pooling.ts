@@ -1,12 +1,13 @@
 /**
- * Pooling layers. Max pooling routes relevance (or gradient) to the first maximum of each window
- * (ONNX Runtime's MaxPool indices); average pooling is a linear map, so LRP uses the epsilon
- * rule on it (the fixtures' "norm" rule) and gradients use its adjoint.
+ * Adjoints of pooling layers. Max pooling routes the gradient (or relevance) to the maximum of
+ * each window; where several inputs tie for the maximum, the first in row-major order gets it all
+ * (ONNX Runtime's MaxPool indices, PyTorch's convention) — in explanations and training alike.
+ * Average pooling is a linear map with a fixed adjoint.
  */
 import type { GraphBuilder } from '../onnx/builder.js';
-import type { GraphNode } from '../onnx/model.js';
+import { ELEM, type GraphNode } from '../onnx/model.js';
 import { float32, numel } from '../onnx/tensor.js';
-import { convAdjoint, type ConvGeometry } from './linear-op.js';
+import { convAdjoint, resolvePads, type ConvGeometry } from './conv.js';
 
 /**
  * Relevance of a MaxPool's input: R goes to the winning position of each window. Windows that
@@ -53,24 +54,6 @@ export function avgPoolGeometry(n: GraphNode, inShape: number[], outShape: numbe
   return { kernel, strides, dilations, pads, group: inShape[1]!, inSpatial, outSpatial };
 }
 
-/** Explicit pads for a Conv/pool node, resolving auto_pad from the static spatial shape. */
-export function resolvePads(n: GraphNode, inSpatial: number[], kernel: number[], strides: number[], dilations: number[]): number[] {
-  const r = kernel.length;
-  const autoPad = (n.attrs.auto_pad as string | undefined) ?? 'NOTSET';
-  if (autoPad === 'NOTSET') return [...((n.attrs.pads as number[] | undefined) ?? new Array(2 * r).fill(0))];
-  if (autoPad === 'VALID') return new Array(2 * r).fill(0);
-  const pads = new Array(2 * r).fill(0);
-  for (let d = 0; d < r; d++) {
-    const out = Math.ceil(inSpatial[d]! / strides[d]!);
-    const total = Math.max((out - 1) * strides[d]! + (kernel[d]! - 1) * dilations[d]! + 1 - inSpatial[d]!, 0);
-    const small = Math.floor(total / 2);
-    const big = total - small;
-    pads[d] = autoPad === 'SAME_UPPER' ? small : big;
-    pads[r + d] = autoPad === 'SAME_UPPER' ? big : small;
-  }
-  return pads;
-}
-
 /**
  * Adjoint of an AveragePool: Fᵀ(s ⊙ 1/K) with K the divisor ONNX Runtime used for each window,
  * recovered exactly from two batch-1 constants: K_j = count_j / AvgPool(1)_j, where count_j is the
@@ -86,4 +69,29 @@ export function avgPoolAdjoint(g: GraphBuilder, n: GraphNode, s: string, geo: Co
   const invK = g.div(poolOnes, count);
   const weighted = g.mul(s, invK);
   return convAdjoint(g, weighted, { dtype: 'float32', dims: kdims, data: new Float32Array(0) }, geo, () => kernelOnes);
+}
+
+/**
+ * Adjoint of a mean over `axes` (GlobalAveragePool, ReduceMean): dY / K broadcast back over the
+ * averaged axes (restored first where they were dropped). K, the number of averaged elements, is
+ * a number where shapes are static and is computed in the graph otherwise.
+ */
+export function meanAdjoint(g: GraphBuilder, dY: string, x: string, axes: number[], keepdims: boolean, K: number | null): string {
+  const kept = keepdims ? dY : g.op('Unsqueeze', [dY, g.ints(axes)]);
+  const count = K ?? g.op('ReduceSum', [g.op('ConstantOfShape', [g.op('Shape', [x])], { value: float32([1], [1]) }), g.ints(axes)], { keepdims: 1 });
+  return g.op('Expand', [g.div(kept, typeof count === 'number' ? g.scalar(count) : count), g.op('Shape', [x])]);
+}
+
+/**
+ * Adjoint of GlobalMaxPool where the spatial size is not known when the graph is built (text
+ * models of any length): the first maximum over the flattened positions (ArgMax) gets dY — the
+ * same tie convention as the MaxPool indices above.
+ */
+export function globalMaxPoolAdjoint(g: GraphBuilder, dY: string, x: string): string {
+  const xf = g.op('Reshape', [x, g.ints([0, 0, -1])]);
+  const am = g.op('ArgMax', [xf], { axis: 2, keepdims: 1 });
+  const S = g.op('Gather', [g.op('Shape', [xf]), g.ints([2])], { axis: 0 });
+  const range = g.op('Range', [g.op('Cast', [g.scalar(0)], { to: ELEM.INT64 }), g.op('Squeeze', [S, g.ints([0])]), g.op('Cast', [g.scalar(1)], { to: ELEM.INT64 })]);
+  const mask = g.op('Cast', [g.op('Equal', [range, am])], { to: ELEM.FLOAT });
+  return g.op('Reshape', [g.mul(mask, g.op('Reshape', [dY, g.ints([0, 0, 1])])), g.op('Shape', [x])]);
 }
