@@ -6,7 +6,7 @@
  */
 import type { GraphBuilder } from '../onnx/builder.js';
 import { ELEM, type GraphNode } from '../onnx/model.js';
-import { float32, numel } from '../onnx/tensor.js';
+import { float32, numel, type TensorData } from '../onnx/tensor.js';
 import { convAdjoint, resolvePads, type ConvGeometry } from './conv.js';
 
 /**
@@ -60,6 +60,14 @@ export function avgPoolGeometry(n: GraphNode, inShape: number[], outShape: numbe
  * number of real (non-padding) inputs in window j.
  */
 export function avgPoolAdjoint(g: GraphBuilder, n: GraphNode, s: string, geo: ConvGeometry, inShape1: number[], name: string): string {
+  const A = avgPoolMatrix(n, geo);
+  if (A) {
+    // Small maps: the pool is a fixed linear map of each channel's positions, so its adjoint is
+    // one product s [N·C, P_out] × A [P_out, P_in]: faster in ONNX Runtime than the depthwise
+    // transposed convolution, and no padding afterwards.
+    const flat = g.op('MatMul', [g.op('Reshape', [s, g.ints([-1, A.dims[0]!])]), g.initializer(`${name}_adjoint`, A)]);
+    return g.op('Reshape', [flat, g.ints([-1, ...inShape1.slice(1)])]);
+  }
   const C = inShape1[1]!;
   const ones1 = g.initializer(`${name}/ones`, float32(inShape1, new Float32Array(numel(inShape1)).fill(1)));
   const kdims = [C, 1, ...geo.kernel];
@@ -94,4 +102,33 @@ export function globalMaxPoolAdjoint(g: GraphBuilder, dY: string, x: string): st
   const range = g.op('Range', [g.op('Cast', [g.scalar(0)], { to: ELEM.INT64 }), g.op('Squeeze', [S, g.ints([0])]), g.op('Cast', [g.scalar(1)], { to: ELEM.INT64 })]);
   const mask = g.op('Cast', [g.op('Equal', [range, am])], { to: ELEM.FLOAT });
   return g.op('Reshape', [g.mul(mask, g.op('Reshape', [dY, g.ints([0, 0, 1])])), g.op('Shape', [x])]);
+}
+
+/**
+ * The pool as a matrix A [P_out, P_in] (A[q, p] = 1/|window q| for the real inputs p of window q),
+ * where that is exact and small: no ceil mode, no dilation, and padding either absent or not
+ * counted in the divisor. Null otherwise.
+ */
+function avgPoolMatrix(n: GraphNode, geo: ConvGeometry): TensorData | null {
+  const { kernel: k, strides: s, pads, dilations, inSpatial, outSpatial } = geo;
+  const r = k.length;
+  const countsPad = ((n.attrs.count_include_pad as number | undefined) ?? 0) !== 0;
+  if ((n.attrs.ceil_mode as number | undefined) || dilations.some((d) => d !== 1) || (countsPad && pads.some((q) => q !== 0))) return null;
+  const Pin = numel(inSpatial);
+  const Pout = numel(outSpatial);
+  if (Pin * Pout > 2 ** 18) return null;
+  const A = float32([Pout, Pin]);
+  const a = A.data as Float32Array;
+  for (let q = 0; q < Pout; q++) {
+    const qPos = outSpatial.map((_, i) => Math.floor(q / numel(outSpatial.slice(i + 1))) % outSpatial[i]!);
+    const window = qPos.map((v, i) => [Math.max(v * s[i]! - pads[i]!, 0), Math.min(v * s[i]! - pads[i]! + k[i]!, inSpatial[i]!)] as const);
+    const cells: number[] = [];
+    const walk = (i: number, flat: number) => {
+      if (i === r) cells.push(flat);
+      else for (let v = window[i]![0]; v < window[i]![1]; v++) walk(i + 1, flat * inSpatial[i]! + v);
+    };
+    walk(0, 0);
+    for (const cell of cells) a[q * Pin + cell] = 1 / cells.length;
+  }
+  return A;
 }

@@ -1,0 +1,69 @@
+/** Max, average and global pooling. */
+import { positiveMask } from '../../backward/activation.js';
+import { avgPoolAdjoint, avgPoolGeometry, globalMaxPoolAdjoint, maxPoolBackward, meanAdjoint } from '../../backward/pooling.js';
+import { ELEM, type GraphNode } from '../../onnx/model.js';
+import { float32, numel } from '../../onnx/tensor.js';
+import { isInput, type Emitter } from '../context.js';
+
+export const poolLayer: Emitter<'maxpool' | 'avgpool'> = (c, l, { x, shape, name, train, where }) => {
+  const g = c.g;
+  const r = shape.length - 1;
+  if (r < 1) throw new Error(`${where} needs a spatial input, got ${JSON.stringify(shape)}`);
+  const k = l.size;
+  const s = l.stride ?? k;
+  const p = l.padding ?? 0;
+  const outSpatial = shape.slice(1).map((v) => (v === null ? null : Math.floor((v + 2 * p - k) / s) + 1));
+  if (outSpatial.some((v) => v !== null && v < 1)) throw new Error(`${where}: input ${JSON.stringify(shape)} is smaller than the window`);
+  const outShape = [shape[0]!, ...outSpatial];
+  if (c.shapesOnly) return { out: x, shape: outShape };
+  const attrs: GraphNode['attrs'] = { kernel_shape: new Array(r).fill(k), strides: new Array(r).fill(s), pads: new Array(2 * r).fill(p) };
+  if (l.type === 'avgpool') attrs.count_include_pad = 0;
+  if (l.type === 'maxpool') {
+    const [y, idx] = train ? g.opN('MaxPool', [x], 2, attrs, name, name) : [g.layer('MaxPool', [x], attrs, name), ''];
+    if (train) {
+      const node = { op: 'MaxPool', name, inputs: [x], outputs: [y!, idx!], attrs };
+      c.tape.push((grad, give) => {
+        const dY = grad(y!);
+        if (!dY || isInput(c, x)) return;
+        const pre = c.reluOf.get(x);
+        if (pre !== undefined && c.uses.get(x) === 1 && !isInput(c, pre)) {
+          // ReLU then max-pool: max and ReLU commute, so the ReLU mask applies at the pooled
+          // resolution (the winner's value is the pooled value) — fewer elements to mask.
+          const masked = g.mul(dY, positiveMask(g, y!));
+          give(pre, maxPoolBackward(g, x, node, masked));
+        } else give(x, maxPoolBackward(g, x, node, dY));
+      });
+    }
+    return { out: y!, shape: outShape };
+  }
+  const y = g.layer('AveragePool', [x], attrs, name);
+  if (train) {
+    if (shape.some((v) => v === null)) throw new Error(`${where}: training needs a fixed input size`);
+    const node = { op: 'AveragePool', name, inputs: [x], outputs: [y], attrs };
+    const in1 = [1, ...(shape as number[])];
+    c.tape.push((grad, give) => {
+      const dY = grad(y);
+      if (!dY || isInput(c, x)) return;
+      const geo = avgPoolGeometry(node, in1, [1, ...(outShape as number[])]);
+      give(x, avgPoolAdjoint(g, node, dY, geo, in1, name));
+    });
+  }
+  return { out: y, shape: outShape };
+};
+
+export const globalPoolLayer: Emitter<'globalavgpool' | 'globalmaxpool'> = (c, l, { x, shape, name, train, where }) => {
+  const g = c.g;
+  const outShape = [shape[0]!, ...shape.slice(1).map(() => 1)];
+  if (c.shapesOnly) return { out: x, shape: outShape };
+  const avg = l.type === 'globalavgpool';
+  const y = g.layer(avg ? 'GlobalAveragePool' : 'GlobalMaxPool', [x], {}, name);
+  if (train) {
+    c.tape.push((grad, give) => {
+      const dY = grad(y);
+      if (!dY || isInput(c, x)) return;
+      const spatial = shape.slice(1).map((_, i) => i + 2);
+      give(x, avg ? meanAdjoint(g, dY, x, spatial, true, null) : globalMaxPoolAdjoint(g, dY, x));
+    });
+  }
+  return { out: y, shape: outShape };
+};
