@@ -24,5 +24,6 @@ export { checkSpec, PRESETS, type ModelSpec, type LayerSpec } from './train/spec
 export { ppmiSvdVectors } from './text/word-vectors.js';
 export { TextExplainer, type TextExplainerOptions } from './text/explain.js';
 export { evaluateRegionPerturbation, type EvaluateConfig, type EvaluationResult, type RunOptions } from './evaluate/region-perturbation.js';
+export { memoryProgress, type ProgressStore, type ProgressLog, type SampleRecord } from './evaluate/progress.js';
 export { Vocabulary } from './text/vocab.js';
 export { tokenize } from './text/tokenizer.js';

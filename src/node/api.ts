@@ -1,6 +1,7 @@
 /**
  * The core's entry classes with Node conveniences: models and vocabularies by path, the PNG
- * encoder for heatmap complexity. Everything else is the core unchanged.
+ * encoder for heatmap complexity, an evaluation's progress kept in a file. Everything else is
+ * the core unchanged.
  */
 import { type EvaluateConfig, type EvaluationResult, evaluateRegionPerturbation as evaluateCore, type Dataset, type RunOptions } from '../core/evaluate/region-perturbation.js';
 import { Explainer as CoreExplainer, type ExplainerOptions } from '../core/explain/explainer.js';
@@ -8,6 +9,7 @@ import type { ImportedModel } from '../core/graph/import.js';
 import { importModel } from '../core/graph/import.js';
 import { TextExplainer as CoreTextExplainer, type TextExplainerOptions } from '../core/text/explain.js';
 import type { Vocabulary } from '../core/text/vocab.js';
+import { fileProgress } from './evaluate/progress.js';
 import { loadVocabulary, readModelFile, vocabPathFor } from './files.js';
 import { encodePng } from './visualize/png.js';
 
@@ -36,8 +38,21 @@ export class TextExplainer extends CoreTextExplainer {
   }
 }
 
-/** Region perturbation of a model given as a path or bytes (see the core function). */
-export function evaluateRegionPerturbation(model: string | Uint8Array, data: Dataset, config: EvaluateConfig, run: RunOptions = {}): Promise<EvaluationResult> {
+export interface NodeRunOptions extends RunOptions {
+  /** JSON-lines progress file (the progress store); finished chunks in it are skipped. */
+  progressFile?: string;
+  /** Ignore (overwrite) an existing progress file. */
+  fresh?: boolean;
+}
+
+/** Region perturbation of a model given as a path or bytes, its progress optionally in a file (see the core function). */
+export function evaluateRegionPerturbation(model: string | Uint8Array, data: Dataset, config: EvaluateConfig, run: NodeRunOptions = {}): Promise<EvaluationResult> {
   const bytes = typeof model === 'string' ? readModelFile(model) : model;
-  return evaluateCore(bytes, data, config, { modelName: typeof model === 'string' ? model : undefined, encodePng: (rgba, w, h) => encodePng(rgba, w, h, 1), ...run });
+  const { progressFile, fresh, ...rest } = run;
+  return evaluateCore(bytes, data, config, {
+    modelName: typeof model === 'string' ? model : undefined,
+    encodePng: (rgba, w, h) => encodePng(rgba, w, h, 1),
+    ...rest,
+    progress: progressFile ? fileProgress(progressFile, { fresh }) : rest.progress,
+  });
 }

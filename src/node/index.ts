@@ -9,7 +9,8 @@ setDefaultRuntime(nodeRuntime);
 
 export * from '../core/index.js';
 export { nodeRuntime } from './runtime-node.js';
-export { Explainer, TextExplainer, evaluateRegionPerturbation, type NodeTextExplainerOptions } from './api.js';
+export { Explainer, TextExplainer, evaluateRegionPerturbation, type NodeTextExplainerOptions, type NodeRunOptions } from './api.js';
+export { fileProgress } from './evaluate/progress.js';
 export { readModelFile, loadVocabulary, saveVocabulary, vocabPathFor } from './files.js';
 export { folderCheckpoints } from './train/checkpoints.js';
 export { loadImage } from './io/image.js';

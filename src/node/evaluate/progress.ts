@@ -5,26 +5,18 @@
  * line is there, so a run killed in the middle of a write redoes that chunk; a restart with the
  * same settings skips finished chunks. Chunks have fixed boundaries (the chunk size is part of
  * the hash) and every random stream is keyed by sample, so a resumed run computes exactly what
- * an uninterrupted one would.
+ * an uninterrupted one would. This is Node's implementation of the core's ProgressStore.
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { ProgressLog, ProgressStore, SampleRecord } from '../../core/evaluate/progress.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
-export interface SampleRecord {
-  chunk: number;
-  /** Position in the evaluated set (0-based). */
-  i: number;
-  /** Index in the source data set (with --offset). */
-  id: number;
-  method: string;
-  label?: number;
-  target: number;
-  predicted: number;
-  /** f(x^(k)), k = 0..L, MoRF and LeRF (averaged over repetitions), as float32 values. */
-  morf: number[];
-  lerf: number[];
-  png?: number;
-  entropy?: number;
+/**
+ * Node's progress store: a JSON-lines file, started when missing (or with `fresh`), else
+ * resumed; a file written with other settings is refused.
+ */
+export function fileProgress(path: string, opts: { fresh?: boolean } = {}): ProgressStore {
+  return { open: (hash, settings) => ProgressFile.open(path, hash, { ...settings, hash }, opts.fresh) };
 }
 
 interface Header {
@@ -34,7 +26,7 @@ interface Header {
   config: unknown;
 }
 
-export class ProgressFile {
+export class ProgressFile implements ProgressLog {
   private constructor(
     readonly path: string,
     readonly hash: string,
