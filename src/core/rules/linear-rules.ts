@@ -1,6 +1,19 @@
 /**
- * LRP rules for dense and conv layers, as graph fragments (formulas: fixtures/lrp/README.md).
- * Notation: x the layer input, y = F(x; W) + b its forward output, R the relevance at y.
+ * LRP rules for dense and conv layers, as graph fragments. Notation: x the layer input,
+ * z_ij = x_i w_ij, y_j = Σ_i z_ij + b_j the forward output, R_j the relevance at y_j,
+ * stab(d) = d + ε·sgn(d) with sgn(0) = 1. Every numerical convention follows Zennit (the vendored
+ * fixtures' README, test/fixtures/lrp/README.md); test/reference/lrp64.ts is the executable spec.
+ *
+ * | rule      | R_i =                                                                  | source |
+ * |-----------|------------------------------------------------------------------------|--------|
+ * | gradient  | Σ_j w_ij R_j                                                            | (sensitivity; Simonyan et al. 2014) |
+ * | epsilon   | x_i Σ_j w_ij R_j / stab(y_j)                                            | Bach et al. 2015 |
+ * | zplus     | Σ_j z⁺_ij R_j / stab(Σ_i z⁺_ij + b_j⁺), z⁺_ij = x_i⁺w_ij⁺ + x_i⁻w_ij⁻          | Montavon et al. 2017 (deep Taylor) |
+ * | alphabeta | Σ_j (α z⁺_ij / stab(Σ_i z⁺_ij + b_j⁺) − β z⁻_ij / stab(Σ_i z⁻_ij + b_j⁻)) R_j, z⁻_ij = x_i⁺w_ij⁻ + x_i⁻w_ij⁺, α − β = 1 | Bach et al. 2015 |
+ * | gamma     | Σ_j (z_ij + γ z⁺_ij) R_j / stab(y_j + γ(Σ_i z⁺_ij + b_j⁺)) where y_j > 0; with z⁻ where y_j < 0 | Montavon et al. 2019 |
+ * | zbox      | Σ_j (x_i w_ij − l_i w_ij⁺ − h_i w_ij⁻) R_j / stab(Σ_i …)                 | Montavon et al. 2017 (zB) |
+ * | wsquare   | Σ_j w_ij² R_j / stab(Σ_i w_ij² + b_j²)                                  | Montavon et al. 2017 (w²) |
+ * | flat      | Σ_j R_j / stab(#inputs of j)  (all weights 1)                           | Lapuschkin et al. 2019 |
  */
 import type { GraphBuilder } from '../onnx/builder.js';
 import { float32, numel } from '../onnx/tensor.js';
