@@ -8,6 +8,7 @@ import type { ImportedModel } from '../core/graph/import.js';
 import { importModel } from '../core/graph/import.js';
 import { TextExplainer as CoreTextExplainer, type TextExplainerOptions } from '../core/text/explain.js';
 import type { Vocabulary } from '../core/text/vocab.js';
+import { ProgressFile } from './evaluate/progress.js';
 import { loadVocabulary, readModelFile, vocabPathFor } from './files.js';
 import { encodePng } from './visualize/png.js';
 
@@ -39,5 +40,5 @@ export class TextExplainer extends CoreTextExplainer {
 /** Region perturbation of a model given as a path or bytes (see the core function). */
 export function evaluateRegionPerturbation(model: string | Uint8Array, data: Dataset, config: EvaluateConfig, run: RunOptions = {}): Promise<EvaluationResult> {
   const bytes = typeof model === 'string' ? readModelFile(model) : model;
-  return evaluateCore(bytes, data, config, { modelName: typeof model === 'string' ? model : undefined, encodePng: (rgba, w, h) => encodePng(rgba, w, h, 1), ...run });
+  return evaluateCore(bytes, data, config, { modelName: typeof model === 'string' ? model : undefined, encodePng: (rgba, w, h) => encodePng(rgba, w, h, 1), openProgress: ProgressFile.open, ...run });
 }

@@ -16,7 +16,7 @@ import { aopc, aopcCurve, meanSe, meanSeCurves, type MeanSe } from './aopc.js';
 import { heatmapComplexity, type PngEncoder } from './complexity.js';
 import type { MethodSpec } from './methods.js';
 import { checkReplacement, perturbRegion, replacementImage, type Replacement } from './perturb.js';
-import { ProgressFile, type SampleRecord } from '../../node/evaluate/progress.js';
+import type { ProgressOpener, SampleRecord } from './progress.js';
 import { imageGeometry, morfOrder, poolChannels, regionGrid, regionScores, reversed, type ImageGeometry, type RegionGrid } from './regions.js';
 import { permutation, rngFor } from '../math/rng.js';
 
@@ -68,6 +68,8 @@ export interface RunOptions {
   explainBatch?: number;
   /** JSON-lines progress file; finished chunks in it are skipped. */
   progressFile?: string;
+  /** Opens `progressFile` (required with it; Node's entry point supplies the JSON-lines file). */
+  openProgress?: ProgressOpener;
   /** Ignore (overwrite) an existing progress file. */
   fresh?: boolean;
   /** Checked between chunks: when aborted, the run returns with complete = false. */
@@ -366,7 +368,9 @@ export async function evaluateRegionPerturbation(model: Uint8Array, data: Datase
       explainBatch: run.explainBatch ?? 256,
     };
     const hash = await sha256(JSON.stringify(hashed));
-    const progress = run.progressFile ? await ProgressFile.open(run.progressFile, hash, { ...settings, hash }, run.fresh) : undefined;
+    const { progressFile, openProgress } = run;
+    if (progressFile && !openProgress) throw new Error('progressFile needs openProgress (the Node entry point supplies it)');
+    const progress = progressFile && openProgress ? await openProgress(progressFile, hash, { ...settings, hash }, run.fresh) : undefined;
     const done = progress?.done ?? new Map<number, SampleRecord[]>();
 
     const nChunks = Math.ceil(N / chunkSize);

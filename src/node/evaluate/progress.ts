@@ -8,24 +8,10 @@
  * an uninterrupted one would.
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { ProgressStore, SampleRecord } from '../../core/evaluate/progress.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
-export interface SampleRecord {
-  chunk: number;
-  /** Position in the evaluated set (0-based). */
-  i: number;
-  /** Index in the source data set (with --offset). */
-  id: number;
-  method: string;
-  label?: number;
-  target: number;
-  predicted: number;
-  /** f(x^(k)), k = 0..L, MoRF and LeRF (averaged over repetitions), as float32 values. */
-  morf: number[];
-  lerf: number[];
-  png?: number;
-  entropy?: number;
-}
+export type { SampleRecord };
 
 interface Header {
   kind: 'header';
@@ -34,7 +20,7 @@ interface Header {
   config: unknown;
 }
 
-export class ProgressFile {
+export class ProgressFile implements ProgressStore {
   private constructor(
     readonly path: string,
     readonly hash: string,
