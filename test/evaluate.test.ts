@@ -21,7 +21,7 @@ import { encodePng } from '../src/node/visualize/png.js';
 const ROOT = join(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'models', 'fmnist-cnn.onnx');
 const SAMPLES = join(ROOT, 'models', 'samples', 'samples.npy');
-const FMNIST_SMALL = join(ROOT, '..', 'shared', 'datasets', 'fashion-mnist-small');
+const FMNIST_TINY = join(ROOT, 'test', 'fixtures', 'fashion-mnist-tiny');
 const tmp = mkdtempSync(join(tmpdir(), 'relprop-eval-'));
 
 
@@ -249,9 +249,8 @@ describe('relprop evaluate (CLI)', () => {
   });
 
   it('reads the Fashion-MNIST IDX folder with its labels', async () => {
-    if (!existsSync(FMNIST_SMALL)) return;
     const out = join(tmp, 'idx-cli');
-    const r = await relprop(['evaluate', '--model', MODEL, '--data', FMNIST_SMALL, '--out', out, '--limit', '3', '--methods', 'gradient,random', '--region-size', '14', '--threads', '1', '--target', 'label', '--no-plot', '--heatmap-samples', '0']);
+    const r = await relprop(['evaluate', '--model', MODEL, '--data', FMNIST_TINY, '--out', out, '--limit', '3', '--methods', 'gradient,random', '--region-size', '14', '--threads', '1', '--target', 'label', '--no-plot', '--heatmap-samples', '0']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/3 samples \(accuracy/);
     const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));

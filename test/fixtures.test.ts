@@ -1,5 +1,5 @@
 /**
- * Zennit fixtures: every case of ../shared/fixtures/lrp, on every ONNX file it applies to, within
+ * Zennit fixtures: every case of test/fixtures/lrp, on every ONNX file it applies to, within
  * its tolerance; logits within 1e-5; a batch of three equals the samples one at a time.
  */
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 /**
  * The runtime seam on onnxruntime-web (WebAssembly). Its wasm files are served from `wasmPaths`
- * (default: next to the page's bundle, as onnxruntime-web resolves them).
+ * (default: next to the page's bundle, as onnxruntime-web resolves them). In Node the package's
+ * node build loads them from its own dist/ folder, without `wasmPaths` (test/runtime-web.test.ts).
  */
 import * as ort from 'onnxruntime-web';
 import type { Runtime, Session, SessionOptions } from '../core/runtime.js';

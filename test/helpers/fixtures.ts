@@ -1,10 +1,10 @@
-/** Readers for ../shared/fixtures/lrp (Zennit reference outputs). */
+/** Readers for test/fixtures/lrp (Zennit reference outputs, vendored: see test/fixtures/README.md). */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TensorData } from '../../src/core/onnx/tensor.js';
 
-export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'fixtures', 'lrp');
+export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'lrp');
 
 export interface FixtureCase {
   id: string;

@@ -1,6 +1,6 @@
 /**
  * Float64 reference of the LRP rules, one layer at a time, written with plain loops and no ONNX,
- * following /work/shared/fixtures/lrp/README.md ("LRP rules") formula by formula. Its purpose is
+ * following test/fixtures/lrp/README.md ("LRP rules") formula by formula. Its purpose is
  * to check the compiled explainer graphs: run a layer's rule fragment in ONNX Runtime and compare
  * with the function here.
  *
