@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
+export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'src', 'node', 'cli', 'main.js');
 const run = promisify(execFile);
 
 export interface CliResult {
