@@ -177,3 +177,35 @@ describe('relprop inspect and demo', () => {
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/<img[^>]+data:image\/png;base64/);
   });
 });
+
+describe('shared options', () => {
+  /** The help text of one option in `relprop CMD --help`, whitespace collapsed (commander wraps lines). */
+  const optionHelp = (help: string, flag: string): string | undefined => {
+    const lines = help.split('\n');
+    const i = lines.findIndex((l) => l.trimStart().startsWith(`${flag} `) || l.trim() === flag);
+    if (i < 0) return undefined;
+    const block = [lines[i]!];
+    for (const l of lines.slice(i + 1)) {
+      if (/^\s+-/.test(l) || l.trim() === '') break;
+      block.push(l);
+    }
+    return block.join(' ').replace(/\s+/g, ' ').trim().slice(flag.length).trim();
+  };
+
+  it('are spelled, parsed and described the same by every command that has them', async () => {
+    const commands = ['explain', 'inspect', 'train', 'test', 'demo', 'evaluate', 'explain-text', 'text-experiments'];
+    const helps = Object.fromEntries(await Promise.all(commands.map(async (c) => [c, (await relprop([c, '--help'])).stdout] as const)));
+    for (const c of commands) expect(optionHelp(helps[c]!, '--threads <n>'), c).toBe('ONNX Runtime threads (default: all cores)');
+    for (const c of ['explain', 'inspect', 'evaluate', 'explain-text']) {
+      expect(optionHelp(helps[c]!, '--gamma <g>'), c).toBe('gamma of the gamma rule (default 0.25)');
+      expect(optionHelp(helps[c]!, '--samples <n>'), c).toBe('smoothgrad: noisy samples (default 16)');
+    }
+    expect(optionHelp(helps['evaluate']!, '--ig-steps <n>')).toBe(optionHelp(helps['explain']!, '--steps <n>'));
+    // One parser: a bad value gets the same message from every command.
+    for (const args of [['demo', '--threads', '0'], ['text-experiments', '--model', 'm', '--data', 'd', '--out', 'o', '--threads', 'x']]) {
+      const r = await relprop(args);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/--threads needs a positive integer, got "(0|x)"/);
+    }
+  });
+});

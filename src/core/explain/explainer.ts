@@ -9,7 +9,7 @@ import type { RuleParams } from '../rules/spec.js';
 import { compileExplainer, type CompiledExplainer } from './compile.js';
 import { checkMethod, type Method } from './resolve.js';
 import { openSession, type Runtime, type Session } from '../runtime.js';
-import { gaussian, mulberry32 } from '../math/random.js';
+import { gaussian, rngFor } from '../math/rng.js';
 
 export interface ExplainerOptions {
   method?: Method;
@@ -312,8 +312,6 @@ export class Explainer {
       for (let i = 0; i < n; i++) {
         const sample = src.subarray((s0 + i) * per, (s0 + i + 1) * per);
         let sigma = 0;
-        // One noise stream per sample: its explanation does not depend on the rest of the batch.
-        const rng = mulberry32(((this.options.seed ?? 0) * 1_000_003 + s0 + i) >>> 0);
         if (this.method === 'smoothgrad') {
           let lo = Infinity;
           let hi = -Infinity;
@@ -323,6 +321,9 @@ export class Explainer {
           }
           sigma = (this.options.noiseLevel ?? 0.1) * (hi - lo);
         }
+        // One noise stream per sample, keyed by its index: its explanation does not depend on the
+        // rest of the batch nor on how the batch is chunked.
+        const rng = rngFor(this.options.seed ?? 0, 'smoothgrad', s0 + i);
         for (let r = 0; r < rows; r++) {
           const off = (i * rows + r) * per;
           d.set(sample, off);

@@ -1,8 +1,8 @@
 /**
- * Seeded random streams. Every stream is keyed by the run's seed and by what it is for (the
- * sample's index in the data set, the repetition, a purpose tag), never by processing order:
- * a sample gets the same noise and the same random ordering whether it is evaluated first,
- * last, alone or after a resume.
+ * Seeded randomness, relprop's only random-number module. Streams come from rngFor, keyed by the
+ * run's seed and by what they are for (the sample's index in the data set, the repetition, a
+ * purpose tag), never by processing order: a sample gets the same noise and the same random
+ * ordering whether it is evaluated first, last, alone or after a resume.
  */
 
 /** 32-bit FNV-1a over the key parts, then a murmur3 finaliser. */
@@ -51,4 +51,26 @@ export function permutation(n: number, rng: () => number): Int32Array {
     p[j] = t;
   }
   return p;
+}
+
+/** Standard normal by Box–Muller from any uniform stream (two uniforms per draw, the sine half unused). */
+export function gaussian(rng: () => number): number {
+  return Math.sqrt(-2 * Math.log(Math.max(rng(), 1e-12))) * Math.cos(2 * Math.PI * rng());
+}
+
+/**
+ * mulberry32: one 32-bit state seeded by one number, so streams are told apart only by arithmetic
+ * on seeds — the reason everything else uses {@link rngFor}.
+ * @deprecated only for src/core/train until it moves to rngFor (and for the word vectors of
+ * src/core/text/word-vectors.ts, which feed the committed text model trained there: they move together)
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

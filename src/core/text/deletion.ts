@@ -14,6 +14,7 @@
  */
 import type { Encoded } from './vocab.js';
 import { TextExplainer, type IdRows } from './explain.js';
+import { permutation, rngFor } from '../math/rng.js';
 
 export interface DeletionDoc {
   enc: Encoded;
@@ -40,9 +41,6 @@ export interface DeletionOptions {
   onProgress?: (what: string) => void;
 }
 
-export { mulberry32 } from '../math/random.js';
-import { mulberry32 } from '../math/random.js';
-
 /** Positions 0..n-1 sorted by score (decreasing or increasing); ties by position. */
 export function deletionOrder(scores: ArrayLike<number>, n: number, decreasing: boolean): number[] {
   const idx = Array.from({ length: n }, (_, i) => i);
@@ -50,13 +48,12 @@ export function deletionOrder(scores: ArrayLike<number>, n: number, decreasing: 
   return idx;
 }
 
-export function randomOrder(n: number, rng: () => number): number[] {
-  const idx = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
-  return idx;
+/**
+ * The random baseline's order for one document in one run: keyed by the seed, the run and the
+ * document's index, so it does not depend on the other documents or on the methods compared.
+ */
+export function randomOrder(n: number, seed: number, run: number, doc: number): Int32Array {
+  return permutation(n, rngFor(seed, 'word-deletion', run, doc));
 }
 
 function argmax(a: Float32Array, off: number, K: number): number {
@@ -76,7 +73,7 @@ function byLength(docs: DeletionDoc[]): Map<number, number[]> {
  * Accuracy after deleting the first k positions of each document's order, k = 0..K. One forward
  * pass per length group and step.
  */
-export async function deletionAccuracy(te: TextExplainer, docs: DeletionDoc[], orders: number[][], K: number): Promise<number[]> {
+export async function deletionAccuracy(te: TextExplainer, docs: DeletionDoc[], orders: ArrayLike<number>[], K: number): Promise<number[]> {
   const correct = new Array<number>(K + 1).fill(0);
   const pad = BigInt(te.vocab.padId);
   for (const [L, idx] of byLength(docs)) {
@@ -155,10 +152,9 @@ export async function wordDeletionExperiment(
       curves.push({ method: name, set, documents: sub.length, accuracy: await deletionAccuracy(fwd, sub, orders, K) });
     }
     opts.onProgress?.(`deleting words (${set}): random × ${runs}`);
-    const rng = mulberry32(opts.seed ?? 1);
     const all: number[][] = [];
     for (let r = 0; r < runs; r++) {
-      const orders = sub.map((d) => randomOrder(d.enc.tokens.length, rng));
+      const orders = ids.map((i) => randomOrder(docs[i]!.enc.tokens.length, opts.seed ?? 1, r, i));
       all.push(await deletionAccuracy(fwd, sub, orders, K));
     }
     const mean = all[0]!.map((_, k) => all.reduce((a, c) => a + c[k]!, 0) / runs);

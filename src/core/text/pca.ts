@@ -1,9 +1,10 @@
 /**
  * Principal component analysis of row vectors (float64 throughout): centre, covariance, Jacobi
- * eigen-decomposition of the symmetric covariance. Small dimensions (word embeddings: tens to a
- * few hundred) make the exact decomposition cheap. Signs are fixed so that each component's
+ * eigen-decomposition of the symmetric covariance (src/core/math/linalg.ts). Small dimensions
+ * (word embeddings: tens to a few hundred) make the exact decomposition cheap. Signs are fixed so that each component's
  * largest-magnitude loading is positive (deterministic plots).
  */
+import { descendingOrder, symmetricEigen } from '../math/linalg.js';
 
 export interface PcaResult {
   /** Principal directions, [k][D]. */
@@ -17,47 +18,6 @@ export interface PcaResult {
   projected: number[][];
 }
 
-/** Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations. Returns eigenvalues and eigenvectors (columns of V), unsorted. */
-export function symmetricEigen(A: number[][]): { values: number[]; vectors: number[][] } {
-  const n = A.length;
-  const a = A.map((r) => [...r]);
-  const v: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p]![q]! ** 2;
-    if (off < 1e-22) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p]![q]!;
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (a[q]![q]! - a[p]![p]!) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k]![p]!;
-          const akq = a[k]![q]!;
-          a[k]![p] = c * akp - s * akq;
-          a[k]![q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p]![k]!;
-          const aqk = a[q]![k]!;
-          a[p]![k] = c * apk - s * aqk;
-          a[q]![k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k]![p]!;
-          const vkq = v[k]![q]!;
-          v[k]![p] = c * vkp - s * vkq;
-          v[k]![q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  return { values: a.map((r, i) => r[i]!), vectors: v };
-}
-
 export function pca(rows: ArrayLike<number>[], k = 2): PcaResult {
   const n = rows.length;
   if (n < 2) throw new Error(`PCA needs at least 2 rows, got ${n}`);
@@ -68,27 +28,26 @@ export function pca(rows: ArrayLike<number>[], k = 2): PcaResult {
     if (r.length !== D) throw new Error(`PCA: rows have different lengths (${D} and ${r.length})`);
     for (let d = 0; d < D; d++) mean[d]! += r[d]! / n;
   }
-  const cov = Array.from({ length: D }, () => new Array<number>(D).fill(0));
+  const cov = new Float64Array(D * D);
   const c = new Float64Array(D);
   for (const r of rows) {
     for (let d = 0; d < D; d++) c[d] = r[d]! - mean[d]!;
     for (let i = 0; i < D; i++) {
       const ci = c[i]!;
-      const row = cov[i]!;
-      for (let j = i; j < D; j++) row[j]! += ci * c[j]!;
+      for (let j = i; j < D; j++) cov[i * D + j]! += ci * c[j]!;
     }
   }
-  for (let i = 0; i < D; i++) for (let j = i; j < D; j++) cov[j]![i] = cov[i]![j] = cov[i]![j]! / (n - 1);
-  const { values, vectors } = symmetricEigen(cov);
-  const order = values.map((v, i) => [v, i] as const).sort((x, y) => y[0] - x[0]);
+  for (let i = 0; i < D; i++) for (let j = i; j < D; j++) cov[j * D + i] = cov[i * D + j] = cov[i * D + j]! / (n - 1);
+  const { values, vectors } = symmetricEigen(cov, D);
+  const order = descendingOrder(values).slice(0, k);
   const total = values.reduce((s, v) => s + Math.max(0, v), 0);
-  const components = order.slice(0, k).map(([, i]) => {
-    const col = vectors.map((r) => r[i]!);
+  const components = order.map((i) => {
+    const col = Array.from({ length: D }, (_, d) => vectors[d * D + i]!);
     let big = 0;
     for (const x of col) if (Math.abs(x) > Math.abs(big)) big = x;
     return big < 0 ? col.map((x) => -x) : col;
   });
-  const variance = order.slice(0, k).map(([v]) => v);
+  const variance = order.map((i) => values[i]!);
   const projected = rows.map((r) => components.map((comp) => comp.reduce((s, w, d) => s + w * (r[d]! - mean[d]!), 0)));
   return { components, variance, explained: variance.map((v) => (total > 0 ? v / total : 0)), mean, projected };
 }

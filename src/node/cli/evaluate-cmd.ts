@@ -9,7 +9,8 @@ import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
 import { loadDataset } from '../evaluate/dataset.js';
-import { DEFAULT_METHODS, parseMethodSpec, splitMethodList } from '../../core/evaluate/methods.js';
+import { DEFAULT_METHODS, parseMethodSpec } from '../../core/evaluate/methods.js';
+import { splitMethodList } from '../../core/explain/method-spec.js';
 import { REPLACEMENTS, type Replacement } from '../../core/evaluate/perturb.js';
 import { type EvaluationResult } from '../../core/evaluate/region-perturbation.js';
 import { readModelFile } from '../files.js';
@@ -18,7 +19,8 @@ import { imageGeometry, parseRegionSize } from '../../core/evaluate/regions.js';
 import { aopcTableText, writeEvaluationOutputs } from '../evaluate/report.js';
 import { importModel } from '../../core/graph/import.js';
 import { imageOptionsFor } from './inputs.js';
-import { explainerOptions, num, numList, parseSize, posInt, type MethodFlags } from './options.js';
+import { batchSizeOption, explainerOptions, imageOptions, inputRangeOption, quietOption, ruleParamOptions, samplingOptions, seedOption, threadsOption, type MethodFlags } from './options.js';
+import { nonNegInt, num, posInt } from './values.js';
 
 export interface EvaluateFlags extends Omit<MethodFlags, 'steps'> {
   model: string;
@@ -52,61 +54,41 @@ export interface EvaluateFlags extends Omit<MethodFlags, 'steps'> {
   quiet?: boolean;
 }
 
-const nonNegInt = (flag: string) => (v: string): number => {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 0) throw new Error(`${flag} needs an integer ≥ 0, got "${v}"`);
-  return x;
-};
-
 /** Register `evaluate` on the program (called from main.ts). */
 export function registerEvaluateCommand(program: Command): void {
-  program
+  const cmd = program
     .command('evaluate')
     .description('region perturbation: MoRF/LeRF curves and AOPC of attribution methods on a data set, with a random baseline')
     .requiredOption('--model <file>', 'ONNX classifier (output: class scores [N, K])')
     .requiredOption('--data <path>', 'IDX images file (.gz or raw; labels found beside it), folder of IDX files, .npy array, or folder of PNG/JPEG images')
     .requiredOption('--out <dir>', 'output folder (results.json, aopc.csv, curves.csv, samples.csv, table.md, curves.svg/png, heatmaps.png, progress.jsonl)')
-    .option('--methods <list>', `comma-separated METHOD[:COMPOSITE|RULE][@key=value…] and "random" (default: ${DEFAULT_METHODS.join(',')})`)
+    .option('--methods <list>', `comma-separated method specs NAME[:VARIANT][@key=value…] (e.g. lrp:epsilon@epsilon=0.01, lrp:epsilon-plus-flat, integrated-gradients@steps=64, gradient@pool=abs) and "random" (default: ${DEFAULT_METHODS.join(',')})`)
     .option('--region-size <n|HxW>', 'region size in pixels; must divide the image (default: the paper\'s 9, or the largest size below it that divides the image into ≥ 100 regions)')
     .option('--steps <n>', 'perturbation steps L (default: min(100, number of regions))', posInt('--steps'))
     .addOption(new Option('--replacement <mode>', 'what a perturbed region becomes').choices([...REPLACEMENTS]).default('uniform'))
     .option('--blur-sigma <s>', 'blur replacement: Gaussian sigma in pixels (default 2)', num('--blur-sigma'))
-    .option('--repeats <n>', 'noise draws / random orders per sample, averaged (default 1)', posInt('--repeats'))
-    .option('--seed <n>', 'seed of the noise, the random baseline, tie-breaking (and SmoothGrad)', nonNegInt('--seed'), 0)
+    .option('--repeats <n>', 'noise draws / random orders per sample, averaged (default 1)', posInt('--repeats'));
+  seedOption(cmd, 'the noise, the random baseline, tie-breaking and SmoothGrad', 0)
     .addOption(new Option('--target <t>', 'class whose score is tracked').choices(['predicted', 'label']).default('predicted'))
     .addOption(new Option('--score <s>', 'tracked score').choices(['logit', 'probability']).default('logit'))
     .option('--limit <n>', 'evaluate at most n samples', posInt('--limit'))
     .option('--offset <n>', 'skip the first n samples', nonNegInt('--offset'))
     .option('--labels <file>', 'labels (.npy or IDX) when not found beside the images')
-    .addOption(new Option('--split <s>', 'IDX folders: which split').choices(['test', 'train']).default('test'))
-    .addOption(new Option('--layout <l>', 'tensor layout of the images').choices(['nchw', 'nhwc']))
-    .option('--size <HxW>', 'image folders: resize to this size (default: the model input size)', parseSize)
-    .addOption(new Option('--channels <n>', 'image folders: 1 (grayscale) or 3 (RGB)').choices(['1', '3']).argParser((v) => Number(v) as 1 | 3))
-    .option('--scale <s>', 'image folders: pixel multiplier (default 1/255)', num('--scale'))
-    .option('--mean <m>', 'image folders: per-channel mean subtracted after scaling', numList('--mean'))
-    .option('--std <s>', 'image folders: per-channel std', numList('--std'))
-    // The method flags of `explain` (defaults for every method; a method's @key=value overrides).
-    .option('--epsilon <e>', 'epsilon of the epsilon rule', num('--epsilon'))
-    .option('--gamma <g>', 'gamma of the gamma rule', num('--gamma'))
-    .option('--alpha <a>', 'alpha of the alpha-beta rule', num('--alpha'))
-    .option('--beta <b>', 'beta of the alpha-beta rule', num('--beta'))
-    .option('--low <l>', 'lower bound of the zB/box rule', num('--low'))
-    .option('--high <h>', 'upper bound of the zB/box rule', num('--high'))
-    .option('--stabilizer <s>', 'stabiliser of the z+, alpha-beta, gamma, box, w² and flat rules', num('--stabilizer'))
-    .option('--input-range <lo,hi>', 'range of raw input values: the zB/box bounds of LRP and the range of the uniform noise (default noise range: per-channel min/max of the data)', numList('--input-range'))
-    .option('--ig-steps <n>', 'integrated gradients: steps', posInt('--ig-steps'))
-    .option('--samples <n>', 'smoothgrad: noisy samples', posInt('--samples'))
-    .option('--noise-level <s>', 'smoothgrad: noise sigma as a fraction of the input range', num('--noise-level'))
-    .option('--batch-size <n>', 'explainer: samples per runtime call (default 256)', posInt('--batch-size'))
-    .option('--forward-batch <n>', 'perturbed images per runtime call (default 256)', posInt('--forward-batch'))
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', posInt('--threads'))
+    .addOption(new Option('--split <s>', 'IDX folders: which split').choices(['test', 'train']).default('test'));
+  imageOptions(cmd, 'image folders');
+  // The method flags of `explain`: defaults for every method, which a spec's @key=value overrides.
+  ruleParamOptions(cmd);
+  inputRangeOption(cmd, '; also the range of the uniform noise (default noise range: per-channel min/max of the data)');
+  samplingOptions(cmd, '--ig-steps');
+  batchSizeOption(cmd, 256, 'explainer: samples per runtime call')
+    .option('--forward-batch <n>', 'perturbed images per runtime call (default 256)', posInt('--forward-batch'));
+  threadsOption(cmd)
     .option('--chunk-size <n>', 'samples per chunk, the unit of progress and resume (default 50)', posInt('--chunk-size'))
     .option('--heatmap-samples <n>', 'columns of the heatmap grid (default 8; 0: no grid)', nonNegInt('--heatmap-samples'), 8)
     .option('--progress <file>', 'progress file (default OUT/progress.jsonl)')
     .option('--fresh', 'ignore an existing progress file and start over')
-    .option('--no-plot', 'do not draw curves.svg/curves.png')
-    .option('--quiet', 'print nothing on success')
-    .action(async (opts: EvaluateFlags) => evaluateCommand(opts));
+    .option('--no-plot', 'do not draw curves.svg/curves.png');
+  quietOption(cmd).action(async (opts: EvaluateFlags) => evaluateCommand(opts));
 }
 
 /** Default region size: the paper's 9, else the largest size ≤ 9 dividing H and W into ≥ 100 regions, else 1. */

@@ -7,7 +7,8 @@ import { encodeNpy } from '../../core/onnx/npy.js';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/visualize/colormap.js';
 import { heatmapPngs, numberedPaths } from './heatmaps.js';
 import { imageOptionsFor, loadInput, type ImageFlags } from './inputs.js';
-import { explainerOptions, parseTarget, type MethodFlags } from './options.js';
+import { explainerOptions, type MethodFlags } from './options.js';
+import { parseTarget } from './values.js';
 
 export interface ExplainFlags extends MethodFlags, ImageFlags {
   model: string;

@@ -11,33 +11,20 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../io/atomic.js';
 import { decodeLenient } from '../text/dataset.js';
-import { checkTextMethod, TEXT_METHODS, type TextExplanation } from '../../core/text/explain.js';
+import { checkTextMethod, PAPER_EPSILON, TEXT_METHODS, type TextExplanation } from '../../core/text/explain.js';
 import { TextExplainer } from '../api.js';
 import { className, textExplanationHtml, topWords } from '../../core/text/report.js';
-import { COMPOSITES } from '../../core/composites/index.js';
-import { num, posInt, ruleOptions } from './options.js';
+import { explainerOptions, lrpRuleChoiceOptions, quietOption, ruleParamOptions, samplingOptions, seedOption, threadsOption, type MethodFlags } from './options.js';
+import { posInt } from './values.js';
 
-export interface ExplainTextFlags {
+export interface ExplainTextFlags extends Omit<MethodFlags, 'inputRange' | 'batchSize'> {
   model: string;
   vocab?: string;
   file?: string;
-  method?: string;
-  composite?: string;
-  rule?: string;
-  rules?: string;
-  epsilon?: number;
-  gamma?: number;
-  alpha?: number;
-  beta?: number;
-  stabilizer?: number;
-  steps?: number;
-  samples?: number;
-  seed?: number;
   target?: string;
   top: number;
   html?: string;
   json?: string;
-  threads?: number;
   quiet?: boolean;
 }
 
@@ -79,28 +66,10 @@ export async function explainTextCommand(args: string[], f: ExplainTextFlags): P
   };
   const method = checkTextMethod(f.method ?? 'lrp');
   if (method !== 'lrp' && (f.composite || f.rule || f.rules)) throw new Error(`--composite, --rule and --rules apply to --method lrp, not ${method}`);
-  if (f.composite && f.rule) throw new Error('give either --composite or --rule, not both');
-  let rules: Record<string, unknown> | undefined;
-  if (f.rules) {
-    try {
-      rules = JSON.parse(readFileSync(f.rules, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new Error(`cannot read rules file ${f.rules}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-  }
+  // SA is the squared gradient: the gradient's options.
+  const options = explainerOptions(f, method === 'sa' ? 'gradient' : method);
   const text = readInputText(f, args, warn);
-  const te = await TextExplainer.create(f.model, {
-    vocab: f.vocab,
-    method,
-    composite: f.composite,
-    rule: f.rule,
-    rules,
-    params: { epsilon: f.epsilon, gamma: f.gamma, alpha: f.alpha, beta: f.beta, stabilizer: f.stabilizer },
-    steps: f.steps,
-    samples: f.samples,
-    seed: f.seed,
-    threads: f.threads,
-  });
+  const te = await TextExplainer.create(f.model, { ...options, vocab: f.vocab, method });
   try {
     const K = (await te.explainer.compile([1, te.vocab.rowLength(0)])).numClasses;
     const target = parseTextTarget(f.target, te.labels, K);
@@ -169,24 +138,22 @@ export async function explainTextCommand(args: string[], f: ExplainTextFlags): P
 
 /** Register `explain-text` (called from main.ts through text-commands.ts). */
 export function registerExplainTextCommand(program: Command): void {
-  ruleOptions(program
+  const cmd = program
     .command('explain-text')
     .description('explain a text classifier word by word: top words, highlighted HTML. A text longer than the vocabulary allows (bucketed default: 509 tokens) is truncated to its first tokens, with a warning; invalid UTF-8 in --file is replaced by U+FFFD, with a warning; a text without words is an error')
     .argument('[text...]', 'the text (or use --file)')
     .requiredOption('--model <file>', 'ONNX text model: int64 ids [N, L] → scores [N, classes]')
     .option('--vocab <file>', 'vocabulary JSON (default: <model>.vocab.json)')
     .option('--file <file>', 'read the text from a file (- for stdin); invalid UTF-8 is replaced and reported')
-    .option('--method <name>', `${TEXT_METHODS.join(', ')} (sa: sensitivity analysis, Σ_d (∂f/∂E_td)²)`, 'lrp')
-    .option('--composite <name>', `LRP composite: ${Object.keys(COMPOSITES).join(', ')} (default: the paper's epsilon rule on every layer)`)
-    .option('--rule <name>', 'one LRP rule on every dense/conv layer (default epsilon)'), 'epsilon of the epsilon rule (default 0.001)')
-    .option('--steps <n>', 'integrated gradients: steps', posInt('--steps'))
-    .option('--samples <n>', 'smoothgrad: noisy samples', posInt('--samples'))
-    .option('--seed <n>', 'random seed (smoothgrad)', num('--seed'))
+    .option('--method <name>', `${TEXT_METHODS.join(', ')} (sa: sensitivity analysis, Σ_d (∂f/∂E_td)²)`, 'lrp');
+  lrpRuleChoiceOptions(cmd, "the paper's epsilon rule on every layer");
+  ruleParamOptions(cmd, `${PAPER_EPSILON} without --composite/--rule, else 1e-6`);
+  samplingOptions(cmd);
+  seedOption(cmd, 'smoothgrad')
     .option('--target <t>', 'class to explain: index, label name, or "predicted"', 'predicted')
     .addOption(new Option('--top <n>', 'how many top words to print').argParser(posInt('--top')).default(10))
     .option('--html <file>', 'write an HTML page with every word highlighted')
-    .option('--json <file>', 'write the tokens, their relevance and the prediction as JSON')
-    .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
-    .option('--quiet', 'print nothing on success (warnings still go to stderr)')
-    .action(async (text: string[], opts: ExplainTextFlags) => explainTextCommand(text, opts));
+    .option('--json <file>', 'write the tokens, their relevance and the prediction as JSON');
+  threadsOption(cmd);
+  quietOption(cmd, 'print nothing on success (warnings still go to stderr)').action(async (text: string[], opts: ExplainTextFlags) => explainTextCommand(text, opts));
 }

@@ -2,69 +2,44 @@
 /** The `relprop` command. Every failure is one line on stderr and a non-zero exit. */
 import '../index.js'; // registers onnxruntime-node as the default runtime
 import { Command, CommanderError, Option } from 'commander';
-import { COMPOSITES } from '../../core/composites/index.js';
-import { METHODS } from '../../core/explain/resolve.js';
 import { demoCommand } from './demo-cmd.js';
 import { explainCommand } from './explain-cmd.js';
 import { inspectCommand } from './inspect-cmd.js';
 import { testCommand, trainCommand, wordVectorsCommand } from './train-cmd.js';
-import { num, numList, parseSize, posInt, ruleOptions } from './options.js';
-
-function methodOptions(cmd: Command): Command {
-  return ruleOptions(cmd
-    .option('--method <name>', `attribution method: ${METHODS.join(', ')}`, 'lrp')
-    .option('--composite <name>', `LRP composite: ${Object.keys(COMPOSITES).join(', ')} (default epsilon-plus-flat)`)
-    .option('--rule <name>', 'one LRP rule on every dense/conv layer: epsilon, zplus, alphabeta, gamma, zbox, wsquare, flat'))
-    .option('--low <l>', 'lower bound of the zB/box rule (values the first layer sees)', num('--low'))
-    .option('--high <h>', 'upper bound of the zB/box rule', num('--high'))
-    .option('--input-range <lo,hi>', 'range of raw input values; box bounds follow through in-model normalisation', numList('--input-range'))
-    .option('--steps <n>', 'integrated gradients: steps', posInt('--steps'))
-    .option('--samples <n>', 'smoothgrad: noisy samples', posInt('--samples'))
-    .option('--noise-level <s>', 'smoothgrad: noise sigma as a fraction of the input range', num('--noise-level'))
-    .option('--seed <n>', 'random seed (smoothgrad)', num('--seed'))
-    .option('--batch-size <n>', 'samples per runtime call', posInt('--batch-size'))
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', posInt('--threads'));
-}
+import { batchSizeOption, explainMethodOptions, imageOptions, quietOption, seedOption, threadsOption } from './options.js';
+import { num, posInt } from './values.js';
 
 const program = new Command();
 program.name('relprop').description('Explain ONNX classifiers with Layer-wise Relevance Propagation').version('0.1.0');
 program.exitOverride();
 program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `relprop: ${s}` : s) });
 
-methodOptions(
-  program
-    .command('explain')
-    .description('explain a model on an input file (.npy, PNG/JPEG or JSON) and write the relevance as .npy')
-    .requiredOption('--model <file>', 'ONNX model')
-    .requiredOption('--input <file>', 'input: .npy (first axis = batch), PNG/JPEG image, or JSON')
-    .requiredOption('--out <file>', 'relevance output (.npy, same shape as the input; per token for token ids)')
-    .option('--target <t>', 'class index, comma-separated list (one per sample), or "predicted"', 'predicted')
-    .option('--heatmap <file>', 'heatmap PNG (numbered per sample when the batch has several)')
-    .addOption(new Option('--colormap <name>', 'heatmap colours').choices(['bwr', 'coldnhot', 'gray']).default('bwr'))
-    .option('--overlay', 'blend the heatmap over the input image')
-    .option('--summary <file>', 'JSON summary: logits, predicted class, target, relevance sum vs logit, layer audit')
-    .option('--audit', 'print the per-layer conservation audit (LRP)')
-    .option('--save-explainer <file>', 'save the compiled explainer ONNX graph')
-    .option('--size <HxW>', 'image: resize to this size (default: the model input size)', parseSize)
-    .addOption(new Option('--channels <n>', 'image: 1 (grayscale) or 3 (RGB)').choices(['1', '3']).argParser((v) => Number(v) as 1 | 3))
-    .addOption(new Option('--layout <l>', 'image: tensor layout').choices(['nchw', 'nhwc']))
-    .addOption(new Option('--order <o>', 'image: channel order').choices(['rgb', 'bgr']))
-    .option('--scale <s>', 'image: pixel multiplier (default 1/255)', num('--scale'))
-    .option('--mean <m>', 'image: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406', numList('--mean'))
-    .option('--std <s>', 'image: per-channel std, e.g. 0.229,0.224,0.225', numList('--std'))
-    .option('--quiet', 'print nothing on success'),
-).action(async (opts) => explainCommand(opts));
+const explain = program
+  .command('explain')
+  .description('explain a model on an input file (.npy, PNG/JPEG or JSON) and write the relevance as .npy')
+  .requiredOption('--model <file>', 'ONNX model')
+  .requiredOption('--input <file>', 'input: .npy (first axis = batch), PNG/JPEG image, or JSON')
+  .requiredOption('--out <file>', 'relevance output (.npy, same shape as the input; per token for token ids)')
+  .option('--target <t>', 'class index, comma-separated list (one per sample), or "predicted"', 'predicted')
+  .option('--heatmap <file>', 'heatmap PNG (numbered per sample when the batch has several)')
+  .addOption(new Option('--colormap <name>', 'heatmap colours').choices(['bwr', 'coldnhot', 'gray']).default('bwr'))
+  .option('--overlay', 'blend the heatmap over the input image')
+  .option('--summary <file>', 'JSON summary: logits, predicted class, target, relevance sum vs logit, layer audit')
+  .option('--audit', 'print the per-layer conservation audit (LRP)')
+  .option('--save-explainer <file>', 'save the compiled explainer ONNX graph');
+explainMethodOptions(explain);
+imageOptions(explain, 'image input', true);
+quietOption(explain).action(async (opts) => explainCommand(opts));
 
-methodOptions(
-  program
-    .command('inspect')
-    .description('list the layers of a model and the rule each gets')
-    .argument('<model>', 'ONNX model')
-    .option('--shape <dims>', 'input shape for models with free dimensions, e.g. 1x3x224x224')
-    .option('--json', 'print JSON'),
-).action(async (model, opts) => inspectCommand(model, opts));
+const inspect = program
+  .command('inspect')
+  .description('list the layers of a model and the rule each gets')
+  .argument('<model>', 'ONNX model')
+  .option('--shape <dims>', 'input shape for models with free dimensions, e.g. 1x3x224x224')
+  .option('--json', 'print JSON');
+explainMethodOptions(inspect).action(async (model, opts) => inspectCommand(model, opts));
 
-program
+const train = program
   .command('train')
   .description('train a model (a JSON spec or a preset) and save it as an inference ONNX with a JSON card')
   .option('--spec <file>', 'model spec (JSON)')
@@ -76,6 +51,7 @@ program
   .option('--val-split <share>', 'hold out this share of the training data for validation', num('--val-split'))
   .option('--test <path>', 'test data, scored after training and recorded in the model card')
   .option('--epochs <n>', 'epochs', posInt('--epochs'), 10)
+  // The mini-batch of gradient descent, not the runtime batch of batchSizeOption.
   .option('--batch-size <n>', 'mini-batch size', posInt('--batch-size'), 64)
   .option('--optimizer <name>', 'adam or sgd', 'adam')
   .option('--lr <rate>', 'learning rate', num('--lr'), 1e-3)
@@ -84,9 +60,9 @@ program
   .option('--schedule <name>', 'learning-rate schedule: constant, step, cosine', 'constant')
   .option('--step-every <n>', 'step schedule: epochs between decays (x0.1)', posInt('--step-every'))
   .option('--loss <name>', 'cross-entropy, mse, multitask-mse, multitask-mae', 'cross-entropy')
-  .option('--patience <n>', 'early stopping: epochs without validation improvement', posInt('--patience'))
-  .option('--seed <n>', 'random seed (initialisation, shuffling, dropout)', num('--seed'), 0)
-  .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
+  .option('--patience <n>', 'early stopping: epochs without validation improvement', posInt('--patience'));
+seedOption(train, 'initialisation, shuffling, dropout', 0);
+threadsOption(train)
   .requiredOption('--out <file>', 'output model (.onnx; the card goes beside it as .json)')
   .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch')
   .option('--resume', 'continue from the checkpoint in --checkpoint-dir')
@@ -94,11 +70,10 @@ program
   .option('--freeze <layers>', 'comma-separated layer names to keep fixed (train a new head)')
   .option('--max-length <n>', 'token-id JSONL: pad or cut documents to this many tokens', posInt('--max-length'))
   .option('--init-param <name=file.npy...>', 'initialise a parameter from a .npy (e.g. embedding_0.weight=vectors.npy)')
-  .option('--class-names <list>', 'comma-separated class names for the model card')
-  .option('--quiet', 'print nothing but errors')
-  .action(async (opts) => trainCommand(opts));
+  .option('--class-names <list>', 'comma-separated class names for the model card');
+quietOption(train, 'print nothing but errors').action(async (opts) => trainCommand(opts));
 
-program
+const wordVectors = program
   .command('word-vectors')
   .description('word vectors (PPMI + truncated SVD) from token-id JSONL, to initialise an embedding with --init-param')
   .requiredOption('--data <file>', 'token ids as JSONL (relprop text-encode)')
@@ -106,30 +81,27 @@ program
   .option('--dim <n>', 'vector size', posInt('--dim'), 64)
   .option('--window <n>', 'context window (words on each side)', posInt('--window'))
   .option('--contexts <n>', 'number of most frequent context words', posInt('--contexts'))
-  .option('--skip <ids>', 'token ids that are not words (default 0,1: padding, unknown)')
-  .option('--seed <n>', 'random seed of the SVD', num('--seed'), 0)
-  .requiredOption('--out <file>', 'vectors .npy [vocab, dim]')
-  .option('--quiet', 'print nothing on success')
-  .action(async (opts) => wordVectorsCommand(opts));
+  .option('--skip <ids>', 'token ids that are not words (default 0,1: padding, unknown)');
+seedOption(wordVectors, 'the SVD\'s random probes', 0).requiredOption('--out <file>', 'vectors .npy [vocab, dim]');
+quietOption(wordVectors).action(async (opts) => wordVectorsCommand(opts));
 
-program
+const test = program
   .command('test')
   .description('accuracy (or MAE) of an ONNX model on a labelled data set')
   .argument('<model>', 'ONNX model')
   .requiredOption('--data <path>', 'IDX folder/file (test split), .npy (with --labels), or an image folder')
-  .option('--labels <file>', 'labels .npy for a .npy input')
-  .option('--batch-size <n>', 'samples per run', posInt('--batch-size'))
-  .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
-  .option('--quiet', 'only the summary line')
-  .action(async (model, opts) => testCommand(model, opts));
+  .option('--labels <file>', 'labels .npy for a .npy input');
+batchSizeOption(test, 256, 'samples per run');
+threadsOption(test);
+quietOption(test, 'only the summary line').action(async (model, opts) => testCommand(model, opts));
 
-program
+const demo = program
   .command('demo')
   .description('explain the bundled Fashion-MNIST model on its sample images with several methods')
-  .option('--out <dir>', 'output folder', 'relprop-demo')
-  .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
-  .option('--quiet', 'print nothing on success')
-  .action(async (opts) => demoCommand(opts));
+  .option('--out <dir>', 'output folder', 'relprop-demo');
+threadsOption(demo);
+quietOption(demo).action(async (opts) => demoCommand(opts));
+
 (await import('./evaluate-cmd.js')).registerEvaluateCommand(program);
 (await import('./text-commands.js')).registerTextCommands(program);
 

@@ -1,41 +1,91 @@
-/** Parsing and checking of command-line values shared by the commands. */
+/**
+ * The options several commands share, each defined once: a function adds a group of options to a
+ * commander Command (so a flag has one spelling, one parser and one help text everywhere), and
+ * explainerOptions turns the method flags into explainer options.
+ */
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
-import { checkMethod } from '../../core/explain/resolve.js';
-import type { ExplainerOptions, Target } from '../../core/explain/explainer.js';
+import { Option, type Command } from 'commander';
+import { COMPOSITES } from '../../core/composites/index.js';
+import { checkMethod, METHODS, type Method } from '../../core/explain/resolve.js';
+import type { ExplainerOptions } from '../../core/explain/explainer.js';
+import { nonNegInt, num, numList, parseSize, posInt } from './values.js';
 
-export function num(flag: string) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (v.trim() === '' || !Number.isFinite(x)) throw new Error(`${flag} needs a number, got "${v}"`);
-    return x;
-  };
+/** --threads: every command that runs ONNX Runtime (0 threads asks it for all cores). */
+export function threadsOption(cmd: Command): Command {
+  return cmd.option('--threads <n>', 'ONNX Runtime threads (default: all cores)', posInt('--threads'));
 }
 
-export function posInt(flag: string) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < 1) throw new Error(`${flag} needs a positive integer, got "${v}"`);
-    return x;
-  };
+/** --quiet; `help` says what is still printed where it is more than nothing. */
+export function quietOption(cmd: Command, help = 'print nothing on success'): Command {
+  return cmd.option('--quiet', help);
 }
 
-export function numList(flag: string) {
-  return (v: string): number[] => v.split(',').map((p) => num(flag)(p));
+/** --seed; `what` names the randomness it seeds. */
+export function seedOption(cmd: Command, what: string, defaultValue?: number): Command {
+  return cmd.option('--seed <n>', `random seed (${what})`, nonNegInt('--seed'), defaultValue);
 }
 
-export function parseSize(v: string): [number, number] {
-  const m = /^(\d+)[x,](\d+)$/.exec(v.trim());
-  if (!m) throw new Error(`--size needs HxW (e.g. 224x224), got "${v}"`);
-  return [Number(m[1]), Number(m[2])];
+/** --batch-size of the commands that run a model in batches (train's --batch-size is its mini-batch). */
+export function batchSizeOption(cmd: Command, defaultSize: number, what = 'samples per runtime call'): Command {
+  return cmd.option('--batch-size <n>', `${what} (default ${defaultSize})`, posInt('--batch-size'));
 }
 
-export function parseTarget(v: string | undefined): Target {
-  if (v === undefined || v === 'predicted') return 'predicted';
-  const parts = v.split(',').map((p) => p.trim());
-  const nums = parts.map(Number);
-  if (parts.some((p) => p === '') || nums.some((x) => !Number.isInteger(x))) throw new Error(`--target needs a class index, a comma-separated list, or "predicted"; got "${v}"`);
-  return nums.length === 1 ? nums[0]! : nums;
+/** --input-range; `also` adds what else the command uses the range for. */
+export function inputRangeOption(cmd: Command, also = ''): Command {
+  return cmd.option('--input-range <lo,hi>', `range of raw input values: the zB/box bounds of LRP's first layer, carried through in-model normalisation${also}`, numList('--input-range'));
+}
+
+/** The LRP rule parameters (for evaluate: the defaults of every method, which a spec's @key=value overrides). */
+export function ruleParamOptions(cmd: Command, epsilonDefault = '1e-6'): Command {
+  return cmd
+    .option('--epsilon <e>', `epsilon of the epsilon rule (default ${epsilonDefault})`, num('--epsilon'))
+    .option('--gamma <g>', 'gamma of the gamma rule (default 0.25)', num('--gamma'))
+    .option('--alpha <a>', 'alpha of the alpha-beta rule (default 2)', num('--alpha'))
+    .option('--beta <b>', 'beta of the alpha-beta rule (default alpha - 1)', num('--beta'))
+    .option('--low <l>', 'lower bound of the zB/box rule, in the values the first layer sees (default -3, or from --input-range)', num('--low'))
+    .option('--high <h>', 'upper bound of the zB/box rule (default 3, or from --input-range)', num('--high'))
+    .option('--stabilizer <s>', 'stabiliser of the z+, alpha-beta, gamma, box, w² and flat rules (default 1e-6)', num('--stabilizer'));
+}
+
+/** --composite, --rule and --rules: which LRP rule each layer gets; `compositeDefault` says what applies without them. */
+export function lrpRuleChoiceOptions(cmd: Command, compositeDefault: string): Command {
+  return cmd
+    .option('--composite <name>', `LRP composite: ${Object.keys(COMPOSITES).join(', ')} (default: ${compositeDefault})`)
+    .option('--rule <name>', 'one LRP rule on every dense/conv layer: epsilon, zplus, alphabeta, gamma, zbox, wsquare, flat')
+    .option('--rules <file>', 'JSON mapping node name (or @first, @conv, @dense) to a rule, overriding the composite');
+}
+
+/** Integrated gradients' steps and SmoothGrad's samples and noise (`stepsFlag`: evaluate's --steps are its perturbation steps). */
+export function samplingOptions(cmd: Command, stepsFlag: '--steps' | '--ig-steps' = '--steps'): Command {
+  return cmd
+    .option(`${stepsFlag} <n>`, 'integrated gradients: steps of the Riemann sum (default 32)', posInt(stepsFlag))
+    .option('--samples <n>', 'smoothgrad: noisy samples (default 16)', posInt('--samples'))
+    .option('--noise-level <s>', 'smoothgrad: noise sigma as a fraction of each input\'s value range (default 0.1)', num('--noise-level'));
+}
+
+/** How images are decoded into the model's input; `scope` says which inputs are images (explain: the input file; evaluate: image folders). */
+export function imageOptions(cmd: Command, scope: string, withOrder = false): Command {
+  cmd
+    .option('--size <HxW>', `${scope}: resize to this size (default: the model input size)`, parseSize)
+    .addOption(new Option('--channels <n>', `${scope}: 1 (grayscale) or 3 (RGB)`).choices(['1', '3']).argParser((v) => Number(v) as 1 | 3))
+    .addOption(new Option('--layout <l>', 'tensor layout of the images (default: the axis of size 1 or 3 is the channel axis)').choices(['nchw', 'nhwc']));
+  if (withOrder) cmd.addOption(new Option('--order <o>', `${scope}: channel order`).choices(['rgb', 'bgr']));
+  return cmd
+    .option('--scale <s>', `${scope}: pixel multiplier (default 1/255)`, num('--scale'))
+    .option('--mean <m>', `${scope}: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406`, numList('--mean'))
+    .option('--std <s>', `${scope}: per-channel std, e.g. 0.229,0.224,0.225`, numList('--std'));
+}
+
+/** The method flags of `explain` and `inspect`. */
+export function explainMethodOptions(cmd: Command): Command {
+  cmd.option('--method <name>', `attribution method: ${METHODS.join(', ')}`, 'lrp');
+  lrpRuleChoiceOptions(cmd, 'epsilon-plus-flat');
+  ruleParamOptions(cmd);
+  inputRangeOption(cmd);
+  samplingOptions(cmd);
+  seedOption(cmd, 'smoothgrad');
+  batchSizeOption(cmd, 32);
+  return threadsOption(cmd);
 }
 
 export interface MethodFlags {
@@ -59,42 +109,34 @@ export interface MethodFlags {
   threads?: number;
 }
 
-/** The LRP rule flags every explaining command shares (`epsilonHelp` names the command's default). */
-export function ruleOptions(cmd: Command, epsilonHelp = 'epsilon of the epsilon rule'): Command {
-  return cmd
-    .option('--rules <file>', 'JSON mapping node name (or @first, @conv, @dense) to a rule, overriding the composite')
-    .option('--epsilon <e>', epsilonHelp, num('--epsilon'))
-    .option('--gamma <g>', 'gamma of the gamma rule', num('--gamma'))
-    .option('--alpha <a>', 'alpha of the alpha-beta rule', num('--alpha'))
-    .option('--beta <b>', 'beta of the alpha-beta rule', num('--beta'))
-    .option('--stabilizer <s>', 'stabiliser of the z+, alpha-beta, gamma, box, w² and flat rules (default 1e-6)', num('--stabilizer'));
+/** A --rules file: a JSON object from node name (or selector) to rule. */
+export function readRulesFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read rules file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let rules: unknown;
+  try {
+    rules = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`cannot parse rules file ${path}: ${(e as Error).message}`);
+  }
+  if (!rules || typeof rules !== 'object' || Array.isArray(rules)) throw new Error(`rules file ${path} must hold a JSON object from node name to rule`);
+  return rules as Record<string, unknown>;
 }
 
-export function explainerOptions(f: MethodFlags): ExplainerOptions {
-  const method = checkMethod(f.method ?? 'lrp');
-  if (method !== 'lrp' && (f.composite || f.rule)) throw new Error(`--composite and --rule apply to --method lrp, not ${method}`);
+/** Explainer options from the method flags; `method` is resolved by the caller where it knows more methods (explain-text's sa). */
+export function explainerOptions(f: MethodFlags, method: Method = checkMethod(f.method ?? 'lrp')): ExplainerOptions {
+  if (method !== 'lrp' && (f.composite || f.rule)) throw new Error(`--composite and --rule apply to --method lrp, not ${f.method ?? method}`);
   if (f.composite && f.rule) throw new Error('give either --composite or --rule, not both');
-  let rules: Record<string, unknown> | undefined;
-  if (f.rules) {
-    let text: string;
-    try {
-      text = readFileSync(f.rules, 'utf8');
-    } catch (e) {
-      throw new Error(`cannot read rules file ${f.rules}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    try {
-      rules = JSON.parse(text) as Record<string, unknown>;
-    } catch (e) {
-      throw new Error(`cannot parse rules file ${f.rules}: ${(e as Error).message}`);
-    }
-    if (!rules || typeof rules !== 'object' || Array.isArray(rules)) throw new Error(`rules file ${f.rules} must hold a JSON object from node name to rule`);
-  }
   if (f.inputRange && (f.inputRange.length !== 2 || !(f.inputRange[0]! < f.inputRange[1]!))) throw new Error('--input-range needs LOW,HIGH with LOW < HIGH');
   return {
     method,
     composite: f.composite,
     rule: f.rule,
-    rules,
+    rules: f.rules ? readRulesFile(f.rules) : undefined,
     params: { epsilon: f.epsilon, gamma: f.gamma, alpha: f.alpha, beta: f.beta, low: f.low, high: f.high, stabilizer: f.stabilizer },
     inputRange: f.inputRange as [number, number] | undefined,
     steps: f.steps,

@@ -10,7 +10,8 @@ import { loadJsonlDataset } from '../text/dataset.js';
 import { DEFAULT_TOKENIZER } from '../../core/text/tokenizer.js';
 import { DEFAULT_BUCKETS, Vocabulary, type LengthPolicy } from '../../core/text/vocab.js';
 import { loadVocabulary, saveVocabulary } from '../files.js';
-import { posInt } from './options.js';
+import { quietOption } from './options.js';
+import { nonNegInt, posInt } from './values.js';
 
 interface VocabFlags {
   data: string;
@@ -34,12 +35,6 @@ interface EncodeFlags {
   out: string;
   quiet?: boolean;
 }
-
-const nonNegInt = (flag: string) => (v: string): number => {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 0) throw new Error(`${flag} needs an integer ≥ 0, got "${v}"`);
-  return x;
-};
 
 export async function textVocabCommand(f: VocabFlags): Promise<void> {
   const ds = loadJsonlDataset(f.data, f.labels);
@@ -95,7 +90,7 @@ export async function textEncodeCommand(f: EncodeFlags): Promise<void> {
 
 /** Register `text-vocab` and `text-encode` (called from main.ts). */
 export function registerTextDataCommands(program: Command): void {
-  program
+  const vocab = program
     .command('text-vocab')
     .description('build a vocabulary JSON (tokenizer settings, tokens, length policy, labels) from a JSONL training file')
     .requiredOption('--data <file>', 'JSONL documents ({"text", "label"} per line)')
@@ -108,17 +103,15 @@ export function registerTextDataCommands(program: Command): void {
     .option('--min-pad <n>', 'trailing paddings every row keeps (default 3 bucketed, 0 fixed)', nonNegInt('--min-pad'))
     .option('--keep-punctuation', 'keep punctuation characters as tokens (default: dropped)')
     .option('--keep-numbers', 'keep numbers as written (default: one <num> token)')
-    .option('--case-sensitive', 'do not lower-case')
-    .option('--quiet', 'print nothing on success')
-    .action(async (opts: VocabFlags) => textVocabCommand(opts));
+    .option('--case-sensitive', 'do not lower-case');
+  quietOption(vocab).action(async (opts: VocabFlags) => textVocabCommand(opts));
 
-  program
+  const encode = program
     .command('text-encode')
     .description('encode a JSONL file with a vocabulary: one {"id","y","label","n","ids"} line per document')
     .requiredOption('--vocab <file>', 'vocabulary JSON')
     .requiredOption('--data <file>', 'JSONL documents')
     .option('--labels <file>', 'label list (default: the vocabulary\'s labels)')
-    .requiredOption('--out <file>', 'JSONL output')
-    .option('--quiet', 'print nothing on success')
-    .action(async (opts: EncodeFlags) => textEncodeCommand(opts));
+    .requiredOption('--out <file>', 'JSONL output');
+  quietOption(encode).action(async (opts: EncodeFlags) => textEncodeCommand(opts));
 }

@@ -1,7 +1,9 @@
 /** `relprop text-experiments`: word deletion, document vectors and examples on a labelled JSONL set. */
 import type { Command } from 'commander';
 import { DEFAULT_TEXT_METHODS, runTextExperiments } from '../text/experiments.js';
-import { num, posInt } from './options.js';
+import { splitMethodList } from '../../core/explain/method-spec.js';
+import { quietOption, seedOption, threadsOption } from './options.js';
+import { posInt } from './values.js';
 
 interface Flags {
   model: string;
@@ -19,7 +21,7 @@ interface Flags {
 }
 
 export function registerTextExperimentsCommand(program: Command): void {
-  program
+  const cmd = program
     .command('text-experiments')
     .description('word-deleting experiment (LRP vs SA vs random), document-vector PCA, top words and examples for a text model')
     .requiredOption('--model <file>', 'ONNX text model')
@@ -27,13 +29,12 @@ export function registerTextExperimentsCommand(program: Command): void {
     .requiredOption('--data <file>', 'labelled JSONL documents (e.g. the test split)')
     .option('--labels <file>', "label list (default: the vocabulary's labels)")
     .requiredOption('--out <dir>', 'output folder')
-    .option('--methods <list>', `comma-separated: lrp (paper ε rule), lrp:<composite>, lrp:epsilon=<e>, sa, gradient-x-input, … (random is always added; default ${DEFAULT_TEXT_METHODS.join(',')})`)
+    .option('--methods <list>', `comma-separated method specs NAME[:VARIANT][@key=value…] as in evaluate, plus sa (sensitivity analysis); lrp alone is the paper's ε rule (e.g. lrp, sa, lrp:epsilon@epsilon=0.25, lrp:epsilon-plus, integrated-gradients@steps=64; random is always added; default ${DEFAULT_TEXT_METHODS.join(',')})`)
     .option('--max-deletions <n>', 'delete up to this many words', posInt('--max-deletions'), 50)
-    .option('--random-runs <n>', 'random deletion orders averaged', posInt('--random-runs'), 10)
-    .option('--seed <n>', 'seed of the random orders', num('--seed'), 1)
-    .option('--limit <n>', 'use only the first n documents', posInt('--limit'))
-    .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
-    .option('--quiet', 'print nothing on success')
+    .option('--random-runs <n>', 'random deletion orders averaged', posInt('--random-runs'), 10);
+  seedOption(cmd, 'the random deletion orders', 1).option('--limit <n>', 'use only the first n documents', posInt('--limit'));
+  threadsOption(cmd);
+  quietOption(cmd)
     .action(async (f: Flags) => {
       const summary = await runTextExperiments({
         model: f.model,
@@ -41,7 +42,7 @@ export function registerTextExperimentsCommand(program: Command): void {
         data: f.data,
         labels: f.labels,
         out: f.out,
-        methods: f.methods?.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+        methods: f.methods === undefined ? undefined : splitMethodList(f.methods),
         maxDeletions: f.maxDeletions,
         randomRuns: f.randomRuns,
         seed: f.seed,

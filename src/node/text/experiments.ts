@@ -12,6 +12,7 @@ import { loadJsonlDataset } from './dataset.js';
 import { wordDeletionExperiment, type DeletionCurve, type DeletionDoc } from '../../core/text/deletion.js';
 import { documentVector } from '../../core/text/docvec.js';
 import { checkTextMethod, type TextExplainerOptions } from '../../core/text/explain.js';
+import { methodSpecOptions, splitMethodSpec, type MethodSpecParts } from '../../core/explain/method-spec.js';
 import { TextExplainer } from '../api.js';
 import { knnAccuracy, pca } from '../../core/text/pca.js';
 import { deletionSpec, pcaSpec, renderPlot } from './plot.js';
@@ -23,7 +24,7 @@ export interface TextExperimentOptions {
   data: string;
   labels?: string;
   out: string;
-  /** Method specs: lrp (the paper's ε rule), lrp:<composite>, lrp:epsilon=<e>, sa, gradient-x-input, … */
+  /** Method specs (parseTextMethodSpec): lrp (the paper's ε rule), lrp:<composite>, lrp:epsilon@epsilon=<e>, sa, gradient-x-input, … */
   methods?: string[];
   maxDeletions?: number;
   randomRuns?: number;
@@ -35,25 +36,38 @@ export interface TextExperimentOptions {
   onProgress?: (what: string) => void;
 }
 
-export const DEFAULT_TEXT_METHODS = ['lrp', 'sa', 'gradient-x-input', 'lrp:epsilon=0.25', 'lrp:epsilon-plus'];
+/** The paper's comparison (LRP-ε, SA) and three more; random is always added. */
+export const DEFAULT_TEXT_METHODS = ['lrp', 'sa', 'gradient-x-input', 'lrp:epsilon@epsilon=0.25', 'lrp:epsilon-plus'];
 
-export function methodLabel(spec: string): string {
-  if (spec === 'lrp') return 'LRP-ε (paper)';
-  if (spec === 'sa') return 'SA';
-  if (spec.startsWith('lrp:epsilon=')) return `LRP-ε (ε=${spec.slice(12)})`;
-  if (spec.startsWith('lrp:')) return `LRP ${spec.slice(4)}`;
-  return spec;
+/**
+ * A text method: a method spec (src/core/explain/method-spec.ts, `NAME[:VARIANT][@key=value…]`)
+ * whose NAME may also be `sa` (sensitivity analysis); a bare `lrp` is the paper's ε rule. The
+ * older spelling `lrp:epsilon=E` still reads as `lrp:epsilon@epsilon=E`, the same method.
+ */
+export interface TextMethodSpec {
+  /** The name in tables and plots. */
+  label: string;
+  options: Omit<TextExplainerOptions, 'vocab'>;
 }
 
-export function explainerOptionsFor(spec: string): Omit<TextExplainerOptions, 'vocab'> {
-  if (spec.startsWith('lrp:epsilon=')) {
-    const e = Number(spec.slice(12));
-    if (!Number.isFinite(e) || e < 0) throw new Error(`method "${spec}": epsilon must be a number ≥ 0`);
-    return { method: 'lrp', params: { epsilon: e } };
-  }
-  if (spec.startsWith('lrp:')) return { method: 'lrp', composite: spec.slice(4) };
-  if (spec === 'random') throw new Error('"random" is always included; do not list it');
-  return { method: checkTextMethod(spec) };
+export function parseTextMethodSpec(spec: string): TextMethodSpec {
+  const old = /^\s*lrp:epsilon=([^@:]*)\s*$/.exec(spec);
+  const parts = splitMethodSpec(old ? `lrp:epsilon@epsilon=${old[1]}` : spec);
+  if (parts.name === 'random') throw new Error('"random" is always included; do not list it');
+  const method = checkTextMethod(parts.name);
+  // SA is the squared gradient: its options are the gradient's.
+  const { options } = methodSpecOptions(parts, method === 'sa' ? 'gradient' : method);
+  return { label: textMethodLabel(parts), options: { ...options, method } };
+}
+
+/** Short names for the paper's methods (as in its figures); any other spec is named as written. */
+function textMethodLabel(p: MethodSpecParts): string {
+  const [only, more] = p.settings;
+  if (p.name === 'lrp' && p.variant === undefined && !only) return 'LRP-ε (paper)';
+  if (p.name === 'sa' && !only) return 'SA';
+  if (p.name === 'lrp' && p.variant === 'epsilon' && only?.[0] === 'epsilon' && !more) return `LRP-ε (ε=${only[1]})`;
+  if (p.name === 'lrp' && p.variant !== undefined && !only) return `LRP ${p.variant}`;
+  return p.label;
 }
 
 function csv(rows: (string | number)[][]): string {
@@ -81,7 +95,10 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
 
   const explainers = new Map<string, TextExplainer>();
   try {
-    for (const s of specs) explainers.set(methodLabel(s), await TextExplainer.create(o.model, { ...explainerOptionsFor(s), vocab, threads: o.threads }));
+    for (const { label, options } of specs.map(parseTextMethodSpec)) {
+      if (explainers.has(label)) throw new Error(`method "${label}" is listed twice`);
+      explainers.set(label, await TextExplainer.create(o.model, { ...options, vocab, threads: o.threads }));
+    }
     const first = [...explainers.values()][0]!;
     const encoded = docsAll.map((d) => vocab.encode(d.text));
     const docs: DeletionDoc[] = docsAll.map((d, i) => ({ enc: encoded[i]!, y: d.y })).filter((d) => d.enc.tokens.length > 0);
