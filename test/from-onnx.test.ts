@@ -10,7 +10,8 @@ import { GraphBuilder } from '../src/core/onnx/builder.js';
 import { decodeModel, ELEM, encodeModel, type Graph } from '../src/core/onnx/model.js';
 import { float32, type TensorData } from '../src/core/onnx/tensor.js';
 import { specFromOnnx } from '../src/core/train/from-onnx.js';
-import { buildGraph, initParams, rngFrom } from '../src/core/train/graph.js';
+import { buildGraph, initParams } from '../src/core/train/graph.js';
+import { rngFor } from '../src/core/math/rng.js';
 import type { LayerSpec, ModelSpec } from '../src/core/train/spec.js';
 import { Trainer } from '../src/core/train/trainer.js';
 import { FIXTURES, fixtureInput, loadFixture, relL2 } from './helpers/fixtures.js';
@@ -43,7 +44,7 @@ function renamed(g: Graph): Graph {
   };
 }
 
-const rng = rngFrom(11);
+const rng = rngFor('test', 11);
 const uniform = (n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng());
 
 /** A small ResNet: identity blocks, projection blocks (strided 1×1 conv + batch norm), one nested block. */

@@ -6,12 +6,13 @@ import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../src/core/onnx/model.js';
 import { numel, type TensorData } from '../src/core/onnx/tensor.js';
-import { buildGraph, initParams, rngFrom, type LossSpec } from '../src/core/train/graph.js';
+import { buildGraph, initParams, type LossSpec } from '../src/core/train/graph.js';
+import { rngFor } from '../src/core/math/rng.js';
 import type { ModelSpec } from '../src/core/train/spec.js';
 
 interface Case { name: string; spec: ModelSpec; loss: LossSpec; x: TensorData; y: TensorData; mask?: TensorData; freeze?: string[] }
 
-const rng = rngFrom(42);
+const rng = rngFor('test', 42);
 const randn = (n: number) => Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(Math.max(rng(), 1e-12))) * Math.cos(2 * Math.PI * rng()));
 const labels = (n: number, K: number): TensorData => ({ dtype: 'int64', dims: [n], data: BigInt64Array.from({ length: n }, () => BigInt(Math.floor(rng() * K))) });
 

@@ -7,14 +7,15 @@ import { folderCheckpoints } from '../src/node/train/checkpoints.js';
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../src/core/onnx/model.js';
 import { numel, type TensorData } from '../src/core/onnx/tensor.js';
-import { buildGraph, initParams, rngFrom } from '../src/core/train/graph.js';
+import { buildGraph, initParams } from '../src/core/train/graph.js';
+import { rngFor } from '../src/core/math/rng.js';
 import type { ModelSpec } from '../src/core/train/spec.js';
 import { Trainer, type Dataset } from '../src/core/train/trainer.js';
 import { Explainer } from '../src/node/api.js';
 
 /** Two Gaussian blobs in 4-D, labels by blob. */
 function blobs(n: number, seed: number): Dataset {
-  const rng = rngFrom(seed);
+  const rng = rngFor('test', seed);
   const x = new Float32Array(n * 4);
   const y = new BigInt64Array(n);
   for (let i = 0; i < n; i++) {
@@ -61,7 +62,7 @@ describe('training loop', () => {
 
   it('the saved inference model gives the trainer\'s logits, and relprop explains it', async () => {
     const spec: ModelSpec = { input: { shape: [1, 8, 8] }, layers: [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'batchnorm' }, { type: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'flatten' }, { type: 'dropout', rate: 0.5 }, { type: 'dense', units: 3 }] };
-    const rng = rngFrom(9);
+    const rng = rngFor('test', 9);
     const n = 24;
     const data: Dataset = { x: { dtype: 'float32', dims: [n, 1, 8, 8], data: Float32Array.from({ length: n * 64 }, () => rng()) }, y: { dtype: 'int64', dims: [n], data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 3)) } };
     const t = new Trainer(spec, { epochs: 2, batchSize: 8, lr: 0.01, seed: 0, threads: 1 });
@@ -180,7 +181,7 @@ describe('text models', () => {
   it('trains on token-id JSONL of any length and saves a model that takes any length', async () => {
     const { writeFileSync } = await import('node:fs');
     const { loadLabelledData } = await import('../src/node/data/datasets.js');
-    const rng = rngFrom(11);
+    const rng = rngFor('test', 11);
     // Class 1 documents contain token 7 somewhere; class 0 ones do not.
     const lines = Array.from({ length: 60 }, (_, i) => {
       const n = 3 + Math.floor(rng() * 9);
@@ -228,7 +229,7 @@ describe('text models', () => {
   });
 
   it('cutting token batches to their longest row gives the logits of full padding', async () => {
-    const rng = rngFrom(5);
+    const rng = rngFor('test', 5);
     const N = 37;
     const L = 60;
     const lengths = Int32Array.from({ length: N }, () => 1 + Math.floor(rng() * 30));

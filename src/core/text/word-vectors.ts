@@ -5,7 +5,7 @@
  * start from pre-trained word vectors.
  */
 import { truncatedSvd } from '../math/linalg.js';
-import { gaussian, mulberry32 } from '../math/rng.js';
+import { gaussian, rngFor } from '../math/rng.js';
 
 export interface WordVectorOptions {
   dim: number;
@@ -60,10 +60,8 @@ export function ppmiSvdVectors(docs: number[][], V: number, o: WordVectorOptions
     A[w * C + j] = pmi > 0 ? pmi : 0;
   }
   const k = Math.min(o.dim, C);
-  // The legacy generator, not rngFor: the SVD's trailing directions depend on the probes, and
-  // the committed text model (examples/text/relprop) was trained from vectors drawn with it. Moves
-  // to rngFor with src/core/train, when that model is retrained anyway.
-  const rng = mulberry32(o.seed ?? 0);
+  // The randomised SVD's probes: its trailing directions depend on them (see truncatedSvd).
+  const rng = rngFor(o.seed ?? 0, 'word-vectors', 'svd-probes');
   const { U, S } = truncatedSvd(A, V, C, k, () => gaussian(rng));
   // Vectors U·√S, scaled to an initialisation-sized spread (std 0.1).
   const out = new Float32Array(V * o.dim);

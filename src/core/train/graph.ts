@@ -16,7 +16,7 @@ import type { LayerSpec, ModelSpec } from './spec.js';
 
 export type { Mode, ParamInfo } from './context.js';
 export type { LossSpec } from './loss.js';
-export { initParams, rngFrom } from './init.js';
+export { initParams } from './init.js';
 
 export interface OptimizerSpec {
   kind: 'sgd' | 'adam';

@@ -1,19 +1,20 @@
-/** Initial parameter values of a model spec, reproducible from a seed. */
-import { gaussian, mulberry32 } from '../math/random.js';
+/**
+ * Initial parameter values of a model spec, reproducible from a seed: every parameter draws from
+ * its own keyed stream (seed, 'init', parameter name), so adding or reordering layers leaves the
+ * others' initial values as they were.
+ */
+import { gaussian, rngFor } from '../math/rng.js';
 import { float32, numel, type TensorData } from '../onnx/tensor.js';
 import { buildGraph } from './graph.js';
 import type { ModelSpec } from './spec.js';
 
-/** Seeded uniform [0,1): initialisation is reproducible from the seed alone. */
-export const rngFrom = mulberry32;
-
 /** Initial values for every parameter of a spec. */
 export function initParams(spec: ModelSpec, seed: number): Map<string, TensorData> {
-  const rng = rngFrom(seed);
-  const normal = () => gaussian(rng);
   const values = new Map<string, TensorData>();
   const built = buildGraph(spec, 'infer', { shapesOnly: true });
   for (const p of built.params) {
+    const rng = rngFor(seed, 'init', p.name);
+    const normal = () => gaussian(rng);
     const n = numel(p.dims);
     const t = float32(p.dims);
     const d = t.data as Float32Array;

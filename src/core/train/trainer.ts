@@ -6,7 +6,8 @@ import { decodeModel, encodeModel } from '../onnx/model.js';
 import { numel, type TensorData } from '../onnx/tensor.js';
 import { openSession, type Runtime, type Session } from '../runtime.js';
 import type { CheckpointStore } from './checkpoint-store.js';
-import { buildGraph, initParams, rngFrom, type BuiltGraph, type LossSpec, type OptimizerSpec } from './graph.js';
+import { rngFor } from '../math/rng.js';
+import { buildGraph, initParams, type BuiltGraph, type LossSpec, type OptimizerSpec } from './graph.js';
 import { nchwcBlockSize } from './nchwc.js';
 import { sequenceMargin, type ModelSpec } from './spec.js';
 
@@ -175,7 +176,7 @@ export class Trainer {
     for (let epoch = this.startEpoch; epoch < this.opts.epochs; epoch++) {
       const t0 = performance.now();
       const lr = this.lrAt(epoch);
-      const batches = this.batchesOf(train, B, rngFrom((this.opts.seed ?? 0) * 7919 + epoch));
+      const batches = this.batchesOf(train, B, rngFor(this.opts.seed ?? 0, 'shuffle', epoch));
       const steps = batches.length;
       let lossSum = 0;
       let correct = 0;
