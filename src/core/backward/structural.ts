@@ -5,7 +5,7 @@
 import type { GraphBuilder } from '../onnx/builder.js';
 import type { Graph, GraphNode } from '../onnx/model.js';
 import { unsupported } from '../layers/view.js';
-import { intValues } from '../graph/canonize.js';
+import { intValues } from '../onnx/values.js';
 import type { TensorInfo } from '../graph/shapes.js';
 
 /** An integer operand: a constant, or shape arithmetic whose value the shape probe recorded. */

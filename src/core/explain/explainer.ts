@@ -6,7 +6,7 @@
 import { importModel, type ImportedModel } from '../graph/import.js';
 import { numel, type TensorData } from '../onnx/tensor.js';
 import type { RuleParams } from '../rules/spec.js';
-import { compileExplainer, type CompiledExplainer } from './compile.js';
+import { compileExplainer, type CompiledExplainer, type LayerRecord } from './compile.js';
 import { checkMethod, type Method } from './resolve.js';
 import { openSession, type Runtime, type Session } from '../runtime.js';
 import { gaussian, rngFor } from '../math/rng.js';
@@ -181,10 +181,7 @@ export class Explainer {
     if (this.method === 'smoothgrad' && x.dtype === 'int64') throw new Error('smoothgrad adds noise to float inputs; token ids have none (use gradient or integrated-gradients)');
     const N = x.dims[0]!;
     const { c, session } = await this.compiledFor(x.dims);
-    if (c.vocabSize !== undefined) {
-      const ids = x.data as BigInt64Array;
-      for (let i = 0; i < ids.length; i++) if (ids[i]! < 0n || ids[i]! >= BigInt(c.vocabSize)) throw new Error(`token id ${ids[i]} at flat index ${i} is outside the vocabulary [0, ${c.vocabSize})`);
-    }
+    if (c.vocabSize !== undefined) checkTokenIds(x.data as BigInt64Array, c.vocabSize);
     const targets = resolveTargets(opts.target ?? 'predicted', N, c.numClasses);
     const per = numel(x.dims.slice(1));
     const batch = this.options.batchSize ?? 32;
@@ -196,143 +193,69 @@ export class Explainer {
       targets: [],
       predicted: [],
     };
-    let embDims: number[] | undefined;
-    const auditOut = new Map<string, number[]>();
-    const auditIn = new Map<string, number[]>();
     const rows = this.method === 'integrated-gradients' ? (this.options.steps ?? 32) : this.method === 'smoothgrad' ? (this.options.samples ?? 16) : 1;
     if (this.options.layerRelevance && rows > 1) throw new Error(`layer relevances are available for single-pass methods, not ${this.method}`);
-    const layerParts = new Map<string, TensorData[]>();
+    const perLayer = new LayerResults(c.layers, rows);
     const chunk = Math.max(1, Math.floor(batch / rows));
     for (let s0 = 0; s0 < N; s0 += chunk) {
       const n = Math.min(chunk, N - s0);
-      const feeds = this.feedsFor(c, x, s0, n, rows, per, targets);
-      const res = await session.run(feeds);
-      const logits = res[c.logits]!.data as Float32Array;
-      const rel = res[c.relevance]!;
-      const K = c.numClasses;
-      const relPer = numel(rel.dims.slice(1));
-      const emb = c.relevanceEmbedding ? (res[c.relevanceEmbedding]!.data as Float32Array) : undefined;
-      const embVal = c.attributionValue ? (res[c.attributionValue]!.data as Float32Array) : undefined;
-      if (c.relevanceEmbedding) embDims = [N, ...res[c.relevanceEmbedding]!.dims.slice(1)];
-      const embPer = embDims ? numel(embDims.slice(1)) : 0;
-      if (emb && !out.relevanceEmbedding) out.relevanceEmbedding = { dtype: 'float32', dims: embDims!, data: new Float32Array(numel(embDims!)) };
-      for (let i = 0; i < n; i++) {
-        const gi = s0 + i;
-        // The logits of a sample: its unmodified row (the last IG step has alpha = 1; SmoothGrad: first row is noise-free).
-        const logitRow = this.method === 'integrated-gradients' ? i * rows + rows - 1 : i * rows;
-        (out.logits.data as Float32Array).set(logits.subarray(logitRow * K, logitRow * K + K), gi * K);
-        if (rows === 1) {
-          (out.relevance.data as Float32Array).set((rel.data as Float32Array).subarray(i * relPer, (i + 1) * relPer), gi * relPer);
-          if (emb) (out.relevanceEmbedding!.data as Float32Array).set(emb.subarray(i * embPer, (i + 1) * embPer), gi * embPer);
-          continue;
-        }
-        // Average the gradient rows of this sample; IG multiplies by the input (or embedding) after.
-        const src = emb ?? (rel.data as Float32Array);
-        const width = emb ? embPer : relPer;
-        const mean = new Float64Array(width);
-        for (let r = 0; r < rows; r++) {
-          const off = (i * rows + r) * width;
-          for (let k = 0; k < width; k++) mean[k]! += src[off + k]!;
-        }
-        for (let k = 0; k < width; k++) mean[k]! /= rows;
-        if (this.method === 'integrated-gradients') {
-          const value = emb ? embVal!.subarray((i * rows + rows - 1) * width, (i * rows + rows) * width) : (x.data as Float32Array).subarray(gi * per, (gi + 1) * per);
-          for (let k = 0; k < width; k++) mean[k]! *= value[k]!;
-        }
-        if (emb) {
-          (out.relevanceEmbedding!.data as Float32Array).set(mean, gi * width);
-          const D = embDims![embDims!.length - 1]!;
-          for (let t = 0; t < width / D; t++) {
-            let sum = 0;
-            for (let d = 0; d < D; d++) sum += mean[t * D + d]!;
-            (out.relevance.data as Float32Array)[gi * (width / D) + t] = sum;
-          }
-        } else (out.relevance.data as Float32Array).set(mean, gi * width);
-      }
-      for (const l of c.layers) {
-        if (l.relevanceOut) (layerParts.get(l.name) ?? layerParts.set(l.name, []).get(l.name)!).push(res[l.relevanceOut]!);
-        if (l.auditOut) {
-          const o = res[l.auditOut]!.data as Float32Array;
-          const a = auditOut.get(l.name) ?? [];
-          for (let i = 0; i < n; i++) a.push(o[i * rows]!);
-          auditOut.set(l.name, a);
-        }
-        if (l.auditIn) {
-          const o = res[l.auditIn]!.data as Float32Array;
-          const a = auditIn.get(l.name) ?? [];
-          for (let i = 0; i < n; i++) a.push(o[i * rows]!);
-          auditIn.set(l.name, a);
-        }
-      }
+      const res = await session.run(this.feedsFor(c, x, s0, n, rows, per, targets));
+      this.readChunk(out, c, res, x, s0, n, rows);
+      perLayer.add(res, n);
       opts.onProgress?.(s0 + n, N);
     }
-    const K = c.numClasses;
-    for (let i = 0; i < N; i++) {
-      const row = out.logits.data.subarray(i * K, i * K + K) as Float32Array;
-      let best = 0;
-      for (let k = 1; k < K; k++) if (row[k]! > row[best]!) best = k;
-      out.predicted.push(best);
-      out.targets.push(targets[i]! < 0 ? best : targets[i]!);
-    }
-    if (this.options.layerRelevance) {
-      out.layers = {};
-      for (const [name, parts] of layerParts) {
-        const total = parts.reduce((a, p) => a + p.data.length, 0);
-        const data = new Float32Array(total);
-        let off = 0;
-        for (const p of parts) {
-          data.set(p.data as Float32Array, off);
-          off += p.data.length;
-        }
-        out.layers[name] = { dtype: 'float32', dims: [N, ...parts[0]!.dims.slice(1)], data };
-      }
-    }
-    if (this.options.audit) {
-      out.audit = c.layers.filter((l) => l.auditOut).map((l) => ({
-        name: l.name, op: l.op, rule: l.rule,
-        relevanceOut: auditOut.get(l.name) ?? [],
-        relevanceIn: auditIn.get(l.name) ?? new Array(N).fill(0),
-      }));
-    }
+    setPredictions(out, targets, c.numClasses);
+    if (this.options.layerRelevance) out.layers = perLayer.relevances(N);
+    if (this.options.audit) out.audit = perLayer.audit(N);
     return out;
   }
 
+  /**
+   * One chunk's logits and relevances into `out`, per sample. Integrated gradients and SmoothGrad
+   * give `rows` rows per sample: their mean is the relevance (IG: times the input or embedding).
+   */
+  private readChunk(out: Explanation, c: ExplainerMeta, res: Record<string, TensorData>, x: TensorData, s0: number, n: number, rows: number) {
+    const N = x.dims[0]!;
+    const per = numel(x.dims.slice(1));
+    const logits = res[c.logits]!.data as Float32Array;
+    const rel = res[c.relevance]!;
+    const K = c.numClasses;
+    const relPer = numel(rel.dims.slice(1));
+    const emb = c.relevanceEmbedding ? (res[c.relevanceEmbedding]!.data as Float32Array) : undefined;
+    const embVal = c.attributionValue ? (res[c.attributionValue]!.data as Float32Array) : undefined;
+    const embDims = c.relevanceEmbedding ? [N, ...res[c.relevanceEmbedding]!.dims.slice(1)] : undefined;
+    const embPer = embDims ? numel(embDims.slice(1)) : 0;
+    if (emb && !out.relevanceEmbedding) out.relevanceEmbedding = { dtype: 'float32', dims: embDims!, data: new Float32Array(numel(embDims!)) };
+    for (let i = 0; i < n; i++) {
+      const gi = s0 + i;
+      // The logits of a sample: its unmodified row (the last IG step has alpha = 1; SmoothGrad: first row is noise-free).
+      const logitRow = this.method === 'integrated-gradients' ? i * rows + rows - 1 : i * rows;
+      (out.logits.data as Float32Array).set(logits.subarray(logitRow * K, logitRow * K + K), gi * K);
+      if (rows === 1) {
+        (out.relevance.data as Float32Array).set((rel.data as Float32Array).subarray(i * relPer, (i + 1) * relPer), gi * relPer);
+        if (emb) (out.relevanceEmbedding!.data as Float32Array).set(emb.subarray(i * embPer, (i + 1) * embPer), gi * embPer);
+        continue;
+      }
+      // Average the gradient rows of this sample; IG multiplies by the input (or embedding) after.
+      const width = emb ? embPer : relPer;
+      const mean = meanOfRows(emb ?? (rel.data as Float32Array), i, rows, width);
+      if (this.method === 'integrated-gradients') {
+        const value = emb ? embVal!.subarray((i * rows + rows - 1) * width, (i * rows + rows) * width) : (x.data as Float32Array).subarray(gi * per, (gi + 1) * per);
+        for (let k = 0; k < width; k++) mean[k]! *= value[k]!;
+      }
+      if (emb) {
+        (out.relevanceEmbedding!.data as Float32Array).set(mean, gi * width);
+        const D = embDims![embDims!.length - 1]!;
+        sumOverEmbedding(mean, D, out.relevance.data as Float32Array, gi * (width / D));
+      } else (out.relevance.data as Float32Array).set(mean, gi * width);
+    }
+  }
+
+  /** Feeds for samples s0 … s0+n−1, each repeated `rows` times (IG steps, SmoothGrad samples). */
   private feedsFor(c: ExplainerMeta, x: TensorData, s0: number, n: number, rows: number, per: number, targets: number[]) {
     const feeds: Record<string, TensorData> = {};
     const dims = [n * rows, ...x.dims.slice(1)];
-    let data: Float32Array | BigInt64Array;
-    if (x.dtype === 'int64') {
-      const src = x.data as BigInt64Array;
-      const d = new BigInt64Array(n * rows * per);
-      for (let i = 0; i < n; i++) for (let r = 0; r < rows; r++) d.set(src.subarray((s0 + i) * per, (s0 + i + 1) * per), (i * rows + r) * per);
-      data = d;
-    } else {
-      const src = x.data as Float32Array;
-      const d = new Float32Array(n * rows * per);
-      for (let i = 0; i < n; i++) {
-        const sample = src.subarray((s0 + i) * per, (s0 + i + 1) * per);
-        let sigma = 0;
-        if (this.method === 'smoothgrad') {
-          let lo = Infinity;
-          let hi = -Infinity;
-          for (const v of sample) {
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-          }
-          sigma = (this.options.noiseLevel ?? 0.1) * (hi - lo);
-        }
-        // One noise stream per sample, keyed by its index: its explanation does not depend on the
-        // rest of the batch nor on how the batch is chunked.
-        const rng = rngFor(this.options.seed ?? 0, 'smoothgrad', s0 + i);
-        for (let r = 0; r < rows; r++) {
-          const off = (i * rows + r) * per;
-          d.set(sample, off);
-          // SmoothGrad: row 0 stays noise-free so the logits are the sample's own.
-          if (sigma > 0 && r > 0) for (let k = 0; k < per; k++) d[off + k]! += sigma * gaussian(rng);
-        }
-      }
-      data = d;
-    }
+    const data = x.dtype === 'int64' ? repeatRows(x.data as BigInt64Array, s0, n, rows, per) : this.noisyRows(x.data as Float32Array, s0, n, rows, per);
     feeds[c.input] = { dtype: x.dtype, dims, data };
     const t = new BigInt64Array(n * rows);
     for (let i = 0; i < n; i++) for (let r = 0; r < rows; r++) t[i * rows + r] = BigInt(targets[s0 + i]!);
@@ -345,9 +268,137 @@ export class Explainer {
     return feeds;
   }
 
+  /** Float samples repeated `rows` times; SmoothGrad adds noise to every row but the first. */
+  private noisyRows(src: Float32Array, s0: number, n: number, rows: number, per: number): Float32Array {
+    const d = new Float32Array(n * rows * per);
+    for (let i = 0; i < n; i++) {
+      const sample = src.subarray((s0 + i) * per, (s0 + i + 1) * per);
+      let sigma = 0;
+      // One noise stream per sample, keyed by its index: its explanation does not depend on the
+      // rest of the batch nor on how the batch is chunked.
+      const rng = rngFor(this.options.seed ?? 0, 'smoothgrad', s0 + i);
+      if (this.method === 'smoothgrad') {
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (const v of sample) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
+        sigma = (this.options.noiseLevel ?? 0.1) * (hi - lo);
+      }
+      for (let r = 0; r < rows; r++) {
+        const off = (i * rows + r) * per;
+        d.set(sample, off);
+        // SmoothGrad: row 0 stays noise-free so the logits are the sample's own.
+        if (sigma > 0 && r > 0) for (let k = 0; k < per; k++) d[off + k]! += sigma * gaussian(rng);
+      }
+    }
+    return d;
+  }
+
   async release(): Promise<void> {
     for (const p of this.compiled.values()) await (await p.catch(() => null))?.session.release();
     this.compiled.clear();
+  }
+}
+
+/** Token-id samples s0 … s0+n−1, each repeated `rows` times. */
+function repeatRows(src: BigInt64Array, s0: number, n: number, rows: number, per: number): BigInt64Array {
+  const d = new BigInt64Array(n * rows * per);
+  for (let i = 0; i < n; i++) for (let r = 0; r < rows; r++) d.set(src.subarray((s0 + i) * per, (s0 + i + 1) * per), (i * rows + r) * per);
+  return d;
+}
+
+/** Token ids must index the embedding table. */
+function checkTokenIds(ids: BigInt64Array, vocabSize: number) {
+  for (let i = 0; i < ids.length; i++) if (ids[i]! < 0n || ids[i]! >= BigInt(vocabSize)) throw new Error(`token id ${ids[i]} at flat index ${i} is outside the vocabulary [0, ${vocabSize})`);
+}
+
+/** Mean of sample i's `rows` consecutive rows of `width` values, in float64. */
+function meanOfRows(src: Float32Array, i: number, rows: number, width: number): Float64Array {
+  const mean = new Float64Array(width);
+  for (let r = 0; r < rows; r++) {
+    const off = (i * rows + r) * width;
+    for (let k = 0; k < width; k++) mean[k]! += src[off + k]!;
+  }
+  for (let k = 0; k < width; k++) mean[k]! /= rows;
+  return mean;
+}
+
+/** Per-token relevance: the sum of each token's D embedding dimensions, written to `dst` from `at`. */
+function sumOverEmbedding(mean: Float64Array, D: number, dst: Float32Array, at: number) {
+  for (let t = 0; t < mean.length / D; t++) {
+    let sum = 0;
+    for (let d = 0; d < D; d++) sum += mean[t * D + d]!;
+    dst[at + t] = sum;
+  }
+}
+
+/** Predicted classes from the logits, and the targets with "predicted" (−1) resolved. */
+function setPredictions(out: Explanation, targets: number[], K: number) {
+  const N = targets.length;
+  for (let i = 0; i < N; i++) {
+    const row = out.logits.data.subarray(i * K, i * K + K) as Float32Array;
+    let best = 0;
+    for (let k = 1; k < K; k++) if (row[k]! > row[best]!) best = k;
+    out.predicted.push(best);
+    out.targets.push(targets[i]! < 0 ? best : targets[i]!);
+  }
+}
+
+/**
+ * Per-layer outputs gathered chunk by chunk: audit sums (one per sample, read at its first row)
+ * and relevance at each layer's output, assembled over the batch at the end.
+ */
+class LayerResults {
+  private readonly parts = new Map<string, TensorData[]>();
+  private readonly sumOut = new Map<string, number[]>();
+  private readonly sumIn = new Map<string, number[]>();
+
+  constructor(
+    private readonly layers: LayerRecord[],
+    private readonly rows: number,
+  ) {}
+
+  /** Take a chunk of `n` samples' results. */
+  add(res: Record<string, TensorData>, n: number) {
+    for (const l of this.layers) {
+      if (l.relevanceOut) (this.parts.get(l.name) ?? this.parts.set(l.name, []).get(l.name)!).push(res[l.relevanceOut]!);
+      if (l.auditOut) this.firstRows(this.sumOut, l.name, res[l.auditOut]!, n);
+      if (l.auditIn) this.firstRows(this.sumIn, l.name, res[l.auditIn]!, n);
+    }
+  }
+
+  private firstRows(into: Map<string, number[]>, name: string, t: TensorData, n: number) {
+    const o = t.data as Float32Array;
+    const a = into.get(name) ?? [];
+    for (let i = 0; i < n; i++) a.push(o[i * this.rows]!);
+    into.set(name, a);
+  }
+
+  /** Relevance at each layer's output over all N samples, by layer name. */
+  relevances(N: number): Record<string, TensorData> {
+    const layers: Record<string, TensorData> = {};
+    for (const [name, parts] of this.parts) {
+      const total = parts.reduce((a, p) => a + p.data.length, 0);
+      const data = new Float32Array(total);
+      let off = 0;
+      for (const p of parts) {
+        data.set(p.data as Float32Array, off);
+        off += p.data.length;
+      }
+      layers[name] = { dtype: 'float32', dims: [N, ...parts[0]!.dims.slice(1)], data };
+    }
+    return layers;
+  }
+
+  /** The conservation audit: per audited layer, the relevance at its output and at its inputs. */
+  audit(N: number): AuditRow[] {
+    return this.layers.filter((l) => l.auditOut).map((l) => ({
+      name: l.name, op: l.op, rule: l.rule,
+      relevanceOut: this.sumOut.get(l.name) ?? [],
+      relevanceIn: this.sumIn.get(l.name) ?? new Array(N).fill(0),
+    }));
   }
 }
 

@@ -4,7 +4,7 @@
  * rule is a few forward/adjoint evaluations of the layer's linear map (rules/linear-rules.ts).
  */
 import { convGeometryOf } from '../backward/conv.js';
-import { toF32 } from '../graph/canonize.js';
+import { toF32 } from '../onnx/values.js';
 import type { TensorData } from '../onnx/tensor.js';
 import { ConvOp, DenseOp, type LinearOp } from '../rules/linear-op.js';
 import { linearRule } from '../rules/linear-rules.js';

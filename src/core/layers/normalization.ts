@@ -4,7 +4,7 @@
  */
 import { channelScaleAdjoint } from '../backward/normalization.js';
 import { lrnAttrs, lrnGradient } from '../backward/lrn.js';
-import { bnAffine } from '../graph/canonize.js';
+import { bnAffine } from '../graph/batch-norm.js';
 import { makeRule } from '../rules/spec.js';
 import { affineEpsilonRule } from '../rules/elementwise.js';
 import type { LayerKindDef } from './types.js';

@@ -4,7 +4,7 @@
  * R_x = x·Fᵀ(R / (y + ε·sgn y)) for the pool's linear map F.
  */
 import { avgPoolAdjoint, avgPoolGeometry, meanAdjoint } from '../backward/pooling.js';
-import { intValues } from '../graph/canonize.js';
+import { intValues } from '../onnx/values.js';
 import { maxPoolRule } from '../rules/max-pool.js';
 import { makeRule, type RuleSpec } from '../rules/spec.js';
 import { type LayerKindDef, ruleEpsilon, unsupported } from './types.js';
@@ -18,6 +18,18 @@ export const maxpool: LayerKindDef = {
   rules: ['gradient', 'pass'],
   defaultRule: () => ({ rule: 'gradient' }),
   recognise: (n, c) => ({ ...c.base, outputs: [n.outputs[0]!], kind: 'maxpool' }),
+  // The backward routes relevance to the window winners by the pool's indices: a second output.
+  prepareForward(l, c) {
+    const n = l.node;
+    if (n.op === 'GlobalMaxPool') {
+      const spatial = c.shapes.get(n.inputs[0]!)!.dims.slice(2);
+      n.op = 'MaxPool';
+      // One window: its stride is irrelevant, and setting it to the window marks the pool as non-overlapping.
+      n.attrs = { kernel_shape: spatial, strides: spatial };
+    }
+    if (n.attrs.storage_order) throw unsupported(n, 'storage_order=1');
+    if (!n.outputs[1]) n.outputs[1] = c.g.fresh(`${n.name}/indices`);
+  },
   backward: (c, l, _rule, R) => [maxPoolRule(c.g, l.inputs.find((i) => i)!, l.node, R, c.unpooled)],
   nonNegativeOutput: (_l, inputsNonNeg) => inputsNonNeg,
   relevanceFollows: () => 'routes',

@@ -94,6 +94,11 @@ export interface LayerKindDef {
   rules: readonly string[];
   /** The rule when no mapping names the layer (non-linear kinds; linear ones use the composite). */
   defaultRule(method: Method, l: Layer): RuleSpec;
+  /**
+   * Rewrite the layer's forward node where its backward needs something the forward does not give
+   * (max pool: its indices). Runs on the explainer's copy of the graph before any backward.
+   */
+  prepareForward?(l: Layer, c: { g: GraphBuilder; shapes: Map<string, TensorInfo> }): void;
   /** Relevance (or gradient) at the layer's relevance-carrying inputs, in operand order. */
   backward(c: BackwardContext, l: Layer, rule: RuleSpec, R: string, Rs: (string | null)[]): (string | null)[];
   /** The output is ≥ 0 given whether all relevance-carrying inputs are (absent: never known). */

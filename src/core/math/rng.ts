@@ -57,20 +57,3 @@ export function permutation(n: number, rng: () => number): Int32Array {
 export function gaussian(rng: () => number): number {
   return Math.sqrt(-2 * Math.log(Math.max(rng(), 1e-12))) * Math.cos(2 * Math.PI * rng());
 }
-
-/**
- * mulberry32: one 32-bit state seeded by one number, so streams are told apart only by arithmetic
- * on seeds — the reason everything else uses {@link rngFor}.
- * @deprecated only for src/core/train until it moves to rngFor (and for the word vectors of
- * src/core/text/word-vectors.ts, which feed the committed text model trained there: they move together)
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

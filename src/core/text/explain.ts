@@ -11,7 +11,7 @@
  * summed over the embedding dimensions. Texts of different lengths are grouped by row length
  * (the vocabulary's buckets) and each group is one batched explainer run per batch.
  */
-import { toF32 } from '../graph/canonize.js';
+import { toF32 } from '../onnx/values.js';
 import type { TensorData } from '../onnx/tensor.js';
 import type { CompiledExplainer } from '../explain/compile.js';
 import { Explainer, resolveTargets, type ExplainerOptions } from '../explain/explainer.js';

@@ -3,7 +3,8 @@
  * or in ResNet-style residual blocks) back into a model spec plus its weights, so the trainer can
  * continue from it.
  */
-import { canonicalize, intValues } from '../graph/canonize.js';
+import { canonicalize } from '../graph/canonize.js';
+import { intValues } from '../onnx/values.js';
 import { buildLayerView, type Layer } from '../layers/view.js';
 import { probeShapes } from '../graph/shapes.js';
 import type { Runtime } from '../runtime.js';

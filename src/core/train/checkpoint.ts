@@ -1,0 +1,92 @@
+/**
+ * The trainer's checkpoint format, in any CheckpointStore: one float32 blob holding every
+ * parameter and optimizer-state tensor end to end (`checkpoint-<epoch>.bin`), and
+ * `checkpoint.json` with the epoch, the step, an index of names, dims and offsets into the blob,
+ * and the history. The blob is written first, then the JSON that points at it, so a crash leaves
+ * the previous pair intact. Reading also accepts checkpoints written before the optimizer state
+ * became one flat vector per slot.
+ */
+import { numel, type TensorData } from '../onnx/tensor.js';
+import type { CheckpointStore } from './checkpoint-store.js';
+import type { BuiltGraph } from './graph.js';
+import type { EpochRecord } from './trainer.js';
+
+const CKPT = 'checkpoint.json';
+
+interface IndexEntry {
+  name: string;
+  dims: number[];
+  offset: number;
+}
+
+/** What a checkpoint records of a training run. */
+export interface CheckpointContents {
+  /** Epochs done (the next epoch to run). */
+  epoch: number;
+  /** Optimizer steps done. */
+  step: number;
+  history: EpochRecord[];
+  params: Map<string, TensorData>;
+  /** Optimizer state, by state-input name. */
+  state: Map<string, TensorData>;
+}
+
+export async function writeCheckpoint(store: CheckpointStore, c: CheckpointContents & { best: { metric: number; epoch: number } | null }) {
+  const tensors = [...c.params, ...c.state];
+  const index: IndexEntry[] = [];
+  let total = 0;
+  for (const [name, t] of tensors) {
+    index.push({ name, dims: t.dims, offset: total });
+    total += t.data.length;
+  }
+  const blob = new Float32Array(total);
+  for (const [k, [, t]] of tensors.entries()) blob.set(t.data as Float32Array, index[k]!.offset);
+  // The data file first, then the JSON that points at it: a crash leaves the previous pair intact.
+  const dataFile = `checkpoint-${c.epoch}.bin`;
+  await store.write(dataFile, new Uint8Array(blob.buffer));
+  await store.write(CKPT, new TextEncoder().encode(JSON.stringify({ epoch: c.epoch, step: c.step, dataFile, index, history: c.history, best: c.best }, null, 1)));
+}
+
+/**
+ * The checkpoint in `store` (undefined if there is none): the tensors named like one of `params`
+ * as parameters, and the optimizer state `states` asks for. Throws if that state is not there.
+ */
+export async function readCheckpoint(store: CheckpointStore, params: ReadonlyMap<string, TensorData>, states: NonNullable<BuiltGraph['states']>): Promise<CheckpointContents | undefined> {
+  const dir = store.where;
+  const json = await store.read(CKPT);
+  if (!json) return undefined;
+  const meta = JSON.parse(new TextDecoder().decode(json)) as { epoch: number; step: number; dataFile: string; index: IndexEntry[]; history: EpochRecord[] };
+  const bytes = await store.read(meta.dataFile);
+  if (!bytes) throw new Error(`the checkpoint in ${dir} names ${meta.dataFile}, which is missing`);
+  const blob = new Float32Array(Uint8Array.prototype.slice.call(bytes).buffer);
+  const loaded = new Map<string, TensorData>();
+  const saved = new Map<string, TensorData>();
+  for (const e of meta.index) {
+    const t: TensorData = { dtype: 'float32', dims: e.dims, data: blob.slice(e.offset, e.offset + numel(e.dims)) };
+    if (params.has(e.name)) loaded.set(e.name, t);
+    else saved.set(e.name, t);
+  }
+  const state = new Map<string, TensorData>();
+  for (const st of states) {
+    const t = saved.get(st.name) ?? perParameterState(saved, st);
+    if (!t || numel(t.dims) !== numel(st.dims)) throw new Error(`the checkpoint in ${dir} has no optimizer state "${st.name}" for this model and optimizer; it cannot be resumed (start without --resume, or use the same model and optimizer)`);
+    state.set(st.name, t);
+  }
+  return { epoch: meta.epoch, step: meta.step, history: meta.history, params: loaded, state };
+}
+
+/**
+ * Checkpoints written before the optimizer state became one flat vector per slot keep it per
+ * parameter ("<param>.<slot>"), in the same order: joined into the flat vector, if all are there.
+ */
+function perParameterState(saved: Map<string, TensorData>, st: NonNullable<BuiltGraph['states']>[number]): TensorData | undefined {
+  const parts = st.params.map((p) => saved.get(`${p}.${st.slot}`));
+  if (!parts.every((x) => x !== undefined) || parts.reduce((a, x) => a + x!.data.length, 0) !== numel(st.dims)) return undefined;
+  const data = new Float32Array(numel(st.dims));
+  let at = 0;
+  for (const x of parts) {
+    data.set(x!.data as Float32Array, at);
+    at += x!.data.length;
+  }
+  return { dtype: 'float32', dims: st.dims, data };
+}
