@@ -163,26 +163,30 @@ export class Trainer {
     this.checkData(train, 'training data');
     if (val) this.checkData(val, 'validation data');
     const run = await this.openStepGraph(train);
-    if (this.opts.resume && this.opts.checkpoints) await this.loadCheckpoint(this.opts.checkpoints, run.built.states!);
-    let patienceLeft = this.opts.patience ?? Infinity;
-    for (let epoch = this.startEpoch; epoch < this.opts.epochs; epoch++) {
-      const t0 = performance.now();
-      const rec = await this.trainEpoch(run, train, epoch, t0);
-      if (val) {
-        const v = await this.evaluate(val);
-        rec.valLoss = v.loss;
-        rec.valAccuracy = v.accuracy;
-        rec.valMae = v.mae;
+    // The session is released however the loop ends (a non-finite loss, a bad mask, a failed checkpoint).
+    try {
+      if (this.opts.resume && this.opts.checkpoints) await this.loadCheckpoint(this.opts.checkpoints, run.built.states!);
+      let patienceLeft = this.opts.patience ?? Infinity;
+      for (let epoch = this.startEpoch; epoch < this.opts.epochs; epoch++) {
+        const t0 = performance.now();
+        const rec = await this.trainEpoch(run, train, epoch, t0);
+        if (val) {
+          const v = await this.evaluate(val);
+          rec.valLoss = v.loss;
+          rec.valAccuracy = v.accuracy;
+          rec.valMae = v.mae;
+        }
+        rec.seconds = (performance.now() - t0) / 1000;
+        this.history.push(rec);
+        patienceLeft = this.keepBest(rec) ? (this.opts.patience ?? Infinity) : patienceLeft - 1;
+        this.startEpoch = epoch + 1;
+        if (this.opts.checkpoints) await this.saveCheckpoint(this.opts.checkpoints);
+        this.opts.onEpoch?.(rec);
+        if (patienceLeft <= 0) break;
       }
-      rec.seconds = (performance.now() - t0) / 1000;
-      this.history.push(rec);
-      patienceLeft = this.keepBest(rec) ? (this.opts.patience ?? Infinity) : patienceLeft - 1;
-      this.startEpoch = epoch + 1;
-      if (this.opts.checkpoints) await this.saveCheckpoint(this.opts.checkpoints);
-      this.opts.onEpoch?.(rec);
-      if (patienceLeft <= 0) break;
+    } finally {
+      await run.session.release();
     }
-    await run.session.release();
     if (this.opts.patience !== undefined && this.best) this.params = new Map(this.best.params);
     return this.history;
   }
