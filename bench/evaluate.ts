@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { loadDataset } from '../src/node/evaluate/dataset.js';
 import { parseMethodSpec } from '../src/core/evaluate/methods.js';
-import { type Dataset } from '../src/core/evaluate/region-perturbation.js';
+import type { Dataset } from '../src/core/evaluate/region-perturbation.js';
 import { evaluateRegionPerturbation } from '../src/node/api.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -53,24 +53,51 @@ const data = existsSync(small) ? loadDataset(small, { limit: N }) : loadDataset(
 const n = data.x.dims[0]!;
 
 // Warm-up (file cache, ORT kernel selection, JIT), not reported.
-await evaluateRegionPerturbation(MODEL, { ...data, x: { ...data.x, dims: [Math.min(n, 8), ...data.x.dims.slice(1)], data: (data.x.data as Float32Array).subarray(0, Math.min(n, 8) * (data.x.data.length / n)) }, labels: undefined, ids: undefined }, { methods: [parseMethodSpec('random')], regionSize: [2, 2], steps: 100 }, { threads });
+await evaluateRegionPerturbation(
+  MODEL,
+  {
+    ...data,
+    x: {
+      ...data.x,
+      dims: [Math.min(n, 8), ...data.x.dims.slice(1)],
+      data: (data.x.data as Float32Array).subarray(0, Math.min(n, 8) * (data.x.data.length / n)),
+    },
+    labels: undefined,
+    ids: undefined,
+  },
+  { methods: [parseMethodSpec('random')], regionSize: [2, 2], steps: 100 },
+  { threads },
+);
 process.stdout.write(`region perturbation, fmnist-cnn, ${n} samples, 2x2 regions, 100 steps, uniform noise, ${threads} thread(s)\n\n`);
 for (const [name, specs] of [
   ['random only (no explainer)', ['random']],
   ['lrp:epsilon-plus-flat + gradient + random', ['lrp:epsilon-plus-flat', 'gradient', 'random']],
 ] as const) {
   process.stdout.write(`${name}\n`);
-  process.stdout.write('  batch | perturbed inf/s (ORT time) | perturbed inf/s (wall) | plain forward inf/s | in ORT (all runs) | JS: batches / orders+noise+complexity\n');
+  process.stdout.write(
+    '  batch | perturbed inf/s (ORT time) | perturbed inf/s (wall) | plain forward inf/s | in ORT (all runs) | JS: batches / orders+noise+complexity\n',
+  );
   for (const b of batches) {
-    const r = await evaluateRegionPerturbation(MODEL, data, { methods: specs.map((s) => parseMethodSpec(s, { inputRange: [0, 1] })), regionSize: [2, 2], steps: 100 }, { threads, forwardBatch: b });
+    const r = await evaluateRegionPerturbation(
+      MODEL,
+      data,
+      { methods: specs.map((s) => parseMethodSpec(s, { inputRange: [0, 1] })), regionSize: [2, 2], steps: 100 },
+      { threads, forwardBatch: b },
+    );
     const t = r.timing;
     const ort = t.forwardOrtMs + t.cleanMs + t.explainMs;
     const plain = await plainForward(data, b, threads);
     const pct = (x: number) => `${((100 * x) / t.totalMs).toFixed(1)}%`;
     process.stdout.write(
-      `  ${String(b).padStart(5)} | ${Math.round(t.inferences / (t.forwardOrtMs / 1000)).toString().padStart(26)} | ${Math.round(t.inferences / (t.totalMs / 1000)).toString().padStart(22)} | ${Math.round(plain).toString().padStart(19)} | ${pct(ort).padStart(17)} | ${pct(t.forwardJsMs)} / ${pct(t.prepareMs)}\n`,
+      `  ${String(b).padStart(5)} | ${Math.round(t.inferences / (t.forwardOrtMs / 1000))
+        .toString()
+        .padStart(26)} | ${Math.round(t.inferences / (t.totalMs / 1000))
+        .toString()
+        .padStart(22)} | ${Math.round(plain).toString().padStart(19)} | ${pct(ort).padStart(17)} | ${pct(t.forwardJsMs)} / ${pct(t.prepareMs)}\n`,
     );
   }
   process.stdout.write('\n');
 }
-process.stdout.write('"in ORT": session.run of perturbed and clean batches plus Explainer.explain calls, over the whole evaluation\n(model loading and explainer compilation included in the wall time).\n');
+process.stdout.write(
+  '"in ORT": session.run of perturbed and clean batches plus Explainer.explain calls, over the whole evaluation\n(model loading and explainer compilation included in the wall time).\n',
+);

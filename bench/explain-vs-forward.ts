@@ -67,16 +67,24 @@ async function main() {
   const threads = Number(arg('threads', '1'));
   const models = arg('models', Object.keys(MODELS).join(',')).split(',');
   const self = fileURLToPath(import.meta.url);
-  console.log(`relprop explainer vs forward, onnxruntime-node ${ort.env.versions.common}, ${cpus()[0]?.model} ×${cpus().length}, ${threads} thread(s), Node ${process.version}`);
+  console.log(
+    `relprop explainer vs forward, onnxruntime-node ${ort.env.versions.common}, ${cpus()[0]?.model} ×${cpus().length}, ${threads} thread(s), Node ${process.version}`,
+  );
   console.log('model      batch  forward ms  composite           explain ms  ratio  peak RSS MB (fwd / explain)');
   for (const m of models) {
     if (!MODELS[m]) throw new Error(`unknown model ${m} (known: ${Object.keys(MODELS).join(', ')})`);
     for (const b of MODELS[m]!.batches) {
-      const run = (mode: string) => JSON.parse(execFileSync('node', [self, '--child', m, String(b), mode, String(threads)], { encoding: 'utf8', maxBuffer: 1 << 20 })) as { ms: number; peakRssMB: number };
+      const run = (mode: string) =>
+        JSON.parse(execFileSync('node', [self, '--child', m, String(b), mode, String(threads)], { encoding: 'utf8', maxBuffer: 1 << 20 })) as {
+          ms: number;
+          peakRssMB: number;
+        };
       const fwd = run('forward');
       for (const c of COMPOSITES) {
         const e = run(c);
-        console.log(`${m.padEnd(9)}  ${String(b).padStart(5)}  ${fwd.ms.toFixed(1).padStart(10)}  ${c.padEnd(18)}  ${e.ms.toFixed(1).padStart(10)}  ${(e.ms / fwd.ms).toFixed(2).padStart(5)}  ${fwd.peakRssMB.toFixed(0)} / ${e.peakRssMB.toFixed(0)}`);
+        console.log(
+          `${m.padEnd(9)}  ${String(b).padStart(5)}  ${fwd.ms.toFixed(1).padStart(10)}  ${c.padEnd(18)}  ${e.ms.toFixed(1).padStart(10)}  ${(e.ms / fwd.ms).toFixed(2).padStart(5)}  ${fwd.peakRssMB.toFixed(0)} / ${e.peakRssMB.toFixed(0)}`,
+        );
       }
     }
   }

@@ -17,7 +17,9 @@ class Net {
   private rand(): number {
     // xorshift32 + Box–Muller: reproducible weights without a dependency.
     let x = this.seed;
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     this.seed = x >>> 0;
     return (this.seed + 0.5) / 4294967296;
   }
@@ -53,15 +55,27 @@ class Net {
     });
     return this.node('BatchNormalization', [x, ...names], { epsilon: 1e-5 });
   }
-  relu(x: string) { return this.node('Relu', [x]); }
-  maxpool(x: string, k: number, s: number, p = 0) { return this.node('MaxPool', [x], { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p] }); }
-  add(a: string, b: string) { return this.node('Add', [a, b]); }
-  gap(x: string) { return this.node('GlobalAveragePool', [x]); }
-  flatten(x: string) { return this.node('Flatten', [x], { axis: 1 }); }
+  relu(x: string) {
+    return this.node('Relu', [x]);
+  }
+  maxpool(x: string, k: number, s: number, p = 0) {
+    return this.node('MaxPool', [x], { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p] });
+  }
+  add(a: string, b: string) {
+    return this.node('Add', [a, b]);
+  }
+  gap(x: string) {
+    return this.node('GlobalAveragePool', [x]);
+  }
+  flatten(x: string) {
+    return this.node('Flatten', [x], { axis: 1 });
+  }
   dense(x: string, cin: number, cout: number) {
     return this.node('Gemm', [x, this.param([cout, cin], Math.sqrt(2 / cin)), this.param([cout], 0.01)], { transB: 1 });
   }
-  avgpool(x: string, k: number) { return this.node('AveragePool', [x], { kernel_shape: [k, k], strides: [k, k] }); }
+  avgpool(x: string, k: number) {
+    return this.node('AveragePool', [x], { kernel_shape: [k, k], strides: [k, k] });
+  }
   finish(out: string, classes: number): Uint8Array {
     this.g.outputs.push({ name: out, elemType: ELEM.FLOAT, shape: ['batch', classes] });
     this.g.inputs[0]!.shape[0] = 'batch';
@@ -73,7 +87,13 @@ export function vgg16(): Uint8Array {
   const n = new Net(['batch', 3, 224, 224]);
   let x = 'input';
   let c = 3;
-  for (const block of [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]]) {
+  for (const block of [
+    [64, 64],
+    [128, 128],
+    [256, 256, 256],
+    [512, 512, 512],
+    [512, 512, 512],
+  ]) {
     for (const out of block) {
       x = n.relu(n.conv(x, c, out, 3));
       c = out;
@@ -90,7 +110,12 @@ export function resnet18(): Uint8Array {
   const n = new Net(['batch', 3, 224, 224]);
   let x = n.maxpool(n.relu(n.bn(n.conv('input', 3, 64, 7, 2, 3, false), 64)), 3, 2, 1);
   let c = 64;
-  for (const [out, stride] of [[64, 1], [128, 2], [256, 2], [512, 2]] as const) {
+  for (const [out, stride] of [
+    [64, 1],
+    [128, 2],
+    [256, 2],
+    [512, 2],
+  ] as const) {
     for (let b = 0; b < 2; b++) {
       const s = b === 0 ? stride : 1;
       let y = n.relu(n.bn(n.conv(x, c, out, 3, s, 1, false), out));

@@ -60,10 +60,14 @@ async function main() {
   const fwd = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const inName = fwd.inputNames[0]!;
 
-  console.log(`relprop text explanations, ${modelPath}, onnxruntime-node ${ort.env.versions.common}, ${cpus()[0]?.model} ×${cpus().length}, ${threads} thread(s), Node ${process.version}, load average ${loadavg()[0]!.toFixed(2)}`);
+  console.log(
+    `relprop text explanations, ${modelPath}, onnxruntime-node ${ort.env.versions.common}, ${cpus()[0]?.model} ×${cpus().length}, ${threads} thread(s), Node ${process.version}, load average ${loadavg()[0]!.toFixed(2)}`,
+  );
   console.log(`LRP: ${lrp.describe()}`);
   console.log('\n1. fixed shape, batch 64');
-  console.log('LRP ms: TextExplainer.explainIds (per-token relevance of a batch, from ids); graph: session.run of the same compiled explainer (all outputs / logits + per-token relevance only)');
+  console.log(
+    'LRP ms: TextExplainer.explainIds (per-token relevance of a batch, from ids); graph: session.run of the same compiled explainer (all outputs / logits + per-token relevance only)',
+  );
   console.log('length  forward ms  LRP ms  LRP/fwd  LRP docs/s  graph/fwd  tokens-only/fwd  SA ms  SA/fwd');
   const results: Record<string, unknown>[] = [];
   for (const L of lengths) {
@@ -86,7 +90,9 @@ async function main() {
     ])) as [number, number, number, number, number];
     await graph.release();
     results.push({ L, forwardMs: tf, lrpMs: tl, graphMs: tg, graphTokensOnlyMs: tt, saMs: ts });
-    console.log(`${String(L).padStart(6)}  ${tf.toFixed(2).padStart(10)}  ${tl.toFixed(2).padStart(6)}  ${(tl / tf).toFixed(2).padStart(7)}  ${((B / tl) * 1000).toFixed(0).padStart(10)}  ${(tg / tf).toFixed(2).padStart(9)}  ${(tt / tf).toFixed(2).padStart(15)}  ${ts.toFixed(2).padStart(5)}  ${(ts / tf).toFixed(2).padStart(6)}`);
+    console.log(
+      `${String(L).padStart(6)}  ${tf.toFixed(2).padStart(10)}  ${tl.toFixed(2).padStart(6)}  ${(tl / tf).toFixed(2).padStart(7)}  ${((B / tl) * 1000).toFixed(0).padStart(10)}  ${(tg / tf).toFixed(2).padStart(9)}  ${(tt / tf).toFixed(2).padStart(15)}  ${ts.toFixed(2).padStart(5)}  ${(ts / tf).toFixed(2).padStart(6)}`,
+    );
   }
 
   console.log(`\n2. end to end: ${ds.docs.length} documents (tokenize, bucket, explain 64 at a time)`);
@@ -94,18 +100,24 @@ async function main() {
   const { encoded, groups } = lrp.encodeAll(texts);
   const batches: { ids: BigInt64Array; n: number; L: number }[] = [];
   for (const [L, idx] of groups) for (let i = 0; i < idx.length; i += B) batches.push(TextExplainer.rowsOf(encoded, idx.slice(i, i + B), L));
-  const [tForward, tExplainIds, tExplain] = (await timeRoundRobin([
-    async () => {
-      for (const b of batches) await fwd.run({ [inName]: new ort.Tensor('int64', b.ids, [b.n, b.L]) });
-    },
-    async () => {
-      for (const b of batches) await lrp.explainIds(b);
-    },
-    async () => {
-      for (let i = 0; i < texts.length; i += B) await lrp.explainTexts(texts.slice(i, i + B));
-    },
-  ], 4000, 5)) as [number, number, number];
-  console.log(`forward (pre-bucketed ids): ${tForward.toFixed(1)} ms; LRP on the same batches: ${tExplainIds.toFixed(1)} ms (${(tExplainIds / tForward).toFixed(2)}×)`);
+  const [tForward, tExplainIds, tExplain] = (await timeRoundRobin(
+    [
+      async () => {
+        for (const b of batches) await fwd.run({ [inName]: new ort.Tensor('int64', b.ids, [b.n, b.L]) });
+      },
+      async () => {
+        for (const b of batches) await lrp.explainIds(b);
+      },
+      async () => {
+        for (let i = 0; i < texts.length; i += B) await lrp.explainTexts(texts.slice(i, i + B));
+      },
+    ],
+    4000,
+    5,
+  )) as [number, number, number];
+  console.log(
+    `forward (pre-bucketed ids): ${tForward.toFixed(1)} ms; LRP on the same batches: ${tExplainIds.toFixed(1)} ms (${(tExplainIds / tForward).toFixed(2)}×)`,
+  );
   console.log(`LRP from raw text (tokenize + bucket + explain): ${tExplain.toFixed(1)} ms = ${((texts.length / tExplain) * 1000).toFixed(0)} documents/s`);
   console.log(JSON.stringify({ fixed: results, endToEnd: { documents: texts.length, forwardMs: tForward, lrpIdsMs: tExplainIds, lrpTextMs: tExplain } }));
   await lrp.release();

@@ -54,7 +54,11 @@ async function relpropInferenceSamplesPerSecond(threads: number, batch: number, 
   const spec = PRESETS['fmnist-cnn']!;
   const built = buildGraph(spec, 'infer', { values: initParams(spec, 0) });
   const session = await ort.InferenceSession.create(encodeModel(built.graph), { intraOpNumThreads: threads, interOpNumThreads: 1, logSeverityLevel: 3 });
-  const x = new ort.Tensor('float32', Float32Array.from({ length: batch * 784 }, (_, i) => (Math.sin(i) + 1) / 2), [batch, 1, 28, 28]);
+  const x = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: batch * 784 }, (_, i) => (Math.sin(i) + 1) / 2),
+    [batch, 1, 28, 28],
+  );
   let t0 = 0;
   for (let s = 0; s < steps + 5; s++) {
     if (s === 5) t0 = performance.now();
@@ -71,7 +75,10 @@ interface TorchResult {
 function torchSamplesPerSecond(threads: number, batch: number, steps: number): TorchResult | null {
   const script = fileURLToPath(new URL('../../bench/train_torch.py', import.meta.url));
   try {
-    const out = execFileSync('/usr/bin/python3', [script, String(threads), String(batch), String(steps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('/usr/bin/python3', [script, String(threads), String(batch), String(steps)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return JSON.parse(out.trim().split('\n').pop()!) as TorchResult;
   } catch {
     return null; // no python3-torch here
@@ -117,7 +124,9 @@ console.log(`training throughput, fmnist-cnn preset, batch ${batch}, Adam; ${cpu
 console.log(`median of ${repeats} alternating runs per side; ONNX Runtime NCHWc block size ${await nchwcBlockSize()} (0: plain Conv)`);
 console.log('threads  task        relprop samples/s  PyTorch samples/s  ratio');
 const row = (threads: number, task: string, r: number, t: number | undefined) =>
-  console.log(`${String(threads).padStart(7)}  ${task.padEnd(10)}  ${r.toFixed(0).padStart(17)}  ${t === undefined ? 'n/a'.padStart(17) : t.toFixed(0).padStart(17)}  ${t === undefined ? '' : (r / t).toFixed(2)}`);
+  console.log(
+    `${String(threads).padStart(7)}  ${task.padEnd(10)}  ${r.toFixed(0).padStart(17)}  ${t === undefined ? 'n/a'.padStart(17) : t.toFixed(0).padStart(17)}  ${t === undefined ? '' : (r / t).toFixed(2)}`,
+  );
 const flops = flopsPerSample(PRESETS['fmnist-cnn']!);
 const bounds: string[] = [];
 // Both sides vary from run to run on a shared machine: alternate them and report medians.
@@ -134,15 +143,23 @@ for (const threads of [...new Set([1, cpus().length])]) {
   }
   const r = median(rs);
   const inf = median(infs);
-  const t = ts.length ? { samples_per_s: median(ts.map((x) => x.samples_per_s)), inference_samples_per_s: median(ts.map((x) => x.inference_samples_per_s)) } : null;
-  console.log(`         (training samples/s per run: relprop ${rs.map((v) => v.toFixed(0)).join(', ')}; PyTorch ${ts.map((x) => x.samples_per_s.toFixed(0)).join(', ') || 'n/a'})`);
+  const t = ts.length
+    ? { samples_per_s: median(ts.map((x) => x.samples_per_s)), inference_samples_per_s: median(ts.map((x) => x.inference_samples_per_s)) }
+    : null;
+  console.log(
+    `         (training samples/s per run: relprop ${rs.map((v) => v.toFixed(0)).join(', ')}; PyTorch ${ts.map((x) => x.samples_per_s.toFixed(0)).join(', ') || 'n/a'})`,
+  );
   row(threads, 'training', r, t?.samples_per_s);
   row(threads, 'inference', inf, t?.inference_samples_per_s);
   // If every FLOP of a training step ran as fast as ONNX Runtime's prepacked inference does,
   // with no other cost at all, the step could not be faster than this.
   const rate = inf * flops.forward;
   const ceiling = rate / flops.training;
-  bounds.push(`${threads} thread(s): inference runs at ${(rate / 1e9).toFixed(1)} GFLOP/s (relprop) vs ${t ? ((t.inference_samples_per_s * flops.forward) / 1e9).toFixed(1) : 'n/a'} (PyTorch); PyTorch trains at ${t ? ((t.samples_per_s * flops.training) / 1e9).toFixed(1) : 'n/a'} GFLOP/s; a training step at relprop's inference rate would allow at most ${ceiling.toFixed(0)} samples/s${t ? ` = ${(ceiling / t.samples_per_s).toFixed(2)}× PyTorch` : ''}`);
+  bounds.push(
+    `${threads} thread(s): inference runs at ${(rate / 1e9).toFixed(1)} GFLOP/s (relprop) vs ${t ? ((t.inference_samples_per_s * flops.forward) / 1e9).toFixed(1) : 'n/a'} (PyTorch); PyTorch trains at ${t ? ((t.samples_per_s * flops.training) / 1e9).toFixed(1) : 'n/a'} GFLOP/s; a training step at relprop's inference rate would allow at most ${ceiling.toFixed(0)} samples/s${t ? ` = ${(ceiling / t.samples_per_s).toFixed(2)}× PyTorch` : ''}`,
+  );
 }
-console.log(`\nFLOPs per sample: forward ${(flops.forward / 1e6).toFixed(2)} M, training step ${(flops.training / 1e6).toFixed(2)} M (convolutions and dense layers).`);
+console.log(
+  `\nFLOPs per sample: forward ${(flops.forward / 1e6).toFixed(2)} M, training step ${(flops.training / 1e6).toFixed(2)} M (convolutions and dense layers).`,
+);
 for (const b of bounds) console.log(b);

@@ -25,8 +25,22 @@ rmSync(OUT, { recursive: true, force: true });
 execFileSync(
   join(ROOT, 'node_modules/.bin/tsc'),
   [
-    '--ignoreConfig', '--outDir', OUT, '--rootDir', ROOT, '--module', 'nodenext', '--moduleResolution', 'nodenext',
-    '--target', 'es2022', '--strict', '--skipLibCheck', '--esModuleInterop', '--types', 'node',
+    '--ignoreConfig',
+    '--outDir',
+    OUT,
+    '--rootDir',
+    ROOT,
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--target',
+    'es2022',
+    '--strict',
+    '--skipLibCheck',
+    '--esModuleInterop',
+    '--types',
+    'node',
     join(ROOT, 'test/helpers/torchvision-weights.ts'),
   ],
   { cwd: ROOT, stdio: 'inherit' },
@@ -38,7 +52,10 @@ const helper = await import(pathToFileURL(join(OUT, 'test/helpers/torchvision-we
 
 const models = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : readdirSync(ASSETS).filter((f) => f.endsWith('.skeleton.onnx')).map((f) => f.replace(/\.skeleton\.onnx$/, '')).sort();
+  : readdirSync(ASSETS)
+      .filter((f) => f.endsWith('.skeleton.onnx'))
+      .map((f) => f.replace(/\.skeleton\.onnx$/, ''))
+      .sort();
 
 let failures = 0;
 for (const name of models) {
@@ -63,7 +80,9 @@ for (const name of models) {
     const logits = out.logits.data;
     const ref = spec.torch_logits;
     if (logits.length !== ref.length) throw new Error(`logits length ${logits.length} vs ${ref.length}`);
-    let num = 0, den = 0, maxAbs = 0;
+    let num = 0,
+      den = 0,
+      maxAbs = 0;
     for (let i = 0; i < ref.length; i++) {
       num += (logits[i] - ref[i]) ** 2;
       den += ref[i] ** 2;

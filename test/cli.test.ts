@@ -11,7 +11,6 @@ import { fixtureInput, FIXTURES, loadFixture, relL2, stackInputs } from './helpe
 
 const tmp = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
 
-
 const cnn = join(FIXTURES, 'cnn', 'model.onnx');
 const cnnFx = loadFixture('cnn');
 const batchNpy = join(tmp, 'cnn-batch.npy');
@@ -54,10 +53,33 @@ describe('relprop explain', () => {
     const heat = join(tmp, 'heat.png');
     const summary = join(tmp, 'summary.json');
     const saved = join(tmp, 'explainer.onnx');
-    const r = await relprop(['explain', '--model', cnn, '--input', batchNpy, '--out', out, '--heatmap', heat, '--summary', summary, '--save-explainer', saved, '--composite', 'epsilon-plus', '--target', '3']);
+    const r = await relprop([
+      'explain',
+      '--model',
+      cnn,
+      '--input',
+      batchNpy,
+      '--out',
+      out,
+      '--heatmap',
+      heat,
+      '--summary',
+      summary,
+      '--save-explainer',
+      saved,
+      '--composite',
+      'epsilon-plus',
+      '--target',
+      '3',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/sample 0: predicted \d+, target 3/);
-    for (let k = 0; k < 3; k++) expect(readFileSync(join(tmp, `heat-${k}.png`)).subarray(1, 4).toString()).toBe('PNG');
+    for (let k = 0; k < 3; k++)
+      expect(
+        readFileSync(join(tmp, `heat-${k}.png`))
+          .subarray(1, 4)
+          .toString(),
+      ).toBe('PNG');
     const s = JSON.parse(readFileSync(summary, 'utf8'));
     expect(s.samples).toHaveLength(3);
     expect(s.samples[0].target).toBe(3);
@@ -80,7 +102,23 @@ describe('relprop explain', () => {
     const png = join(samples, readdirSync(samples).find((f) => f.endsWith('.png'))!);
     const out = join(tmp, 'img.npy');
     const heat = join(tmp, 'img.png');
-    const r = await relprop(['explain', '--model', model, '--input', png, '--out', out, '--heatmap', heat, '--overlay', '--composite', 'epsilon-gamma-box', '--input-range', '0,1', '--quiet']);
+    const r = await relprop([
+      'explain',
+      '--model',
+      model,
+      '--input',
+      png,
+      '--out',
+      out,
+      '--heatmap',
+      heat,
+      '--overlay',
+      '--composite',
+      'epsilon-gamma-box',
+      '--input-range',
+      '0,1',
+      '--quiet',
+    ]);
     expect(r.stderr).toBe('');
     expect(readNpy(readFileSync(out)).dims).toEqual([1, 1, 28, 28]);
     expect(existsSync(heat)).toBe(true);
@@ -91,7 +129,20 @@ describe('relprop explain', () => {
     const input = join(tmp, 'ids.json');
     writeFileSync(input, JSON.stringify([fx.inputs[0]!.data]));
     const out = join(tmp, 'tok.npy');
-    const r = await relprop(['explain', '--model', join(FIXTURES, 'textcnn', 'model.onnx'), '--input', input, '--out', out, '--method', 'gradient', '--target', String(fx.targets[0]), '--quiet']);
+    const r = await relprop([
+      'explain',
+      '--model',
+      join(FIXTURES, 'textcnn', 'model.onnx'),
+      '--input',
+      input,
+      '--out',
+      out,
+      '--method',
+      'gradient',
+      '--target',
+      String(fx.targets[0]),
+      '--quiet',
+    ]);
     expect(r.stderr).toBe('');
     const rel = readNpy(readFileSync(out));
     expect(rel.dims).toEqual([1, 12]);
@@ -200,9 +251,12 @@ describe('shared options', () => {
       expect(optionHelp(helps[c]!, '--gamma <g>'), c).toBe('gamma of the gamma rule (default 0.25)');
       expect(optionHelp(helps[c]!, '--samples <n>'), c).toBe('smoothgrad: noisy samples (default 16)');
     }
-    expect(optionHelp(helps['evaluate']!, '--ig-steps <n>')).toBe(optionHelp(helps['explain']!, '--steps <n>'));
+    expect(optionHelp(helps.evaluate!, '--ig-steps <n>')).toBe(optionHelp(helps.explain!, '--steps <n>'));
     // One parser: a bad value gets the same message from every command.
-    for (const args of [['demo', '--threads', '0'], ['text-experiments', '--model', 'm', '--data', 'd', '--out', 'o', '--threads', 'x']]) {
+    for (const args of [
+      ['demo', '--threads', '0'],
+      ['text-experiments', '--model', 'm', '--data', 'd', '--out', 'o', '--threads', 'x'],
+    ]) {
       const r = await relprop(args);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/--threads needs a positive integer, got "(0|x)"/);

@@ -4,8 +4,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMethodSpec } from '../src/core/evaluate/methods.js';
 import {
-  checkRun, chunkCount, evaluateChunk, evaluateRegionPerturbation, memoryProgress, openEngines, releaseEngines,
-  type Dataset, type EvaluateConfig, type ProgressStore, type RunOptions, type SampleRecord,
+  checkRun,
+  chunkCount,
+  evaluateChunk,
+  evaluateRegionPerturbation,
+  memoryProgress,
+  openEngines,
+  releaseEngines,
+  type Dataset,
+  type EvaluateConfig,
+  type ProgressStore,
+  type RunOptions,
+  type SampleRecord,
 } from '../src/core/evaluate/region-perturbation.js';
 import { readNpy } from '../src/core/onnx/npy.js';
 import { encodePng } from '../src/node/visualize/png.js';
@@ -17,7 +27,10 @@ function samples(n: number): Dataset {
   const t = readNpy(readFileSync(join(ROOT, 'models', 'samples', 'samples.npy')));
   const per = t.data.length / t.dims[0]!;
   // ids other than 0..n-1: the random streams are keyed by them.
-  return { x: { dtype: 'float32', dims: [n, ...t.dims.slice(1)], data: (t.data as Float32Array).slice(0, n * per) }, ids: Array.from({ length: n }, (_, i) => 40 + 3 * i) };
+  return {
+    x: { dtype: 'float32', dims: [n, ...t.dims.slice(1)], data: (t.data as Float32Array).slice(0, n * per) },
+    ids: Array.from({ length: n }, (_, i) => 40 + 3 * i),
+  };
 }
 
 /** A memory store that also records which chunks were appended. */
@@ -27,7 +40,14 @@ function recordingStore(): { store: ProgressStore; appended: number[] } {
   const store: ProgressStore = {
     async open(hash, settings) {
       const log = await inner.open(hash, settings);
-      return { done: log.done, spent: log.spent, append: (c, records, spent) => (appended.push(c), log.append(c, records, spent)) };
+      return {
+        done: log.done,
+        spent: log.spent,
+        append: (c, records, spent) => {
+          appended.push(c);
+          return log.append(c, records, spent);
+        },
+      };
     },
   };
   return { store, appended };
@@ -69,14 +89,23 @@ describe('region perturbation by chunks', () => {
     const { store, appended } = recordingStore();
     const controller = new AbortController();
     const first = await evaluateRegionPerturbation(MODEL, data, config, {
-      ...run, progress: store, signal: controller.signal,
-      onProgress: (done) => { if (done > 0) controller.abort(); },
+      ...run,
+      progress: store,
+      signal: controller.signal,
+      onProgress: (done) => {
+        if (done > 0) controller.abort();
+      },
     });
     expect(first.complete).toBe(false);
     expect(appended).toEqual([0]);
     expect(first.records).toEqual(whole.records.filter((r) => r.chunk === 0));
     const heard: [number, number][] = [];
-    const resumed = await evaluateRegionPerturbation(MODEL, data, config, { ...run, forwardBatch: 7, progress: store, onProgress: (d, t) => heard.push([d, t]) });
+    const resumed = await evaluateRegionPerturbation(MODEL, data, config, {
+      ...run,
+      forwardBatch: 7,
+      progress: store,
+      onProgress: (d, t) => heard.push([d, t]),
+    });
     expect(resumed.complete).toBe(true);
     expect(appended).toEqual([0, 1, 2]);
     expect(resumed.records).toEqual(whole.records);

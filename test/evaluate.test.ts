@@ -10,7 +10,7 @@ import { aopc, aopcCurve, meanSe } from '../src/core/evaluate/aopc.js';
 import { loadDataset } from '../src/node/evaluate/dataset.js';
 import { parseMethodSpec } from '../src/core/evaluate/methods.js';
 import { gaussianBlur, perturbationSeries, replacementImage } from '../src/core/evaluate/perturb.js';
-import { type Dataset } from '../src/core/evaluate/region-perturbation.js';
+import type { Dataset } from '../src/core/evaluate/region-perturbation.js';
 import { evaluateRegionPerturbation } from '../src/node/api.js';
 import { imageGeometry, morfOrder, poolChannels, regionGrid, regionScores, reversed } from '../src/core/evaluate/regions.js';
 import { rngFor } from '../src/core/math/rng.js';
@@ -23,7 +23,6 @@ const MODEL = join(ROOT, 'models', 'fmnist-cnn.onnx');
 const SAMPLES = join(ROOT, 'models', 'samples', 'samples.npy');
 const FMNIST_TINY = join(ROOT, 'test', 'fixtures', 'fashion-mnist-tiny');
 const tmp = mkdtempSync(join(tmpdir(), 'relprop-eval-'));
-
 
 function samples(n: number): Dataset {
   const t = readNpy(readFileSync(SAMPLES));
@@ -40,12 +39,7 @@ describe('regions and ordering', () => {
     expect(Array.from(grid.indices[1]!)).toEqual([3, 4, 5, 9, 10, 11]);
     expect(Array.from(grid.indices[2]!)).toEqual([12, 13, 14, 18, 19, 20]);
     // Hand-made map: region sums are 0: 6, 1: -3, 2: 12, 3: 0.5
-    const map = [
-      1, 1, 1, -1, -1, -1,
-      1, 1, 1, 0, 0, 0,
-      2, 2, 2, 0.5, 0, 0,
-      2, 2, 2, 0, 0, 0,
-    ];
+    const map = [1, 1, 1, -1, -1, -1, 1, 1, 1, 0, 0, 0, 2, 2, 2, 0.5, 0, 0, 2, 2, 2, 0, 0, 0];
     const scores = regionScores(poolChannels(map, g, 'sum'), grid);
     expect(Array.from(scores)).toEqual([6, -3, 12, 0.5]);
     const morf = morfOrder(scores);
@@ -101,12 +95,34 @@ describe('replacement', () => {
     const m = replacementImage(x, g, 'mean');
     expect(m[0]).toBeCloseTo(0.3, 6);
     expect(m[20]).toBeCloseTo(0.8, 6);
-    const u = replacementImage(x, g, 'uniform', { range: [[0, 1], [10, 11]], rng: rngFor(1, 'test') });
+    const u = replacementImage(x, g, 'uniform', {
+      range: [
+        [0, 1],
+        [10, 11],
+      ],
+      rng: rngFor(1, 'test'),
+    });
     expect(u.subarray(0, 16).every((v) => v >= 0 && v < 1)).toBe(true);
     expect(u.subarray(16).every((v) => v >= 10 && v < 11)).toBe(true);
     // Same seed and key, same noise; another key, other noise.
-    expect(replacementImage(x, g, 'uniform', { range: [[0, 1], [10, 11]], rng: rngFor(1, 'test') })).toEqual(u);
-    expect(replacementImage(x, g, 'uniform', { range: [[0, 1], [10, 11]], rng: rngFor(2, 'test') })).not.toEqual(u);
+    expect(
+      replacementImage(x, g, 'uniform', {
+        range: [
+          [0, 1],
+          [10, 11],
+        ],
+        rng: rngFor(1, 'test'),
+      }),
+    ).toEqual(u);
+    expect(
+      replacementImage(x, g, 'uniform', {
+        range: [
+          [0, 1],
+          [10, 11],
+        ],
+        rng: rngFor(2, 'test'),
+      }),
+    ).not.toEqual(u);
   });
 
   it('blur keeps constants, preserves the mean of a symmetric image and smooths an impulse', () => {
@@ -158,7 +174,11 @@ describe('data loaders', () => {
 
   it('reads an image folder with one sub-folder per class, in sorted order', () => {
     const root = join(tmp, 'images');
-    for (const [cls, name, v] of [['bag', 'b.png', 200], ['bag', 'a.png', 100], ['coat', 'c.png', 50]] as const) {
+    for (const [cls, name, v] of [
+      ['bag', 'b.png', 200],
+      ['bag', 'a.png', 100],
+      ['coat', 'c.png', 50],
+    ] as const) {
       mkdirSync(join(root, cls), { recursive: true });
       const rgba = new Uint8Array(4 * 4 * 4).fill(v);
       writeFileSync(join(root, cls, name), encodePng(rgba, 4, 4));
@@ -184,9 +204,13 @@ describe('evaluateRegionPerturbation', () => {
     const controller = new AbortController();
     // Stop as soon as the first chunk's work has started: that chunk finishes, the rest waits.
     const first = await evaluateRegionPerturbation(MODEL, data, config, {
-      threads: 1, forwardBatch: 64, progressFile,
+      threads: 1,
+      forwardBatch: 64,
+      progressFile,
       signal: controller.signal,
-      onProgress: (done) => { if (done > 0) controller.abort(); },
+      onProgress: (done) => {
+        if (done > 0) controller.abort();
+      },
     });
     expect(first.complete).toBe(false);
     expect(first.samples).toBe(2);
@@ -203,7 +227,7 @@ describe('evaluateRegionPerturbation', () => {
     const byLabel = Object.fromEntries(whole.methods.map((m) => [m.label, m]));
     expect(byLabel['lrp:epsilon-plus-flat']!.morf.drop.mean[0]).toBe(0);
     expect(byLabel['lrp:epsilon-plus-flat']!.complexity!.png.mean).toBeGreaterThan(0);
-    expect(byLabel['random']!.complexity).toBeUndefined();
+    expect(byLabel.random!.complexity).toBeUndefined();
     // Other settings: the progress file is refused.
     await expect(evaluateRegionPerturbation(MODEL, data, { ...config, seed: 1 }, { threads: 1, progressFile })).rejects.toThrow(/other settings.*--fresh/);
   });
@@ -223,14 +247,45 @@ describe('relprop evaluate (CLI)', () => {
   it('evaluates the bundled model on a few samples and writes every output', async () => {
     const out = join(tmp, 'cli');
     const r = await relprop([
-      'evaluate', '--model', MODEL, '--data', SAMPLES, '--out', out, '--limit', '4',
-      '--methods', 'lrp:epsilon-gamma-box,gradient-x-input,random', '--input-range', '0,1',
-      '--region-size', '7', '--steps', '8', '--threads', '1', '--heatmap-samples', '3',
+      'evaluate',
+      '--model',
+      MODEL,
+      '--data',
+      SAMPLES,
+      '--out',
+      out,
+      '--limit',
+      '4',
+      '--methods',
+      'lrp:epsilon-gamma-box,gradient-x-input,random',
+      '--input-range',
+      '0,1',
+      '--region-size',
+      '7',
+      '--steps',
+      '8',
+      '--threads',
+      '1',
+      '--heatmap-samples',
+      '3',
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/4 samples, 7x7 regions, 8 steps/);
-    for (const f of ['results.json', 'aopc.csv', 'curves.csv', 'samples.csv', 'table.md', 'curves.svg', 'curves.png', 'heatmaps.png', 'heatmaps-labelled.png', 'heatmaps-labelled.svg', 'progress.jsonl']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of [
+      'results.json',
+      'aopc.csv',
+      'curves.csv',
+      'samples.csv',
+      'table.md',
+      'curves.svg',
+      'curves.png',
+      'heatmaps.png',
+      'heatmaps-labelled.png',
+      'heatmaps-labelled.svg',
+      'progress.jsonl',
+    ])
+      expect(existsSync(join(out, f)), f).toBe(true);
     const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(res.complete).toBe(true);
     expect(res.settings.regions).toBe(16);
@@ -243,14 +298,58 @@ describe('relprop evaluate (CLI)', () => {
     expect(readFileSync(join(out, 'curves.svg'), 'utf8')).toMatch(/^<svg/);
     expect(readFileSync(join(out, 'curves.png')).subarray(1, 4).toString()).toBe('PNG');
     // Second run: every chunk is in the progress file, nothing is recomputed.
-    const again = await relprop(['evaluate', '--model', MODEL, '--data', SAMPLES, '--out', out, '--limit', '4', '--methods', 'lrp:epsilon-gamma-box,gradient-x-input,random', '--input-range', '0,1', '--region-size', '7', '--steps', '8', '--threads', '1', '--heatmap-samples', '3', '--no-plot']);
+    const again = await relprop([
+      'evaluate',
+      '--model',
+      MODEL,
+      '--data',
+      SAMPLES,
+      '--out',
+      out,
+      '--limit',
+      '4',
+      '--methods',
+      'lrp:epsilon-gamma-box,gradient-x-input,random',
+      '--input-range',
+      '0,1',
+      '--region-size',
+      '7',
+      '--steps',
+      '8',
+      '--threads',
+      '1',
+      '--heatmap-samples',
+      '3',
+      '--no-plot',
+    ]);
     expect(again.code).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).timing.inferences).toBe(0);
   });
 
   it('reads the Fashion-MNIST IDX folder with its labels', async () => {
     const out = join(tmp, 'idx-cli');
-    const r = await relprop(['evaluate', '--model', MODEL, '--data', FMNIST_TINY, '--out', out, '--limit', '3', '--methods', 'gradient,random', '--region-size', '14', '--threads', '1', '--target', 'label', '--no-plot', '--heatmap-samples', '0']);
+    const r = await relprop([
+      'evaluate',
+      '--model',
+      MODEL,
+      '--data',
+      FMNIST_TINY,
+      '--out',
+      out,
+      '--limit',
+      '3',
+      '--methods',
+      'gradient,random',
+      '--region-size',
+      '14',
+      '--threads',
+      '1',
+      '--target',
+      'label',
+      '--no-plot',
+      '--heatmap-samples',
+      '0',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/3 samples \(accuracy/);
     const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));

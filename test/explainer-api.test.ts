@@ -84,7 +84,16 @@ describe('local response normalisation', () => {
     const { buildGraph, initParams } = await import('../src/core/train/graph.js');
     const { rngFor } = await import('../src/core/math/rng.js');
     const { encodeModel } = await import('../src/core/onnx/model.js');
-    const spec = { input: { shape: [3, 5, 5] }, layers: [{ type: 'conv2d' as const, filters: 6, kernel: 3, padding: 1 }, { type: 'lrn' as const, size: 5, alpha: 0.8, beta: 0.75, bias: 1 }, { type: 'tanh' as const }, { type: 'flatten' as const }, { type: 'dense' as const, units: 4 }] };
+    const spec = {
+      input: { shape: [3, 5, 5] },
+      layers: [
+        { type: 'conv2d' as const, filters: 6, kernel: 3, padding: 1 },
+        { type: 'lrn' as const, size: 5, alpha: 0.8, beta: 0.75, bias: 1 },
+        { type: 'tanh' as const },
+        { type: 'flatten' as const },
+        { type: 'dense' as const, units: 4 },
+      ],
+    };
     const model = encodeModel(buildGraph(spec, 'infer', { values: initParams(spec, 1) }).graph);
     const rng = rngFor('test', 3);
     const x: TensorData = { dtype: 'float32', dims: [1, 3, 5, 5], data: Float32Array.from({ length: 75 }, () => rng() * 2 - 1) };

@@ -51,26 +51,43 @@ const uniform = (n: number, lo: number, hi: number) => Float32Array.from({ lengt
 const resnet: ModelSpec = {
   input: { shape: [3, 12, 12] },
   layers: [
-    { type: 'conv2d', filters: 4, kernel: 3, padding: 1, bias: false }, { type: 'batchnorm' }, { type: 'relu' },
-    { type: 'residual', layers: [{ type: 'conv2d', filters: 4, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'conv2d', filters: 4, kernel: 3, padding: 1 }] },
+    { type: 'conv2d', filters: 4, kernel: 3, padding: 1, bias: false },
+    { type: 'batchnorm' },
     { type: 'relu' },
     {
       type: 'residual',
-      layers: [{ type: 'conv2d', filters: 8, kernel: 3, padding: 1, stride: 2, bias: false }, { type: 'batchnorm' }, { type: 'relu' }, { type: 'conv2d', filters: 8, kernel: 3, padding: 1 }],
+      layers: [{ type: 'conv2d', filters: 4, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'conv2d', filters: 4, kernel: 3, padding: 1 }],
+    },
+    { type: 'relu' },
+    {
+      type: 'residual',
+      layers: [
+        { type: 'conv2d', filters: 8, kernel: 3, padding: 1, stride: 2, bias: false },
+        { type: 'batchnorm' },
+        { type: 'relu' },
+        { type: 'conv2d', filters: 8, kernel: 3, padding: 1 },
+      ],
       shortcut: [{ type: 'conv2d', filters: 8, kernel: 1, stride: 2, bias: false }, { type: 'batchnorm' }],
     },
     { type: 'relu' },
     {
       type: 'residual',
-      layers: [{ type: 'conv2d', filters: 6, kernel: 3, padding: 1 }, { type: 'tanh' }, { type: 'residual', layers: [{ type: 'conv2d', filters: 6, kernel: 3, padding: 1 }] }],
+      layers: [
+        { type: 'conv2d', filters: 6, kernel: 3, padding: 1 },
+        { type: 'tanh' },
+        { type: 'residual', layers: [{ type: 'conv2d', filters: 6, kernel: 3, padding: 1 }] },
+      ],
       shortcut: [{ type: 'conv2d', filters: 6, kernel: 1 }],
     },
     { type: 'maxpool', size: 2 },
-    { type: 'globalavgpool' }, { type: 'flatten' }, { type: 'dense', units: 3 },
+    { type: 'globalavgpool' },
+    { type: 'flatten' },
+    { type: 'dense', units: 3 },
   ],
 };
-const RESNET_OUTLINE = 'conv2d,relu,residual{conv2d,relu,conv2d|},relu,residual{conv2d,relu,conv2d|conv2d},relu,'
-  + 'residual{conv2d,tanh,residual{conv2d|}|conv2d},maxpool,globalavgpool,flatten,dense';
+const RESNET_OUTLINE =
+  'conv2d,relu,residual{conv2d,relu,conv2d|},relu,residual{conv2d,relu,conv2d|conv2d},relu,' +
+  'residual{conv2d,tanh,residual{conv2d|}|conv2d},maxpool,globalavgpool,flatten,dense';
 
 /** Random weights, and batch norms with non-trivial statistics (they are folded on import). */
 function randomParams(spec: ModelSpec): Map<string, TensorData> {
@@ -141,17 +158,32 @@ describe('specFromOnnx', () => {
   it('refuses a network that is neither a chain nor residual blocks (an Inception-style concat), naming the node', async () => {
     const spec: ModelSpec = {
       input: { shape: [2, 6, 6] },
-      layers: [{ type: 'concat', branches: [[{ type: 'conv2d', filters: 2, kernel: 1 }], [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }]], name: 'mixed' }, { type: 'flatten' }, { type: 'dense', units: 2 }],
+      layers: [
+        { type: 'concat', branches: [[{ type: 'conv2d', filters: 2, kernel: 1 }], [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }]], name: 'mixed' },
+        { type: 'flatten' },
+        { type: 'dense', units: 2 },
+      ],
     };
     const bytes = encodeModel(buildGraph(spec, 'infer', { values: initParams(spec, 1) }).graph);
-    await expect(specFromOnnx(bytes, 'inception')).rejects.toThrow(/cannot fine-tune node "mixed" \(Concat\): the network is neither a chain of layers nor residual blocks/);
+    await expect(specFromOnnx(bytes, 'inception')).rejects.toThrow(
+      /cannot fine-tune node "mixed" \(Concat\): the network is neither a chain of layers nor residual blocks/,
+    );
   });
 
   it('refuses a branch that reads a tensor inside another block (its layers would be duplicated), naming the node', async () => {
     // y = (relu(u) + u) + conv(relu(u)), u = conv(x): the outer block's branches share the inner ReLU.
-    const graph: Graph = { nodes: [], initializers: new Map(), inputs: [{ name: 'x', elemType: ELEM.FLOAT, shape: [1, 2, 4, 4] }], outputs: [], opset: 17, irVersion: 8, producer: 'test' };
+    const graph: Graph = {
+      nodes: [],
+      initializers: new Map(),
+      inputs: [{ name: 'x', elemType: ELEM.FLOAT, shape: [1, 2, 4, 4] }],
+      outputs: [],
+      opset: 17,
+      irVersion: 8,
+      producer: 'test',
+    };
     const g = new GraphBuilder(graph, 'g');
-    const conv = (x: string, name: string) => g.layer('Conv', [x, g.initializer('w', float32([2, 2, 1, 1], uniform(4, -1, 1)))], { kernel_shape: [1, 1] }, name);
+    const conv = (x: string, name: string) =>
+      g.layer('Conv', [x, g.initializer('w', float32([2, 2, 1, 1], uniform(4, -1, 1)))], { kernel_shape: [1, 1] }, name);
     const u = conv('x', 'c1');
     const r = g.layer('Relu', [u], {}, 'inner_relu');
     const y = g.layer('Add', [g.layer('Add', [r, u], {}, 'inner_add'), conv(r, 'c2')], {}, 'outer_add');

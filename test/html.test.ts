@@ -130,10 +130,13 @@ describe('explanationReportHtml', () => {
 
   it('escapes every piece of text', () => {
     const evil = '<img src=x onerror=alert(1)>';
-    const html = explanationReportHtml(
-      [item({ title: evil, predicted: evil, heatmaps: [{ method: evil, png, relevanceSum: 1, logit: 1 }] })],
-      { title: evil, model: evil, description: evil, details: { [evil]: evil }, classNames: [evil] },
-    );
+    const html = explanationReportHtml([item({ title: evil, predicted: evil, heatmaps: [{ method: evil, png, relevanceSum: 1, logit: 1 }] })], {
+      title: evil,
+      model: evil,
+      description: evil,
+      details: { [evil]: evil },
+      classNames: [evil],
+    });
     expect(html).not.toContain('<img src=x');
     expect(html.split('&lt;img src=x onerror=alert(1)&gt;').length - 1).toBeGreaterThanOrEqual(8);
   });

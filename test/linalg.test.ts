@@ -61,11 +61,12 @@ describe('symmetricEigen', () => {
     const lambda = [4, 4, -1, 2, 2, 0];
     const A = withEigenpairs(Q, lambda);
     const { values, vectors } = symmetricEigen(A, n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      let av = 0;
-      for (let k = 0; k < n; k++) av += A[i * n + k]! * vectors[k * n + j]!;
-      expect(av).toBeCloseTo(vectors[i * n + j]! * values[j]!, 12);
-    }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let av = 0;
+        for (let k = 0; k < n; k++) av += A[i * n + k]! * vectors[k * n + j]!;
+        expect(av).toBeCloseTo(vectors[i * n + j]! * values[j]!, 12);
+      }
     expect(Array.from(values).sort((a, b) => a - b)).toEqual([-1, 0, 2, 2, 4, 4].map((v) => expect.closeTo(v, 12)));
     const diag = symmetricEigen([3, 0, 0, -1], 2);
     expect(Array.from(diag.values)).toEqual([3, -1]);

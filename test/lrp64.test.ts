@@ -125,11 +125,14 @@ describe('dense64: hand-computed values of each formula', () => {
 
   it('gamma at a positive output: u = w + γw⁺, v = w + γw⁻, c = b + γb⁺', () => {
     // x = [1, -2], w = [0.5, -1], b = 0.5: z = 3; u0 = 0.625, v1 = -1.25, c = 0.625, d = 3.75
-    const r = dense64({ x: Float64Array.of(1, -2), W: Float64Array.of(0.5, -1), b: Float64Array.of(0.5), R: Float64Array.of(1) }, {
-      rule: 'gamma',
-      gamma: 0.25,
-      stabilizer: 0,
-    });
+    const r = dense64(
+      { x: Float64Array.of(1, -2), W: Float64Array.of(0.5, -1), b: Float64Array.of(0.5), R: Float64Array.of(1) },
+      {
+        rule: 'gamma',
+        gamma: 0.25,
+        stabilizer: 0,
+      },
+    );
     expectClose(r, [0.625 / 3.75, 2.5 / 3.75], 1e-14);
   });
 
@@ -201,7 +204,8 @@ describe('dense64: identities on a random layer', () => {
     const Rz = z.map((zj, k) => zj * c[k]!);
     const Rin = dense64({ x, W, b, R: Rz }, { rule: 'epsilon', epsilon: 1e-10 });
     const gxi = new Float64Array(N * nIn);
-    for (let n = 0; n < N; n++) for (let i = 0; i < nIn; i++) for (let j = 0; j < nOut; j++) gxi[n * nIn + i]! += x[n * nIn + i]! * W[i * nOut + j]! * c[n * nOut + j]!;
+    for (let n = 0; n < N; n++)
+      for (let i = 0; i < nIn; i++) for (let j = 0; j < nOut; j++) gxi[n * nIn + i]! += x[n * nIn + i]! * W[i * nOut + j]! * c[n * nOut + j]!;
     expectClose(Rin, gxi, 1e-8);
   });
 
@@ -235,9 +239,7 @@ describe('conv2dForward64', () => {
     const x = t64([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const diag = t64([1, 1, 2, 2], [1, 0, 0, 1]);
     expect(conv2dForward64({ x, W: diag })).toEqual(t64([1, 1, 2, 2], [6, 8, 12, 14]));
-    expect(conv2dForward64({ x, W: diag, b: Float64Array.of(0.5), strides: [2, 2], pads: [1, 1, 1, 1] })).toEqual(
-      t64([1, 1, 2, 2], [1.5, 3.5, 7.5, 14.5]),
-    );
+    expect(conv2dForward64({ x, W: diag, b: Float64Array.of(0.5), strides: [2, 2], pads: [1, 1, 1, 1] })).toEqual(t64([1, 1, 2, 2], [1.5, 3.5, 7.5, 14.5]));
     expect(conv2dForward64({ x, W: diag, dilations: [2, 2] })).toEqual(t64([1, 1, 1, 1], [10]));
     // asymmetric pads: only bottom/right
     expect(conv2dForward64({ x, W: diag, pads: [0, 0, 1, 1] }).data).toEqual(Float64Array.of(6, 8, 3, 12, 14, 6, 7, 8, 9));
@@ -278,7 +280,16 @@ describe('conv2d64', () => {
     // f(x) = Σ c ⊙ conv(x) is linear in x, so f(x + e_i) − f(x) is the exact gradient
     const c = normals(y.data.length, 15);
     const f = (x: Tensor64): number => conv2dForward64({ ...conf, x }).data.reduce((s, v, k) => s + v * c[k]!, 0);
-    const Rin = conv2d64({ ...conf, R: t64(y.dims, y.data.map((v, k) => v * c[k]!)) }, { rule: 'epsilon', epsilon: 1e-10 });
+    const Rin = conv2d64(
+      {
+        ...conf,
+        R: t64(
+          y.dims,
+          y.data.map((v, k) => v * c[k]!),
+        ),
+      },
+      { rule: 'epsilon', epsilon: 1e-10 },
+    );
     const f0 = f(conf.x);
     const want = new Float64Array(conf.x.data.length);
     for (let i = 0; i < want.length; i++) {

@@ -10,9 +10,17 @@ describe('splitMethodSpec', () => {
       label: 'lrp:epsilon@epsilon=0.01@stabilizer=1e-9',
       name: 'lrp',
       variant: 'epsilon',
-      settings: [['epsilon', '0.01'], ['stabilizer', '1e-9']],
+      settings: [
+        ['epsilon', '0.01'],
+        ['stabilizer', '1e-9'],
+      ],
     });
-    expect(splitMethodSpec('smoothgrad@samples=8')).toEqual({ label: 'smoothgrad@samples=8', name: 'smoothgrad', variant: undefined, settings: [['samples', '8']] });
+    expect(splitMethodSpec('smoothgrad@samples=8')).toEqual({
+      label: 'smoothgrad@samples=8',
+      name: 'smoothgrad',
+      variant: undefined,
+      settings: [['samples', '8']],
+    });
   });
 
   it('refuses malformed specs with a message that says what is wrong', () => {
@@ -66,16 +74,28 @@ describe('evaluate: parseMethodSpec', () => {
 });
 
 describe('text experiments: parseTextMethodSpec', () => {
-  it('reads the same syntax plus sa, and names the paper\'s methods as its figures do', () => {
+  it("reads the same syntax plus sa, and names the paper's methods as its figures do", () => {
     const lrp = parseTextMethodSpec('lrp');
     expect(lrp.label).toBe('LRP-ε (paper)');
     // A bare lrp names no rule: TextExplainer applies the paper's ε rule.
     expect(lrp.options).toMatchObject({ method: 'lrp', composite: undefined, rule: undefined });
     expect(parseTextMethodSpec('sa')).toMatchObject({ label: 'SA', options: { method: 'sa' } });
-    expect(parseTextMethodSpec('lrp:epsilon@epsilon=0.25')).toMatchObject({ label: 'LRP-ε (ε=0.25)', options: { method: 'lrp', rule: 'epsilon', params: { epsilon: 0.25 } } });
+    expect(parseTextMethodSpec('lrp:epsilon@epsilon=0.25')).toMatchObject({
+      label: 'LRP-ε (ε=0.25)',
+      options: { method: 'lrp', rule: 'epsilon', params: { epsilon: 0.25 } },
+    });
     expect(parseTextMethodSpec('lrp:epsilon-plus')).toMatchObject({ label: 'LRP epsilon-plus', options: { composite: 'epsilon-plus' } });
-    expect(parseTextMethodSpec('integrated-gradients@steps=8')).toMatchObject({ label: 'integrated-gradients@steps=8', options: { method: 'integrated-gradients', steps: 8 } });
-    expect(DEFAULT_TEXT_METHODS.map((s) => parseTextMethodSpec(s).label)).toEqual(['LRP-ε (paper)', 'SA', 'gradient-x-input', 'LRP-ε (ε=0.25)', 'LRP epsilon-plus']);
+    expect(parseTextMethodSpec('integrated-gradients@steps=8')).toMatchObject({
+      label: 'integrated-gradients@steps=8',
+      options: { method: 'integrated-gradients', steps: 8 },
+    });
+    expect(DEFAULT_TEXT_METHODS.map((s) => parseTextMethodSpec(s).label)).toEqual([
+      'LRP-ε (paper)',
+      'SA',
+      'gradient-x-input',
+      'LRP-ε (ε=0.25)',
+      'LRP epsilon-plus',
+    ]);
   });
 
   it('still reads the old spelling lrp:epsilon=E as the same method, and refuses what it cannot mean', () => {

@@ -77,9 +77,7 @@ describe('readNpy', () => {
     expect(() => readNpy(npyFile("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }", four))).toThrow(/big-endian/);
     expect(() => readNpy(npyFile("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", four))).toThrow(/unsupported dtype <c8/);
     expect(() => readNpy(npyFile("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }", [0, 0, 0, 0]))).toThrow(/unsupported dtype <f2/);
-    expect(() => readNpy(npyFile("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", [0, 0, 0, 0]))).toThrow(
-      /unsupported dtype.*structured/,
-    );
+    expect(() => readNpy(npyFile("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", [0, 0, 0, 0]))).toThrow(/unsupported dtype.*structured/);
     expect(() => readNpy(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]))).toThrow(/not a \.npy file/);
     expect(() => readNpy(npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", [1, 2, 3, 4], 4))).toThrow(/version 4\.0/);
   });

@@ -13,7 +13,15 @@ import { relL2 } from './helpers/fixtures.js';
 
 const DIR = join(import.meta.dirname, 'assets', 'op-zoo');
 
-interface ZooSpec { model: string; opsets: number[]; input_shape: number[]; input: number[]; target: number; torch_logits: number[]; grad: number[] }
+interface ZooSpec {
+  model: string;
+  opsets: number[];
+  input_shape: number[];
+  input: number[];
+  target: number;
+  torch_logits: number[];
+  grad: number[];
+}
 
 /** The opset-17 export rewritten to opset 18, where ReduceMean takes its axes as an input. */
 function toOpset18(bytes: Uint8Array): Uint8Array {

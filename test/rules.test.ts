@@ -282,7 +282,12 @@ function linearChecks(c: LinearCase): Check[] {
     expected: (x, R, n) => c.lrp(x, R, n, r.ref),
   }));
   checks.push({ rule: 'gradient (method)', opts: { method: 'gradient' }, zSeed: false, expected: (_x, R, n) => c.grad(R, n), reluMask: true });
-  checks.push({ rule: 'gradient (lrp rule)', opts: { method: 'lrp', rules: { layer: { rule: 'gradient' } } }, zSeed: false, expected: (_x, R, n) => c.grad(R, n) });
+  checks.push({
+    rule: 'gradient (lrp rule)',
+    opts: { method: 'lrp', rules: { layer: { rule: 'gradient' } } },
+    zSeed: false,
+    expected: (_x, R, n) => c.grad(R, n),
+  });
   return checks;
 }
 
@@ -343,10 +348,7 @@ function matmulSpec(label: string, biasFirst: boolean, rows?: number): DenseSpec
       const b = rnd.uniform(O, -0.5, 0.5);
       b[0] = -Math.abs(b[0]!) - 0.1;
       b[1] = Math.abs(b[1]!) + 0.1;
-      const nodes = [
-        node('MatMul', 'layer', [inp, 'W'], ['mm']),
-        node('Add', 'layer_bias', biasFirst ? ['b', 'mm'] : ['mm', 'b'], [out]),
-      ];
+      const nodes = [node('MatMul', 'layer', [inp, 'W'], ['mm']), node('Add', 'layer_bias', biasFirst ? ['b', 'mm'] : ['mm', 'b'], [out])];
       return { nodes, inits: { W: float32([I, O], W), b: float32([O], b) }, W: f64(W), b: f64(b) };
     },
   };
@@ -368,7 +370,12 @@ function denseCase(spec: DenseSpec): LinearCase {
   // nodes() is called once per graph; the weights are drawn once
   const made = spec.make(rnd, '__in__', '__out__');
   const rename = (inp: string, out: string) =>
-    made.nodes.map((n) => ({ ...n, inputs: n.inputs.map((i) => (i === '__in__' ? inp : i)), outputs: n.outputs.map((o) => (o === '__out__' ? out : o)), attrs: { ...n.attrs } }));
+    made.nodes.map((n) => ({
+      ...n,
+      inputs: n.inputs.map((i) => (i === '__in__' ? inp : i)),
+      outputs: n.outputs.map((o) => (o === '__out__' ? out : o)),
+      attrs: { ...n.attrs },
+    }));
   const { W, b } = made;
   const zeroB = new Float64Array(b.length);
   const rows = spec.rows ?? 1;
@@ -386,7 +393,8 @@ function denseCase(spec: DenseSpec): LinearCase {
       // Wᵀ R written directly with the transposed weight
       const Wt = transpose2d64(W, spec.nIn, spec.nOut); // [out, in]
       const out = new Float64Array(n * rows * spec.nIn);
-      for (let s = 0; s < n * rows; s++) for (let j = 0; j < spec.nOut; j++) for (let i = 0; i < spec.nIn; i++) out[s * spec.nIn + i]! += Wt[j * spec.nIn + i]! * R[s * spec.nOut + j]!;
+      for (let s = 0; s < n * rows; s++)
+        for (let j = 0; j < spec.nOut; j++) for (let i = 0; i < spec.nIn; i++) out[s * spec.nIn + i]! += Wt[j * spec.nIn + i]! * R[s * spec.nOut + j]!;
       return out;
     },
   };
@@ -564,7 +572,7 @@ function refPads(s: PoolSpec): number[] | undefined {
   const pads = [...(s.pads ?? new Array<number>(2 * r).fill(0))];
   for (let d = 0; d < r; d++) {
     const st = s.strides?.[d] ?? 1;
-    const span = ((s.kernel![d]! - 1) * (s.dilations?.[d] ?? 1)) + 1;
+    const span = (s.kernel![d]! - 1) * (s.dilations?.[d] ?? 1) + 1;
     const total = s.spatial[d]! + pads[d]! + pads[r + d]!;
     const out = Math.ceil((total - span) / st) + 1;
     // the last window must start inside the input or the begin padding (true for every case below)
@@ -642,12 +650,39 @@ const POOL_SPECS: PoolSpec[] = [
   { label: 'MaxPool 2x2 dilation 2', op: 'MaxPool', C: 2, spatial: [7, 7], kernel: [2, 2], dilations: [2, 2] },
   { label: 'MaxPool1d k3 stride 1', op: 'MaxPool', C: 4, spatial: [12], kernel: [3] },
   { label: 'MaxPool1d over the whole length (textcnn)', op: 'MaxPool', C: 6, spatial: [10], kernel: [10] },
-  { label: 'AveragePool 3x3 stride 2 pad 1 count_include_pad=0', op: 'AveragePool', C: 3, spatial: [9, 8], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], cip: 0 },
-  { label: 'AveragePool 3x3 stride 2 pad 1 count_include_pad=1', op: 'AveragePool', C: 3, spatial: [9, 8], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], cip: 1 },
+  {
+    label: 'AveragePool 3x3 stride 2 pad 1 count_include_pad=0',
+    op: 'AveragePool',
+    C: 3,
+    spatial: [9, 8],
+    kernel: [3, 3],
+    strides: [2, 2],
+    pads: [1, 1, 1, 1],
+    cip: 0,
+  },
+  {
+    label: 'AveragePool 3x3 stride 2 pad 1 count_include_pad=1',
+    op: 'AveragePool',
+    C: 3,
+    spatial: [9, 8],
+    kernel: [3, 3],
+    strides: [2, 2],
+    pads: [1, 1, 1, 1],
+    cip: 1,
+  },
   { label: 'AveragePool 3x3 asymmetric pads count_include_pad=0', op: 'AveragePool', C: 2, spatial: [7, 6], kernel: [3, 3], pads: [0, 1, 2, 0], cip: 0 },
   { label: 'AveragePool 3x3 asymmetric pads count_include_pad=1', op: 'AveragePool', C: 2, spatial: [7, 6], kernel: [3, 3], pads: [0, 1, 2, 0], cip: 1 },
   { label: 'AveragePool 2x2 stride 2', op: 'AveragePool', C: 4, spatial: [6, 6], kernel: [2, 2], strides: [2, 2] },
-  { label: 'AveragePool 3x3 stride 2 ceil_mode=1 count_include_pad=0', op: 'AveragePool', C: 2, spatial: [8, 10], kernel: [3, 3], strides: [2, 2], ceil: true, cip: 0 },
+  {
+    label: 'AveragePool 3x3 stride 2 ceil_mode=1 count_include_pad=0',
+    op: 'AveragePool',
+    C: 2,
+    spatial: [8, 10],
+    kernel: [3, 3],
+    strides: [2, 2],
+    ceil: true,
+    cip: 0,
+  },
   { label: 'AveragePool1d k3 stride 2 pad 1 count_include_pad=1', op: 'AveragePool', C: 3, spatial: [11], kernel: [3], strides: [2], pads: [1, 1], cip: 1 },
   { label: 'GlobalAveragePool 2-D', op: 'GlobalAveragePool', C: 5, spatial: [6, 7] },
   { label: 'GlobalAveragePool 1-D', op: 'GlobalAveragePool', C: 4, spatial: [9] },
@@ -668,8 +703,18 @@ function poolChecks(c: PoolCase, op: PoolSpec['op']): Check[] {
   const tag = op === 'GlobalAveragePool' ? 'globalavgpool' : op === 'ReduceMean' ? 'reducemean' : 'avgpool';
   return [
     { rule: `${tag} norm(1e-6) (lrp default)`, opts: { method: 'lrp' }, zSeed: true, expected: (x, R, n) => c.lrp(x, R, n, 1e-6) },
-    { rule: `${tag} norm(0.25)`, opts: { method: 'lrp', rules: { layer: { rule: 'norm', epsilon: 0.25 } } }, zSeed: false, expected: (x, R, n) => c.lrp(x, R, n, 0.25) },
-    { rule: `${tag} epsilon(0.25)`, opts: { method: 'lrp', rules: { layer: { rule: 'epsilon', epsilon: 0.25 } } }, zSeed: false, expected: (x, R, n) => c.lrp(x, R, n, 0.25) },
+    {
+      rule: `${tag} norm(0.25)`,
+      opts: { method: 'lrp', rules: { layer: { rule: 'norm', epsilon: 0.25 } } },
+      zSeed: false,
+      expected: (x, R, n) => c.lrp(x, R, n, 0.25),
+    },
+    {
+      rule: `${tag} epsilon(0.25)`,
+      opts: { method: 'lrp', rules: { layer: { rule: 'epsilon', epsilon: 0.25 } } },
+      zSeed: false,
+      expected: (x, R, n) => c.lrp(x, R, n, 0.25),
+    },
     { rule: `${tag} gradient (lrp rule)`, opts: { method: 'lrp', rules: { layer: { rule: 'gradient' } } }, zSeed: false, expected: (_x, R, n) => c.grad(R, n) },
     { rule: `${tag} gradient (method)`, opts: { method: 'gradient' }, zSeed: false, expected: (_x, R, n) => c.grad(R, n), reluMask: true },
   ];
@@ -755,16 +800,32 @@ describe('residual Add (norm rule) vs the float64 reference', () => {
       await runCheck(ar, mode, { rule: 'add norm(1e-6) (lrp default)', opts: { method: 'lrp' }, zSeed: true, expected: (x, R) => ar.lrp(x, R, 1e-6) });
     });
     it(`Add(Relu(x), x) [${mode}]: norm(0.25)`, async () => {
-      await runCheck(ar, mode, { rule: 'add norm(0.25)', opts: { method: 'lrp', rules: { layer: { rule: 'norm', epsilon: 0.25 } } }, zSeed: false, expected: (x, R) => ar.lrp(x, R, 0.25) });
+      await runCheck(ar, mode, {
+        rule: 'add norm(0.25)',
+        opts: { method: 'lrp', rules: { layer: { rule: 'norm', epsilon: 0.25 } } },
+        zSeed: false,
+        expected: (x, R) => ar.lrp(x, R, 0.25),
+      });
     });
     it(`Add(Relu(x), x) [${mode}]: gradient (method)`, async () => {
-      await runCheck(ar, mode, { rule: 'add gradient (method)', opts: { method: 'gradient' }, zSeed: false, expected: (x, R) => ar.grad(x, R), reluMask: true });
+      await runCheck(ar, mode, {
+        rule: 'add gradient (method)',
+        opts: { method: 'gradient' },
+        zSeed: false,
+        expected: (x, R) => ar.grad(x, R),
+        reluMask: true,
+      });
     });
     it(`Split → Add(a, b) [${mode}]: norm(1e-6) (lrp default)`, async () => {
       await runCheck(as, mode, { rule: 'add norm(1e-6) (lrp default)', opts: { method: 'lrp' }, zSeed: true, expected: (x, R, n) => as.lrp(x, R, n, 1e-6) });
     });
     it(`Split → Add(a, b) [${mode}]: norm(0.25)`, async () => {
-      await runCheck(as, mode, { rule: 'add norm(0.25)', opts: { method: 'lrp', rules: { layer: { rule: 'norm', epsilon: 0.25 } } }, zSeed: false, expected: (x, R, n) => as.lrp(x, R, n, 0.25) });
+      await runCheck(as, mode, {
+        rule: 'add norm(0.25)',
+        opts: { method: 'lrp', rules: { layer: { rule: 'norm', epsilon: 0.25 } } },
+        zSeed: false,
+        expected: (x, R, n) => as.lrp(x, R, n, 0.25),
+      });
     });
   }
 });
@@ -811,17 +872,37 @@ function perSample(conn: Connections64, x: Float64Array, R: Float64Array, n: num
 }
 
 describe('BatchNormalization that cannot be folded (epsilon on x·s + t) vs the float64 reference', () => {
-  const cases = [bnCase('BatchNormalization on the input [N,C,H,W]', [1, 4, 5, 3]), bnCase('BatchNormalization on the input [N,C]', [1, 6]), bnCase('BatchNormalization on the input [N,C,L]', [1, 3, 7])];
+  const cases = [
+    bnCase('BatchNormalization on the input [N,C,H,W]', [1, 4, 5, 3]),
+    bnCase('BatchNormalization on the input [N,C]', [1, 6]),
+    bnCase('BatchNormalization on the input [N,C,L]', [1, 3, 7]),
+  ];
   for (const c of cases) {
     for (const mode of ['mixed', 'relu'] as Mode[]) {
       it(`${c.label} [${mode}]: epsilon(1e-6) (lrp default)`, async () => {
-        await runCheck(c, mode, { rule: 'bn epsilon(1e-6) (lrp default)', opts: { method: 'lrp' }, zSeed: true, expected: (x, R, n) => perSample(c.conn, x, R, n, { rule: 'epsilon', epsilon: 1e-6 }) });
+        await runCheck(c, mode, {
+          rule: 'bn epsilon(1e-6) (lrp default)',
+          opts: { method: 'lrp' },
+          zSeed: true,
+          expected: (x, R, n) => perSample(c.conn, x, R, n, { rule: 'epsilon', epsilon: 1e-6 }),
+        });
       });
       it(`${c.label} [${mode}]: epsilon(0.25)`, async () => {
-        await runCheck(c, mode, { rule: 'bn epsilon(0.25)', opts: { method: 'lrp', rules: { layer: { rule: 'epsilon', epsilon: 0.25 } } }, zSeed: false, expected: (x, R, n) => perSample(c.conn, x, R, n, { rule: 'epsilon', epsilon: 0.25 }) });
+        await runCheck(c, mode, {
+          rule: 'bn epsilon(0.25)',
+          opts: { method: 'lrp', rules: { layer: { rule: 'epsilon', epsilon: 0.25 } } },
+          zSeed: false,
+          expected: (x, R, n) => perSample(c.conn, x, R, n, { rule: 'epsilon', epsilon: 0.25 }),
+        });
       });
       it(`${c.label} [${mode}]: gradient (method)`, async () => {
-        await runCheck(c, mode, { rule: 'bn gradient (method)', opts: { method: 'gradient' }, zSeed: false, expected: (_x, R, n) => gradient64(c.conn, R, n), reluMask: true });
+        await runCheck(c, mode, {
+          rule: 'bn gradient (method)',
+          opts: { method: 'gradient' },
+          zSeed: false,
+          expected: (_x, R, n) => gradient64(c.conn, R, n),
+          reluMask: true,
+        });
       });
     }
   }
@@ -834,28 +915,59 @@ describe('sensitivity: the compiled result is far from textbook variants of the 
   // from the README's formula by far more than the tolerance on these layers.
   const dense = denseCase(DENSE_SPECS[0]!);
   const conv = convCase(CONV_SPECS[1]!);
-  const variants: { c: LinearCase; mode: Mode; rule: LinearRuleCase; wrong: (c: LinearCase, x: Float64Array, R: Float64Array, n: number) => Float64Array; what: string }[] = [];
+  const variants: {
+    c: LinearCase;
+    mode: Mode;
+    rule: LinearRuleCase;
+    wrong: (c: LinearCase, x: Float64Array, R: Float64Array, n: number) => Float64Array;
+    what: string;
+  }[] = [];
   const byLabel = (l: string) => LINEAR_RULES.find((r) => r.label === l)!;
   for (const c of [dense, conv]) {
     for (const mode of ['mixed', 'relu'] as Mode[]) {
       for (const l of ['epsilon(0.25)', 'zplus', 'alphabeta(2,1)', 'gamma(0.25)', 'wsquare']) {
         variants.push({ c, mode, rule: byLabel(l), what: 'bias ignored', wrong: (cc, x, R, n) => cc.lrpNoBias(x, R, n, byLabel(l).ref) });
       }
-      variants.push({ c, mode, rule: byLabel('alphabeta(2,1)'), what: 'alphabeta(1,0) instead', wrong: (cc, x, R, n) => cc.lrp(x, R, n, { rule: 'alphabeta', alpha: 1, beta: 0 }) });
-      variants.push({ c, mode, rule: byLabel('zbox(-2,3)'), what: 'bounds (-3,3)', wrong: (cc, x, R, n) => cc.lrp(x, R, n, { rule: 'zbox', low: -3, high: 3 }) });
+      variants.push({
+        c,
+        mode,
+        rule: byLabel('alphabeta(2,1)'),
+        what: 'alphabeta(1,0) instead',
+        wrong: (cc, x, R, n) => cc.lrp(x, R, n, { rule: 'alphabeta', alpha: 1, beta: 0 }),
+      });
+      variants.push({
+        c,
+        mode,
+        rule: byLabel('zbox(-2,3)'),
+        what: 'bounds (-3,3)',
+        wrong: (cc, x, R, n) => cc.lrp(x, R, n, { rule: 'zbox', low: -3, high: 3 }),
+      });
       variants.push({ c, mode, rule: byLabel('gamma(0.25)'), what: 'gamma(0.5)', wrong: (cc, x, R, n) => cc.lrp(x, R, n, { rule: 'gamma', gamma: 0.5 }) });
-      variants.push({ c, mode, rule: byLabel('epsilon(0.25)'), what: 'epsilon(1e-6)', wrong: (cc, x, R, n) => cc.lrp(x, R, n, { rule: 'epsilon', epsilon: 1e-6 }) });
+      variants.push({
+        c,
+        mode,
+        rule: byLabel('epsilon(0.25)'),
+        what: 'epsilon(1e-6)',
+        wrong: (cc, x, R, n) => cc.lrp(x, R, n, { rule: 'epsilon', epsilon: 1e-6 }),
+      });
     }
     variants.push({ c, mode: 'mixed', rule: byLabel('zplus'), what: 'z+ on x·w⁺ only', wrong: (cc, x, R, n) => cc.lrp(relu64(x), R, n, { rule: 'zplus' }) });
   }
-  variants.push({ c: conv, mode: 'mixed', rule: byLabel('flat'), what: 'padding counted as input', wrong: (cc, _x, R, n) => {
-    // every output divided by the full kernel size C_g·k_h·k_w, as if padding positions were inputs
-    const conn = cc.conn!;
-    const full = CONV_SPECS[1]!.C * 9;
-    const out = new Float64Array(n * conn.nIn);
-    for (let s = 0; s < n; s++) for (let e = 0; e < conn.from.length; e++) out[s * conn.nIn + conn.from[e]!]! += R[s * conn.nOut + conn.to[e]!]! / stab(full, 1e-6);
-    return out;
-  } });
+  variants.push({
+    c: conv,
+    mode: 'mixed',
+    rule: byLabel('flat'),
+    what: 'padding counted as input',
+    wrong: (cc, _x, R, n) => {
+      // every output divided by the full kernel size C_g·k_h·k_w, as if padding positions were inputs
+      const conn = cc.conn!;
+      const full = CONV_SPECS[1]!.C * 9;
+      const out = new Float64Array(n * conn.nIn);
+      for (let s = 0; s < n; s++)
+        for (let e = 0; e < conn.from.length; e++) out[s * conn.nIn + conn.from[e]!]! += R[s * conn.nOut + conn.to[e]!]! / stab(full, 1e-6);
+      return out;
+    },
+  });
 
   for (const v of variants) {
     it(`${v.c.label} [${v.mode}] ${v.rule.label} ≠ ${v.what}`, async () => {
@@ -900,9 +1012,12 @@ function smallCnn(zeroBias: boolean) {
     node('Gemm', 'fc', ['f', 'Wf', 'bf'], ['logits'], { transB: 1 }),
   ];
   const inits = {
-    W1: float32([4, 3, 3, 3], W1), b1: float32([4], b1),
-    W2: float32([6, 4, 3, 3], W2), b2: float32([6], b2),
-    Wf: float32([5, 96], Wf), bf: float32([5], bf),
+    W1: float32([4, 3, 3, 3], W1),
+    b1: float32([4], b1),
+    W2: float32([6, 4, 3, 3], W2),
+    b2: float32([6], b2),
+    Wf: float32([5, 96], Wf),
+    bf: float32([5], bf),
   };
   const l1 = { W: { dims: [4, 3, 3, 3], data: f64(W1) }, b: f64(b1), pads: [1, 1, 1, 1] };
   const l2 = { W: { dims: [6, 4, 3, 3], data: f64(W2) }, b: f64(b2), strides: [2, 2], pads: [0, 0, 1, 1] };
@@ -921,7 +1036,13 @@ function smallCnn(zeroBias: boolean) {
     const R2 = conv2d64({ ...l2, x: { dims: f.a1dims, data: f.a1 }, R: { dims: f.a2dims, data: Rf } }, rules[1]);
     return conv2d64({ ...l1, x: { dims: [n, 3, 8, 8], data: x }, R: { dims: f.a1dims, data: R2.data } }, rules[0]).data;
   };
-  const graph = () => makeGraph(nodes.map((nd) => ({ ...nd, attrs: { ...nd.attrs } })), inits, xDims1, 5);
+  const graph = () =>
+    makeGraph(
+      nodes.map((nd) => ({ ...nd, attrs: { ...nd.attrs } })),
+      inits,
+      xDims1,
+      5,
+    );
   return { xDims1, graph, forward, lrp };
 }
 

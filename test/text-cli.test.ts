@@ -14,7 +14,6 @@ const ROOT = join(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'examples', 'text', 'standin', 'textcnn.onnx');
 const tmp = mkdtempSync(join(tmpdir(), 'relprop-text-cli-'));
 
-
 const explain = (args: string[], input?: string) => relprop(['explain-text', '--model', MODEL, '--threads', '1', ...args], input);
 
 describe('relprop explain-text', () => {
@@ -26,21 +25,40 @@ describe('relprop explain-text', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^predicted: games \(0\), p = /);
-    expect(r.stdout).toMatch(/top 5 words:\n(  .*\n){5}/);
+    expect(r.stdout).toMatch(/top 5 words:\n( {2}.*\n){5}/);
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('relprop-legend');
     expect(page).not.toContain('<b>fast</b>');
     expect(page).toContain('&lt;b&gt;fast&lt;/b&gt;');
     const j = JSON.parse(readFileSync(json, 'utf8'));
     expect(j.predicted_label).toBe('games');
-    expect(j.tokens.map((t: { token: string }) => t.token)).toEqual(['a', 'b', 'fast', 'b', 'arcade', 'game', 'fly', 'your', 'spaceship', 'shoot', 'the', 'alien', 'invaders', '<num>', 'levels']);
+    expect(j.tokens.map((t: { token: string }) => t.token)).toEqual([
+      'a',
+      'b',
+      'fast',
+      'b',
+      'arcade',
+      'game',
+      'fly',
+      'your',
+      'spaceship',
+      'shoot',
+      'the',
+      'alien',
+      'invaders',
+      '<num>',
+      'levels',
+    ]);
     expect(j.truncated).toBe(false);
     for (const t of j.tokens) expect(text.slice(t.start, t.end)).toBe(t.surface);
   });
 
   it('sensitivity analysis, a target by label name, text from stdin', async () => {
     const json = join(tmp, 'sa.json');
-    const r = await explain(['--method', 'sa', '--target', 'mail', '--json', json, '--quiet', '--file', '-'], 'An email client with spam filtering and IMAP support.');
+    const r = await explain(
+      ['--method', 'sa', '--target', 'mail', '--json', json, '--quiet', '--file', '-'],
+      'An email client with spam filtering and IMAP support.',
+    );
     expect(r.stderr).toBe('');
     const j = JSON.parse(readFileSync(json, 'utf8'));
     expect(j.target_label).toBe('mail');
@@ -114,7 +132,10 @@ describe('relprop explain-text', () => {
 describe('relprop text-vocab / text-encode', () => {
   it('builds a vocabulary and encodes documents with it', async () => {
     const data = join(tmp, 'd.jsonl');
-    writeFileSync(data, ['{"label":"a","text":"red apple, red cherry"}', '{"label":"b","text":"blue sky; blue sea 42"}', '{"label":"a","text":"a red rose"}'].join('\n'));
+    writeFileSync(
+      data,
+      ['{"label":"a","text":"red apple, red cherry"}', '{"label":"b","text":"blue sky; blue sea 42"}', '{"label":"a","text":"a red rose"}'].join('\n'),
+    );
     const vocab = join(tmp, 'd.vocab.json');
     const v = await relprop(['text-vocab', '--data', data, '--out', vocab, '--min-count', '2', '--buckets', '8,16', '--min-pad', '2']);
     expect(v.stderr).toBe('');
@@ -125,7 +146,10 @@ describe('relprop text-vocab / text-encode', () => {
     const out = join(tmp, 'd.ids.jsonl');
     const e = await relprop(['text-encode', '--vocab', vocab, '--data', data, '--out', out]);
     expect(e.stderr).toBe('');
-    const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows[0]).toMatchObject({ y: 0, n: 4, ids: [2, 1, 2, 1, 0, 0, 0, 0] });
     expect(rows[1]).toMatchObject({ y: 1, n: 5, ids: [3, 1, 3, 1, 1, 0, 0, 0] });
     const bad = await relprop(['text-vocab', '--data', data, '--out', vocab, '--length', '8', '--buckets', '8']);

@@ -119,7 +119,14 @@ describe('TextExplainer', () => {
     expect(acc.length).toBe(13);
     const pred = fx.logits.map((l) => l.indexOf(Math.max(...l)));
     expect(acc[0]).toBeCloseTo(pred.filter((p, i) => p === fx.targets[i]).length / 3, 10);
-    const { curves } = await wordDeletionExperiment(new Map([['LRP', lrp], ['SA', sa]]), docs, { maxDeletions: 5, randomRuns: 3 });
+    const { curves } = await wordDeletionExperiment(
+      new Map([
+        ['LRP', lrp],
+        ['SA', sa],
+      ]),
+      docs,
+      { maxDeletions: 5, randomRuns: 3 },
+    );
     for (const c of curves) {
       expect(c.accuracy.length).toBe(6);
       expect(c.accuracy[0]).toBe(c.set === 'correct' ? 1 : 0);

@@ -19,7 +19,18 @@ const words = (s: string, o = DEFAULT_TOKENIZER) => tokenize(s, o).map((t) => t.
 describe('tokenizer', () => {
   it('lower-cases, drops punctuation, maps numbers to <num>, keeps c++/mp3/x86', () => {
     expect(words('The GNU C++ compiler, version 12.2 (2023)!')).toEqual(['the', 'gnu', 'c++', 'compiler', 'version', '<num>', '<num>']);
-    expect(words('Plays MP3 files on x86_64; 1,000 tracks & 8-bit sounds.')).toEqual(['plays', 'mp3', 'files', 'on', 'x86_64', '<num>', 'tracks', '<num>', 'bit', 'sounds']);
+    expect(words('Plays MP3 files on x86_64; 1,000 tracks & 8-bit sounds.')).toEqual([
+      'plays',
+      'mp3',
+      'files',
+      'on',
+      'x86_64',
+      '<num>',
+      'tracks',
+      '<num>',
+      'bit',
+      'sounds',
+    ]);
     expect(words("Linley Henzel's entry, don’t miss node.js e.g. this")).toEqual(['linley', 'henzel', 'entry', "don't", 'miss', 'node.js', 'e.g', 'this']);
   });
 
@@ -99,7 +110,9 @@ describe('JSONL data and UTF-8', () => {
 
   // The project's shared data set, beside the repository in development and CI; not in a user's clone.
   const debianTest = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'debian-descriptions', 'test.jsonl');
-  const missing = existsSync(debianTest) ? '' : ' (skipped: ../shared/datasets/debian-descriptions/test.jsonl is missing; put that file beside the repository to run it)';
+  const missing = existsSync(debianTest)
+    ? ''
+    : ' (skipped: ../shared/datasets/debian-descriptions/test.jsonl is missing; put that file beside the repository to run it)';
   it.skipIf(missing !== '')(`reads the real debian-descriptions split${missing}`, () => {
     const ds = loadJsonlDataset(debianTest);
     expect(ds.docs.length).toBe(548);
@@ -128,7 +141,10 @@ describe('PCA and k-NN', () => {
       const t = (rng() - 0.5) * 10;
       const s = (rng() - 0.5) * 0.1;
       const u = 0.01 * rng();
-      return [[t + s, t - s, u], [t - s, t + s, u]];
+      return [
+        [t + s, t - s, u],
+        [t - s, t + s, u],
+      ];
     }).flat();
     const p = pca(rows, 2);
     expect(Math.abs(p.components[0]![0]!)).toBeCloseTo(Math.SQRT1_2, 4);
@@ -138,7 +154,14 @@ describe('PCA and k-NN', () => {
   });
 
   it('k-NN accuracy is 1 for separated clusters and about chance for noise', () => {
-    const pts = [[0, 0], [0, 1], [1, 0], [10, 10], [10, 11], [11, 10]];
+    const pts = [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [10, 10],
+      [10, 11],
+      [11, 10],
+    ];
     expect(knnAccuracy(pts, [0, 0, 0, 1, 1, 1], 2)).toBe(1);
   });
 });

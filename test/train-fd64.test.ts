@@ -28,7 +28,13 @@ function centralDifference(L: () => number, v: Float64Array, i: number): number 
   return (up - down) / (2 * h);
 }
 
-interface Case { name: string; spec: ModelSpec; x: TensorData; labels?: number[]; values?: Float32Array }
+interface Case {
+  name: string;
+  spec: ModelSpec;
+  x: TensorData;
+  labels?: number[];
+  values?: Float32Array;
+}
 
 const cases: Case[] = [
   {
@@ -63,9 +69,14 @@ const cases: Case[] = [
     spec: {
       input: { shape: [3, 8, 8] },
       layers: [
-        { type: 'conv2d', filters: 16, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool', size: 2 },
-        { type: 'conv2d', filters: 16, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool', size: 2 },
-        { type: 'flatten' }, { type: 'dense', units: 3 },
+        { type: 'conv2d', filters: 16, kernel: 3, padding: 1 },
+        { type: 'relu' },
+        { type: 'maxpool', size: 2 },
+        { type: 'conv2d', filters: 16, kernel: 3, padding: 1 },
+        { type: 'relu' },
+        { type: 'maxpool', size: 2 },
+        { type: 'flatten' },
+        { type: 'dense', units: 3 },
       ],
     },
     x: { dtype: 'float32', dims: [2, 3, 8, 8], data: randn(2 * 192) },
@@ -95,7 +106,17 @@ const cases: Case[] = [
   },
   {
     name: 'many input channels (the weight gradient by Gather or by Slices), a padded overlapping average pool',
-    spec: { input: { shape: [8, 5, 5] }, layers: [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'tanh' }, { type: 'avgpool', size: 3, stride: 1, padding: 1 }, { type: 'conv2d', filters: 2, kernel: 3, stride: 2 }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+    spec: {
+      input: { shape: [8, 5, 5] },
+      layers: [
+        { type: 'conv2d', filters: 3, kernel: 3, padding: 1 },
+        { type: 'tanh' },
+        { type: 'avgpool', size: 3, stride: 1, padding: 1 },
+        { type: 'conv2d', filters: 2, kernel: 3, stride: 2 },
+        { type: 'flatten' },
+        { type: 'dense', units: 3 },
+      ],
+    },
     x: { dtype: 'float32', dims: [3, 8, 5, 5], data: randn(3 * 200) },
     labels: [1, 2, 0],
   },
@@ -103,7 +124,10 @@ const cases: Case[] = [
     // On one thread, a map of ≥ 128 positions takes per-sample products for the weight gradient
     // (compared below with the multi-thread graph, which these finite differences check).
     name: 'larger map: 8 input channels on 12×12',
-    spec: { input: { shape: [8, 12, 12] }, layers: [{ type: 'conv2d', filters: 4, kernel: 3, padding: 1 }, { type: 'tanh' }, { type: 'flatten' }, { type: 'dense', units: 2 }] },
+    spec: {
+      input: { shape: [8, 12, 12] },
+      layers: [{ type: 'conv2d', filters: 4, kernel: 3, padding: 1 }, { type: 'tanh' }, { type: 'flatten' }, { type: 'dense', units: 2 }],
+    },
     // Small inputs keep the logits (dense fan-out 2) away from saturation.
     x: { dtype: 'float32', dims: [2, 8, 12, 12], data: randn(2 * 8 * 144).map((v) => 0.05 * v) },
     labels: [1, 0],
@@ -111,19 +135,48 @@ const cases: Case[] = [
   {
     // Length unknown in the spec: the weight gradients slice the patches instead of gathering them.
     name: 'text model of any length: wider embedding, dilated conv1d, global max pool',
-    spec: { input: { shape: [null], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 9, dim: 6 }, { type: 'conv1d', filters: 4, kernel: 2, dilation: 2, padding: 1 }, { type: 'tanh' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+    spec: {
+      input: { shape: [null], dtype: 'int64' },
+      layers: [
+        { type: 'embedding', vocab: 9, dim: 6 },
+        { type: 'conv1d', filters: 4, kernel: 2, dilation: 2, padding: 1 },
+        { type: 'tanh' },
+        { type: 'globalmaxpool' },
+        { type: 'flatten' },
+        { type: 'dense', units: 3 },
+      ],
+    },
     x: { dtype: 'int64', dims: [2, 6], data: BigInt64Array.from([1, 2, 3, 4, 0, 5, 6, 7, 8, 2, 1, 3].map(BigInt)) },
     labels: [1, 2],
   },
   {
     name: 'text model: embedding with a padding row, conv1d, global max pool',
-    spec: { input: { shape: [7], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 9, dim: 3, padId: 0 }, { type: 'conv1d', filters: 4, kernel: 2 }, { type: 'tanh' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+    spec: {
+      input: { shape: [7], dtype: 'int64' },
+      layers: [
+        { type: 'embedding', vocab: 9, dim: 3, padId: 0 },
+        { type: 'conv1d', filters: 4, kernel: 2 },
+        { type: 'tanh' },
+        { type: 'globalmaxpool' },
+        { type: 'flatten' },
+        { type: 'dense', units: 3 },
+      ],
+    },
     x: { dtype: 'int64', dims: [3, 7], data: BigInt64Array.from([1, 2, 3, 4, 0, 0, 0, 5, 6, 7, 8, 2, 1, 0, 3, 3, 4, 8, 7, 6, 5].map(BigInt)) },
     labels: [1, 0, 2],
   },
   {
     name: 'regression: conv1d, global average pool, MSE',
-    spec: { input: { shape: [3, 5] }, layers: [{ type: 'conv1d', filters: 4, kernel: 3, padding: 1 }, { type: 'sigmoid' }, { type: 'globalavgpool' }, { type: 'flatten' }, { type: 'dense', units: 2 }] },
+    spec: {
+      input: { shape: [3, 5] },
+      layers: [
+        { type: 'conv1d', filters: 4, kernel: 3, padding: 1 },
+        { type: 'sigmoid' },
+        { type: 'globalavgpool' },
+        { type: 'flatten' },
+        { type: 'dense', units: 2 },
+      ],
+    },
     x: { dtype: 'float32', dims: [4, 3, 5], data: randn(60) },
     values: randn(8),
   },
@@ -136,19 +189,31 @@ describe('training gradients vs float64 finite differences', () => {
       const floatInput = c.x.dtype === 'float32';
       // Checked against finite differences: the graph as trained on several threads with ONNX
       // Runtime's blocked kernels (one Gather + product per weight gradient, blocked pools).
-      const built = buildGraph(c.spec, 'train', { loss, optimizer: { kind: 'sgd', momentum: 0 }, inputGradient: floatInput, nchwcBlock: await nchwcBlockSize(), threads: 2 });
+      const built = buildGraph(c.spec, 'train', {
+        loss,
+        optimizer: { kind: 'sgd', momentum: 0 },
+        inputGradient: floatInput,
+        nchwcBlock: await nchwcBlockSize(),
+        threads: 2,
+      });
       const session = await ort.InferenceSession.create(encodeModel(built.graph));
       const params = initParams(c.spec, 5);
       const feeds: Record<string, ort.Tensor> = {
-        input: c.x.dtype === 'int64' ? new ort.Tensor('int64', c.x.data as BigInt64Array, c.x.dims) : new ort.Tensor('float32', c.x.data as Float32Array, c.x.dims),
-        labels: c.labels ? new ort.Tensor('int64', BigInt64Array.from(c.labels.map(BigInt)), [c.labels.length]) : new ort.Tensor('float32', c.values!, [c.x.dims[0]!, 2]),
+        input:
+          c.x.dtype === 'int64' ? new ort.Tensor('int64', c.x.data as BigInt64Array, c.x.dims) : new ort.Tensor('float32', c.x.data as Float32Array, c.x.dims),
+        labels: c.labels
+          ? new ort.Tensor('int64', BigInt64Array.from(c.labels.map(BigInt)), [c.labels.length])
+          : new ort.Tensor('float32', c.values!, [c.x.dims[0]!, 2]),
         lr: new ort.Tensor('float32', new Float32Array([1]), []),
       };
       for (const p of built.params) feeds[p.name] = new ort.Tensor('float32', params.get(p.name)!.data as Float32Array, p.dims);
       const out = await session.run(feeds);
       // float64 copies of the same (float32) parameters and inputs.
       const p64 = new Map([...params].map(([k, t]) => [k, Float64Array.from(t.data as Float32Array)]));
-      const input = c.x.dtype === 'int64' ? { dims: c.x.dims, ids: Array.from(c.x.data as BigInt64Array, Number) } : { dims: c.x.dims, data: Float64Array.from(c.x.data as Float32Array) };
+      const input =
+        c.x.dtype === 'int64'
+          ? { dims: c.x.dims, ids: Array.from(c.x.data as BigInt64Array, Number) }
+          : { dims: c.x.dims, data: Float64Array.from(c.x.data as Float32Array) };
       const target = c.labels ? { labels: c.labels } : { values: Float64Array.from(c.values!) };
       const L = () => loss64(forward64(c.spec, p64, input), target);
       expect(Math.abs(L() - (out[built.loss!]!.data as Float32Array)[0]!)).toBeLessThan(1e-5);

@@ -10,11 +10,23 @@ import { buildGraph, initParams, type LossSpec } from '../src/core/train/graph.j
 import { rngFor } from '../src/core/math/rng.js';
 import type { ModelSpec } from '../src/core/train/spec.js';
 
-interface Case { name: string; spec: ModelSpec; loss: LossSpec; x: TensorData; y: TensorData; mask?: TensorData; freeze?: string[] }
+interface Case {
+  name: string;
+  spec: ModelSpec;
+  loss: LossSpec;
+  x: TensorData;
+  y: TensorData;
+  mask?: TensorData;
+  freeze?: string[];
+}
 
 const rng = rngFor('test', 42);
 const randn = (n: number) => Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(Math.max(rng(), 1e-12))) * Math.cos(2 * Math.PI * rng()));
-const labels = (n: number, K: number): TensorData => ({ dtype: 'int64', dims: [n], data: BigInt64Array.from({ length: n }, () => BigInt(Math.floor(rng() * K))) });
+const labels = (n: number, K: number): TensorData => ({
+  dtype: 'int64',
+  dims: [n],
+  data: BigInt64Array.from({ length: n }, () => BigInt(Math.floor(rng() * K))),
+});
 
 const cases: Case[] = [
   {
@@ -45,14 +57,37 @@ const cases: Case[] = [
   },
   {
     name: 'ReLU then max-pool (the mask is applied at the pooled resolution)',
-    spec: { input: { shape: [1, 6, 6] }, layers: [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'conv2d', filters: 2, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool', size: 3 }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+    spec: {
+      input: { shape: [1, 6, 6] },
+      layers: [
+        { type: 'conv2d', filters: 3, kernel: 3, padding: 1 },
+        { type: 'relu' },
+        { type: 'maxpool', size: 2 },
+        { type: 'conv2d', filters: 2, kernel: 3, padding: 1 },
+        { type: 'relu' },
+        { type: 'maxpool', size: 3 },
+        { type: 'flatten' },
+        { type: 'dense', units: 3 },
+      ],
+    },
     loss: { kind: 'cross-entropy' },
     x: { dtype: 'float32', dims: [4, 1, 6, 6], data: randn(144) },
     y: labels(4, 3),
   },
   {
     name: 'transfer learning: a frozen batch norm (inference form) between trained layers',
-    spec: { input: { shape: [2, 5, 5] }, layers: [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'batchnorm' }, { type: 'tanh' }, { type: 'conv2d', filters: 2, kernel: 3 }, { type: 'tanh' }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+    spec: {
+      input: { shape: [2, 5, 5] },
+      layers: [
+        { type: 'conv2d', filters: 3, kernel: 3, padding: 1 },
+        { type: 'batchnorm' },
+        { type: 'tanh' },
+        { type: 'conv2d', filters: 2, kernel: 3 },
+        { type: 'tanh' },
+        { type: 'flatten' },
+        { type: 'dense', units: 3 },
+      ],
+    },
     freeze: ['batchnorm_0'], // conv2d_0's gradient passes through the frozen batch norm
     loss: { kind: 'cross-entropy' },
     x: { dtype: 'float32', dims: [3, 2, 5, 5], data: randn(150) },
@@ -77,7 +112,10 @@ const cases: Case[] = [
   },
   {
     name: 'regression: dense, global average pool, multi-task MAE with missing values',
-    spec: { input: { shape: [3, 4] }, layers: [{ type: 'conv1d', filters: 5, kernel: 1 }, { type: 'sigmoid' }, { type: 'globalavgpool' }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+    spec: {
+      input: { shape: [3, 4] },
+      layers: [{ type: 'conv1d', filters: 5, kernel: 1 }, { type: 'sigmoid' }, { type: 'globalavgpool' }, { type: 'flatten' }, { type: 'dense', units: 3 }],
+    },
     loss: { kind: 'multitask-mae', weights: [1, 0.5, 2] },
     x: { dtype: 'float32', dims: [6, 3, 4], data: randn(72) },
     y: { dtype: 'float32', dims: [6, 3], data: randn(18) },
@@ -99,7 +137,8 @@ describe('training-step gradients', () => {
       const params = initParams(c.spec, 3);
       const built = buildGraph(c.spec, 'train', { loss: c.loss, optimizer: { kind: 'sgd', momentum: 0 }, frozen: c.freeze, values: params });
       const session = await ort.InferenceSession.create(encodeModel(built.graph));
-      const tensor = (t: TensorData) => (t.dtype === 'int64' ? new ort.Tensor('int64', t.data as BigInt64Array, t.dims) : new ort.Tensor('float32', t.data as Float32Array, t.dims));
+      const tensor = (t: TensorData) =>
+        t.dtype === 'int64' ? new ort.Tensor('int64', t.data as BigInt64Array, t.dims) : new ort.Tensor('float32', t.data as Float32Array, t.dims);
       const run = async (ps: Map<string, TensorData>, lr: number) => {
         const feeds: Record<string, ort.Tensor> = { input: tensor(c.x), labels: tensor(c.y), lr: new ort.Tensor('float32', new Float32Array([lr]), []) };
         if (c.mask) feeds.mask = tensor(c.mask);
@@ -164,11 +203,20 @@ describe('blocked (NCHWc) convolutions in training graphs', () => {
       const built = buildGraph(spec, 'train', { optimizer: { kind: 'sgd', momentum: 0 }, values: params, nchwcBlock });
       const ops = built.graph.nodes.filter((n) => n.domain === 'com.microsoft.nchwc').length;
       const session = await ort.InferenceSession.create(encodeModel(built.graph), { logSeverityLevel: 4 });
-      const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', x.data, x.dims), labels: new ort.Tensor('int64', y.data as BigInt64Array, y.dims), lr: new ort.Tensor('float32', new Float32Array([1]), []) };
+      const feeds: Record<string, ort.Tensor> = {
+        input: new ort.Tensor('float32', x.data, x.dims),
+        labels: new ort.Tensor('int64', y.data as BigInt64Array, y.dims),
+        lr: new ort.Tensor('float32', new Float32Array([1]), []),
+      };
       for (const p of built.params) feeds[p.name] = new ort.Tensor('float32', params.get(p.name)!.data as Float32Array, p.dims);
       const out = await session.run(feeds);
       await session.release();
-      return { ops, loss: (out[built.loss!]!.data as Float32Array)[0]!, logits: out[built.output]!.data as Float32Array, updated: built.params.map((p) => out[built.updated!.get(p.name)!]!.data as Float32Array) };
+      return {
+        ops,
+        loss: (out[built.loss!]!.data as Float32Array)[0]!,
+        logits: out[built.output]!.data as Float32Array,
+        updated: built.params.map((p) => out[built.updated!.get(p.name)!]!.data as Float32Array),
+      };
     };
     const plain = await step(0);
     const blocked = await step(B);
@@ -192,7 +240,11 @@ describe('blocked max pool: tied maxima (one convention everywhere)', () => {
     const B = await nchwcBlockSize();
     expect(B).toBeGreaterThan(0);
     const layers = (pool: 'maxpool' | 'avgpool'): ModelSpec['layers'] => [
-      { type: 'conv2d', filters: 16, kernel: 3, padding: 1 }, { type: 'relu' }, { type: pool, size: 2 }, { type: 'flatten' }, { type: 'dense', units: 3 },
+      { type: 'conv2d', filters: 16, kernel: 3, padding: 1 },
+      { type: 'relu' },
+      { type: pool, size: 2 },
+      { type: 'flatten' },
+      { type: 'dense', units: 3 },
     ];
     const maxSpec: ModelSpec = { input: { shape: [16, 4, 4] }, layers: layers('maxpool') };
     const avgSpec: ModelSpec = { input: { shape: [16, 4, 4] }, layers: layers('avgpool') };
@@ -204,11 +256,19 @@ describe('blocked max pool: tied maxima (one convention everywhere)', () => {
     const step = async (spec: ModelSpec, nchwcBlock: number) => {
       const built = buildGraph(spec, 'train', { optimizer: { kind: 'sgd', momentum: 0 }, nchwcBlock, inputGradient: true });
       const session = await ort.InferenceSession.create(encodeModel(built.graph), { logSeverityLevel: 4 });
-      const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', x, [2, 16, 4, 4]), labels: new ort.Tensor('int64', y.data as BigInt64Array, y.dims), lr: new ort.Tensor('float32', new Float32Array([1]), []) };
+      const feeds: Record<string, ort.Tensor> = {
+        input: new ort.Tensor('float32', x, [2, 16, 4, 4]),
+        labels: new ort.Tensor('int64', y.data as BigInt64Array, y.dims),
+        lr: new ort.Tensor('float32', new Float32Array([1]), []),
+      };
       for (const p of built.params) feeds[p.name] = new ort.Tensor('float32', params.get(p.name)!.data as Float32Array, p.dims);
       const out = await session.run(feeds);
       await session.release();
-      return { blockedOps: built.graph.nodes.filter((n) => n.op === 'MaxPool' && n.domain === 'com.microsoft.nchwc').length, dx: out[built.inputGrad!]!.data as Float32Array, updated: built.params.map((p) => out[built.updated!.get(p.name)!]!.data as Float32Array) };
+      return {
+        blockedOps: built.graph.nodes.filter((n) => n.op === 'MaxPool' && n.domain === 'com.microsoft.nchwc').length,
+        dx: out[built.inputGrad!]!.data as Float32Array,
+        updated: built.params.map((p) => out[built.updated!.get(p.name)!]!.data as Float32Array),
+      };
     };
     const rel = (a: Float32Array, b: Float32Array) => Math.hypot(...a.map((v, i) => v - b[i]!)) / Math.hypot(...b);
     const blockedMax = await step(maxSpec, B);

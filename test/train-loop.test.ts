@@ -48,7 +48,11 @@ describe('training loop', () => {
     const sgd = buildGraph(spec, 'train', { optimizer: { kind: 'sgd', momentum: 0 } });
     const s = await ort.InferenceSession.create(encodeModel(sgd.graph));
     const p0 = initParams(spec, 5);
-    const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', x.data as Float32Array, x.dims), labels: new ort.Tensor('int64', y.data as BigInt64Array, y.dims), lr: new ort.Tensor('float32', new Float32Array([1]), []) };
+    const feeds: Record<string, ort.Tensor> = {
+      input: new ort.Tensor('float32', x.data as Float32Array, x.dims),
+      labels: new ort.Tensor('int64', y.data as BigInt64Array, y.dims),
+      lr: new ort.Tensor('float32', new Float32Array([1]), []),
+    };
     for (const [k, v] of p0) feeds[k] = new ort.Tensor('float32', v.data as Float32Array, v.dims);
     const out = await s.run(feeds);
     const W0 = p0.get('dense_0.weight')!.data as Float32Array;
@@ -60,11 +64,25 @@ describe('training loop', () => {
     W0.forEach((w, i) => expect(W1[i]).toBeCloseTo(w - (0.01 * g[i]!) / (Math.abs(g[i]!) + 1e-8), 5));
   });
 
-  it('the saved inference model gives the trainer\'s logits, and relprop explains it', async () => {
-    const spec: ModelSpec = { input: { shape: [1, 8, 8] }, layers: [{ type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'batchnorm' }, { type: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'flatten' }, { type: 'dropout', rate: 0.5 }, { type: 'dense', units: 3 }] };
+  it("the saved inference model gives the trainer's logits, and relprop explains it", async () => {
+    const spec: ModelSpec = {
+      input: { shape: [1, 8, 8] },
+      layers: [
+        { type: 'conv2d', filters: 3, kernel: 3, padding: 1 },
+        { type: 'batchnorm' },
+        { type: 'relu' },
+        { type: 'maxpool', size: 2 },
+        { type: 'flatten' },
+        { type: 'dropout', rate: 0.5 },
+        { type: 'dense', units: 3 },
+      ],
+    };
     const rng = rngFor('test', 9);
     const n = 24;
-    const data: Dataset = { x: { dtype: 'float32', dims: [n, 1, 8, 8], data: Float32Array.from({ length: n * 64 }, () => rng()) }, y: { dtype: 'int64', dims: [n], data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 3)) } };
+    const data: Dataset = {
+      x: { dtype: 'float32', dims: [n, 1, 8, 8], data: Float32Array.from({ length: n * 64 }, () => rng()) },
+      y: { dtype: 'int64', dims: [n], data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 3)) },
+    };
     const t = new Trainer(spec, { epochs: 2, batchSize: 8, lr: 0.01, seed: 0, threads: 1 });
     await t.fit(data);
     const ev = await t.evaluate(data);
@@ -101,7 +119,10 @@ describe('training loop', () => {
     await straight.fit(blobs(64, 7));
     await new Trainer(mlp, { ...opts, epochs: 2, checkpoints: folderCheckpoints(dir) }).fit(blobs(64, 7));
     // Rewrite the flat "optimizer.<slot>" vectors as one "<param>.<slot>" entry per parameter.
-    const meta = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { dataFile: string; index: { name: string; dims: number[]; offset: number }[] };
+    const meta = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as {
+      dataFile: string;
+      index: { name: string; dims: number[]; offset: number }[];
+    };
     const blob = new Float32Array(Uint8Array.prototype.slice.call(readFileSync(join(dir, meta.dataFile))).buffer);
     const params = meta.index.filter((e) => !e.name.startsWith('optimizer.'));
     const index: typeof meta.index = [];
@@ -151,7 +172,9 @@ describe('training loop', () => {
     const t = new Trainer(mlp, { epochs: 1, batchSize: 8, lr: 0.01 });
     const d = blobs(16, 1);
     await expect(t.fit({ x: d.x, y: { dtype: 'int64', dims: [15], data: new BigInt64Array(15) } })).rejects.toThrow(/16 inputs but 15 labels/);
-    await expect(t.fit({ x: d.x, y: { dtype: 'int64', dims: [16], data: new BigInt64Array(16).fill(5n) } })).rejects.toThrow(/label 5 is outside the model's 2 classes/);
+    await expect(t.fit({ x: d.x, y: { dtype: 'int64', dims: [16], data: new BigInt64Array(16).fill(5n) } })).rejects.toThrow(
+      /label 5 is outside the model's 2 classes/,
+    );
     await expect(t.fit({ x: { dtype: 'float32', dims: [16, 5], data: new Float32Array(80) }, y: d.y })).rejects.toThrow(/expects \[N, 4\]/);
   });
 });
@@ -194,7 +217,17 @@ describe('text models', () => {
     const d = loadLabelledData(path, {});
     expect(d.x.dims[1]).toBe(11);
     expect(loadLabelledData(path, { maxLength: 5 }).x.dims).toEqual([60, 5]);
-    const spec: ModelSpec = { input: { shape: [null], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 10, dim: 4, padId: 0 }, { type: 'conv1d', filters: 4, kernel: 2 }, { type: 'relu' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 2 }] };
+    const spec: ModelSpec = {
+      input: { shape: [null], dtype: 'int64' },
+      layers: [
+        { type: 'embedding', vocab: 10, dim: 4, padId: 0 },
+        { type: 'conv1d', filters: 4, kernel: 2 },
+        { type: 'relu' },
+        { type: 'globalmaxpool' },
+        { type: 'flatten' },
+        { type: 'dense', units: 2 },
+      ],
+    };
     const t = new Trainer(spec, { epochs: 30, batchSize: 10, lr: 0.05, seed: 0, threads: 1 });
     // Batches are cut to their longest document (plus the model's margin of paddings).
     const hist = await t.fit({ x: d.x, y: d.y, lengths: d.lengths });
@@ -214,7 +247,7 @@ describe('text models', () => {
     }
   });
 
-  it('reads class names from the documents\' labels, and lengths before padding', async () => {
+  it("reads class names from the documents' labels, and lengths before padding", async () => {
     const { writeFileSync } = await import('node:fs');
     const { loadLabelledData } = await import('../src/node/data/datasets.js');
     const path = join(tmp, 'labelled.jsonl');
@@ -234,10 +267,25 @@ describe('text models', () => {
     const L = 60;
     const lengths = Int32Array.from({ length: N }, () => 1 + Math.floor(rng() * 30));
     const x = new BigInt64Array(N * L);
-    lengths.forEach((n, i) => { for (let k = 0; k < n; k++) x[i * L + k] = BigInt(1 + Math.floor(rng() * 19)); });
+    lengths.forEach((n, i) => {
+      for (let k = 0; k < n; k++) x[i * L + k] = BigInt(1 + Math.floor(rng() * 19));
+    });
     const y = BigInt64Array.from({ length: N }, (_, i) => BigInt(i % 3));
     // Strided pooling and a dilated convolution: the margin must cover their whole receptive field.
-    const spec: ModelSpec = { input: { shape: [null], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 20, dim: 5, padId: 0 }, { type: 'conv1d', filters: 6, kernel: 3 }, { type: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'conv1d', filters: 6, kernel: 2, dilation: 2 }, { type: 'relu' }, { type: 'globalmaxpool' }, { type: 'flatten' }, { type: 'dense', units: 3 }] };
+    const spec: ModelSpec = {
+      input: { shape: [null], dtype: 'int64' },
+      layers: [
+        { type: 'embedding', vocab: 20, dim: 5, padId: 0 },
+        { type: 'conv1d', filters: 6, kernel: 3 },
+        { type: 'relu' },
+        { type: 'maxpool', size: 2 },
+        { type: 'conv1d', filters: 6, kernel: 2, dilation: 2 },
+        { type: 'relu' },
+        { type: 'globalmaxpool' },
+        { type: 'flatten' },
+        { type: 'dense', units: 3 },
+      ],
+    };
     const t = new Trainer(spec, { epochs: 1, batchSize: 8, lr: 0.01, seed: 3, threads: 1 });
     const full = await t.evaluate({ x: { dtype: 'int64', dims: [N, L], data: x }, y: { dtype: 'int64', dims: [N], data: y } }, 8);
     const cut = await t.evaluate({ x: { dtype: 'int64', dims: [N, L], data: x }, y: { dtype: 'int64', dims: [N], data: y }, lengths }, 8);
@@ -245,18 +293,33 @@ describe('text models', () => {
     expect(cut.logits.some((v) => v !== 0)).toBe(true);
   });
 
-  it('position dropout drops a word\'s whole vector at once', async () => {
-    const spec: ModelSpec = { input: { shape: [null], dtype: 'int64' }, layers: [{ type: 'embedding', vocab: 4, dim: 6 }, { type: 'dropout', rate: 0.5, per: 'position' }, { type: 'globalavgpool' }, { type: 'flatten' }, { type: 'dense', units: 2 }] };
+  it("position dropout drops a word's whole vector at once", async () => {
+    const spec: ModelSpec = {
+      input: { shape: [null], dtype: 'int64' },
+      layers: [
+        { type: 'embedding', vocab: 4, dim: 6 },
+        { type: 'dropout', rate: 0.5, per: 'position' },
+        { type: 'globalavgpool' },
+        { type: 'flatten' },
+        { type: 'dense', units: 2 },
+      ],
+    };
     const built = buildGraph(spec, 'train', { optimizer: { kind: 'sgd' }, values: initParams(spec, 1) });
     // Expose the dropout layer's output (the embedding times the kept/dropped factor) as a graph output.
-    const embedded = built.graph.nodes.find((n) => n.op === 'Transpose' && n.inputs.some((i) => built.graph.nodes.some((m) => m.op === 'Gather' && m.outputs.includes(i))))!;
+    const embedded = built.graph.nodes.find(
+      (n) => n.op === 'Transpose' && n.inputs.some((i) => built.graph.nodes.some((m) => m.op === 'Gather' && m.outputs.includes(i))),
+    )!;
     const mul = built.graph.nodes.find((n) => n.op === 'Mul' && n.inputs.includes(embedded.outputs[0]!))!;
     built.graph.outputs.push({ name: mul.outputs[0]!, elemType: 1, shape: ['N', 6, 'L'] });
     const session = await ort.InferenceSession.create(encodeModel(built.graph), { logSeverityLevel: 4 });
     const N = 8;
     const L = 50;
     const feeds: Record<string, ort.Tensor> = {
-      input: new ort.Tensor('int64', BigInt64Array.from({ length: N * L }, (_, i) => BigInt(1 + (i % 3))), [N, L]),
+      input: new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: N * L }, (_, i) => BigInt(1 + (i % 3))),
+        [N, L],
+      ),
       labels: new ort.Tensor('int64', new BigInt64Array(N), [N]),
       lr: new ort.Tensor('float32', new Float32Array([0]), []),
     };
@@ -267,12 +330,13 @@ describe('text models', () => {
     const v = out.data as Float32Array;
     const table = initParams(spec, 1).get('embedding_0.weight')!.data as Float32Array;
     let dropped = 0;
-    for (let n = 0; n < N; n++) for (let l = 0; l < L; l++) {
-      const tok = 1 + ((n * L + l) % 3);
-      const col = Array.from({ length: 6 }, (_, c) => v[(n * 6 + c) * L + l]!);
-      if (col.every((e) => e === 0)) dropped++;
-      else col.forEach((e, c) => expect(e / table[tok * 6 + c]!, `dropped so far ${dropped}`).toBeCloseTo(2, 5)); // kept: scaled by 1/(1 − rate)
-    }
+    for (let n = 0; n < N; n++)
+      for (let l = 0; l < L; l++) {
+        const tok = 1 + ((n * L + l) % 3);
+        const col = Array.from({ length: 6 }, (_, c) => v[(n * 6 + c) * L + l]!);
+        if (col.every((e) => e === 0)) dropped++;
+        else col.forEach((e, c) => expect(e / table[tok * 6 + c]!, `dropped so far ${dropped}`).toBeCloseTo(2, 5)); // kept: scaled by 1/(1 − rate)
+      }
     expect(dropped / (N * L)).toBeGreaterThan(0.35);
     expect(dropped / (N * L)).toBeLessThan(0.65);
   });

@@ -45,7 +45,12 @@ export function resolveRuntime(runtime?: Runtime): Runtime {
 }
 
 /** Create a session, turning the runtime's failure into one clear line. */
-export async function openSession(runtime: Runtime | undefined, model: Uint8Array, options: SessionOptions = {}, what = 'the compiled graph'): Promise<Session> {
+export async function openSession(
+  runtime: Runtime | undefined,
+  model: Uint8Array,
+  options: SessionOptions = {},
+  what = 'the compiled graph',
+): Promise<Session> {
   const r = resolveRuntime(runtime);
   try {
     return await r.createSession(model, options);

@@ -3,7 +3,13 @@
  * encoder for heatmap complexity, an evaluation's progress kept in a file. Everything else is
  * the core unchanged.
  */
-import { type EvaluateConfig, type EvaluationResult, evaluateRegionPerturbation as evaluateCore, type Dataset, type RunOptions } from '../core/evaluate/region-perturbation.js';
+import {
+  type EvaluateConfig,
+  type EvaluationResult,
+  evaluateRegionPerturbation as evaluateCore,
+  type Dataset,
+  type RunOptions,
+} from '../core/evaluate/region-perturbation.js';
 import { Explainer as CoreExplainer, type ExplainerOptions } from '../core/explain/explainer.js';
 import type { ImportedModel } from '../core/graph/import.js';
 import { importModel } from '../core/graph/import.js';
@@ -46,7 +52,12 @@ export interface NodeRunOptions extends RunOptions {
 }
 
 /** Region perturbation of a model given as a path or bytes, its progress optionally in a file (see the core function). */
-export function evaluateRegionPerturbation(model: string | Uint8Array, data: Dataset, config: EvaluateConfig, run: NodeRunOptions = {}): Promise<EvaluationResult> {
+export function evaluateRegionPerturbation(
+  model: string | Uint8Array,
+  data: Dataset,
+  config: EvaluateConfig,
+  run: NodeRunOptions = {},
+): Promise<EvaluationResult> {
   const bytes = typeof model === 'string' ? readModelFile(model) : model;
   const { progressFile, fresh, ...rest } = run;
   return evaluateCore(bytes, data, config, {

@@ -27,7 +27,9 @@ export interface FixtureModel {
 
 export function fixtureModels(): string[] {
   if (!existsSync(FIXTURES)) throw new Error(`fixtures not found at ${FIXTURES}`);
-  return readdirSync(FIXTURES).filter((d) => existsSync(join(FIXTURES, d, 'cases.json'))).sort();
+  return readdirSync(FIXTURES)
+    .filter((d) => existsSync(join(FIXTURES, d, 'cases.json')))
+    .sort();
 }
 
 export function loadFixture(name: string): FixtureModel {

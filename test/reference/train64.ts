@@ -35,21 +35,28 @@ function layer64(c: Ctx, x: Tensor64, l: LayerSpec, ids?: number[]): Tensor64 {
       const g = l.groups ?? 1;
       const pad = l.padding === 'same' ? Math.floor(((l.kernel - 1) * (l.dilation ?? 1)) / 2) : (l.padding ?? 0);
       return conv2dForward64({
-        x, W: { dims: [l.filters, C / g, ...new Array(r).fill(l.kernel)], data: p('weight') }, b: l.bias === false ? undefined : p('bias'),
-        strides: new Array(r).fill(l.stride ?? 1), dilations: new Array(r).fill(l.dilation ?? 1), pads: new Array(2 * r).fill(pad), groups: g,
+        x,
+        W: { dims: [l.filters, C / g, ...new Array(r).fill(l.kernel)], data: p('weight') },
+        b: l.bias === false ? undefined : p('bias'),
+        strides: new Array(r).fill(l.stride ?? 1),
+        dilations: new Array(r).fill(l.dilation ?? 1),
+        pads: new Array(2 * r).fill(pad),
+        groups: g,
       });
     }
     case 'dense': {
-      const nIn = x.dims[x.dims.length - 1]!;
-
       const y = denseForward64({ x: x.data, W: p('weight'), b: l.bias === false ? new Float64Array(l.units) : p('bias') });
 
       return { dims: [...x.dims.slice(0, -1), l.units], data: y };
     }
-    case 'relu': return { dims: x.dims, data: x.data.map((v) => (v > 0 ? v : 0)) };
-    case 'tanh': return { dims: x.dims, data: x.data.map(Math.tanh) };
-    case 'sigmoid': return { dims: x.dims, data: x.data.map((v) => 1 / (1 + Math.exp(-v))) };
-    case 'leakyrelu': return { dims: x.dims, data: x.data.map((v) => (v > 0 ? v : (l.alpha ?? 0.01) * v)) };
+    case 'relu':
+      return { dims: x.dims, data: x.data.map((v) => (v > 0 ? v : 0)) };
+    case 'tanh':
+      return { dims: x.dims, data: x.data.map(Math.tanh) };
+    case 'sigmoid':
+      return { dims: x.dims, data: x.data.map((v) => 1 / (1 + Math.exp(-v))) };
+    case 'leakyrelu':
+      return { dims: x.dims, data: x.data.map((v) => (v > 0 ? v : (l.alpha ?? 0.01) * v)) };
     case 'dropout':
       if (l.rate !== 0) throw new Error('train64: dropout must have rate 0');
       return x;
@@ -70,7 +77,8 @@ function layer64(c: Ctx, x: Tensor64, l: LayerSpec, ids?: number[]): Tensor64 {
       }
       return { dims: [N, C, ...x.dims.slice(2).map(() => 1)], data: y };
     }
-    case 'flatten': return { dims: [N, numel(x.dims.slice(1))], data: x.data };
+    case 'flatten':
+      return { dims: [N, numel(x.dims.slice(1))], data: x.data };
     case 'batchnorm': {
       const C = x.dims[1]!;
       const S = numel(x.dims.slice(2));
@@ -83,10 +91,11 @@ function layer64(c: Ctx, x: Tensor64, l: LayerSpec, ids?: number[]): Tensor64 {
         let v = 0;
         for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) v += (x.data[(n * C + ch) * S + s]! - m) ** 2;
         v /= N * S;
-        for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) {
-          const i = (n * C + ch) * S + s;
-          y[i] = ((x.data[i]! - m) / Math.sqrt(v + eps)) * p('gamma')[ch]! + p('beta')[ch]!;
-        }
+        for (let n = 0; n < N; n++)
+          for (let s = 0; s < S; s++) {
+            const i = (n * C + ch) * S + s;
+            y[i] = ((x.data[i]! - m) / Math.sqrt(v + eps)) * p('gamma')[ch]! + p('beta')[ch]!;
+          }
       }
       return { dims: x.dims, data: y };
     }
@@ -97,12 +106,14 @@ function layer64(c: Ctx, x: Tensor64, l: LayerSpec, ids?: number[]): Tensor64 {
       const lo = Math.floor((l.size - 1) / 2);
       const hi = Math.ceil((l.size - 1) / 2);
       const y = new Float64Array(x.data.length);
-      for (let n = 0; n < N; n++) for (let ch = 0; ch < C; ch++) for (let s = 0; s < S; s++) {
-        let sq = 0;
-        for (let k = Math.max(0, ch - lo); k <= Math.min(C - 1, ch + hi); k++) sq += x.data[(n * C + k) * S + s]! ** 2;
-        const i = (n * C + ch) * S + s;
-        y[i] = x.data[i]! / (bias + (alpha / l.size) * sq) ** beta;
-      }
+      for (let n = 0; n < N; n++)
+        for (let ch = 0; ch < C; ch++)
+          for (let s = 0; s < S; s++) {
+            let sq = 0;
+            for (let k = Math.max(0, ch - lo); k <= Math.min(C - 1, ch + hi); k++) sq += x.data[(n * C + k) * S + s]! ** 2;
+            const i = (n * C + ch) * S + s;
+            y[i] = x.data[i]! / (bias + (alpha / l.size) * sq) ** beta;
+          }
       return { dims: x.dims, data: y };
     }
     case 'embedding': {

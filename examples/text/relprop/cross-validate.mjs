@@ -29,7 +29,10 @@ const work = mkdtempSync(join(tmpdir(), 'relprop-cv-'));
 // Stratified folds: shuffle each class (seeded), deal its documents round-robin to the folds.
 const lines = readFileSync(ids, 'utf8').trim().split('\n');
 let seed = 12345;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed / 2147483648);
+const rnd = () => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed / 2147483648;
+};
 const byClass = new Map();
 for (const l of lines) {
   const y = JSON.parse(l).y;
@@ -47,18 +50,50 @@ for (const [, docs] of [...byClass].sort((a, b) => a[0] - b[0])) {
 }
 folds.forEach((f, i) => {
   writeFileSync(join(work, `f${i}.val.jsonl`), f.join('\n') + '\n');
-  writeFileSync(join(work, `f${i}.train.jsonl`), folds.filter((_, j) => j !== i).flat().join('\n') + '\n');
+  writeFileSync(
+    join(work, `f${i}.train.jsonl`),
+    folds
+      .filter((_, j) => j !== i)
+      .flat()
+      .join('\n') + '\n',
+  );
 });
 
 // The make.sh settings unless overridden by `extra` (flag value pairs).
-const flags = { '--max-length': '512', '--epochs': '20', '--batch-size': '32', '--lr': '2e-3', '--weight-decay': '1e-2', '--schedule': 'cosine', '--seed': '0', '--init-param': `embedding_0.weight=${vectors}` };
+const flags = {
+  '--max-length': '512',
+  '--epochs': '20',
+  '--batch-size': '32',
+  '--lr': '2e-3',
+  '--weight-decay': '1e-2',
+  '--schedule': 'cosine',
+  '--seed': '0',
+  '--init-param': `embedding_0.weight=${vectors}`,
+};
 for (let i = 0; i < extra.length; i += 2) flags[extra[i]] = extra[i + 1];
 const run = (f) =>
   new Promise((resolve, reject) => {
     const out = join(work, `m${f}.onnx`);
-    const args = [cli, 'train', '--spec', spec, '--data', join(work, `f${f}.train.jsonl`), '--val', join(work, `f${f}.val.jsonl`), '--threads', '1', '--quiet', ...Object.entries(flags).flat(), '--out', out];
+    const args = [
+      cli,
+      'train',
+      '--spec',
+      spec,
+      '--data',
+      join(work, `f${f}.train.jsonl`),
+      '--val',
+      join(work, `f${f}.val.jsonl`),
+      '--threads',
+      '1',
+      '--quiet',
+      ...Object.entries(flags).flat(),
+      '--out',
+      out,
+    ];
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-    p.on('exit', (code) => (code ? reject(new Error(`fold ${f} failed (exit ${code})`)) : resolve(JSON.parse(readFileSync(out.replace(/\.onnx$/, '.json'), 'utf8')).history)));
+    p.on('exit', (code) =>
+      code ? reject(new Error(`fold ${f} failed (exit ${code})`)) : resolve(JSON.parse(readFileSync(out.replace(/\.onnx$/, '.json'), 'utf8')).history),
+    );
   });
 const t0 = Date.now();
 const histories = [];
@@ -68,8 +103,20 @@ rmSync(work, { recursive: true, force: true });
 const E = histories[0].length;
 const curve = Array.from({ length: E }, (_, e) => histories.reduce((s, h) => s + h[e].valAccuracy, 0) / K);
 const pct = (v) => (100 * v).toFixed(2);
-const line = [name, `spec ${spec}`, extra.join(' ') || '-', pct(curve[E - 1]), histories.map((h) => pct(h[E - 1].valAccuracy)).join(' '), curve.map(pct).join(' '), `${((Date.now() - t0) / 1000).toFixed(0)}s`].join('\t');
+const line = [
+  name,
+  `spec ${spec}`,
+  extra.join(' ') || '-',
+  pct(curve[E - 1]),
+  histories.map((h) => pct(h[E - 1].valAccuracy)).join(' '),
+  curve.map(pct).join(' '),
+  `${((Date.now() - t0) / 1000).toFixed(0)}s`,
+].join('\t');
 const table = join(here, 'results/cross-validation.tsv');
-if (!existsSync(table)) writeFileSync(table, 'configuration\tdescription\textra flags\tmean validation accuracy after the last epoch (%)\tper fold (%)\tmean validation accuracy per epoch (%)\ttime\n');
+if (!existsSync(table))
+  writeFileSync(
+    table,
+    'configuration\tdescription\textra flags\tmean validation accuracy after the last epoch (%)\tper fold (%)\tmean validation accuracy per epoch (%)\ttime\n',
+  );
 appendFileSync(table, line + '\n');
 console.log(line);

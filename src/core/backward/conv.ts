@@ -32,7 +32,10 @@ export function convAdjoint(
   W: TensorData,
   geo: ConvGeometry,
   weight: (variant: string, make: () => TensorData) => string,
-  opts: { flip?: boolean; conv?: (s: string, w: string, attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }) => string } = {},
+  opts: {
+    flip?: boolean;
+    conv?: (s: string, w: string, attrs: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[]; group: number }) => string;
+  } = {},
 ): string {
   const { kernel, strides, dilations, pads, group, inSpatial, outSpatial } = geo;
   const r = kernel.length;
@@ -95,7 +98,6 @@ export function resolvePads(n: GraphNode, inSpatial: number[], kernel: number[],
   }
   return pads;
 }
-
 
 /**
  * The flipped, channel-swapped kernel of `flipSwap` built inside the graph, for kernels that are

@@ -16,7 +16,14 @@ export function channelShape(C: number, rank: number): number[] {
  * Training-mode batch norm y = γ·x̂ + β with x̂ = (x − μ_B)·invstd over the batch and spatial
  * axes: dL/dx = invstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), dx̂ = dY·γ.
  */
-export function batchNormTrainingAdjoint(g: GraphBuilder, dY: string, gammaPerC: string, xhat: string, invstd: string, reduceMean: (t: string) => string): string {
+export function batchNormTrainingAdjoint(
+  g: GraphBuilder,
+  dY: string,
+  gammaPerC: string,
+  xhat: string,
+  invstd: string,
+  reduceMean: (t: string) => string,
+): string {
   const dxhat = g.mul(dY, gammaPerC);
   return g.mul(invstd, g.sub(g.sub(dxhat, reduceMean(dxhat)), g.mul(xhat, reduceMean(g.mul(dxhat, xhat)))));
 }

@@ -99,7 +99,11 @@ export function globalMaxPoolAdjoint(g: GraphBuilder, dY: string, x: string): st
   const xf = g.op('Reshape', [x, g.ints([0, 0, -1])]);
   const am = g.op('ArgMax', [xf], { axis: 2, keepdims: 1 });
   const S = g.op('Gather', [g.op('Shape', [xf]), g.ints([2])], { axis: 0 });
-  const range = g.op('Range', [g.op('Cast', [g.scalar(0)], { to: ELEM.INT64 }), g.op('Squeeze', [S, g.ints([0])]), g.op('Cast', [g.scalar(1)], { to: ELEM.INT64 })]);
+  const range = g.op('Range', [
+    g.op('Cast', [g.scalar(0)], { to: ELEM.INT64 }),
+    g.op('Squeeze', [S, g.ints([0])]),
+    g.op('Cast', [g.scalar(1)], { to: ELEM.INT64 }),
+  ]);
   const mask = g.op('Cast', [g.op('Equal', [range, am])], { to: ELEM.FLOAT });
   return g.op('Reshape', [g.mul(mask, g.op('Reshape', [dY, g.ints([0, 0, 1])])), g.op('Shape', [x])]);
 }

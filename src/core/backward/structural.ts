@@ -83,6 +83,8 @@ export function concatAdjoint(g: GraphBuilder, R: string, sizes: number[], axis:
 
 /** Split: the outputs' gradients concatenated (zeros for outputs that received none). */
 export function splitAdjoint(g: GraphBuilder, outputs: string[], Rs: (string | null)[], axis: number): string {
-  const parts = outputs.map((o, k) => Rs[k] ?? g.op('ConstantOfShape', [g.op('Shape', [o])], { value: { dtype: 'float32', dims: [1], data: new Float32Array([0]) } }));
+  const parts = outputs.map(
+    (o, k) => Rs[k] ?? g.op('ConstantOfShape', [g.op('Shape', [o])], { value: { dtype: 'float32', dims: [1], data: new Float32Array([0]) } }),
+  );
   return g.op('Concat', parts, { axis }); // Concat takes negative axes as Split does
 }

@@ -136,7 +136,8 @@ function prepareSamples(plan: Plan, chunk: Chunk): { R: Float32Array[][]; tieKey
     const id = plan.ids[chunk.s0 + i]!;
     const xi = chunk.x.subarray(i * per, (i + 1) * per);
     const reps: Float32Array[] = [];
-    for (let r = 0; r < plan.repeats; r++) reps.push(replacementImage(xi, plan.geometry, plan.replacement, { range: plan.range, sigma: plan.blurSigma, rng: rngFor(seed, 'replace', id, r) }));
+    for (let r = 0; r < plan.repeats; r++)
+      reps.push(replacementImage(xi, plan.geometry, plan.replacement, { range: plan.range, sigma: plan.blurSigma, rng: rngFor(seed, 'replace', id, r) }));
     R.push(reps);
     const perm = permutation(grid.count, rngFor(seed, 'ties', id));
     const keys = new Int32Array(grid.count);
@@ -154,10 +155,20 @@ interface MethodOrders {
 }
 
 /** Region orders of one method: random permutations, or the explainer's heatmaps ranked. */
-async function methodOrders(plan: Plan, engines: Engines, m: MethodSpec, chunk: Chunk, targets: number[], tieKeys: Int32Array[], work: ChunkWork): Promise<MethodOrders> {
+async function methodOrders(
+  plan: Plan,
+  engines: Engines,
+  m: MethodSpec,
+  chunk: Chunk,
+  targets: number[],
+  tieKeys: Int32Array[],
+  work: ChunkWork,
+): Promise<MethodOrders> {
   if (m.method === 'random') {
     const tq = performance.now();
-    const orders = Array.from({ length: chunk.n }, (_, i) => Array.from({ length: plan.repeats }, (_, r) => permutation(plan.grid.count, rngFor(plan.seed, 'random', plan.ids[chunk.s0 + i]!, r))));
+    const orders = Array.from({ length: chunk.n }, (_, i) =>
+      Array.from({ length: plan.repeats }, (_, r) => permutation(plan.grid.count, rngFor(plan.seed, 'random', plan.ids[chunk.s0 + i]!, r))),
+    );
     work.prepareMs += performance.now() - tq;
     return { orders, complexity: [] };
   }
@@ -200,7 +211,14 @@ interface Series {
 type Curves = { morf: Float64Array[]; lerf: Float64Array[] };
 
 /** Per sample, the MoRF and LeRF curves of every repetition. */
-async function perturbationCurves(plan: Plan, batches: PerturbedBatches, chunk: Chunk, classes: Classes, R: Float32Array[][], orders: Int32Array[][]): Promise<Curves[]> {
+async function perturbationCurves(
+  plan: Plan,
+  batches: PerturbedBatches,
+  chunk: Chunk,
+  classes: Classes,
+  R: Float32Array[][],
+  orders: Int32Array[][],
+): Promise<Curves[]> {
   const series: Series[] = [];
   const curves: Curves[] = [];
   for (let i = 0; i < chunk.n; i++) {

@@ -9,7 +9,9 @@ import { openSession, type Runtime, type Session } from '../runtime.js';
 function checkClassScores(dims: readonly number[], type: string, name: string, rows: number): number {
   if (type !== 'float32') throw new Error(`the model's output "${name}" is ${type}; region perturbation needs float class scores [N, K]`);
   if (dims.length !== 2 || dims[0] !== rows || !(dims[1]! >= 2)) {
-    throw new Error(`the model's output "${name}" has shape ${JSON.stringify(dims)} for ${rows} input(s); region perturbation needs class scores of shape [N, K] with K ≥ 2`);
+    throw new Error(
+      `the model's output "${name}" has shape ${JSON.stringify(dims)} for ${rows} input(s); region perturbation needs class scores of shape [N, K] with K ≥ 2`,
+    );
   }
   return dims[1]!;
 }
@@ -19,9 +21,11 @@ function checkInput(meta: ValueInfo, sampleDims: number[]): number | null {
   if (meta.elemType !== 1) throw new Error(`the model reads ONNX type ${meta.elemType} input; region perturbation perturbs float32 images`);
   const shape = meta.shape;
   if (shape.length === 0) return null;
-  if (shape.length !== sampleDims.length + 1) throw new Error(`the data has samples of shape ${JSON.stringify(sampleDims)} but the model expects rank ${shape.length} input ${JSON.stringify(shape)}`);
+  if (shape.length !== sampleDims.length + 1)
+    throw new Error(`the data has samples of shape ${JSON.stringify(sampleDims)} but the model expects rank ${shape.length} input ${JSON.stringify(shape)}`);
   shape.slice(1).forEach((d, i) => {
-    if (typeof d === 'number' && d !== sampleDims[i]) throw new Error(`the data has samples of shape ${JSON.stringify(sampleDims)} but the model expects ${JSON.stringify(shape)}`);
+    if (typeof d === 'number' && d !== sampleDims[i])
+      throw new Error(`the data has samples of shape ${JSON.stringify(sampleDims)} but the model expects ${JSON.stringify(shape)}`);
   });
   return typeof shape[0] === 'number' && shape[0] > 0 ? shape[0] : null;
 }

@@ -59,6 +59,7 @@ export function parseMethodSpec(spec: string, base: ExplainerOptions = {}): Meth
   }
   const { options, own } = methodSpecOptions(parts, method, base, ['pool']);
   const pool = own.get('pool');
-  if (pool !== undefined && !(POOLINGS as readonly string[]).includes(pool)) throw new Error(`method "${label}": pool must be one of ${POOLINGS.join(', ')}, got "${pool}"`);
+  if (pool !== undefined && !(POOLINGS as readonly string[]).includes(pool))
+    throw new Error(`method "${label}": pool must be one of ${POOLINGS.join(', ')}, got "${pool}"`);
   return { label, method, options, pooling: (pool as Pooling | undefined) ?? defaultPooling(method) };
 }

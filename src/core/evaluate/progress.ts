@@ -49,7 +49,9 @@ export function memoryProgress(): ProgressStore {
   return {
     async open(hash) {
       if (held && held.hash !== hash && held.log.done.size > 0) {
-        throw new Error('the progress in memory was written by an evaluation with other settings (model, data, methods, region size, steps, replacement, seed, …); rerun with the same settings to resume, or start a new store');
+        throw new Error(
+          'the progress in memory was written by an evaluation with other settings (model, data, methods, region size, steps, replacement, seed, …); rerun with the same settings to resume, or start a new store',
+        );
       }
       if (!held || held.hash !== hash) held = { hash, log: memoryLog() };
       return held.log;

@@ -156,7 +156,13 @@ export async function releaseEngines(engines: Engines): Promise<void> {
  * Evaluate, in order, every chunk the log does not hold yet, appending each as it finishes and
  * adding its work to `work`. The signal is checked between chunks; returns whether all are done.
  */
-export async function runChunks(plan: Plan, engines: Engines, log: ProgressLog, run: Pick<RunOptions, 'signal' | 'onProgress'>, work: ChunkWork): Promise<boolean> {
+export async function runChunks(
+  plan: Plan,
+  engines: Engines,
+  log: ProgressLog,
+  run: Pick<RunOptions, 'signal' | 'onProgress'>,
+  work: ChunkWork,
+): Promise<boolean> {
   const perSample = inferencesPerSample(plan);
   const total = plan.samples * perSample;
   let doneInf = 0;
@@ -198,10 +204,18 @@ function collectResult(plan: Plan, settings: ResolvedSettings, log: ProgressLog,
 }
 
 /** Pooled heatmaps of the first G samples (for the grid image), explaining the classes the records tracked. */
-async function keptHeatmaps(plan: Plan, explainers: ReadonlyMap<string, Explainer>, records: SampleRecord[], G: number): Promise<NonNullable<EvaluationResult['heatmaps']>> {
+async function keptHeatmaps(
+  plan: Plan,
+  explainers: ReadonlyMap<string, Explainer>,
+  records: SampleRecord[],
+  G: number,
+): Promise<NonNullable<EvaluationResult['heatmaps']>> {
   const { x, per, geometry } = plan;
   const inputs = Array.from({ length: G }, (_, i) => x.slice(i * per, (i + 1) * per));
-  const targets = records.filter((r) => r.method === plan.methods[0]!.label && r.i < G).sort((a, b) => a.i - b.i).map((r) => r.target);
+  const targets = records
+    .filter((r) => r.method === plan.methods[0]!.label && r.i < G)
+    .sort((a, b) => a.i - b.i)
+    .map((r) => r.target);
   const maps: { label: string; maps: Float64Array[] }[] = [];
   for (const m of plan.methods) {
     if (m.method === 'random') continue;

@@ -93,14 +93,31 @@ export function checkRun(data: Dataset, config: EvaluateConfig, run: RunOptions)
   const ids = data.ids ?? Array.from({ length: N }, (_, i) => i);
   const forwardBatch = positiveInt(run.forwardBatch ?? 256, 'forward batch');
   return {
-    methods: config.methods, x: x.data, samples: N, per, sampleDims: x.dims.slice(1), labels: data.labels, ids,
-    geometry, grid, steps, replacement, blurSigma, range, repeats, seed: config.seed ?? 0, target, score: config.score ?? 'logit', chunkSize, forwardBatch,
+    methods: config.methods,
+    x: x.data,
+    samples: N,
+    per,
+    sampleDims: x.dims.slice(1),
+    labels: data.labels,
+    ids,
+    geometry,
+    grid,
+    steps,
+    replacement,
+    blurSigma,
+    range,
+    repeats,
+    seed: config.seed ?? 0,
+    target,
+    score: config.score ?? 'logit',
+    chunkSize,
+    forwardBatch,
   };
 }
 
 function checkMethods(methods: MethodSpec[], run: RunOptions): void {
   if (methods.length === 0) throw new Error('no methods to evaluate');
-  if (!run.encodePng) throw new Error('region perturbation needs a PNG encoder (run.encodePng) for the heatmap complexity; relprop\'s Node entry supplies one');
+  if (!run.encodePng) throw new Error("region perturbation needs a PNG encoder (run.encodePng) for the heatmap complexity; relprop's Node entry supplies one");
   const labels = new Set<string>();
   for (const m of methods) {
     if (labels.has(m.label)) throw new Error(`method "${m.label}" is listed twice`);
@@ -116,7 +133,9 @@ function checkImages(x: TensorData): { x: { dims: number[]; data: Float32Array }
 }
 
 function checkFinite(xs: Float32Array, per: number): void {
-  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i]!)) throw new Error(`the data holds ${Number.isNaN(xs[i]!) ? 'NaN' : 'an infinite value'} at flat index ${i} (sample ${Math.floor(i / per)})`);
+  for (let i = 0; i < xs.length; i++)
+    if (!Number.isFinite(xs[i]!))
+      throw new Error(`the data holds ${Number.isNaN(xs[i]!) ? 'NaN' : 'an infinite value'} at flat index ${i} (sample ${Math.floor(i / per)})`);
 }
 
 /** Uniform noise range: the given one for every channel, else each channel's min/max over the data. */
@@ -139,7 +158,8 @@ function noiseRange(given: [number, number] | undefined, xs: Float32Array, g: Im
 export async function planWithModel(checked: CheckedRun, forward: Forward): Promise<Plan> {
   await forward.run(checked.x.subarray(0, checked.per), 1);
   const K = forward.K;
-  if (checked.labels) for (const l of checked.labels) if (!Number.isInteger(l) || l < 0 || l >= K) throw new Error(`label ${l} is out of range for a model with ${K} classes`);
+  if (checked.labels)
+    for (const l of checked.labels) if (!Number.isInteger(l) || l < 0 || l >= K) throw new Error(`label ${l} is out of range for a model with ${K} classes`);
   return { ...checked, classes: K, forwardBatch: forward.capBatch(checked.forwardBatch) };
 }
 

@@ -71,7 +71,9 @@ export function summarise(methods: MethodSpec[], records: SampleRecord[]): Metho
       lerf: summariseCurves(recs.map((r) => r.lerf)),
       abpc: meanSe(recs.map((r) => aopc(r.morf) - aopc(r.lerf))),
     };
-    const params = Object.fromEntries(Object.entries({ ...(o?.params ?? {}), steps: o?.steps, samples: o?.samples, noiseLevel: o?.noiseLevel }).filter(([, v]) => v !== undefined)) as Record<string, number>;
+    const params = Object.fromEntries(
+      Object.entries({ ...(o?.params ?? {}), steps: o?.steps, samples: o?.samples, noiseLevel: o?.noiseLevel }).filter(([, v]) => v !== undefined),
+    ) as Record<string, number>;
     if (Object.keys(params).length > 0) out.params = params;
     if (random && m !== random) {
       const paired = recs.filter((r) => randomAopc.has(r.i)).map((r) => aopc(r.morf) - randomAopc.get(r.i)!);

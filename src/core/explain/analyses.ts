@@ -14,7 +14,13 @@ export function nonNegativeTensors(view: LayerView, graph: Graph): Set<string> {
   const out = new Set<string>();
   for (const l of view.layers) {
     const ins = l.inputs.filter((i): i is string => !!i);
-    const nn = layerKind(l.kind).nonNegativeOutput?.(l, ins.every((i) => out.has(i)), graph, out) ?? false;
+    const nn =
+      layerKind(l.kind).nonNegativeOutput?.(
+        l,
+        ins.every((i) => out.has(i)),
+        graph,
+        out,
+      ) ?? false;
     if (nn) for (const o of l.outputs) out.add(o);
   }
   return out;
@@ -33,14 +39,17 @@ export function relevanceVanishesAtNonPositive(view: LayerView, rules: Map<Layer
   const holds = (t: string): boolean => {
     if (t === output) return false;
     const cs = consumers.get(t) ?? [];
-    return cs.length > 0 && cs.every((c) => {
-      const rule = rules.get(c)!;
-      if (c.kind === 'activation' && c.op === 'Relu' && rule.rule === 'pass') return P.has(c.outputs[0]!);
-      const follows = layerKind(c.kind).relevanceFollows?.(rule) ?? null;
-      if (follows === 'multiplies') return true;
-      if (follows === 'routes') return c.outputs.every((o) => !consumers.has(o) || P.has(o));
-      return false;
-    });
+    return (
+      cs.length > 0 &&
+      cs.every((c) => {
+        const rule = rules.get(c)!;
+        if (c.kind === 'activation' && c.op === 'Relu' && rule.rule === 'pass') return P.has(c.outputs[0]!);
+        const follows = layerKind(c.kind).relevanceFollows?.(rule) ?? null;
+        if (follows === 'multiplies') return true;
+        if (follows === 'routes') return c.outputs.every((o) => !consumers.has(o) || P.has(o));
+        return false;
+      })
+    );
   };
   const Q = new Set<string>();
   for (let k = view.layers.length - 1; k >= 0; k--) {
@@ -49,7 +58,8 @@ export function relevanceVanishesAtNonPositive(view: LayerView, rules: Map<Layer
       if (holds(o)) P.add(o);
       const cs = consumers.get(o) ?? [];
       // Q(y): y feeds only ReLUs with P at their outputs, so R(y) = 0 where y ≤ 0.
-      if (o !== output && cs.length > 0 && cs.every((c) => c.kind === 'activation' && c.op === 'Relu' && rules.get(c)!.rule === 'pass' && P.has(c.outputs[0]!))) Q.add(o);
+      if (o !== output && cs.length > 0 && cs.every((c) => c.kind === 'activation' && c.op === 'Relu' && rules.get(c)!.rule === 'pass' && P.has(c.outputs[0]!)))
+        Q.add(o);
     }
   }
   return Q;

@@ -48,7 +48,15 @@ export function auditReport(e: Explanation, blowUp = 1.5): AuditReport {
       gain = Math.max(gain, Math.abs(o) > 1e-12 ? Math.abs(inn) / Math.abs(o) : Math.abs(inn) > 1e-12 ? Infinity : 1);
       shares.push(Math.abs(logit[i]!) > 1e-12 ? (o - inn) / Math.abs(logit[i]!) : 0);
     }
-    const line: AuditLine = { name: r.name, op: r.op, rule: r.rule, relevanceOut: mean(r.relevanceOut), relevanceIn: mean(r.relevanceIn), absorbedShare: mean(shares), gain };
+    const line: AuditLine = {
+      name: r.name,
+      op: r.op,
+      rule: r.rule,
+      relevanceOut: mean(r.relevanceOut),
+      relevanceIn: mean(r.relevanceIn),
+      absorbedShare: mean(shares),
+      gain,
+    };
     if (gain > blowUp) {
       line.warning = `relevance grows ${gain === Infinity ? 'from nothing' : `${gain.toFixed(2)}×`} at ${r.op} "${r.name}" (rule ${r.rule})`;
       warnings.push(line.warning);
@@ -60,8 +68,20 @@ export function auditReport(e: Explanation, blowUp = 1.5): AuditReport {
 
 export function formatAudit(rep: AuditReport): string {
   const head = ['layer', 'op', 'rule', 'R out', 'R in', 'absorbed', 'gain'];
-  const rows = rep.lines.map((l) => [l.name, l.op, l.rule, l.relevanceOut.toPrecision(4), l.relevanceIn.toPrecision(4), `${(100 * l.absorbedShare).toFixed(1)}%`, l.gain === Infinity ? 'inf' : l.gain.toFixed(3) + (l.warning ? ' !' : '')]);
+  const rows = rep.lines.map((l) => [
+    l.name,
+    l.op,
+    l.rule,
+    l.relevanceOut.toPrecision(4),
+    l.relevanceIn.toPrecision(4),
+    `${(100 * l.absorbedShare).toFixed(1)}%`,
+    l.gain === Infinity ? 'inf' : l.gain.toFixed(3) + (l.warning ? ' !' : ''),
+  ]);
   const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
-  const fmt = (r: string[]) => r.map((c, k) => c.padEnd(widths[k]!)).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, k) => c.padEnd(widths[k]!))
+      .join('  ')
+      .trimEnd();
   return [fmt(head), ...rows.map(fmt)].join('\n');
 }

@@ -135,14 +135,17 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
 function withInputBounds(view: LayerView, graph: Graph, opts: CompileOptions): RuleChoice {
   if (!opts.inputRange || (opts.params?.low !== undefined && opts.params?.high !== undefined)) return opts;
   const b = boundsAtFirstLinear(view, graph, opts.inputRange);
-  if (!b) throw new Error('cannot carry the input range to the first dense/conv layer (only constant arithmetic and reshapes may come before it); give --low and --high instead');
+  if (!b)
+    throw new Error(
+      'cannot carry the input range to the first dense/conv layer (only constant arithmetic and reshapes may come before it); give --low and --high instead',
+    );
   return { ...opts, params: { ...opts.params, low: opts.params?.low ?? b[0], high: opts.params?.high ?? b[1] } };
 }
 
 /** Number of classes of the explained output, which must be float class scores [batch, classes]. */
 function classCount(shapes: Map<string, TensorInfo>, output: string): number {
   const outInfo = shapes.get(output);
-  if (!outInfo || outInfo.dims.length !== 2 || outInfo.dtype !== 'float32') {
+  if (outInfo?.dims.length !== 2 || outInfo.dtype !== 'float32') {
     throw new Error(`the model's output "${output}" has shape ${JSON.stringify(outInfo?.dims)}; relprop explains class scores of shape [batch, classes]`);
   }
   return outInfo.dims[1]!;
@@ -153,7 +156,13 @@ function classCount(shapes: Map<string, TensorInfo>, output: string): number {
  * sample (the path from the zero baseline runs in embedding space, not over token ids). Every
  * consumer, in the graph and in the layer view, then reads the scaled tensor.
  */
-function scaleAttribution(graph: Graph, g: GraphBuilder, view: LayerView, shapes: Map<string, TensorInfo>, dims1: Dims1): { attribution: string; alphaInput: string } {
+function scaleAttribution(
+  graph: Graph,
+  g: GraphBuilder,
+  view: LayerView,
+  shapes: Map<string, TensorInfo>,
+  dims1: Dims1,
+): { attribution: string; alphaInput: string } {
   const attribution = view.attribution;
   const alphaInput = g.fresh('alpha');
   graph.inputs.push({ name: alphaInput, elemType: ELEM.FLOAT, shape: ['batch'] });
@@ -180,7 +189,13 @@ function seedAtOutput(graph: Graph, g: GraphBuilder, output: string, numClasses:
     return { seedInput, seed: seedInput };
   }
   graph.inputs.push({ name: seedInput, elemType: ELEM.INT64, shape: ['batch'] });
-  const classes = g.initializer('classes', int64([1, numClasses], Array.from({ length: numClasses }, (_, i) => i)));
+  const classes = g.initializer(
+    'classes',
+    int64(
+      [1, numClasses],
+      Array.from({ length: numClasses }, (_, i) => i),
+    ),
+  );
   // A negative target means "the predicted class".
   const predicted = g.op('ArgMax', [output], { axis: 1, keepdims: 0 });
   const target = g.op('Where', [g.op('Less', [seedInput, g.op('Cast', [g.scalar(0)], { to: ELEM.INT64 })]), predicted, seedInput]);
@@ -297,11 +312,13 @@ function declareOutputs(
       name = g.op('Identity', [o.name]);
       if (o.name === relevance) relevance = name;
       else if (o.name === relevanceEmbedding) relevanceEmbedding = name;
-      else for (const r of records) if (r.relevanceOut === o.name && !seen.has(`layer:${r.name}`)) {
-        r.relevanceOut = name;
-        seen.add(`layer:${r.name}`);
-        break;
-      }
+      else
+        for (const r of records)
+          if (r.relevanceOut === o.name && !seen.has(`layer:${r.name}`)) {
+            r.relevanceOut = name;
+            seen.add(`layer:${r.name}`);
+            break;
+          }
     }
     seen.add(name);
     graph.outputs.push({ name, elemType: o.elem, shape: o.shape });

@@ -79,9 +79,12 @@ export class Explainer {
     readonly options: ExplainerOptions,
   ) {
     this.method = checkMethod(options.method ?? 'lrp');
-    if (options.steps !== undefined && !(Number.isInteger(options.steps) && options.steps >= 1)) throw new Error(`steps must be a positive integer, got ${options.steps}`);
-    if (options.samples !== undefined && !(Number.isInteger(options.samples) && options.samples >= 1)) throw new Error(`samples must be a positive integer, got ${options.samples}`);
-    if (options.batchSize !== undefined && !(Number.isInteger(options.batchSize) && options.batchSize >= 1)) throw new Error(`batch size must be a positive integer, got ${options.batchSize}`);
+    if (options.steps !== undefined && !(Number.isInteger(options.steps) && options.steps >= 1))
+      throw new Error(`steps must be a positive integer, got ${options.steps}`);
+    if (options.samples !== undefined && !(Number.isInteger(options.samples) && options.samples >= 1))
+      throw new Error(`samples must be a positive integer, got ${options.samples}`);
+    if (options.batchSize !== undefined && !(Number.isInteger(options.batchSize) && options.batchSize >= 1))
+      throw new Error(`batch size must be a positive integer, got ${options.batchSize}`);
   }
 
   /** Import a model (ONNX bytes). Nothing is compiled until the first input shape is known. */
@@ -178,7 +181,8 @@ export class Explainer {
   /** Explain a batch. `target`: one class for all, one per sample, or 'predicted'. */
   async explain(input: TensorData, opts: { target?: Target; onProgress?: (done: number, total: number) => void } = {}): Promise<Explanation> {
     const x = this.validateInput(input);
-    if (this.method === 'smoothgrad' && x.dtype === 'int64') throw new Error('smoothgrad adds noise to float inputs; token ids have none (use gradient or integrated-gradients)');
+    if (this.method === 'smoothgrad' && x.dtype === 'int64')
+      throw new Error('smoothgrad adds noise to float inputs; token ids have none (use gradient or integrated-gradients)');
     const N = x.dims[0]!;
     const { c, session } = await this.compiledFor(x.dims);
     if (c.vocabSize !== undefined) checkTokenIds(x.data as BigInt64Array, c.vocabSize);
@@ -240,7 +244,9 @@ export class Explainer {
       const width = emb ? embPer : relPer;
       const mean = meanOfRows(emb ?? (rel.data as Float32Array), i, rows, width);
       if (this.method === 'integrated-gradients') {
-        const value = emb ? embVal!.subarray((i * rows + rows - 1) * width, (i * rows + rows) * width) : (x.data as Float32Array).subarray(gi * per, (gi + 1) * per);
+        const value = emb
+          ? embVal!.subarray((i * rows + rows - 1) * width, (i * rows + rows) * width)
+          : (x.data as Float32Array).subarray(gi * per, (gi + 1) * per);
         for (let k = 0; k < width; k++) mean[k]! *= value[k]!;
       }
       if (emb) {
@@ -311,7 +317,8 @@ function repeatRows(src: BigInt64Array, s0: number, n: number, rows: number, per
 
 /** Token ids must index the embedding table. */
 function checkTokenIds(ids: BigInt64Array, vocabSize: number) {
-  for (let i = 0; i < ids.length; i++) if (ids[i]! < 0n || ids[i]! >= BigInt(vocabSize)) throw new Error(`token id ${ids[i]} at flat index ${i} is outside the vocabulary [0, ${vocabSize})`);
+  for (let i = 0; i < ids.length; i++)
+    if (ids[i]! < 0n || ids[i]! >= BigInt(vocabSize)) throw new Error(`token id ${ids[i]} at flat index ${i} is outside the vocabulary [0, ${vocabSize})`);
 }
 
 /** Mean of sample i's `rows` consecutive rows of `width` values, in float64. */
@@ -394,11 +401,15 @@ class LayerResults {
 
   /** The conservation audit: per audited layer, the relevance at its output and at its inputs. */
   audit(N: number): AuditRow[] {
-    return this.layers.filter((l) => l.auditOut).map((l) => ({
-      name: l.name, op: l.op, rule: l.rule,
-      relevanceOut: this.sumOut.get(l.name) ?? [],
-      relevanceIn: this.sumIn.get(l.name) ?? new Array(N).fill(0),
-    }));
+    return this.layers
+      .filter((l) => l.auditOut)
+      .map((l) => ({
+        name: l.name,
+        op: l.op,
+        rule: l.rule,
+        relevanceOut: this.sumOut.get(l.name) ?? [],
+        relevanceIn: this.sumIn.get(l.name) ?? new Array(N).fill(0),
+      }));
   }
 }
 

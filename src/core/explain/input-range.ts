@@ -19,11 +19,16 @@ export function boundsAtFirstLinear(view: LayerView, graph: Graph, range: [numbe
     const cands: [number, number][] = Array.from(c.data as Float32Array, (v) => {
       const first = l.constOperand!.index === 0;
       switch (l.op) {
-        case 'Add': return [lo + v, hi + v];
-        case 'Sub': return first ? [v - hi, v - lo] : [lo - v, hi - v];
-        case 'Mul': return v >= 0 ? [lo * v, hi * v] : [hi * v, lo * v];
-        case 'Div': return v > 0 ? [lo / v, hi / v] : [hi / v, lo / v];
-        default: return [NaN, NaN];
+        case 'Add':
+          return [lo + v, hi + v];
+        case 'Sub':
+          return first ? [v - hi, v - lo] : [lo - v, hi - v];
+        case 'Mul':
+          return v >= 0 ? [lo * v, hi * v] : [hi * v, lo * v];
+        case 'Div':
+          return v > 0 ? [lo / v, hi / v] : [hi / v, lo / v];
+        default:
+          return [NaN, NaN];
       }
     });
     lo = Math.min(...cands.map((p) => p[0]));

@@ -45,7 +45,7 @@ export function splitMethodSpec(spec: string): MethodSpecParts {
   if (extra !== undefined) throw new Error(`method "${label}": expected NAME[:VARIANT][@key=value…]`);
   if (!name) throw new Error(`method "${label}": missing method name`);
   if (variant === '') throw new Error(`method "${label}": empty variant after ":"`);
-  if (variant !== undefined && variant.includes('=')) {
+  if (variant?.includes('=')) {
     throw new Error(`method "${label}": settings follow "@", as in ${name}:${variant.replace('=', `@${variant.split('=')[0]}=`)}`);
   }
   const settings = kvs.map((kv): [string, string] => {
@@ -69,7 +69,12 @@ export function splitMethodList(v: string, flag = '--methods'): string[] {
  * `base` holds the options from the command's shared flags (its composite and rules are dropped:
  * the spec names its own). Keys in `ownKeys` are returned untouched for the caller to interpret.
  */
-export function methodSpecOptions(parts: MethodSpecParts, method: Method, base: ExplainerOptions = {}, ownKeys: readonly string[] = []): { options: ExplainerOptions; own: Map<string, string> } {
+export function methodSpecOptions(
+  parts: MethodSpecParts,
+  method: Method,
+  base: ExplainerOptions = {},
+  ownKeys: readonly string[] = [],
+): { options: ExplainerOptions; own: Map<string, string> } {
   const { label } = parts;
   const params: RuleParams = { ...(base.params ?? {}) };
   const options: ExplainerOptions = { ...base, method, params, composite: undefined, rule: undefined, rules: undefined };
@@ -79,7 +84,8 @@ export function methodSpecOptions(parts: MethodSpecParts, method: Method, base: 
       own.set(key, value);
       continue;
     }
-    if (!(NUMBER_KEYS as readonly string[]).includes(key)) throw new Error(`method "${label}": unknown setting "${key}" (known: ${[...NUMBER_KEYS, ...ownKeys].join(', ')})`);
+    if (!(NUMBER_KEYS as readonly string[]).includes(key))
+      throw new Error(`method "${label}": unknown setting "${key}" (known: ${[...NUMBER_KEYS, ...ownKeys].join(', ')})`);
     const x = Number(value);
     if (!Number.isFinite(x)) throw new Error(`method "${label}": ${key} needs a number, got "${value}"`);
     if (COUNTS.includes(key) && !(Number.isInteger(x) && x >= 1)) throw new Error(`method "${label}": ${key} needs a positive integer, got "${value}"`);
@@ -98,7 +104,9 @@ export function methodSpecOptions(parts: MethodSpecParts, method: Method, base: 
       try {
         makeRule(variant, {});
       } catch {
-        throw new Error(`method "${label}": "${variant}" is neither a composite (${Object.keys(COMPOSITES).join(', ')}) nor a rule for dense/conv layers (epsilon, zplus, alphabeta, gamma, zbox, wsquare, flat)`);
+        throw new Error(
+          `method "${label}": "${variant}" is neither a composite (${Object.keys(COMPOSITES).join(', ')}) nor a rule for dense/conv layers (epsilon, zplus, alphabeta, gamma, zbox, wsquare, flat)`,
+        );
       }
       options.rule = variant;
     }

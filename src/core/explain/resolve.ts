@@ -62,7 +62,8 @@ export function resolveRules(view: LayerView, choice: RuleChoice, merged: Map<st
       if (!LINEAR_RULES.has(r.rule)) throw new Error(`rules: "${l.name}" is a ${l.op} layer; rule "${r.rule}" does not apply to it`);
     } else {
       r = named ?? kind.defaultRule(choice.method, l);
-      if (!kind.rules.includes(r.rule)) throw new Error(`rules: rule "${r.rule}" does not apply to ${l.op} node "${l.name}" (use one of: ${kind.rules.join(', ')})`);
+      if (!kind.rules.includes(r.rule))
+        throw new Error(`rules: rule "${r.rule}" does not apply to ${l.op} node "${l.name}" (use one of: ${kind.rules.join(', ')})`);
       kind.checkRule?.(l, r);
     }
     out.set(l, r);

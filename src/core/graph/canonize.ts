@@ -39,9 +39,11 @@ export function canonicalize(g: Graph): CanonInfo {
 
 /** relprop reads standard ONNX operators at opset 11 and newer. */
 function checkReadable(g: Graph) {
-  if (g.opset < MIN_OPSET) throw new Error(`the model uses opset ${g.opset}; relprop reads opsets ${MIN_OPSET} and newer (re-export with opset_version >= ${MIN_OPSET})`);
+  if (g.opset < MIN_OPSET)
+    throw new Error(`the model uses opset ${g.opset}; relprop reads opsets ${MIN_OPSET} and newer (re-export with opset_version >= ${MIN_OPSET})`);
   for (const n of g.nodes) {
-    if (n.domain && n.domain !== 'ai.onnx') throw new Error(`unsupported operator ${n.domain}.${n.op} at node "${n.name}": relprop reads only standard ONNX operators`);
+    if (n.domain && n.domain !== 'ai.onnx')
+      throw new Error(`unsupported operator ${n.domain}.${n.op} at node "${n.name}": relprop reads only standard ONNX operators`);
   }
 }
 

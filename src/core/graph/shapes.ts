@@ -17,17 +17,20 @@ export interface TensorInfo {
 export async function probeShapes(g: Graph, inputShapes: Record<string, number[]>, runtime?: Runtime): Promise<Map<string, TensorInfo>> {
   const probe = cloneGraph(g);
   const declared = new Set(probe.outputs.map((o) => o.name));
-  for (const n of probe.nodes) for (const o of n.outputs) if (o && !declared.has(o)) {
-    probe.outputs.push({ name: o, elemType: 0, shape: [] });
-    declared.add(o);
-  }
+  for (const n of probe.nodes)
+    for (const o of n.outputs)
+      if (o && !declared.has(o)) {
+        probe.outputs.push({ name: o, elemType: 0, shape: [] });
+        declared.add(o);
+      }
   const feeds: Record<string, TensorData> = {};
   for (const inp of g.inputs) {
     const dims = inputShapes[inp.name];
     if (!dims) throw new Error(`no shape given for model input "${inp.name}"`);
     const probeDims = [1, ...dims.slice(1)];
     const n = numel(probeDims);
-    feeds[inp.name] = inp.elemType === 7 ? { dtype: 'int64', dims: probeDims, data: new BigInt64Array(n) } : { dtype: 'float32', dims: probeDims, data: new Float32Array(n) };
+    feeds[inp.name] =
+      inp.elemType === 7 ? { dtype: 'int64', dims: probeDims, data: new BigInt64Array(n) } : { dtype: 'float32', dims: probeDims, data: new Float32Array(n) };
   }
   const session = await openSession(runtime, encodeModel(probe), { optimization: 'disabled' }, 'the model');
   let res: Record<string, TensorData>;

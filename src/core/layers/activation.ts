@@ -15,9 +15,10 @@ export const activation: LayerKindDef = {
     return { rule: 'gradient' };
   },
   checkRule(l, r) {
-    if ((r.rule === 'relu_deconvnet' || r.rule === 'relu_guided_backprop') && l.op !== 'Relu') throw new Error(`rules: "${r.rule}" applies only to Relu nodes, not ${l.op} "${l.name}"`);
+    if ((r.rule === 'relu_deconvnet' || r.rule === 'relu_guided_backprop') && l.op !== 'Relu')
+      throw new Error(`rules: "${r.rule}" applies only to Relu nodes, not ${l.op} "${l.name}"`);
   },
-  recognise(n, c) {
+  recognise(_n, c) {
     c.onlyFirst();
     return { ...c.base, kind: 'activation' };
   },

@@ -23,11 +23,17 @@ function backward(c: BackwardContext, l: Layer, rule: LinearRule, R: string): (s
   const x = l.inputs.find((i) => i)!;
   const y = l.outputs[0]!;
   const op = linearOpOf(c, l);
-  return [linearRule({ g: c.g, op, x, y, R, xNonNeg: c.nonNeg.has(x), xShape1: c.dims1(x), zeroAtNonPositive: c.zeroAtNonPos.has(y), unpooled: c.unpooled.get(R) }, rule)];
+  return [
+    linearRule(
+      { g: c.g, op, x, y, R, xNonNeg: c.nonNeg.has(x), xShape1: c.dims1(x), zeroAtNonPositive: c.zeroAtNonPos.has(y), unpooled: c.unpooled.get(R) },
+      rule,
+    ),
+  ];
 }
 
 /** Every LRP rule on a linear layer multiplies by its input (gradients do not). */
-const relevanceFollows = (r: { rule: string }) => (r.rule === 'gradient' || r.rule === 'flat' || r.rule === 'wsquare' || r.rule === 'zbox' ? null : 'multiplies');
+const relevanceFollows = (r: { rule: string }) =>
+  r.rule === 'gradient' || r.rule === 'flat' || r.rule === 'wsquare' || r.rule === 'zbox' ? null : 'multiplies';
 
 export const dense: LayerKindDef = {
   kind: 'dense',
@@ -43,7 +49,13 @@ export const dense: LayerKindDef = {
       const w = toF32(Wt, 'Gemm weight');
       const W = new Float32Array(inp * out);
       for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) W[i * out + o] = w[o * inp + i]!;
-      return { ...c.base, kind: 'dense', W: { dtype: 'float32', dims: [inp, out], data: W }, b: c.graph.initializers.get(n.inputs[2]!)!, linearIndex: c.nextLinearIndex() };
+      return {
+        ...c.base,
+        kind: 'dense',
+        W: { dtype: 'float32', dims: [inp, out], data: W },
+        b: c.graph.initializers.get(n.inputs[2]!)!,
+        linearIndex: c.nextLinearIndex(),
+      };
     }
     const Wt = c.graph.initializers.get(n.inputs[1]!);
     if (!Wt || c.carried[1] || Wt.dims.length !== 2) throw unsupported(n, 'MatMul needs a constant 2-D weight as its second operand');
@@ -65,7 +77,15 @@ export const dense: LayerKindDef = {
         c.absorb(add);
       }
     }
-    return { ...c.base, aliases, outputs, kind: 'dense', W: { dtype: 'float32', dims: [...Wt.dims], data: toF32(Wt, 'MatMul weight') }, b, linearIndex: c.nextLinearIndex() };
+    return {
+      ...c.base,
+      aliases,
+      outputs,
+      kind: 'dense',
+      W: { dtype: 'float32', dims: [...Wt.dims], data: toF32(Wt, 'MatMul weight') },
+      b,
+      linearIndex: c.nextLinearIndex(),
+    };
   },
   backward: (c, l, rule, R) => backward(c, l, rule as LinearRule, R),
   relevanceFollows,

@@ -64,9 +64,17 @@ export const globalavgpool: LayerKindDef = {
     const rank = c.shapes.get(c.carried[0]!)!.dims.length;
     const axesT = n.inputs[1] ? c.graph.initializers.get(n.inputs[1]) : undefined;
     if (n.inputs[1] && !axesT) throw unsupported(n, 'its axes are not constant');
-    const axes = (axesT ? intValues(axesT) : ((n.attrs.axes as number[] | undefined) ?? Array.from({ length: rank }, (_, i) => i))).map((a) => (a < 0 ? a + rank : a));
+    const axes = (axesT ? intValues(axesT) : ((n.attrs.axes as number[] | undefined) ?? Array.from({ length: rank }, (_, i) => i))).map((a) =>
+      a < 0 ? a + rank : a,
+    );
     if (axes.includes(0)) throw unsupported(n, 'averaging over the batch axis');
-    return { ...c.base, inputs: [c.carried[0]!], kind: 'globalavgpool', meanAxes: axes.sort(), keepdims: ((n.attrs.keepdims as number | undefined) ?? 1) !== 0 };
+    return {
+      ...c.base,
+      inputs: [c.carried[0]!],
+      kind: 'globalavgpool',
+      meanAxes: axes.sort(),
+      keepdims: ((n.attrs.keepdims as number | undefined) ?? 1) !== 0,
+    };
   },
   backward(c, l, rule, R) {
     const x = l.inputs.find((i) => i)!;

@@ -11,7 +11,24 @@ import { avgpool, globalavgpool, maxpool } from './pooling.js';
 import { concat, pad, reshape, slice, split, transpose } from './shape.js';
 import type { LayerKind, LayerKindDef } from './types.js';
 
-export const LAYER_KINDS: readonly LayerKindDef[] = [dense, conv, affine, activation, maxpool, avgpool, globalavgpool, add, constArith, lrn, reshape, transpose, pad, slice, concat, split];
+export const LAYER_KINDS: readonly LayerKindDef[] = [
+  dense,
+  conv,
+  affine,
+  activation,
+  maxpool,
+  avgpool,
+  globalavgpool,
+  add,
+  constArith,
+  lrn,
+  reshape,
+  transpose,
+  pad,
+  slice,
+  concat,
+  split,
+];
 
 const byKind = new Map<LayerKind, LayerKindDef>(LAYER_KINDS.map((d) => [d.kind, d]));
 const byOp = new Map<string, LayerKindDef>();

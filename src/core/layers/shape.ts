@@ -71,7 +71,12 @@ export const concat: LayerKindDef = {
     let axis = l.node.attrs.axis as number;
     if (axis < 0) axis += rank;
     if (axis === 0) throw unsupported(l.node, 'concatenation along the batch axis');
-    const parts = concatAdjoint(c.g, R, l.node.inputs.map((i) => c.shapes.get(i)!.dims[axis]!), axis);
+    const parts = concatAdjoint(
+      c.g,
+      R,
+      l.node.inputs.map((i) => c.shapes.get(i)!.dims[axis]!),
+      axis,
+    );
     return l.inputs.map((t, k) => (t ? parts[k]! : null));
   },
   // Every operand, carrying relevance or constant, must be ≥ 0.

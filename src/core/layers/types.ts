@@ -13,8 +13,22 @@ import type { Unpooled } from '../rules/max-pool.js';
 import type { RuleSpec } from '../rules/spec.js';
 
 export type LayerKind =
-  | 'dense' | 'conv' | 'affine' | 'activation' | 'maxpool' | 'avgpool' | 'globalavgpool' | 'add'
-  | 'const-arith' | 'reshape' | 'transpose' | 'pad' | 'slice' | 'split' | 'concat' | 'lrn';
+  | 'dense'
+  | 'conv'
+  | 'affine'
+  | 'activation'
+  | 'maxpool'
+  | 'avgpool'
+  | 'globalavgpool'
+  | 'add'
+  | 'const-arith'
+  | 'reshape'
+  | 'transpose'
+  | 'pad'
+  | 'slice'
+  | 'split'
+  | 'concat'
+  | 'lrn';
 
 export interface Layer {
   kind: LayerKind;
@@ -114,10 +128,39 @@ export interface LayerKindDef {
 
 /** Human-readable list of what the importer supports (for error messages). */
 export const SUPPORTED_OPS = [
-  'Gemm', 'MatMul (+Add)', 'Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'Relu', 'LeakyRelu',
-  'Clip', 'Tanh', 'Sigmoid', 'Softmax/LogSoftmax (at the output)', 'BatchNormalization', 'Add', 'Sub', 'Mul', 'Div',
-  'Concat', 'LRN', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Dropout', 'Identity', 'Pad', 'Split', 'Slice',
-  'Gather (embedding)', 'Shape/Constant arithmetic',
+  'Gemm',
+  'MatMul (+Add)',
+  'Conv',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'ReduceMean',
+  'Relu',
+  'LeakyRelu',
+  'Clip',
+  'Tanh',
+  'Sigmoid',
+  'Softmax/LogSoftmax (at the output)',
+  'BatchNormalization',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Concat',
+  'LRN',
+  'Flatten',
+  'Reshape',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'Dropout',
+  'Identity',
+  'Pad',
+  'Split',
+  'Slice',
+  'Gather (embedding)',
+  'Shape/Constant arithmetic',
 ];
 
 export function unsupported(n: GraphNode, why = ''): Error {

@@ -12,7 +12,8 @@ export type { Layer, LayerKind, LayerView } from './types.js';
 export { unsupported } from './types.js';
 
 export function buildLayerView(g: Graph, shapes: Map<string, TensorInfo>): LayerView {
-  if (g.inputs.length !== 1) throw new Error(`the model has ${g.inputs.length} inputs (${g.inputs.map((i) => i.name).join(', ')}); relprop explains single-input models`);
+  if (g.inputs.length !== 1)
+    throw new Error(`the model has ${g.inputs.length} inputs (${g.inputs.map((i) => i.name).join(', ')}); relprop explains single-input models`);
   const input = g.inputs[0]!.name;
   const isFloat = (t: string) => shapes.get(t)?.dtype === 'float32';
   const carrying = new Set<string>();
@@ -54,18 +55,26 @@ export function buildLayerView(g: Graph, shapes: Map<string, TensorInfo>): Layer
 }
 
 /** The tensor relevance is read at: the float input, or the output of the embedding lookup of token ids. */
-function attributionOf(g: Graph, input: string, shapes: Map<string, TensorInfo>, consumers: Map<string, GraphNode[]>): Pick<LayerView, 'attribution' | 'embedding'> {
+function attributionOf(
+  g: Graph,
+  input: string,
+  shapes: Map<string, TensorInfo>,
+  consumers: Map<string, GraphNode[]>,
+): Pick<LayerView, 'attribution' | 'embedding'> {
   const inputInfo = shapes.get(input)!;
   if (inputInfo.dtype === 'int64' || inputInfo.dtype === 'int32') {
     const cons = consumers.get(input) ?? [];
     const gathers = cons.filter((n) => n.op === 'Gather' && n.inputs[1] === input && g.initializers.has(n.inputs[0]!));
     if (gathers.length !== 1 || cons.length !== 1) {
-      throw new Error(`the model input "${input}" holds integer ids, so relprop needs exactly one embedding lookup (Gather of a constant table by these ids) reading it; found ${cons.map((n) => `${n.op} "${n.name}"`).join(', ') || 'none'}`);
+      throw new Error(
+        `the model input "${input}" holds integer ids, so relprop needs exactly one embedding lookup (Gather of a constant table by these ids) reading it; found ${cons.map((n) => `${n.op} "${n.name}"`).join(', ') || 'none'}`,
+      );
     }
     const gather = gathers[0]!;
     if (((gather.attrs.axis as number | undefined) ?? 0) !== 0) throw unsupported(gather, 'embedding lookup must gather along axis 0');
     return { attribution: gather.outputs[0]!, embedding: { node: gather, table: g.initializers.get(gather.inputs[0]!)! } };
   }
-  if (inputInfo.dtype !== 'float32') throw new Error(`the model input "${input}" has type ${inputInfo.dtype}; relprop explains float32 inputs and int64 token ids`);
+  if (inputInfo.dtype !== 'float32')
+    throw new Error(`the model input "${input}" has type ${inputInfo.dtype}; relprop explains float32 inputs and int64 token ids`);
   return { attribution: input };
 }

@@ -62,7 +62,14 @@ export function descendingOrder(values: ArrayLike<number>): number[] {
  * by a randomised range finder (k + 16 Gaussian probes, `powerIterations` power iterations) and
  * the symmetric eigenproblem of the projected l×l Gram matrix. `normal` draws the probes.
  */
-export function truncatedSvd(A: Float32Array, m: number, n: number, k: number, normal: () => number, powerIterations = 3): { U: Float64Array; S: Float64Array } {
+export function truncatedSvd(
+  A: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  normal: () => number,
+  powerIterations = 3,
+): { U: Float64Array; S: Float64Array } {
   const l = Math.min(n, k + 16);
   const omega = Float64Array.from({ length: n * l }, () => normal());
   let Y = mulAB(A, m, n, omega, l); // m×l
@@ -76,42 +83,46 @@ export function truncatedSvd(A: Float32Array, m: number, n: number, k: number, n
   // B = Yᵀ A (l×n); eigen-decompose B Bᵀ (l×l).
   const B = mulAtB(A, m, n, Y, l); // n×l, i.e. Bᵀ
   const G = new Float64Array(l * l);
-  for (let i = 0; i < l; i++) for (let j = i; j < l; j++) {
-    let s = 0;
-    for (let r = 0; r < n; r++) s += B[r * l + i]! * B[r * l + j]!;
-    G[i * l + j] = s;
-    G[j * l + i] = s;
-  }
+  for (let i = 0; i < l; i++)
+    for (let j = i; j < l; j++) {
+      let s = 0;
+      for (let r = 0; r < n; r++) s += B[r * l + i]! * B[r * l + j]!;
+      G[i * l + j] = s;
+      G[j * l + i] = s;
+    }
   const { values, vectors } = symmetricEigen(G, l);
   const order = descendingOrder(values).slice(0, k);
   const U = new Float64Array(m * k);
-  for (let r = 0; r < m; r++) for (let c = 0; c < k; c++) {
-    let s = 0;
-    for (let i = 0; i < l; i++) s += Y[r * l + i]! * vectors[i * l + order[c]!]!;
-    U[r * k + c] = s;
-  }
+  for (let r = 0; r < m; r++)
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let i = 0; i < l; i++) s += Y[r * l + i]! * vectors[i * l + order[c]!]!;
+      U[r * k + c] = s;
+    }
   return { U, S: Float64Array.from(order, (i) => Math.sqrt(Math.max(values[i]!, 0))) };
 }
 
 /** A·X for A m×n (float32, mostly zeros: zero entries are skipped) and X n×l. */
 function mulAB(A: Float32Array, m: number, n: number, X: Float64Array, l: number): Float64Array {
   const out = new Float64Array(m * l);
-  for (let r = 0; r < m; r++) for (let j = 0; j < n; j++) {
-    const a = A[r * n + j]!;
-    if (a === 0) continue;
-    for (let c = 0; c < l; c++) out[r * l + c]! += a * X[j * l + c]!;
-  }
+  for (let r = 0; r < m; r++)
+    for (let j = 0; j < n; j++) {
+      const a = A[r * n + j]!;
+      if (a === 0) continue;
+      for (let c = 0; c < l; c++) out[r * l + c]! += a * X[j * l + c]!;
+    }
   return out;
 }
 
 /** Aᵀ·Y for A m×n and Y m×l. */
 function mulAtB(A: Float32Array, m: number, n: number, Y: Float64Array, l: number): Float64Array {
   const out = new Float64Array(n * l);
-  for (let r = 0; r < m; r++) for (let j = 0; j < n; j++) {
-    const a = A[r * n + j]!;
-    if (a === 0) continue;
-    for (let c = 0; c < l; c++) out[j * l + c]! += a * Y[r * l + c]!;
-  }
+  for (let r = 0; r < m; r++)
+    for (let j = 0; j < n; j++) {
+      const a = A[r * n + j]!;
+      if (a === 0) continue;
+      for (let c = 0; c < l; c++) out[j * l + c]! += a * Y[r * l + c]!;
+    }
   return out;
 }
 

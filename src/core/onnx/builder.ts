@@ -70,13 +70,25 @@ export class GraphBuilder {
   }
 
   // Small helpers for the arithmetic every rule needs.
-  add(a: string, b: string) { return this.op('Add', [a, b]); }
-  sub(a: string, b: string) { return this.op('Sub', [a, b]); }
-  mul(a: string, b: string) { return this.op('Mul', [a, b]); }
-  div(a: string, b: string) { return this.op('Div', [a, b]); }
-  relu(a: string) { return this.op('Relu', [a]); }
+  add(a: string, b: string) {
+    return this.op('Add', [a, b]);
+  }
+  sub(a: string, b: string) {
+    return this.op('Sub', [a, b]);
+  }
+  mul(a: string, b: string) {
+    return this.op('Mul', [a, b]);
+  }
+  div(a: string, b: string) {
+    return this.op('Div', [a, b]);
+  }
+  relu(a: string) {
+    return this.op('Relu', [a]);
+  }
   /** min(a, 0) */
-  negPart(a: string) { return this.op('Neg', [this.relu(this.op('Neg', [a]))]); }
+  negPart(a: string) {
+    return this.op('Neg', [this.relu(this.op('Neg', [a]))]);
+  }
 
   /**
    * d + eps·sgn(d) with sgn(0) = +1: never a zero denominator (Zennit's stabiliser). When the sign

@@ -171,7 +171,22 @@ function attrToProto(name: string, v: AttrValue): InstanceType<typeof onnx.Attri
 }
 
 /** Attributes whose ONNX type is float even when the value happens to be integral. */
-const FLOAT_ATTRS = new Set(['alpha', 'beta', 'epsilon', 'momentum', 'bias', 'gamma', 'lambd', 'ratio', 'value_float', 'value_floats', 'min', 'max', 'scale', 'size_float']);
+const FLOAT_ATTRS = new Set([
+  'alpha',
+  'beta',
+  'epsilon',
+  'momentum',
+  'bias',
+  'gamma',
+  'lambd',
+  'ratio',
+  'value_float',
+  'value_floats',
+  'min',
+  'max',
+  'scale',
+  'size_float',
+]);
 // LRN's `size` and `k`? `size` is int, `bias` float. Keep `size` out of FLOAT_ATTRS.
 
 function valueInfoFromProto(v: InstanceType<typeof onnx.ValueInfoProto>): ValueInfo {
@@ -234,7 +249,10 @@ export function encodeModel(g: Graph, name = 'relprop'): Uint8Array {
     irVersion: Math.max(g.irVersion, 8),
     producerName: 'relprop',
     // Nodes of other domains (e.g. com.microsoft contrib ops) need their domain declared too.
-    opsetImport: [{ domain: '', version: g.opset }, ...[...new Set(g.nodes.map((n) => n.domain ?? '').filter((d) => d && d !== 'ai.onnx'))].map((domain) => ({ domain, version: 1 }))],
+    opsetImport: [
+      { domain: '', version: g.opset },
+      ...[...new Set(g.nodes.map((n) => n.domain ?? '').filter((d) => d && d !== 'ai.onnx'))].map((domain) => ({ domain, version: 1 })),
+    ],
     graph: {
       name,
       node: g.nodes.map((n) =>

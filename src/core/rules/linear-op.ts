@@ -43,7 +43,12 @@ export class DenseOp implements LinearOp {
 
   forward(g: GraphBuilder, x: string, W: TensorData, bias?: Float32Array): string {
     const y = g.op('MatMul', [x, this.cache.get(g, W, `${this.name}/W`, () => W)]);
-    return bias ? g.add(y, this.cache.get(g, bias, `${this.name}/b`, () => float32([bias.length], bias))) : y;
+    return bias
+      ? g.add(
+          y,
+          this.cache.get(g, bias, `${this.name}/b`, () => float32([bias.length], bias)),
+        )
+      : y;
   }
 
   adjoint(g: GraphBuilder, s: string, W: TensorData): string {

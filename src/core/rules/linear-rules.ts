@@ -105,7 +105,7 @@ function biasShape(c: LinearRuleContext, n: number): number[] {
 }
 
 function alphaBeta(c: LinearRuleContext, alpha: number, beta: number, stab: number): string {
-  const { g, op, x, R } = c;
+  const { g, op, x } = c;
   const Wp = mapW(op.W, pos);
   const Wn = mapW(op.W, neg);
   const bp = mapB(op.b, pos);

@@ -22,8 +22,20 @@ export type RuleSpec =
   | { rule: 'none' };
 
 export const RULE_NAMES = [
-  'epsilon', 'zplus', 'alphabeta', 'gamma', 'zbox', 'wsquare', 'flat', 'gradient',
-  'pass', 'norm', 'relu_deconvnet', 'relu_guided_backprop', 'merge_into_preceding', 'none',
+  'epsilon',
+  'zplus',
+  'alphabeta',
+  'gamma',
+  'zbox',
+  'wsquare',
+  'flat',
+  'gradient',
+  'pass',
+  'norm',
+  'relu_deconvnet',
+  'relu_guided_backprop',
+  'merge_into_preceding',
+  'none',
 ] as const;
 
 export const LINEAR_RULES = new Set(['epsilon', 'zplus', 'alphabeta', 'gamma', 'zbox', 'wsquare', 'flat', 'gradient']);
@@ -41,7 +53,16 @@ export interface RuleParams {
   stabilizer?: number;
 }
 
-const ALIASES: Record<string, string> = { 'z+': 'zplus', 'z-plus': 'zplus', 'alpha-beta': 'alphabeta', 'alpha_beta': 'alphabeta', box: 'zbox', zb: 'zbox', 'w2': 'wsquare', 'w-square': 'wsquare' };
+const ALIASES: Record<string, string> = {
+  'z+': 'zplus',
+  'z-plus': 'zplus',
+  'alpha-beta': 'alphabeta',
+  alpha_beta: 'alphabeta',
+  box: 'zbox',
+  zb: 'zbox',
+  w2: 'wsquare',
+  'w-square': 'wsquare',
+};
 
 function finite(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${what} must be a finite number, got ${JSON.stringify(v)}`);
@@ -96,20 +117,35 @@ export function parseRuleObject(obj: unknown, where: string): RuleSpec {
   const o = obj as Record<string, unknown>;
   if (typeof o.rule !== 'string') throw new Error(`${where}: missing "rule" name`);
   const num = (k: string) => (o[k] === undefined ? undefined : finite(o[k], `${where}: ${k}`));
-  return makeRule(o.rule, {
-    epsilon: num('epsilon'), gamma: num('gamma'), alpha: num('alpha'), beta: num('beta'),
-    low: num('low'), high: num('high'), stabilizer: num('stabilizer'),
-  }, where);
+  return makeRule(
+    o.rule,
+    {
+      epsilon: num('epsilon'),
+      gamma: num('gamma'),
+      alpha: num('alpha'),
+      beta: num('beta'),
+      low: num('low'),
+      high: num('high'),
+      stabilizer: num('stabilizer'),
+    },
+    where,
+  );
 }
 
 export function describeRule(r: RuleSpec): string {
   const f = (v: number) => String(+v.toPrecision(4));
   switch (r.rule) {
-    case 'epsilon': return `epsilon(${f(r.epsilon)})`;
-    case 'alphabeta': return `alphabeta(${f(r.alpha)},${f(r.beta)})`;
-    case 'gamma': return `gamma(${f(r.gamma)})`;
-    case 'zbox': return `zbox(${f(r.low)},${f(r.high)})`;
-    case 'norm': return `norm(${f(r.epsilon)})`;
-    default: return r.rule;
+    case 'epsilon':
+      return `epsilon(${f(r.epsilon)})`;
+    case 'alphabeta':
+      return `alphabeta(${f(r.alpha)},${f(r.beta)})`;
+    case 'gamma':
+      return `gamma(${f(r.gamma)})`;
+    case 'zbox':
+      return `zbox(${f(r.low)},${f(r.high)})`;
+    case 'norm':
+      return `norm(${f(r.epsilon)})`;
+    default:
+      return r.rule;
   }
 }

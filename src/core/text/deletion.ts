@@ -77,7 +77,11 @@ export async function deletionAccuracy(te: TextExplainer, docs: DeletionDoc[], o
   const correct = new Array<number>(K + 1).fill(0);
   const pad = BigInt(te.vocab.padId);
   for (const [L, idx] of byLength(docs)) {
-    const base = TextExplainer.rowsOf(docs.map((d) => d.enc), idx, L);
+    const base = TextExplainer.rowsOf(
+      docs.map((d) => d.enc),
+      idx,
+      L,
+    );
     const rows: IdRows = { ids: base.ids.slice(), n: idx.length, L };
     for (let k = 0; k <= K; k++) {
       if (k > 0) {
@@ -100,7 +104,14 @@ export async function deletionAccuracy(te: TextExplainer, docs: DeletionDoc[], o
 export async function scoresForTrueClass(te: TextExplainer, docs: DeletionDoc[]): Promise<Float32Array[]> {
   const out = new Array<Float32Array>(docs.length);
   for (const [L, idx] of byLength(docs)) {
-    const r = await te.explainIds(TextExplainer.rowsOf(docs.map((d) => d.enc), idx, L), idx.map((i) => docs[i]!.y));
+    const r = await te.explainIds(
+      TextExplainer.rowsOf(
+        docs.map((d) => d.enc),
+        idx,
+        L,
+      ),
+      idx.map((i) => docs[i]!.y),
+    );
     idx.forEach((i, row) => (out[i] = r.scores.slice(row * L, row * L + docs[i]!.enc.tokens.length)));
   }
   return out;
@@ -110,7 +121,13 @@ export async function scoresForTrueClass(te: TextExplainer, docs: DeletionDoc[])
 export async function predictDocs(te: TextExplainer, docs: DeletionDoc[]): Promise<number[]> {
   const out = new Array<number>(docs.length);
   for (const [L, idx] of byLength(docs)) {
-    const logits = await te.forward(TextExplainer.rowsOf(docs.map((d) => d.enc), idx, L));
+    const logits = await te.forward(
+      TextExplainer.rowsOf(
+        docs.map((d) => d.enc),
+        idx,
+        L,
+      ),
+    );
     const C = logits.length / idx.length;
     idx.forEach((i, r) => (out[i] = argmax(logits, r * C, C)));
   }

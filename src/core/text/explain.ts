@@ -13,7 +13,6 @@
  */
 import { toF32 } from '../onnx/values.js';
 import type { TensorData } from '../onnx/tensor.js';
-import type { CompiledExplainer } from '../explain/compile.js';
 import { Explainer, resolveTargets, type ExplainerOptions } from '../explain/explainer.js';
 import { checkMethod, type Method } from '../explain/resolve.js';
 import { openSession, type Session } from '../runtime.js';
@@ -22,7 +21,16 @@ import { Vocabulary, type Encoded } from './vocab.js';
 
 /** 'sa' is sensitivity analysis; the rest are relprop's methods. */
 export type TextMethod = Method | 'sa';
-export const TEXT_METHODS: readonly TextMethod[] = ['lrp', 'sa', 'gradient', 'gradient-x-input', 'integrated-gradients', 'smoothgrad', 'deconvnet', 'guided-backprop'];
+export const TEXT_METHODS: readonly TextMethod[] = [
+  'lrp',
+  'sa',
+  'gradient',
+  'gradient-x-input',
+  'integrated-gradients',
+  'smoothgrad',
+  'deconvnet',
+  'guided-backprop',
+];
 
 /** ε of the paper's LRP variant (the digest says "small ε"; the exact value is not recorded). */
 export const PAPER_EPSILON = 0.001;
@@ -128,7 +136,9 @@ export class TextExplainer {
     this.D = D;
     const fixed = explainer.model.inputShape[1];
     if (fixed !== null && fixed !== undefined && (vocab.length.mode !== 'fixed' || vocab.length.length !== fixed)) {
-      throw new Error(`the model reads rows of exactly ${fixed} ids, but the vocabulary's length policy is ${JSON.stringify(vocab.length)}; use {"mode":"fixed","length":${fixed}}`);
+      throw new Error(
+        `the model reads rows of exactly ${fixed} ids, but the vocabulary's length policy is ${JSON.stringify(vocab.length)}; use {"mode":"fixed","length":${fixed}}`,
+      );
     }
   }
 

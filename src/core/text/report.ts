@@ -46,14 +46,22 @@ export function textExplanationHtml(e: TextExplanation, info: TextReportInfo): s
   const k = info.top ?? 10;
   const signed = info.signed ?? true;
   const parts: string[] = [];
-  const probs = e.probabilities.map((p, c) => [c, p] as const).sort((a, b) => b[1] - a[1]).slice(0, 5);
+  const probs = e.probabilities
+    .map((p, c) => [c, p] as const)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5);
   parts.push(
     `<p><b>Predicted:</b> ${escapeHtml(className(info.labels, e.predicted))} · <b>explained:</b> ${escapeHtml(className(info.labels, e.target))} ` +
       `(score ${escapeHtml(formatNumber(e.logits[e.target]!))}) · <b>method:</b> ${escapeHtml(info.method)}` +
       (info.model ? ` · <b>model:</b> ${escapeHtml(info.model)}` : '') +
       '</p>',
   );
-  parts.push(table(probs.map(([c, p]) => [className(info.labels, c), formatNumber(e.logits[c]!), p.toFixed(3)]), ['class', 'score', 'probability']));
+  parts.push(
+    table(
+      probs.map(([c, p]) => [className(info.labels, c), formatNumber(e.logits[c]!), p.toFixed(3)]),
+      ['class', 'score', 'probability'],
+    ),
+  );
   parts.push('<h3>Words</h3>');
   parts.push(
     highlightTextHtml(
@@ -62,15 +70,28 @@ export function textExplanationHtml(e: TextExplanation, info: TextReportInfo): s
       { legend: true },
     ),
   );
-  if (!signed) parts.push('<p style="font-size:0.85em;color:#555">Sensitivity scores are never negative: they say how strongly a word moves the score, not in which direction.</p>');
+  if (!signed)
+    parts.push(
+      '<p style="font-size:0.85em;color:#555">Sensitivity scores are never negative: they say how strongly a word moves the score, not in which direction.</p>',
+    );
   const pos = topWords(e, k);
   parts.push(`<h3>Top ${pos.length} words</h3>`);
-  parts.push(table(pos.map((w, i) => [String(i + 1), w.surface, w.word, formatNumber(w.relevance)]), ['rank', 'word', 'token', 'relevance']));
+  parts.push(
+    table(
+      pos.map((w, i) => [String(i + 1), w.surface, w.word, formatNumber(w.relevance)]),
+      ['rank', 'word', 'token', 'relevance'],
+    ),
+  );
   if (signed) {
     const neg = topWords(e, k, true).filter((w) => w.relevance < 0);
     if (neg.length) {
       parts.push(`<h3>Most negative ${neg.length} words (evidence against the explained class)</h3>`);
-      parts.push(table(neg.map((w, i) => [String(i + 1), w.surface, w.word, formatNumber(w.relevance)]), ['rank', 'word', 'token', 'relevance']));
+      parts.push(
+        table(
+          neg.map((w, i) => [String(i + 1), w.surface, w.word, formatNumber(w.relevance)]),
+          ['rank', 'word', 'token', 'relevance'],
+        ),
+      );
     }
   }
   const notes = info.notes ?? [];

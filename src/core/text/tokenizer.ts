@@ -55,7 +55,8 @@ export function tokenizerSettings(s: Partial<TokenizerSettings> | undefined): To
   const out: TokenizerSettings = { ...DEFAULT_TOKENIZER, ...(s ?? {}) };
   if (typeof out.lowercase !== 'boolean') throw new Error(`tokenizer.lowercase must be true or false, got ${JSON.stringify(out.lowercase)}`);
   if (out.numbers !== 'token' && out.numbers !== 'keep') throw new Error(`tokenizer.numbers must be "token" or "keep", got ${JSON.stringify(out.numbers)}`);
-  if (out.punctuation !== 'drop' && out.punctuation !== 'keep') throw new Error(`tokenizer.punctuation must be "drop" or "keep", got ${JSON.stringify(out.punctuation)}`);
+  if (out.punctuation !== 'drop' && out.punctuation !== 'keep')
+    throw new Error(`tokenizer.punctuation must be "drop" or "keep", got ${JSON.stringify(out.punctuation)}`);
   if (typeof out.numberToken !== 'string' || out.numberToken === '') throw new Error('tokenizer.numberToken must be a non-empty string');
   return out;
 }

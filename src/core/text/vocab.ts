@@ -16,9 +16,7 @@ export const VOCAB_FORMAT = 'relprop-text-vocab';
  * kept) and the truncation is reported. `minPad` trailing paddings make the prediction of a CNN
  * with max-over-time pooling independent of the bucket when `minPad` ≥ its filter width.
  */
-export type LengthPolicy =
-  | { mode: 'fixed'; length: number; minPad: number }
-  | { mode: 'bucketed'; buckets: number[]; minPad: number };
+export type LengthPolicy = { mode: 'fixed'; length: number; minPad: number } | { mode: 'bucketed'; buckets: number[]; minPad: number };
 
 export const DEFAULT_BUCKETS = [16, 32, 48, 64, 96, 128, 192, 256, 384, 512];
 
@@ -69,7 +67,8 @@ function checkLength(p: LengthPolicy): LengthPolicy {
   const minPad = p.minPad ?? 0;
   if (!Number.isInteger(minPad) || minPad < 0) throw new Error(`length.minPad must be an integer ≥ 0, got ${JSON.stringify(p.minPad)}`);
   if (p.mode === 'fixed') {
-    if (!Number.isInteger(p.length) || p.length <= minPad) throw new Error(`length.length must be an integer greater than minPad (${minPad}), got ${JSON.stringify(p.length)}`);
+    if (!Number.isInteger(p.length) || p.length <= minPad)
+      throw new Error(`length.length must be an integer greater than minPad (${minPad}), got ${JSON.stringify(p.length)}`);
     return { mode: 'fixed', length: p.length, minPad };
   }
   if (p.mode === 'bucketed') {
@@ -91,17 +90,20 @@ export class Vocabulary {
   constructor(readonly file: VocabFile) {
     if (file.format !== VOCAB_FORMAT) throw new Error(`not a relprop vocabulary (format ${JSON.stringify(file.format)}, expected "${VOCAB_FORMAT}")`);
     if (file.version !== 1) throw new Error(`unsupported vocabulary version ${JSON.stringify(file.version)}`);
-    if (!Array.isArray(file.tokens) || file.tokens.length < 2 || file.tokens.some((t) => typeof t !== 'string')) throw new Error('vocabulary tokens must be a list of at least two strings');
+    if (!Array.isArray(file.tokens) || file.tokens.length < 2 || file.tokens.some((t) => typeof t !== 'string'))
+      throw new Error('vocabulary tokens must be a list of at least two strings');
     file.tokens.forEach((t, i) => {
       if (this.index.has(t)) throw new Error(`vocabulary lists token ${JSON.stringify(t)} twice (ids ${this.index.get(t)} and ${i})`);
       this.index.set(t, i);
     });
     for (const k of ['padId', 'unkId'] as const) {
       const v = file[k];
-      if (!Number.isInteger(v) || v < 0 || v >= file.tokens.length) throw new Error(`vocabulary ${k} ${JSON.stringify(v)} is outside [0, ${file.tokens.length})`);
+      if (!Number.isInteger(v) || v < 0 || v >= file.tokens.length)
+        throw new Error(`vocabulary ${k} ${JSON.stringify(v)} is outside [0, ${file.tokens.length})`);
     }
     if (file.padId === file.unkId) throw new Error('vocabulary padId and unkId must differ');
-    if (file.labels !== undefined && (!Array.isArray(file.labels) || file.labels.some((l) => typeof l !== 'string'))) throw new Error('vocabulary labels must be a list of strings');
+    if (file.labels !== undefined && (!Array.isArray(file.labels) || file.labels.some((l) => typeof l !== 'string')))
+      throw new Error('vocabulary labels must be a list of strings');
     this.tokenizer = tokenizerSettings(file.tokenizer);
     this.length = checkLength(file.length);
   }

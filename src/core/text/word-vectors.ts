@@ -24,7 +24,10 @@ export function ppmiSvdVectors(docs: number[][], V: number, o: WordVectorOptions
   const skip = new Set(o.skip ?? []);
   const counts = new Float64Array(V);
   for (const d of docs) for (const t of d) if (!skip.has(t)) counts[t]!++;
-  const ctxIds = Array.from({ length: V }, (_, i) => i).filter((i) => counts[i]! > 0).sort((a, b) => counts[b]! - counts[a]!).slice(0, o.contexts ?? 2000);
+  const ctxIds = Array.from({ length: V }, (_, i) => i)
+    .filter((i) => counts[i]! > 0)
+    .sort((a, b) => counts[b]! - counts[a]!)
+    .slice(0, o.contexts ?? 2000);
   const C = ctxIds.length;
   const ctxIndex = new Int32Array(V).fill(-1);
   ctxIds.forEach((id, j) => (ctxIndex[id] = j));
@@ -45,20 +48,22 @@ export function ppmiSvdVectors(docs: number[][], V: number, o: WordVectorOptions
   const rowSum = new Float64Array(V);
   const colSum = new Float64Array(C);
   let total = 0;
-  for (let w = 0; w < V; w++) for (let j = 0; j < C; j++) {
-    const v = A[w * C + j]!;
-    rowSum[w]! += v;
-    colSum[j]! += v;
-    total += v;
-  }
+  for (let w = 0; w < V; w++)
+    for (let j = 0; j < C; j++) {
+      const v = A[w * C + j]!;
+      rowSum[w]! += v;
+      colSum[j]! += v;
+      total += v;
+    }
   const colPow = Array.from(colSum, (v) => v ** alpha);
   const colPowSum = colPow.reduce((a, b) => a + b, 0);
-  for (let w = 0; w < V; w++) for (let j = 0; j < C; j++) {
-    const v = A[w * C + j]!;
-    if (v === 0) continue;
-    const pmi = Math.log((v / total) / ((rowSum[w]! / total) * (colPow[j]! / colPowSum)));
-    A[w * C + j] = pmi > 0 ? pmi : 0;
-  }
+  for (let w = 0; w < V; w++)
+    for (let j = 0; j < C; j++) {
+      const v = A[w * C + j]!;
+      if (v === 0) continue;
+      const pmi = Math.log(v / total / ((rowSum[w]! / total) * (colPow[j]! / colPowSum)));
+      A[w * C + j] = pmi > 0 ? pmi : 0;
+    }
   const k = Math.min(o.dim, C);
   // The randomised SVD's probes: its trailing directions depend on them (see truncatedSvd).
   const rng = rngFor(o.seed ?? 0, 'word-vectors', 'svd-probes');
@@ -66,11 +71,12 @@ export function ppmiSvdVectors(docs: number[][], V: number, o: WordVectorOptions
   // Vectors U·√S, scaled to an initialisation-sized spread (std 0.1).
   const out = new Float32Array(V * o.dim);
   let sq = 0;
-  for (let w = 0; w < V; w++) for (let c = 0; c < k; c++) {
-    const v = U[w * k + c]! * Math.sqrt(S[c]!);
-    out[w * o.dim + c] = v;
-    sq += v * v;
-  }
+  for (let w = 0; w < V; w++)
+    for (let c = 0; c < k; c++) {
+      const v = U[w * k + c]! * Math.sqrt(S[c]!);
+      out[w * o.dim + c] = v;
+      sq += v * v;
+    }
   const scale = 0.1 / Math.sqrt(sq / Math.max(1, V * k));
   for (let i = 0; i < out.length; i++) out[i]! *= scale;
   return out;

@@ -17,7 +17,14 @@ import type { LayerSpec } from './spec.js';
  * the gradient (a max over a fixed descending rank picks it) — the convention of the plain
  * MaxPool's indices, of PyTorch and of the explainer. Returns null where it does not apply.
  */
-export function blockedConvReluMaxPool(c: Ctx, x: string, shape: Shape, conv: LayerSpec, relu: LayerSpec, pool: LayerSpec): { out: string; shape: Shape } | null {
+export function blockedConvReluMaxPool(
+  c: Ctx,
+  x: string,
+  shape: Shape,
+  conv: LayerSpec,
+  relu: LayerSpec,
+  pool: LayerSpec,
+): { out: string; shape: Shape } | null {
   const B = c.nchwcBlock;
   if (c.mode === 'infer' || c.shapesOnly || !B || conv.type !== 'conv2d' || relu.type !== 'relu' || pool.type !== 'maxpool') return null;
   const where = `layer "${conv.name ?? `conv2d_${c.counter.get('conv2d') ?? 0}`}" (conv2d)`; // the name emitLayer would give
@@ -67,10 +74,27 @@ export function blockedConvReluMaxPool(c: Ctx, x: string, shape: Shape, conv: La
       if (!isInput(c, x)) {
         const flips = attrs.strides.every((v) => v === 1) && attrs.pads.every((q) => q <= (conv.kernel - 1) * (conv.dilation ?? 1)) && c.flipAdjoint;
         let blockedDx: string | undefined;
-        const adj = flips && nchwcApplies(B, O, C, attrs)
-          ? (_: string, w: string, a: Conv2dAttrs) => nchwcOp(g, 'ReorderOutput', [(blockedDx = adjointConv(g, dYb, W, w, O, C, a, B))], { channels: C })
-          : undefined;
-        giveConvInputGrad(c, x, convInputGrad(g, c.flipAdjoint, adj ? dYb : dY.nchw(), W, [O, C, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[], adj), blockedDx, give);
+        const adj =
+          flips && nchwcApplies(B, O, C, attrs)
+            ? (_: string, w: string, a: Conv2dAttrs) => nchwcOp(g, 'ReorderOutput', [(blockedDx = adjointConv(g, dYb, W, w, O, C, a, B))], { channels: C })
+            : undefined;
+        giveConvInputGrad(
+          c,
+          x,
+          convInputGrad(
+            g,
+            c.flipAdjoint,
+            adj ? dYb : dY.nchw(),
+            W,
+            [O, C, ...attrs.kernel_shape],
+            attrs,
+            shape.slice(1) as number[],
+            outSpatial as number[],
+            adj,
+          ),
+          blockedDx,
+          give,
+        );
       }
     });
   }
@@ -88,7 +112,6 @@ function windowRank(spatial: number[], k: number, channels: number, B: number): 
   const t = float32([1, blocks * B, H, W]);
   const d = t.data as Float32Array;
   for (let cb = 0; cb < blocks; cb++)
-    for (let h = 0; h < H; h++)
-      for (let w = 0; w < W; w++) d.fill(k * k - ((h % k) * k + (w % k)), ((cb * H + h) * W + w) * B, ((cb * H + h) * W + w + 1) * B);
+    for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) d.fill(k * k - ((h % k) * k + (w % k)), ((cb * H + h) * W + w) * B, ((cb * H + h) * W + w + 1) * B);
   return t;
 }

@@ -44,14 +44,21 @@ export async function writeCheckpoint(store: CheckpointStore, c: CheckpointConte
   // The data file first, then the JSON that points at it: a crash leaves the previous pair intact.
   const dataFile = `checkpoint-${c.epoch}.bin`;
   await store.write(dataFile, new Uint8Array(blob.buffer));
-  await store.write(CKPT, new TextEncoder().encode(JSON.stringify({ epoch: c.epoch, step: c.step, dataFile, index, history: c.history, best: c.best }, null, 1)));
+  await store.write(
+    CKPT,
+    new TextEncoder().encode(JSON.stringify({ epoch: c.epoch, step: c.step, dataFile, index, history: c.history, best: c.best }, null, 1)),
+  );
 }
 
 /**
  * The checkpoint in `store` (undefined if there is none): the tensors named like one of `params`
  * as parameters, and the optimizer state `states` asks for. Throws if that state is not there.
  */
-export async function readCheckpoint(store: CheckpointStore, params: ReadonlyMap<string, TensorData>, states: NonNullable<BuiltGraph['states']>): Promise<CheckpointContents | undefined> {
+export async function readCheckpoint(
+  store: CheckpointStore,
+  params: ReadonlyMap<string, TensorData>,
+  states: NonNullable<BuiltGraph['states']>,
+): Promise<CheckpointContents | undefined> {
   const dir = store.where;
   const json = await store.read(CKPT);
   if (!json) return undefined;
@@ -69,7 +76,10 @@ export async function readCheckpoint(store: CheckpointStore, params: ReadonlyMap
   const state = new Map<string, TensorData>();
   for (const st of states) {
     const t = saved.get(st.name) ?? perParameterState(saved, st);
-    if (!t || numel(t.dims) !== numel(st.dims)) throw new Error(`the checkpoint in ${dir} has no optimizer state "${st.name}" for this model and optimizer; it cannot be resumed (start without --resume, or use the same model and optimizer)`);
+    if (!t || numel(t.dims) !== numel(st.dims))
+      throw new Error(
+        `the checkpoint in ${dir} has no optimizer state "${st.name}" for this model and optimizer; it cannot be resumed (start without --resume, or use the same model and optimizer)`,
+      );
     state.set(st.name, t);
   }
   return { epoch: meta.epoch, step: meta.step, history: meta.history, params: loaded, state };

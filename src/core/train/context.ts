@@ -24,7 +24,6 @@ export interface ParamInfo {
   padRow?: number;
 }
 
-
 export type Shape = (number | null)[];
 
 export interface Ctx {
@@ -89,7 +88,6 @@ export function layerName(c: Ctx, l: LayerSpec): string {
   c.counter.set(l.type, k + 1);
   return `${l.type}_${k}`;
 }
-
 
 export const prod = (s: Shape) => s.reduce<number>((a, b) => a * (b ?? NaN), 1);
 

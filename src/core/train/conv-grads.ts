@@ -5,7 +5,6 @@
  */
 import { convAdjoint, flippedKernelInGraph, type ConvGeometry } from '../backward/conv.js';
 import type { GraphBuilder } from '../onnx/builder.js';
-import { ELEM } from '../onnx/model.js';
 import { float32, int64, numel } from '../onnx/tensor.js';
 import { prod, type Ctx, type Shape } from './context.js';
 import { nchwcAdjointWeights, nchwcConvBlocked, nchwcOp, type Conv2dAttrs } from './nchwc.js';
@@ -45,7 +44,8 @@ export function plainGrad(g: GraphBuilder, dY: string, O: number, r: number): Co
   let byChannel: string | undefined;
   return {
     nchw: () => dY,
-    byChannel: () => (byChannel ??= g.op('Reshape', [g.op('Transpose', [dY], { perm: [1, 0, ...Array.from({ length: r }, (_, i) => i + 2)] }), g.ints([O, -1])])),
+    byChannel: () =>
+      (byChannel ??= g.op('Reshape', [g.op('Transpose', [dY], { perm: [1, 0, ...Array.from({ length: r }, (_, i) => i + 2)] }), g.ints([O, -1])])),
   };
 }
 
@@ -58,8 +58,26 @@ export function blockedGrad(g: GraphBuilder, dYb: string, O: number, B: number, 
 }
 
 /** dL/dx of a convolution: the transposed convolution with the current (input) weights. */
-export function convInputGrad(g: GraphBuilder, flip: boolean, dY: string, W: string, wDims: number[], attrs: Conv2dAttrs, inSpatial: number[], outSpatial: number[], conv?: (s: string, w: string, a: Conv2dAttrs) => string): string {
-  const geo: ConvGeometry = { kernel: attrs.kernel_shape, strides: attrs.strides, dilations: attrs.dilations, pads: attrs.pads, group: attrs.group, inSpatial, outSpatial };
+export function convInputGrad(
+  g: GraphBuilder,
+  flip: boolean,
+  dY: string,
+  W: string,
+  wDims: number[],
+  attrs: Conv2dAttrs,
+  inSpatial: number[],
+  outSpatial: number[],
+  conv?: (s: string, w: string, a: Conv2dAttrs) => string,
+): string {
+  const geo: ConvGeometry = {
+    kernel: attrs.kernel_shape,
+    strides: attrs.strides,
+    dilations: attrs.dilations,
+    pads: attrs.pads,
+    group: attrs.group,
+    inSpatial,
+    outSpatial,
+  };
   // Weights change every step: the flipped kernel is built in the graph.
   const weight = (variant: string) => (variant === 'W_flip' ? flippedKernelInGraph(g, W, wDims, attrs.group) : W);
   return convAdjoint(g, dY, { dtype: 'float32', dims: wDims, data: new Float32Array(0) }, geo, weight, { flip, conv });
@@ -71,7 +89,20 @@ export function convInputGrad(g: GraphBuilder, flip: boolean, dY: string, W: str
  * dW[o, (c,u,v)] = Σ_{n,p} dY[n,o,p]·x[n,c,p·s+u·d]. Grouped convolutions do this per group.
  * Returns the bias gradient too where it comes free.
  */
-export function convWeightGrad(g: GraphBuilder, x: string, dY: ConvOutputGrad, attrs: Conv2dAttrs, O: number, C: number, r: number, parallel: boolean, bias: boolean, inSpatial: Shape, outSpatial: Shape, channelsLast?: () => string): { w: string; b?: string } {
+export function convWeightGrad(
+  g: GraphBuilder,
+  x: string,
+  dY: ConvOutputGrad,
+  attrs: Conv2dAttrs,
+  O: number,
+  C: number,
+  r: number,
+  parallel: boolean,
+  bias: boolean,
+  inSpatial: Shape,
+  outSpatial: Shape,
+  channelsLast?: () => string,
+): { w: string; b?: string } {
   const G = attrs.group;
   const k = attrs.kernel_shape;
   const K = numel(k);
@@ -160,12 +191,26 @@ export function convWeightGrad(g: GraphBuilder, x: string, dY: ConvOutputGrad, a
     const xl = anyPad ? g.op('Pad', [xt, g.ints([0, ...attrs.pads.slice(0, r), 0, 0, ...attrs.pads.slice(r), 0])]) : xt;
     const dyO = dys.byChannel();
     const x3 = known ? g.op('Reshape', [xl, g.ints([0, numel(padDims), Cg])]) : '';
-    const slices = offsets.map((off) => g.op('Reshape', [known ? g.op('Gather', [x3, patchIndex([off])], { axis: 1 }) : slice(xl, spatialAxes.map((a) => a - 1))(off), g.ints([-1, Cg])]));
+    const slices = offsets.map((off) =>
+      g.op('Reshape', [
+        known
+          ? g.op('Gather', [x3, patchIndex([off])], { axis: 1 })
+          : slice(
+              xl,
+              spatialAxes.map((a) => a - 1),
+            )(off),
+        g.ints([-1, Cg]),
+      ]),
+    );
     if (parallel && slices.length > 1) {
       // One batched product over the kernel offsets ([Og, N·P] × [K, N·P, Cg]): ONNX Runtime
       // spreads its batch over threads, which separate products with a long inner axis do not
       // allow. On one thread the extra copy into the stack costs more than it gains.
-      const stacked = g.op('Concat', slices.map((sl) => g.op('Unsqueeze', [sl, g.ints([0])])), { axis: 0 });
+      const stacked = g.op(
+        'Concat',
+        slices.map((sl) => g.op('Unsqueeze', [sl, g.ints([0])])),
+        { axis: 0 },
+      );
       const kog = g.op('MatMul', [dyO, stacked]); // [K, Og, Cg]
       return g.op('Reshape', [g.op('Transpose', [kog], { perm: [1, 2, 0] }), g.ints([Og, Cg, ...k])]);
     }
@@ -176,7 +221,13 @@ export function convWeightGrad(g: GraphBuilder, x: string, dY: ConvOutputGrad, a
   if (G === 1) return { w: one(x, dY, C, O, channelsLast) };
   const xs = g.opN('Split', [x, g.ints(new Array(G).fill(C / G))], G, { axis: 1 });
   const ds = g.opN('Split', [dY.nchw(), g.ints(new Array(G).fill(O / G))], G, { axis: 1 });
-  return { w: g.op('Concat', xs.map((xi, i) => one(xi, plainGrad(g, ds[i]!, O / G, r), C / G, O / G)), { axis: 0 }) };
+  return {
+    w: g.op(
+      'Concat',
+      xs.map((xi, i) => one(xi, plainGrad(g, ds[i]!, O / G, r), C / G, O / G)),
+      { axis: 0 },
+    ),
+  };
 }
 
 /** Kernel offsets in row-major order (the weight layout's). */

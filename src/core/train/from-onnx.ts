@@ -24,7 +24,8 @@ export async function specFromOnnx(bytes: Uint8Array, source = 'model', runtime?
   const info = canonicalize(graph);
   const inp = graph.inputs[0]!;
   const dims = inp.shape.slice(1);
-  if (dims.some((d) => typeof d !== 'number') && inp.elemType !== 7) throw new Error(`${source}: fine-tuning needs a fixed input shape, the model declares ${JSON.stringify(inp.shape)}`);
+  if (dims.some((d) => typeof d !== 'number') && inp.elemType !== 7)
+    throw new Error(`${source}: fine-tuning needs a fixed input shape, the model declares ${JSON.stringify(inp.shape)}`);
   const ints = inp.elemType === 7;
   const probeShape = [1, ...dims.map((d) => (typeof d === 'number' ? d : 8))];
   const shapes = await probeShapes(graph, { [inp.name]: probeShape }, runtime);
@@ -36,7 +37,8 @@ export async function specFromOnnx(bytes: Uint8Array, source = 'model', runtime?
     counter.set(type, k + 1);
     return `${type}_${k}`;
   };
-  const fail = (l: Layer, why: string) => new Error(`${source}: cannot fine-tune node "${l.name}" (${l.op}): ${why}; relprop fine-tunes chains and residual blocks of the layers a model spec has`);
+  const fail = (l: Layer, why: string) =>
+    new Error(`${source}: cannot fine-tune node "${l.name}" (${l.op}): ${why}; relprop fine-tunes chains and residual blocks of the layers a model spec has`);
   const notBlocks = (l: Layer) => fail(l, 'the network is neither a chain of layers nor residual blocks (y = f(x) + x or f(x) + shortcut(x))');
   let normalize: ModelSpec['normalize'];
   let emitted = 0;
@@ -48,7 +50,8 @@ export async function specFromOnnx(bytes: Uint8Array, source = 'model', runtime?
   if (view.embedding) {
     const table = view.embedding.table;
     const next = view.layers[0];
-    if (!next || next.op !== 'Transpose' || (next.node.attrs.perm as number[]).join() !== '0,2,1') throw new Error(`${source}: an embedding must be followed by Transpose(perm 0,2,1) to channels-first, as relprop's text models are`);
+    if (next?.op !== 'Transpose' || (next.node.attrs.perm as number[]).join() !== '0,2,1')
+      throw new Error(`${source}: an embedding must be followed by Transpose(perm 0,2,1) to channels-first, as relprop's text models are`);
     const name = named('embedding');
     layers.push({ type: 'embedding', vocab: table.dims[0]!, dim: table.dims[1]!, name });
     params.set(`${name}.weight`, table);
@@ -130,14 +133,15 @@ export async function specFromOnnx(bytes: Uint8Array, source = 'model', runtime?
     switch (l.kind) {
       case 'const-arith': {
         const v = scalar(l.constOperand!.name);
-        if (!top || emitted || v === undefined || l.constOperand!.index !== 1) throw fail(l, 'only input normalisation (x − mean) / std by scalars at the start is supported');
+        if (!top || emitted || v === undefined || l.constOperand!.index !== 1)
+          throw fail(l, 'only input normalisation (x − mean) / std by scalars at the start is supported');
         if (l.op === 'Sub' && !normalize) normalize = { mean: v, std: 1 };
         else if (l.op === 'Div' && normalize && normalize.std === 1) normalize.std = v;
         else throw fail(l, 'only (x − mean) / std');
         return null;
       }
       case 'transpose':
-        if (!(view.embedding && top && emitted === 1)) throw fail(l, 'transposes other than the embedding\'s');
+        if (!(view.embedding && top && emitted === 1)) throw fail(l, "transposes other than the embedding's");
         return null;
       case 'conv': {
         const W = l.W!;
@@ -146,11 +150,21 @@ export async function specFromOnnx(bytes: Uint8Array, source = 'model', runtime?
         const strides = (a.strides as number[] | undefined) ?? k.map(() => 1);
         const dil = (a.dilations as number[] | undefined) ?? k.map(() => 1);
         const pads = (a.pads as number[] | undefined) ?? new Array(2 * r).fill(0);
-        if (!same(k) || !same(strides) || !same(dil) || !same(pads) || (a.auto_pad && a.auto_pad !== 'NOTSET')) throw fail(l, 'kernels, strides, dilations and pads must be the same along every axis');
+        if (!same(k) || !same(strides) || !same(dil) || !same(pads) || (a.auto_pad && a.auto_pad !== 'NOTSET'))
+          throw fail(l, 'kernels, strides, dilations and pads must be the same along every axis');
         const name = named(r === 1 ? 'conv1d' : 'conv2d');
         params.set(`${name}.weight`, W);
         params.set(`${name}.bias`, l.b!);
-        return { type: r === 1 ? 'conv1d' : 'conv2d', filters: W.dims[0]!, kernel: k[0]!, stride: strides[0], dilation: dil[0], padding: pads[0], groups: (a.group as number | undefined) ?? 1, name };
+        return {
+          type: r === 1 ? 'conv1d' : 'conv2d',
+          filters: W.dims[0]!,
+          kernel: k[0]!,
+          stride: strides[0],
+          dilation: dil[0],
+          padding: pads[0],
+          groups: (a.group as number | undefined) ?? 1,
+          name,
+        };
       }
       case 'dense': {
         const name = named('dense');
@@ -159,7 +173,9 @@ export async function specFromOnnx(bytes: Uint8Array, source = 'model', runtime?
         return { type: 'dense', units: l.W!.dims[1]!, name };
       }
       case 'activation': {
-        const t = ({ Relu: 'relu', Tanh: 'tanh', Sigmoid: 'sigmoid', LeakyRelu: 'leakyrelu' } as Record<string, 'relu' | 'tanh' | 'sigmoid' | 'leakyrelu'>)[l.op];
+        const t = ({ Relu: 'relu', Tanh: 'tanh', Sigmoid: 'sigmoid', LeakyRelu: 'leakyrelu' } as Record<string, 'relu' | 'tanh' | 'sigmoid' | 'leakyrelu'>)[
+          l.op
+        ];
         if (!t) throw fail(l, 'unsupported activation');
         return t === 'leakyrelu' ? { type: t, alpha: (a.alpha as number | undefined) ?? 0.01, name: named(t) } : { type: t, name: named(t) };
       }
@@ -169,7 +185,8 @@ export async function specFromOnnx(bytes: Uint8Array, source = 'model', runtime?
         const k = a.kernel_shape as number[];
         const strides = (a.strides as number[] | undefined) ?? k.map(() => 1);
         const pads = (a.pads as number[] | undefined) ?? new Array(2 * k.length).fill(0);
-        if (!same(k) || !same(strides) || !same(pads) || a.ceil_mode || (l.kind === 'avgpool' && pads[0] && a.count_include_pad)) throw fail(l, 'pools need the same window, stride and padding on every axis, floor mode (and no counted padding)');
+        if (!same(k) || !same(strides) || !same(pads) || a.ceil_mode || (l.kind === 'avgpool' && pads[0] && a.count_include_pad))
+          throw fail(l, 'pools need the same window, stride and padding on every axis, floor mode (and no counted padding)');
         const type = l.kind === 'maxpool' ? 'maxpool' : 'avgpool';
         return { type, size: k[0]!, stride: strides[0], padding: pads[0], name: named(type) };
       }
@@ -187,7 +204,14 @@ export async function specFromOnnx(bytes: Uint8Array, source = 'model', runtime?
         return { type: 'flatten', name: named('flatten') };
       }
       case 'lrn':
-        return { type: 'lrn', size: a.size as number, alpha: a.alpha as number | undefined, beta: a.beta as number | undefined, bias: a.bias as number | undefined, name: named('lrn') };
+        return {
+          type: 'lrn',
+          size: a.size as number,
+          alpha: a.alpha as number | undefined,
+          beta: a.beta as number | undefined,
+          bias: a.bias as number | undefined,
+          name: named('lrn'),
+        };
       default:
         throw fail(l, `a ${l.kind} layer`);
     }
@@ -196,7 +220,7 @@ export async function specFromOnnx(bytes: Uint8Array, source = 'model', runtime?
   layers.push(...convertChain(chain(view.attribution, info.output), true));
   // Layers off that path (a second output, a branch that is never merged) would be silently dropped.
   const stray = view.layers.find((l) => !seen.has(l));
-  if (stray) throw fail(stray, 'its output does not reach the model\'s output through chains and residual blocks');
+  if (stray) throw fail(stray, "its output does not reach the model's output through chains and residual blocks");
   const spec: ModelSpec = { input: { shape: dims.map((d) => (typeof d === 'number' ? d : null)), dtype: ints ? 'int64' : 'float32' }, layers };
   if (normalize) spec.normalize = normalize;
   return { spec, params };

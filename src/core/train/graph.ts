@@ -60,7 +60,14 @@ function emit(c: Ctx, x: string, shape: Shape, layers: LayerSpec[]): { out: stri
 function emitLayer(c: Ctx, x: string, shape: Shape, l: LayerSpec): { out: string; shape: Shape } {
   c.uses.set(x, (c.uses.get(x) ?? 0) + 1);
   const name = layerName(c, l);
-  const args = { x, shape, name, train: c.mode === 'train', where: `layer "${name}" (${l.type})`, emit: (x2: string, s2: Shape, ls: LayerSpec[]) => emit(c, x2, s2, ls) };
+  const args = {
+    x,
+    shape,
+    name,
+    train: c.mode === 'train',
+    where: `layer "${name}" (${l.type})`,
+    emit: (x2: string, s2: Shape, ls: LayerSpec[]) => emit(c, x2, s2, ls),
+  };
   return (LAYER_EMITTERS[l.type] as Emitter<typeof l.type>)(c, l, args);
 }
 
@@ -71,14 +78,47 @@ export function buildGraph(spec: ModelSpec, mode: Mode, opts: BuildOptions = {})
   return built;
 }
 
-export interface BuildOptions { values?: Map<string, TensorData>; shapesOnly?: boolean; loss?: LossSpec; optimizer?: OptimizerSpec; dropoutSeed?: number; frozen?: string[]; nchwcBlock?: number; inputGradient?: boolean; threads?: number; /** Default true: see Ctx.flipAdjoint. */ flipAdjoint?: boolean }
+export interface BuildOptions {
+  values?: Map<string, TensorData>;
+  shapesOnly?: boolean;
+  loss?: LossSpec;
+  optimizer?: OptimizerSpec;
+  dropoutSeed?: number;
+  frozen?: string[];
+  nchwcBlock?: number;
+  inputGradient?: boolean;
+  threads?: number /** Default true: see Ctx.flipAdjoint. */;
+  flipAdjoint?: boolean;
+}
 
 function emitGraph(spec: ModelSpec, mode: Mode, opts: BuildOptions): BuiltGraph {
   const graph: Graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], opset: 17, irVersion: 8, producer: 'relprop' };
   const g = new GraphBuilder(graph, 'm');
   const ints = spec.input.dtype === 'int64';
   graph.inputs.push({ name: 'input', elemType: ints ? ELEM.INT64 : ELEM.FLOAT, shape: ['batch', ...spec.input.shape.map((d, i) => d ?? `dim${i}`)] });
-  const c: Ctx = { g, mode, params: [], values: opts.values, shapesOnly: !!opts.shapesOnly, tape: [], grads: new Map(), bufferUpdates: new Map(), counter: new Map(), dropoutSeed: opts.dropoutSeed ?? 1, reluOf: new Map(), uses: new Map(), frozen: new Set(opts.frozen ?? []), blocked: new Map(), channelsLast: new Map(), blockedGrads: new Map(), nchwcBlock: opts.nchwcBlock ?? 0, dataOnly: new Set(), inputGradient: !!opts.inputGradient && mode === 'train', parallel: opts.threads !== 1, flipAdjoint: opts.flipAdjoint ?? true };
+  const c: Ctx = {
+    g,
+    mode,
+    params: [],
+    values: opts.values,
+    shapesOnly: !!opts.shapesOnly,
+    tape: [],
+    grads: new Map(),
+    bufferUpdates: new Map(),
+    counter: new Map(),
+    dropoutSeed: opts.dropoutSeed ?? 1,
+    reluOf: new Map(),
+    uses: new Map(),
+    frozen: new Set(opts.frozen ?? []),
+    blocked: new Map(),
+    channelsLast: new Map(),
+    blockedGrads: new Map(),
+    nchwcBlock: opts.nchwcBlock ?? 0,
+    dataOnly: new Set(),
+    inputGradient: !!opts.inputGradient && mode === 'train',
+    parallel: opts.threads !== 1,
+    flipAdjoint: opts.flipAdjoint ?? true,
+  };
   if (c.inputGradient && ints) throw new Error('an input gradient needs float inputs (token ids have none)');
   let x = 'input';
   if (spec.normalize && !c.shapesOnly) {
@@ -104,7 +144,8 @@ function emitGraph(spec: ModelSpec, mode: Mode, opts: BuildOptions): BuiltGraph 
 
   // Loss and its gradient at the logits.
   const loss = opts.loss ?? { kind: 'cross-entropy' };
-  if (shape.length !== 1 || shape[0] === null) throw new Error(`the model's output must be [batch, outputs] for training; it is ${JSON.stringify(['batch', ...shape])} (add flatten/dense layers)`);
+  if (shape.length !== 1 || shape[0] === null)
+    throw new Error(`the model's output must be [batch, outputs] for training; it is ${JSON.stringify(['batch', ...shape])} (add flatten/dense layers)`);
   const K = shape[0]!;
   const { lossValue, dLogits, labels, mask } = emitLoss(g, logits, K, loss);
   built.labels = labels;
@@ -112,7 +153,10 @@ function emitGraph(spec: ModelSpec, mode: Mode, opts: BuildOptions): BuiltGraph 
   built.loss = lossValue;
   graph.outputs.push({ name: lossValue, elemType: ELEM.FLOAT, shape: [] });
 
-  const grads = new Map<string, string[]>([[logits, [dLogits]], [out, [dLogits]]]);
+  const grads = new Map<string, string[]>([
+    [logits, [dLogits]],
+    [out, [dLogits]],
+  ]);
   const grad = (t: string) => {
     const parts = grads.get(t);
     return parts ? g.sum(parts) : null;

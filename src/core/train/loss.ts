@@ -9,7 +9,6 @@ export interface LossSpec {
   weights?: number[];
 }
 
-
 export function emitLoss(g: GraphBuilder, logits: string, K: number, loss: LossSpec): { lossValue: string; dLogits: string; labels: string; mask?: string } {
   const graph = g.graph;
   const labels = 'labels';
@@ -17,7 +16,13 @@ export function emitLoss(g: GraphBuilder, logits: string, K: number, loss: LossS
     graph.inputs.push({ name: labels, elemType: ELEM.INT64, shape: ['batch'] });
     const N = g.op('Cast', [g.op('Gather', [g.op('Shape', [logits]), g.ints([0])], { axis: 0 })], { to: ELEM.FLOAT });
     const logp = g.op('LogSoftmax', [logits], { axis: 1 });
-    const classes = g.initializer('classes', int64([1, K], Array.from({ length: K }, (_, i) => i)));
+    const classes = g.initializer(
+      'classes',
+      int64(
+        [1, K],
+        Array.from({ length: K }, (_, i) => i),
+      ),
+    );
     const onehot = g.op('Cast', [g.op('Equal', [g.op('Unsqueeze', [labels, g.ints([1])]), classes])], { to: ELEM.FLOAT });
     const lossValue = g.op('ReduceSum', [g.div(g.op('Neg', [g.mul(onehot, logp)]), N)], { keepdims: 0 }, 'loss');
     const dLogits = g.div(g.sub(g.op('Exp', [logp]), onehot), N);

@@ -25,7 +25,15 @@ export function nchwcBlockSize(runtime?: Runtime): Promise<number> {
   p = (async () => {
     try {
       // ReorderInput pads the channel axis up to a whole block: 4 channels come out as one block.
-      const model = encodeModel({ nodes: [{ op: 'ReorderInput', domain: NCHWC_DOMAIN, name: 'probe', inputs: ['x'], outputs: ['y'], attrs: {} }], initializers: new Map(), inputs: [{ name: 'x', elemType: 1, shape: [1, 4, 1, 1] }], outputs: [{ name: 'y', elemType: 1, shape: [1, null, 1, 1] }], opset: 17, irVersion: 8, producer: 'relprop' });
+      const model = encodeModel({
+        nodes: [{ op: 'ReorderInput', domain: NCHWC_DOMAIN, name: 'probe', inputs: ['x'], outputs: ['y'], attrs: {} }],
+        initializers: new Map(),
+        inputs: [{ name: 'x', elemType: 1, shape: [1, 4, 1, 1] }],
+        outputs: [{ name: 'y', elemType: 1, shape: [1, null, 1, 1] }],
+        opset: 17,
+        irVersion: 8,
+        producer: 'relprop',
+      });
       const s = await rt.createSession(model);
       const out = await s.run({ x: { dtype: 'float32', dims: [1, 4, 1, 1], data: new Float32Array(4) } });
       await s.release();
@@ -57,7 +65,17 @@ export function nchwcApplies(B: number, C: number, O: number, attrs: Conv2dAttrs
  * channels than a block, which those kernels read as is; or xBlocked, when x is already at hand
  * in blocks), W to the blocked filter layout, and y back to NCHW.
  */
-export function nchwcConv(g: GraphBuilder, x: string, W: string, b: string | null, C: number, O: number, attrs: Conv2dAttrs, B: number, xBlocked?: string): string {
+export function nchwcConv(
+  g: GraphBuilder,
+  x: string,
+  W: string,
+  b: string | null,
+  C: number,
+  O: number,
+  attrs: Conv2dAttrs,
+  B: number,
+  xBlocked?: string,
+): string {
   const xin = C % B === 0 ? (xBlocked ?? nchwcOp(g, 'ReorderInput', [x], {})) : x;
   return nchwcOp(g, 'ReorderOutput', [nchwcConvBlocked(g, xin, W, b, C, O, attrs, B)], { channels: O });
 }
@@ -67,7 +85,17 @@ export function nchwcConv(g: GraphBuilder, x: string, W: string, b: string | nul
  * NCHW), and so is the result. W is reordered to OIHWBiBo (or OIHWBo for a small input) in the
  * graph, unless `preblocked` says it already is. `activation` fuses a ReLU into the kernel.
  */
-export function nchwcConvBlocked(g: GraphBuilder, xin: string, W: string, b: string | null, C: number, O: number, attrs: Conv2dAttrs, B: number, opts: { activation?: 'Relu'; preblocked?: boolean } = {}): string {
+export function nchwcConvBlocked(
+  g: GraphBuilder,
+  xin: string,
+  W: string,
+  b: string | null,
+  C: number,
+  O: number,
+  attrs: Conv2dAttrs,
+  B: number,
+  opts: { activation?: 'Relu'; preblocked?: boolean } = {},
+): string {
   const { activation, preblocked } = opts;
   const [kh, kw] = attrs.kernel_shape as [number, number];
   const blockedInput = C % B === 0;

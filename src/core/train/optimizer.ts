@@ -9,7 +9,14 @@ import { float32, numel } from '../onnx/tensor.js';
 import type { ParamInfo } from './context.js';
 import type { BuiltGraph, OptimizerSpec } from './graph.js';
 
-export function emitOptimizer(g: GraphBuilder, built: BuiltGraph, params: ParamInfo[], grads: Map<string, string>, bufferUpdates: Map<string, string>, opt: OptimizerSpec): void {
+export function emitOptimizer(
+  g: GraphBuilder,
+  built: BuiltGraph,
+  params: ParamInfo[],
+  grads: Map<string, string>,
+  bufferUpdates: Map<string, string>,
+  opt: OptimizerSpec,
+): void {
   const graph = g.graph;
   const lr = 'lr';
   graph.inputs.push({ name: lr, elemType: ELEM.FLOAT, shape: [] });
@@ -34,7 +41,14 @@ export function emitOptimizer(g: GraphBuilder, built: BuiltGraph, params: ParamI
   // a dozen per parameter, and one tensor per optimizer slot to feed and fetch.
   const sizes = trained.map((p) => numel(p.dims));
   const total = sizes.reduce((a, b) => a + b, 0);
-  const flat = (names: string[]) => (names.length === 1 ? g.op('Reshape', [names[0]!, g.ints([-1])]) : g.op('Concat', names.map((n) => g.op('Reshape', [n, g.ints([-1])])), { axis: 0 }));
+  const flat = (names: string[]) =>
+    names.length === 1
+      ? g.op('Reshape', [names[0]!, g.ints([-1])])
+      : g.op(
+          'Concat',
+          names.map((n) => g.op('Reshape', [n, g.ints([-1])])),
+          { axis: 0 },
+        );
   const P = flat(trained.map((p) => p.name));
   let gr = flat(trained.map((p) => grads.get(p.name)!));
   const state = (slot: string) => {

@@ -3,7 +3,17 @@
  * typed object or the same thing in JSON. Shapes exclude the batch axis.
  */
 export type LayerSpec =
-  | { type: 'conv1d' | 'conv2d'; filters: number; kernel: number; stride?: number; padding?: number | 'same'; dilation?: number; groups?: number; bias?: boolean; name?: string }
+  | {
+      type: 'conv1d' | 'conv2d';
+      filters: number;
+      kernel: number;
+      stride?: number;
+      padding?: number | 'same';
+      dilation?: number;
+      groups?: number;
+      bias?: boolean;
+      name?: string;
+    }
   | { type: 'dense'; units: number; bias?: boolean; name?: string }
   | { type: 'maxpool' | 'avgpool'; size: number; stride?: number; padding?: number; name?: string }
   | { type: 'globalavgpool' | 'globalmaxpool'; name?: string }
@@ -30,7 +40,26 @@ export interface ModelSpec {
   init?: 'he' | 'glorot';
 }
 
-const TYPES = new Set(['conv1d', 'conv2d', 'dense', 'maxpool', 'avgpool', 'globalavgpool', 'globalmaxpool', 'relu', 'tanh', 'sigmoid', 'leakyrelu', 'dropout', 'batchnorm', 'flatten', 'lrn', 'embedding', 'residual', 'concat']);
+const TYPES = new Set([
+  'conv1d',
+  'conv2d',
+  'dense',
+  'maxpool',
+  'avgpool',
+  'globalavgpool',
+  'globalmaxpool',
+  'relu',
+  'tanh',
+  'sigmoid',
+  'leakyrelu',
+  'dropout',
+  'batchnorm',
+  'flatten',
+  'lrn',
+  'embedding',
+  'residual',
+  'concat',
+]);
 
 /** Validate a spec read from JSON; errors name the offending layer. */
 export function checkSpec(spec: unknown): ModelSpec {
@@ -63,7 +92,8 @@ export function checkSpec(spec: unknown): ModelSpec {
           break;
         case 'dropout':
           if (!(l.rate >= 0 && l.rate < 1)) throw new Error(`model spec ${at}: dropout rate must be in [0, 1)`);
-          if (l.per !== undefined && l.per !== 'element' && l.per !== 'position') throw new Error(`model spec ${at}: dropout "per" must be "element" or "position"`);
+          if (l.per !== undefined && l.per !== 'element' && l.per !== 'position')
+            throw new Error(`model spec ${at}: dropout "per" must be "element" or "position"`);
           break;
         case 'embedding':
           posInt(l.vocab, 'vocab');
@@ -71,7 +101,8 @@ export function checkSpec(spec: unknown): ModelSpec {
           break;
         case 'residual':
           if (!Array.isArray(l.layers)) throw new Error(`model spec ${at}: a residual block needs a "layers" list`);
-          if (l.shortcut !== undefined && !Array.isArray(l.shortcut)) throw new Error(`model spec ${at}: a residual block's "shortcut" must be a list of layers`);
+          if (l.shortcut !== undefined && !Array.isArray(l.shortcut))
+            throw new Error(`model spec ${at}: a residual block's "shortcut" must be a list of layers`);
           walk(l.layers, `${at}.layers`);
           walk(l.shortcut ?? [], `${at}.shortcut`);
           break;
@@ -132,14 +163,23 @@ export const PRESETS: Record<string, ModelSpec> = {
     input: { shape: [1, 28, 28] },
     normalize: { mean: 0.286, std: 0.353 },
     layers: [
-      { type: 'conv2d', filters: 32, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool', size: 2 },
-      { type: 'conv2d', filters: 64, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool', size: 2 },
-      { type: 'conv2d', filters: 64, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'avgpool', size: 2 },
-      { type: 'flatten' }, { type: 'dropout', rate: 0.25 }, { type: 'dense', units: 128 }, { type: 'relu' },
+      { type: 'conv2d', filters: 32, kernel: 3, padding: 1 },
+      { type: 'relu' },
+      { type: 'maxpool', size: 2 },
+      { type: 'conv2d', filters: 64, kernel: 3, padding: 1 },
+      { type: 'relu' },
+      { type: 'maxpool', size: 2 },
+      { type: 'conv2d', filters: 64, kernel: 3, padding: 1 },
+      { type: 'relu' },
+      { type: 'avgpool', size: 2 },
+      { type: 'flatten' },
+      { type: 'dropout', rate: 0.25 },
+      { type: 'dense', units: 128 },
+      { type: 'relu' },
       { type: 'dense', units: 10 },
     ],
   },
-  'mlp': {
+  mlp: {
     input: { shape: [784] },
     layers: [{ type: 'dense', units: 256 }, { type: 'relu' }, { type: 'dense', units: 10 }],
   },

@@ -195,10 +195,20 @@ export class Trainer {
   private async openStepGraph(train: Dataset): Promise<StepGraph> {
     const opt = this.opts.optimizer ?? { kind: 'adam' };
     const layers = new Set(buildGraph(this.spec, 'infer', { shapesOnly: true }).params.map((p) => p.layer));
-    for (const f of this.opts.freeze ?? []) if (!layers.has(f)) throw new Error(`cannot freeze "${f}": the model has no layer with parameters of that name (layers: ${[...layers].join(', ')})`);
-    const built = buildGraph(this.spec, 'train', { loss: this.loss, optimizer: opt, dropoutSeed: (this.opts.seed ?? 0) + 1, frozen: this.opts.freeze, values: this.params, nchwcBlock: await this.blockSize(), threads: this.opts.threads });
+    for (const f of this.opts.freeze ?? [])
+      if (!layers.has(f)) throw new Error(`cannot freeze "${f}": the model has no layer with parameters of that name (layers: ${[...layers].join(', ')})`);
+    const built = buildGraph(this.spec, 'train', {
+      loss: this.loss,
+      optimizer: opt,
+      dropoutSeed: (this.opts.seed ?? 0) + 1,
+      frozen: this.opts.freeze,
+      values: this.params,
+      nchwcBlock: await this.blockSize(),
+      threads: this.opts.threads,
+    });
     const session = await this.session(built);
-    for (const s of built.states!) if (!this.state.has(s.name)) this.state.set(s.name, { dtype: 'float32', dims: s.dims, data: new Float32Array(numel(s.dims)) });
+    for (const s of built.states!)
+      if (!this.state.has(s.name)) this.state.set(s.name, { dtype: 'float32', dims: s.dims, data: new Float32Array(numel(s.dims)) });
     return { built, session, opt, yPer: numel(train.y.dims.slice(1)), isCE: this.loss.kind === 'cross-entropy', K: this.numOutputs() };
   }
 
@@ -217,7 +227,14 @@ export class Trainer {
       lossSum += loss * idx.length;
       seen += idx.length;
       if (run.isCE) correct += countCorrect(logits, train.y.data as BigInt64Array, idx, run.K);
-      this.opts.onStep?.({ epoch, step: s + 1, steps, loss: lossSum / seen, accuracy: run.isCE ? correct / seen : undefined, seconds: (performance.now() - t0) / 1000 });
+      this.opts.onStep?.({
+        epoch,
+        step: s + 1,
+        steps,
+        loss: lossSum / seen,
+        accuracy: run.isCE ? correct / seen : undefined,
+        seconds: (performance.now() - t0) / 1000,
+      });
     }
     return { epoch: epoch + 1, lr, trainLoss: lossSum / seen, trainAccuracy: run.isCE ? correct / seen : undefined, seconds: 0 };
   }
@@ -244,7 +261,9 @@ export class Trainer {
     const out = await run.session.run(feeds);
     const loss = (out[built.loss!]!.data as Float32Array)[0]!;
     if (!Number.isFinite(loss)) {
-      throw new Error(`the loss became ${loss} at ${at}; stopping (lower the learning rate). The last checkpoint${this.opts.checkpoints ? ` in ${this.opts.checkpoints.where}` : ''} is kept`);
+      throw new Error(
+        `the loss became ${loss} at ${at}; stopping (lower the learning rate). The last checkpoint${this.opts.checkpoints ? ` in ${this.opts.checkpoints.where}` : ''} is kept`,
+      );
     }
     for (const p of built.params) if (!p.frozen) this.params.set(p.name, out[built.updated!.get(p.name)!]!);
     for (const st of built.states!) this.state.set(st.name, out[built.updated!.get(st.name)!]!);
@@ -321,7 +340,11 @@ export function scoreLogits(logits: Float32Array, d: Dataset, K: number, loss: L
       const row = logits.subarray(i * K, (i + 1) * K);
       let m = -Infinity;
       let best = 0;
-      for (let k = 0; k < K; k++) if (row[k]! > m) { m = row[k]!; best = k; }
+      for (let k = 0; k < K; k++)
+        if (row[k]! > m) {
+          m = row[k]!;
+          best = k;
+        }
       let se = 0;
       for (let k = 0; k < K; k++) se += Math.exp(row[k]! - m);
       l += m + Math.log(se) - row[Number(labels[i])]!;

@@ -49,11 +49,7 @@ export function colorize(value: number, colormap: ColormapName = 'bwr'): Rgb {
   const [p0, c0] = nodes[k - 1]!;
   const [p1, c1] = nodes[k]!;
   const t = (v - p0) / (p1 - p0);
-  return [
-    Math.round(c0[0] + (c1[0] - c0[0]) * t),
-    Math.round(c0[1] + (c1[1] - c0[1]) * t),
-    Math.round(c0[2] + (c1[2] - c0[2]) * t),
-  ];
+  return [Math.round(c0[0] + (c1[0] - c0[0]) * t), Math.round(c0[1] + (c1[1] - c0[1]) * t), Math.round(c0[2] + (c1[2] - c0[2]) * t)];
 }
 
 /** The colour of 0: what an all-zero relevance map looks like. */

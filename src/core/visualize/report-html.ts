@@ -99,11 +99,7 @@ export function explanationReportHtml(items: ReportItem[], meta: ReportMeta): st
     if (item.label !== undefined) info.push(`label: ${escapeHtml(className(item.label, names))}`);
     const cells = [`<td class="sample">${info.join('<br>')}</td>`];
     if (hasImages) {
-      cells.push(
-        item.imagePng
-          ? `<td><img src="${pngDataUri(item.imagePng)}" alt="${escapeHtml(`input ${item.title}`)}"></td>`
-          : '<td>—</td>',
-      );
+      cells.push(item.imagePng ? `<td><img src="${pngDataUri(item.imagePng)}" alt="${escapeHtml(`input ${item.title}`)}"></td>` : '<td>—</td>');
     }
     for (const m of methods) {
       const h = item.heatmaps.find((x) => x.method === m);

@@ -56,9 +56,7 @@ export function highlightTextHtml(tokens: string[], relevance: ArrayLike<number>
     );
   });
 
-  const parts: string[] = [
-    '<div class="relprop-text" style="font-family:sans-serif;max-width:60em">',
-  ];
+  const parts: string[] = ['<div class="relprop-text" style="font-family:sans-serif;max-width:60em">'];
   if (opts.title !== undefined) parts.push(`<h3 style="margin:0 0 0.5em 0">${escapeHtml(opts.title)}</h3>`);
   parts.push(`<p style="line-height:2;margin:0">${spans.join(sep)}</p>`);
   if (opts.legend ?? true) {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ExplainerOptions } from '../../core/explain/explainer.js';
+import type { ExplainerOptions } from '../../core/explain/explainer.js';
 import { Explainer } from '../api.js';
 import { writeFileAtomic, ensureDir } from '../io/atomic.js';
 import { loadImage } from '../io/image.js';
@@ -49,7 +49,7 @@ export async function demoCommand(f: { out?: string; threads?: number; quiet?: b
   images.forEach((t, i) => batch.set(t.data as Float32Array, i * 784));
   const x = { dtype: 'float32' as const, dims: [N, 1, 28, 28], data: batch };
   const items: ReportItem[] = labels.map((l, i) => {
-    const px = Float32Array.from((images[i]!.data as Float32Array), (v) => v * 255);
+    const px = Float32Array.from(images[i]!.data as Float32Array, (v) => v * 255);
     return { title: l.file, imagePng: encodePng(imageToRgba(px, 28, 28), 28, 28, displayScale(28, 28)), heatmaps: [], predicted: 0, target: 0, label: l.label };
   });
   const summary: Record<string, unknown>[] = [];
@@ -70,16 +70,29 @@ export async function demoCommand(f: { out?: string; threads?: number; quiet?: b
       items[i]!.heatmaps.push({ method: m.label, png: pngs[i]!, relevanceSum: sum, logit });
       items[i]!.predicted = res.predicted[i]!;
       items[i]!.target = t;
-      summary.push({ sample: labels[i]!.file, label: labels[i]!.label, method: m.label, predicted: res.predicted[i], target: t, target_logit: logit, relevance_sum: sum, heatmap: `${i}-${slug}.png` });
+      summary.push({
+        sample: labels[i]!.file,
+        label: labels[i]!.label,
+        method: m.label,
+        predicted: res.predicted[i],
+        target: t,
+        target_logit: logit,
+        relevance_sum: sum,
+        heatmap: `${i}-${slug}.png`,
+      });
     }
     await writeFileAtomic(join(out, `relevance-${slug}.npy`), encodeNpy(res.relevance));
     if (!f.quiet) process.stdout.write(`${m.label}: ${N} samples in ${ms.toFixed(0)} ms\n`);
   }
-  await writeFileAtomic(join(out, 'summary.json'), JSON.stringify({ model: 'models/fmnist-cnn.onnx', classes: card.classes, results: summary }, null, 2) + '\n');
+  await writeFileAtomic(
+    join(out, 'summary.json'),
+    JSON.stringify({ model: 'models/fmnist-cnn.onnx', classes: card.classes, results: summary }, null, 2) + '\n',
+  );
   const html = explanationReportHtml(items, {
     title: 'relprop demo: Fashion-MNIST CNN',
     model: 'models/fmnist-cnn.onnx',
-    description: 'Each row is one test image; each column one explanation of the predicted class. Red: evidence for the class, blue: against; each map is scaled by its largest absolute value.',
+    description:
+      'Each row is one test image; each column one explanation of the predicted class. Red: evidence for the class, blue: against; each map is scaled by its largest absolute value.',
     classNames: card.classes,
   });
   await writeFileAtomic(join(out, 'index.html'), html);

@@ -5,21 +5,32 @@
  */
 import { ensureDir } from '../io/atomic.js';
 import cliProgress from 'cli-progress';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
 import { loadDataset } from '../evaluate/dataset.js';
 import { DEFAULT_METHODS, parseMethodSpec } from '../../core/evaluate/methods.js';
 import { splitMethodList } from '../../core/explain/method-spec.js';
 import { REPLACEMENTS, type Replacement } from '../../core/evaluate/perturb.js';
-import { type EvaluationResult } from '../../core/evaluate/region-perturbation.js';
+import type { EvaluationResult } from '../../core/evaluate/region-perturbation.js';
 import { readModelFile } from '../files.js';
 import { evaluateRegionPerturbation } from '../api.js';
 import { imageGeometry, parseRegionSize } from '../../core/evaluate/regions.js';
 import { aopcTableText, writeEvaluationOutputs } from '../evaluate/report.js';
 import { importModel } from '../../core/graph/import.js';
 import { imageOptionsFor } from './inputs.js';
-import { batchSizeOption, explainerOptions, imageOptions, inputRangeOption, quietOption, ruleParamOptions, samplingOptions, seedOption, threadsOption, type MethodFlags } from './options.js';
+import {
+  batchSizeOption,
+  explainerOptions,
+  imageOptions,
+  inputRangeOption,
+  quietOption,
+  ruleParamOptions,
+  samplingOptions,
+  seedOption,
+  threadsOption,
+  type MethodFlags,
+} from './options.js';
 import { nonNegInt, num, posInt } from './values.js';
 
 export interface EvaluateFlags extends Omit<MethodFlags, 'steps'> {
@@ -62,8 +73,14 @@ export function registerEvaluateCommand(program: Command): void {
     .requiredOption('--model <file>', 'ONNX classifier (output: class scores [N, K])')
     .requiredOption('--data <path>', 'IDX images file (.gz or raw; labels found beside it), folder of IDX files, .npy array, or folder of PNG/JPEG images')
     .requiredOption('--out <dir>', 'output folder (results.json, aopc.csv, curves.csv, samples.csv, table.md, curves.svg/png, heatmaps.png, progress.jsonl)')
-    .option('--methods <list>', `comma-separated method specs NAME[:VARIANT][@key=value…] (e.g. lrp:epsilon@epsilon=0.01, lrp:epsilon-plus-flat, integrated-gradients@steps=64, gradient@pool=abs) and "random" (default: ${DEFAULT_METHODS.join(',')})`)
-    .option('--region-size <n|HxW>', 'region size in pixels; must divide the image (default: the paper\'s 9, or the largest size below it that divides the image into ≥ 100 regions)')
+    .option(
+      '--methods <list>',
+      `comma-separated method specs NAME[:VARIANT][@key=value…] (e.g. lrp:epsilon@epsilon=0.01, lrp:epsilon-plus-flat, integrated-gradients@steps=64, gradient@pool=abs) and "random" (default: ${DEFAULT_METHODS.join(',')})`,
+    )
+    .option(
+      '--region-size <n|HxW>',
+      "region size in pixels; must divide the image (default: the paper's 9, or the largest size below it that divides the image into ≥ 100 regions)",
+    )
     .option('--steps <n>', 'perturbation steps L (default: min(100, number of regions))', posInt('--steps'))
     .addOption(new Option('--replacement <mode>', 'what a perturbed region becomes').choices([...REPLACEMENTS]).default('uniform'))
     .option('--blur-sigma <s>', 'blur replacement: Gaussian sigma in pixels (default 2)', num('--blur-sigma'))
@@ -80,8 +97,11 @@ export function registerEvaluateCommand(program: Command): void {
   ruleParamOptions(cmd);
   inputRangeOption(cmd, '; also the range of the uniform noise (default noise range: per-channel min/max of the data)');
   samplingOptions(cmd, '--ig-steps');
-  batchSizeOption(cmd, 256, 'explainer: samples per runtime call')
-    .option('--forward-batch <n>', 'perturbed images per runtime call (default 256)', posInt('--forward-batch'));
+  batchSizeOption(cmd, 256, 'explainer: samples per runtime call').option(
+    '--forward-batch <n>',
+    'perturbed images per runtime call (default 256)',
+    posInt('--forward-batch'),
+  );
   threadsOption(cmd)
     .option('--chunk-size <n>', 'samples per chunk, the unit of progress and resume (default 50)', posInt('--chunk-size'))
     .option('--heatmap-samples <n>', 'columns of the heatmap grid (default 8; 0: no grid)', nonNegInt('--heatmap-samples'), 8)
@@ -129,41 +149,50 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
     process.stderr.write('\nrelprop: stopping after the current chunk (Ctrl-C again to quit now; progress so far is kept)\n');
   };
   process.on('SIGINT', onSigint);
-  const bar = !f.quiet && process.stderr.isTTY
-    ? new cliProgress.SingleBar({ format: 'evaluating [{bar}] {percentage}% | {value}/{total} perturbed inferences | ETA {eta_formatted}', stream: process.stderr, etaBuffer: 50 }, cliProgress.Presets.shades_classic)
-    : null;
+  const bar =
+    !f.quiet && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          { format: 'evaluating [{bar}] {percentage}% | {value}/{total} perturbed inferences | ETA {eta_formatted}', stream: process.stderr, etaBuffer: 50 },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
   let started = false;
   let result: EvaluationResult;
   try {
-    result = await evaluateRegionPerturbation(f.model, data, {
-      methods: specs,
-      regionSize,
-      steps: f.steps,
-      replacement: f.replacement as Replacement | undefined,
-      blurSigma: f.blurSigma,
-      range: f.inputRange as [number, number] | undefined,
-      repeats: f.repeats,
-      seed: f.seed,
-      target: f.target,
-      score: f.score,
-      layout: f.layout,
-      chunkSize: f.chunkSize,
-    }, {
-      threads: f.threads,
-      forwardBatch: f.forwardBatch,
-      explainBatch: f.batchSize,
-      progressFile: f.progress ?? join(f.out, 'progress.jsonl'),
-      fresh: f.fresh,
-      signal: controller.signal,
-      heatmapSamples: f.heatmapSamples,
-      onProgress: (done, total) => {
-        if (!bar) return;
-        if (!started) {
-          bar.start(total, done);
-          started = true;
-        } else bar.update(done);
+    result = await evaluateRegionPerturbation(
+      f.model,
+      data,
+      {
+        methods: specs,
+        regionSize,
+        steps: f.steps,
+        replacement: f.replacement as Replacement | undefined,
+        blurSigma: f.blurSigma,
+        range: f.inputRange as [number, number] | undefined,
+        repeats: f.repeats,
+        seed: f.seed,
+        target: f.target,
+        score: f.score,
+        layout: f.layout,
+        chunkSize: f.chunkSize,
       },
-    });
+      {
+        threads: f.threads,
+        forwardBatch: f.forwardBatch,
+        explainBatch: f.batchSize,
+        progressFile: f.progress ?? join(f.out, 'progress.jsonl'),
+        fresh: f.fresh,
+        signal: controller.signal,
+        heatmapSamples: f.heatmapSamples,
+        onProgress: (done, total) => {
+          if (!bar) return;
+          if (!started) {
+            bar.start(total, done);
+            started = true;
+          } else bar.update(done);
+        },
+      },
+    );
   } finally {
     bar?.stop();
     process.off('SIGINT', onSigint);
@@ -178,11 +207,17 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
   if (!f.quiet) {
     const s = result.settings;
     const t = result.timing;
-    process.stdout.write(`${result.samples} samples${result.accuracy !== undefined ? ` (accuracy ${(100 * result.accuracy).toFixed(1)}%)` : ''}, ${s.regionSize.join('x')} regions, ${s.steps} steps (${(100 * s.fractionPerturbed).toFixed(1)}% of the image), ${s.replacement} replacement, score: ${s.score} of the ${s.target} class\n`);
+    process.stdout.write(
+      `${result.samples} samples${result.accuracy !== undefined ? ` (accuracy ${(100 * result.accuracy).toFixed(1)}%)` : ''}, ${s.regionSize.join('x')} regions, ${s.steps} steps (${(100 * s.fractionPerturbed).toFixed(1)}% of the image), ${s.replacement} replacement, score: ${s.score} of the ${s.target} class\n`,
+    );
     process.stdout.write(aopcTableText(result));
     const all = result.timingAllChunks;
-    if (all && all.inferences > t.inferences) process.stdout.write(`resumed: ${all.inferences - t.inferences} of ${all.inferences} perturbed inferences were done by earlier runs\n`);
-    if (t.inferences > 0) process.stdout.write(`${t.inferences} perturbed inferences in ${(t.forwardOrtMs / 1000).toFixed(1)} s inside ONNX Runtime (${Math.round(t.inferences / (t.forwardOrtMs / 1000))}/s); run ${(t.totalMs / 1000).toFixed(1)} s\n`);
+    if (all && all.inferences > t.inferences)
+      process.stdout.write(`resumed: ${all.inferences - t.inferences} of ${all.inferences} perturbed inferences were done by earlier runs\n`);
+    if (t.inferences > 0)
+      process.stdout.write(
+        `${t.inferences} perturbed inferences in ${(t.forwardOrtMs / 1000).toFixed(1)} s inside ONNX Runtime (${Math.round(t.inferences / (t.forwardOrtMs / 1000))}/s); run ${(t.totalMs / 1000).toFixed(1)} s\n`,
+      );
     process.stdout.write(`wrote ${written.join(', ')}\n`);
   }
 }

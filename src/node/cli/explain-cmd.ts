@@ -36,9 +36,13 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
     const x = ex.validateInput(loaded.tensor);
     if (f.overlay && !loaded.pixels) throw new Error('--overlay needs an image input (PNG or JPEG)');
     const N = x.dims[0]!;
-    const bar = !f.quiet && process.stderr.isTTY && N > (opts.batchSize ?? 32)
-      ? new cliProgress.SingleBar({ format: 'explaining [{bar}] {value}/{total} samples | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic)
-      : null;
+    const bar =
+      !f.quiet && process.stderr.isTTY && N > (opts.batchSize ?? 32)
+        ? new cliProgress.SingleBar(
+            { format: 'explaining [{bar}] {value}/{total} samples | ETA {eta}s', stream: process.stderr },
+            cliProgress.Presets.shades_classic,
+          )
+        : null;
     bar?.start(N, 0);
     const res = await ex.explain(x, { target, onProgress: (done) => bar?.update(done) });
     bar?.stop();
@@ -83,7 +87,9 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
         const K = res.logits.dims[1]!;
         const t = res.targets[i]!;
         const logit = (res.logits.data as Float32Array)[i * K + t]!;
-        process.stdout.write(`sample ${i}: predicted ${res.predicted[i]}, target ${t}, logit ${logit.toFixed(4)}, relevance sum ${sumSample(res.relevance.data as Float32Array, i, N).toFixed(4)}\n`);
+        process.stdout.write(
+          `sample ${i}: predicted ${res.predicted[i]}, target ${t}, logit ${logit.toFixed(4)}, relevance sum ${sumSample(res.relevance.data as Float32Array, i, N).toFixed(4)}\n`,
+        );
       }
       if (N > 10) process.stdout.write(`… ${N - 10} more samples\n`);
       process.stdout.write(`wrote ${files.map(([p]) => p).join(', ')}\n`);

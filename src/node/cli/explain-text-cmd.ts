@@ -7,14 +7,23 @@
  * in a --file is decoded with U+FFFD replacements and a warning; a text longer than the
  * vocabulary's maximum is truncated (its first tokens kept) with a warning, also in the outputs.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../io/atomic.js';
 import { decodeLenient } from '../text/dataset.js';
 import { checkTextMethod, PAPER_EPSILON, TEXT_METHODS, type TextExplanation } from '../../core/text/explain.js';
 import { TextExplainer } from '../api.js';
 import { className, textExplanationHtml, topWords } from '../../core/text/report.js';
-import { explainerOptions, lrpRuleChoiceOptions, quietOption, ruleParamOptions, samplingOptions, seedOption, threadsOption, type MethodFlags } from './options.js';
+import {
+  explainerOptions,
+  lrpRuleChoiceOptions,
+  quietOption,
+  ruleParamOptions,
+  samplingOptions,
+  seedOption,
+  threadsOption,
+  type MethodFlags,
+} from './options.js';
 import { posInt } from './values.js';
 
 export interface ExplainTextFlags extends Omit<MethodFlags, 'inputRange' | 'batchSize'> {
@@ -51,7 +60,8 @@ function readInputText(f: ExplainTextFlags, args: string[], warn: (s: string) =>
       throw new Error(`cannot read text file ${f.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     const d = decodeLenient(bytes);
-    if (d.invalidSequences > 0) warn(`${f.file} is not valid UTF-8: ${d.invalidSequences} invalid byte sequence(s) (first at byte ${d.firstInvalid}) were replaced by U+FFFD`);
+    if (d.invalidSequences > 0)
+      warn(`${f.file} is not valid UTF-8: ${d.invalidSequences} invalid byte sequence(s) (first at byte ${d.firstInvalid}) were replaced by U+FFFD`);
     return d.text;
   }
   if (args.length === 0) throw new Error('no text given: pass it as an argument, or use --file FILE (--file - reads stdin)');
@@ -75,10 +85,18 @@ export async function explainTextCommand(args: string[], f: ExplainTextFlags): P
     const target = parseTextTarget(f.target, te.labels, K);
     const enc = te.vocab.encode(text);
     if (enc.tokens.length === 0) {
-      throw new Error(text.trim() === '' ? 'the text is empty: there is nothing to explain' : 'the text holds no words (only punctuation or symbols): there is nothing to explain');
+      throw new Error(
+        text.trim() === ''
+          ? 'the text is empty: there is nothing to explain'
+          : 'the text holds no words (only punctuation or symbols): there is nothing to explain',
+      );
     }
-    if (enc.truncated) warn(`the text has ${enc.totalTokens} tokens; only the first ${enc.tokens.length} are explained (the vocabulary allows ${te.vocab.maxTokens} per text)`);
-    if (enc.unknown === enc.tokens.length) warn(`none of the ${enc.tokens.length} words is in the vocabulary: every word is read as ${te.vocab.file.unk}, so the prediction carries no information about the text`);
+    if (enc.truncated)
+      warn(`the text has ${enc.totalTokens} tokens; only the first ${enc.tokens.length} are explained (the vocabulary allows ${te.vocab.maxTokens} per text)`);
+    if (enc.unknown === enc.tokens.length)
+      warn(
+        `none of the ${enc.tokens.length} words is in the vocabulary: every word is read as ${te.vocab.file.unk}, so the prediction carries no information about the text`,
+      );
     else if (enc.unknown > 0) notes.push(`${enc.unknown} of ${enc.tokens.length} words are not in the vocabulary (read as ${te.vocab.file.unk})`);
     const [e] = (await te.explainTexts([text], target)) as [TextExplanation];
     const signed = method !== 'sa';
@@ -117,7 +135,9 @@ export async function explainTextCommand(args: string[], f: ExplainTextFlags): P
       const lab = (k: number) => className(te.labels, k);
       out.push(`predicted: ${lab(e.predicted)}, p = ${e.probabilities[e.predicted]!.toFixed(3)}`);
       const sum = e.relevance.reduce((a, b) => a + b, 0);
-      out.push(`explained: ${lab(e.target)}, score ${e.logits[e.target]!.toFixed(4)}; ${te.describe()}; ${e.tokens.length} words${e.unknown ? ` (${e.unknown} unknown)` : ''}, ${signed ? 'relevance' : 'sensitivity'} sum ${sum.toFixed(4)}`);
+      out.push(
+        `explained: ${lab(e.target)}, score ${e.logits[e.target]!.toFixed(4)}; ${te.describe()}; ${e.tokens.length} words${e.unknown ? ` (${e.unknown} unknown)` : ''}, ${signed ? 'relevance' : 'sensitivity'} sum ${sum.toFixed(4)}`,
+      );
       const w = Math.max(4, ...topWords(e, f.top).map((x) => x.surface.length));
       const list = (title: string, ws: ReturnType<typeof topWords>) => {
         out.push(title);
@@ -140,7 +160,9 @@ export async function explainTextCommand(args: string[], f: ExplainTextFlags): P
 export function registerExplainTextCommand(program: Command): void {
   const cmd = program
     .command('explain-text')
-    .description('explain a text classifier word by word: top words, highlighted HTML. A text longer than the vocabulary allows (bucketed default: 509 tokens) is truncated to its first tokens, with a warning; invalid UTF-8 in --file is replaced by U+FFFD, with a warning; a text without words is an error')
+    .description(
+      'explain a text classifier word by word: top words, highlighted HTML. A text longer than the vocabulary allows (bucketed default: 509 tokens) is truncated to its first tokens, with a warning; invalid UTF-8 in --file is replaced by U+FFFD, with a warning; a text without words is an error',
+    )
     .argument('[text...]', 'the text (or use --file)')
     .requiredOption('--model <file>', 'ONNX text model: int64 ids [N, L] → scores [N, classes]')
     .option('--vocab <file>', 'vocabulary JSON (default: <model>.vocab.json)')
@@ -155,5 +177,7 @@ export function registerExplainTextCommand(program: Command): void {
     .option('--html <file>', 'write an HTML page with every word highlighted')
     .option('--json <file>', 'write the tokens, their relevance and the prediction as JSON');
   threadsOption(cmd);
-  quietOption(cmd, 'print nothing on success (warnings still go to stderr)').action(async (text: string[], opts: ExplainTextFlags) => explainTextCommand(text, opts));
+  quietOption(cmd, 'print nothing on success (warnings still go to stderr)').action(async (text: string[], opts: ExplainTextFlags) =>
+    explainTextCommand(text, opts),
+  );
 }

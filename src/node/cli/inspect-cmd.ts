@@ -16,11 +16,26 @@ export async function inspectCommand(model: string, f: MethodFlags & { shape?: s
     }
     const c = await ex.compile(shape);
     if (f.json) {
-      process.stdout.write(JSON.stringify({ input: c.input, inputShape: declared, classes: c.numClasses, layers: c.layers.map(({ name, op, kind, rule }) => ({ name, op, kind, rule })), merged: Object.fromEntries(ex.model.info.merged), strippedSoftmax: ex.model.info.strippedSoftmax }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          {
+            input: c.input,
+            inputShape: declared,
+            classes: c.numClasses,
+            layers: c.layers.map(({ name, op, kind, rule }) => ({ name, op, kind, rule })),
+            merged: Object.fromEntries(ex.model.info.merged),
+            strippedSoftmax: ex.model.info.strippedSoftmax,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
       return;
     }
     const out: string[] = [];
-    out.push(`model ${model}: input "${c.input}" ${JSON.stringify(declared.map((d) => d ?? 'N'))} ${c.inputDtype}, ${c.numClasses} classes, method ${ex.method}`);
+    out.push(
+      `model ${model}: input "${c.input}" ${JSON.stringify(declared.map((d) => d ?? 'N'))} ${c.inputDtype}, ${c.numClasses} classes, method ${ex.method}`,
+    );
     if (ex.model.info.strippedSoftmax) out.push(`output softmax "${ex.model.info.strippedSoftmax}" stripped: explaining logits`);
     for (const [bn, into] of ex.model.info.merged) out.push(`batch norm "${bn}" folded into "${into}"`);
     const w = [Math.max(5, ...c.layers.map((l) => l.name.length)), Math.max(2, ...c.layers.map((l) => l.op.length))];

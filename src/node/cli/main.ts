@@ -44,7 +44,10 @@ const train = program
   .description('train a model (a JSON spec or a preset) and save it as an inference ONNX with a JSON card')
   .option('--spec <file>', 'model spec (JSON)')
   .option('--preset <name>', 'a named model: fmnist-cnn, mlp')
-  .requiredOption('--data <path>', 'training data: IDX folder/file, .npy (with --labels), token ids .jsonl (relprop text-encode), or an image folder (one sub-folder per class)')
+  .requiredOption(
+    '--data <path>',
+    'training data: IDX folder/file, .npy (with --labels), token ids .jsonl (relprop text-encode), or an image folder (one sub-folder per class)',
+  )
   .option('--labels <file>', 'labels .npy for a .npy input')
   .option('--val <path>', 'validation data (same forms)')
   .option('--val-labels <file>', 'labels .npy for --val')
@@ -66,7 +69,7 @@ threadsOption(train)
   .requiredOption('--out <file>', 'output model (.onnx; the card goes beside it as .json)')
   .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch')
   .option('--resume', 'continue from the checkpoint in --checkpoint-dir')
-  .option('--init <model.onnx>', 'start from this model\'s weights (names and shapes that match); its card gives the spec unless --spec/--preset')
+  .option('--init <model.onnx>', "start from this model's weights (names and shapes that match); its card gives the spec unless --spec/--preset")
   .option('--freeze <layers>', 'comma-separated layer names to keep fixed (train a new head)')
   .option('--max-length <n>', 'token-id JSONL: pad or cut documents to this many tokens', posInt('--max-length'))
   .option('--init-param <name=file.npy...>', 'initialise a parameter from a .npy (e.g. embedding_0.weight=vectors.npy)')
@@ -82,7 +85,7 @@ const wordVectors = program
   .option('--window <n>', 'context window (words on each side)', posInt('--window'))
   .option('--contexts <n>', 'number of most frequent context words', posInt('--contexts'))
   .option('--skip <ids>', 'token ids that are not words (default 0,1: padding, unknown)');
-seedOption(wordVectors, 'the SVD\'s random probes', 0).requiredOption('--out <file>', 'vectors .npy [vocab, dim]');
+seedOption(wordVectors, "the SVD's random probes", 0).requiredOption('--out <file>', 'vectors .npy [vocab, dim]');
 quietOption(wordVectors).action(async (opts) => wordVectorsCommand(opts));
 
 const test = program

@@ -32,7 +32,11 @@ export function batchSizeOption(cmd: Command, defaultSize: number, what = 'sampl
 
 /** --input-range; `also` adds what else the command uses the range for. */
 export function inputRangeOption(cmd: Command, also = ''): Command {
-  return cmd.option('--input-range <lo,hi>', `range of raw input values: the zB/box bounds of LRP's first layer, carried through in-model normalisation${also}`, numList('--input-range'));
+  return cmd.option(
+    '--input-range <lo,hi>',
+    `range of raw input values: the zB/box bounds of LRP's first layer, carried through in-model normalisation${also}`,
+    numList('--input-range'),
+  );
 }
 
 /** The LRP rule parameters (for evaluate: the defaults of every method, which a spec's @key=value overrides). */
@@ -60,7 +64,7 @@ export function samplingOptions(cmd: Command, stepsFlag: '--steps' | '--ig-steps
   return cmd
     .option(`${stepsFlag} <n>`, 'integrated gradients: steps of the Riemann sum (default 32)', posInt(stepsFlag))
     .option('--samples <n>', 'smoothgrad: noisy samples (default 16)', posInt('--samples'))
-    .option('--noise-level <s>', 'smoothgrad: noise sigma as a fraction of each input\'s value range (default 0.1)', num('--noise-level'));
+    .option('--noise-level <s>', "smoothgrad: noise sigma as a fraction of each input's value range (default 0.1)", num('--noise-level'));
 }
 
 /** How images are decoded into the model's input; `scope` says which inputs are images (explain: the input file; evaluate: image folders). */

@@ -64,7 +64,9 @@ export async function textVocabCommand(f: VocabFlags): Promise<void> {
   await saveVocabulary(vocab, f.out);
   if (!f.quiet) {
     const src = vocab.file.source as { distinctTokens: number };
-    process.stdout.write(`${f.out}: ${vocab.size} tokens (${src.distinctTokens} distinct in ${ds.docs.length} documents, min count ${f.minCount}), ${ds.labels.length} labels, max ${vocab.maxTokens} tokens per text\n`);
+    process.stdout.write(
+      `${f.out}: ${vocab.size} tokens (${src.distinctTokens} distinct in ${ds.docs.length} documents, min count ${f.minCount}), ${ds.labels.length} labels, max ${vocab.maxTokens} tokens per text\n`,
+    );
   }
 }
 
@@ -84,7 +86,9 @@ export async function textEncodeCommand(f: EncodeFlags): Promise<void> {
   }
   await writeFileAtomic(f.out, lines.join('\n') + '\n');
   if (!f.quiet) {
-    process.stdout.write(`${f.out}: ${ds.docs.length} documents, ${tokens} tokens (${((100 * unknown) / Math.max(1, tokens)).toFixed(1)}% unknown), ${truncated} truncated to ${vocab.maxTokens} tokens\n`);
+    process.stdout.write(
+      `${f.out}: ${ds.docs.length} documents, ${tokens} tokens (${((100 * unknown) / Math.max(1, tokens)).toFixed(1)}% unknown), ${truncated} truncated to ${vocab.maxTokens} tokens\n`,
+    );
   }
 }
 
@@ -111,7 +115,7 @@ export function registerTextDataCommands(program: Command): void {
     .description('encode a JSONL file with a vocabulary: one {"id","y","label","n","ids"} line per document')
     .requiredOption('--vocab <file>', 'vocabulary JSON')
     .requiredOption('--data <file>', 'JSONL documents')
-    .option('--labels <file>', 'label list (default: the vocabulary\'s labels)')
+    .option('--labels <file>', "label list (default: the vocabulary's labels)")
     .requiredOption('--out <file>', 'JSONL output');
   quietOption(encode).action(async (opts: EncodeFlags) => textEncodeCommand(opts));
 }

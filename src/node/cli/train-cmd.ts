@@ -102,7 +102,8 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
   const losses = ['cross-entropy', 'mse', 'multitask-mse', 'multitask-mae'];
   if (!losses.includes(f.loss)) throw new Error(`unknown loss "${f.loss}" (${losses.join(', ')})`);
   const cardPathEarly = f.out.replace(/\.onnx$/, '') + '.json';
-  if (f.spec && resolve(f.spec) === resolve(cardPathEarly)) throw new Error(`--out ${f.out} would write its model card over the spec ${f.spec}; choose another name`);
+  if (f.spec && resolve(f.spec) === resolve(cardPathEarly))
+    throw new Error(`--out ${f.out} would write its model card over the spec ${f.spec}; choose another name`);
   // Fail on an unwritable output before hours of training.
   ensureDir(dirname(resolve(f.out)));
   await writeFileAtomic(`${f.out}.writable-check`, '').then(() => import('node:fs').then((fs) => fs.unlinkSync(`${f.out}.writable-check`)));
@@ -116,11 +117,32 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
   const optimizer: OptimizerSpec = { kind: f.optimizer as 'adam' | 'sgd', momentum: f.momentum, weightDecay: f.weightDecay };
   const loss: LossSpec = { kind: f.loss as LossSpec['kind'] };
   const schedule: Schedule = { kind: f.schedule as Schedule['kind'], every: f.stepEvery };
-  const bar = !f.quiet && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'epoch {epoch}/{epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
-  const freeze = f.freeze ? f.freeze.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  const bar =
+    !f.quiet && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          { format: 'epoch {epoch}/{epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | ETA {eta}s', stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+  const freeze = f.freeze
+    ? f.freeze
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
   const trainer = new Trainer(spec, {
-    epochs: f.epochs, batchSize: f.batchSize, lr: f.lr, optimizer, loss, schedule, seed: f.seed, threads: f.threads, patience: f.patience,
-    checkpoints: f.checkpointDir ? folderCheckpoints(f.checkpointDir) : undefined, resume: f.resume, freeze,
+    epochs: f.epochs,
+    batchSize: f.batchSize,
+    lr: f.lr,
+    optimizer,
+    loss,
+    schedule,
+    seed: f.seed,
+    threads: f.threads,
+    patience: f.patience,
+    checkpoints: f.checkpointDir ? folderCheckpoints(f.checkpointDir) : undefined,
+    resume: f.resume,
+    freeze,
     onStep: (s) => {
       if (!bar) return;
       if (s.step === 1) bar.start(s.steps, 0, { epoch: s.epoch + 1, epochs: f.epochs, loss: '-', acc: '-' });
@@ -130,7 +152,9 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     onEpoch: (e) => {
       if (f.quiet) return;
       const acc = (v?: number) => (v === undefined ? '' : ` ${(100 * v).toFixed(2)}%`);
-      process.stdout.write(`epoch ${e.epoch}: lr ${e.lr.toPrecision(3)}, train loss ${e.trainLoss.toFixed(4)}${acc(e.trainAccuracy)}${e.valLoss !== undefined ? `, validation loss ${e.valLoss.toFixed(4)}${acc(e.valAccuracy)}` : ''}${e.valMae !== undefined && e.valAccuracy === undefined ? ` MAE ${e.valMae.toFixed(4)}` : ''} (${e.seconds.toFixed(1)} s)\n`);
+      process.stdout.write(
+        `epoch ${e.epoch}: lr ${e.lr.toPrecision(3)}, train loss ${e.trainLoss.toFixed(4)}${acc(e.trainAccuracy)}${e.valLoss !== undefined ? `, validation loss ${e.valLoss.toFixed(4)}${acc(e.valAccuracy)}` : ''}${e.valMae !== undefined && e.valAccuracy === undefined ? ` MAE ${e.valMae.toFixed(4)}` : ''} (${e.seconds.toFixed(1)} s)\n`,
+      );
     },
   });
   let init: { loaded: string[]; fresh: string[] } | undefined;
@@ -143,16 +167,18 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     }
     init = trainer.loadMatching(imported ?? Trainer.paramsFromOnnx(bytes));
     if (init.loaded.length === 0) throw new Error(`--init ${f.init}: none of its weights match the model's parameter names and shapes`);
-    if (!f.quiet) process.stdout.write(`initialised ${init.loaded.length} parameters from ${f.init}${init.fresh.length ? `; new: ${init.fresh.join(', ')}` : ''}\n`);
+    if (!f.quiet)
+      process.stdout.write(`initialised ${init.loaded.length} parameters from ${f.init}${init.fresh.length ? `; new: ${init.fresh.join(', ')}` : ''}\n`);
   }
   for (const arg of f.initParam ?? []) {
-    const eq = arg.indexOf("=");
+    const eq = arg.indexOf('=');
     if (eq < 1) throw new Error(`--init-param needs NAME=FILE.npy, got "${arg}"`);
     const [pname, file] = [arg.slice(0, eq), arg.slice(eq + 1)];
     const cur = trainer.params.get(pname);
     if (!cur) throw new Error(`--init-param: the model has no parameter "${pname}" (parameters: ${[...trainer.params.keys()].join(', ')})`);
     const t = readNpy(readFileSync(file));
-    if (t.dims.join() !== cur.dims.join()) throw new Error(`--init-param ${pname}: ${file} has shape ${JSON.stringify(t.dims)}, the parameter ${JSON.stringify(cur.dims)}`);
+    if (t.dims.join() !== cur.dims.join())
+      throw new Error(`--init-param ${pname}: ${file} has shape ${JSON.stringify(t.dims)}, the parameter ${JSON.stringify(cur.dims)}`);
     const data = Float32Array.from(t.data as Float32Array);
     const padRow = buildGraph(spec, 'infer', { shapesOnly: true }).params.find((p) => p.name === pname)?.padRow;
     if (padRow !== undefined) data.fill(0, padRow * cur.dims[1]!, (padRow + 1) * cur.dims[1]!);
@@ -166,7 +192,10 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     const t = loadLabelledData(f.test, { ...dataOpts, split: 'test' });
     const r = await trainer.evaluate({ x: t.x, y: t.y, lengths: t.lengths });
     testResult = { accuracy: r.accuracy, mae: r.mae, loss: r.loss, samples: t.x.dims[0]!, data: t.source };
-    if (!f.quiet) process.stdout.write(`test: ${r.accuracy !== undefined ? `accuracy ${(100 * r.accuracy).toFixed(2)}%` : `MAE ${r.mae!.toFixed(4)}`} on ${t.x.dims[0]} samples\n`);
+    if (!f.quiet)
+      process.stdout.write(
+        `test: ${r.accuracy !== undefined ? `accuracy ${(100 * r.accuracy).toFixed(2)}%` : `MAE ${r.mae!.toFixed(4)}`} on ${t.x.dims[0]} samples\n`,
+      );
   }
   const card = {
     name,
@@ -180,10 +209,22 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     data: { train: train.source, train_samples: train.x.dims[0], validation: val ? (f.val ?? `${f.valSplit} of the training data`) : null },
     initialised_params: f.initParam ?? [],
     initialised_from: f.init ? { model: f.init, loaded: init!.loaded, new: init!.fresh, frozen_layers: freeze ?? [] } : null,
-    training: { epochs: trainer.history.length, batch_size: f.batchSize, optimizer, loss, learning_rate: f.lr, schedule, seed: f.seed, seconds: Math.round(seconds) },
+    training: {
+      epochs: trainer.history.length,
+      batch_size: f.batchSize,
+      optimizer,
+      loss,
+      learning_rate: f.lr,
+      schedule,
+      seed: f.seed,
+      seconds: Math.round(seconds),
+    },
     history: trainer.history,
     test: testResult ?? null,
-    command: `relprop ${process.argv.slice(2).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')}`,
+    command: `relprop ${process.argv
+      .slice(2)
+      .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+      .join(' ')}`,
     relprop_version: '0.1.0',
   };
   const cardPath = f.out.replace(/\.onnx$/, '') + '.json';
@@ -205,14 +246,18 @@ export async function testCommand(model: string, f: { data: string; labels?: str
   const B = f.batchSize ?? 256;
   let K = 0;
   let logits = new Float32Array(0);
-  const bar = !f.quiet && process.stderr.isTTY && N > B ? new cliProgress.SingleBar({ format: 'testing [{bar}] {value}/{total} | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+  const bar =
+    !f.quiet && process.stderr.isTTY && N > B
+      ? new cliProgress.SingleBar({ format: 'testing [{bar}] {value}/{total} | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic)
+      : null;
   bar?.start(N, 0);
   for (let s = 0; s < N; s += B) {
     const n = Math.min(B, N - s);
     const dims = [n, ...d.x.dims.slice(1)];
-    const x: TensorData = d.x.dtype === 'int64'
-      ? { dtype: 'int64', dims, data: (d.x.data as BigInt64Array).slice(s * per, (s + n) * per) }
-      : { dtype: 'float32', dims, data: (d.x.data as Float32Array).slice(s * per, (s + n) * per) };
+    const x: TensorData =
+      d.x.dtype === 'int64'
+        ? { dtype: 'int64', dims, data: (d.x.data as BigInt64Array).slice(s * per, (s + n) * per) }
+        : { dtype: 'float32', dims, data: (d.x.data as Float32Array).slice(s * per, (s + n) * per) };
     let out;
     try {
       out = await session.run({ [session.inputNames[0]!]: x });
@@ -243,24 +288,40 @@ export async function testCommand(model: string, f: { data: string; labels?: str
       perClass.set(c, [e[0] + (best === c ? 1 : 0), e[1] + 1]);
     }
     process.stdout.write(`accuracy ${(100 * r.accuracy!).toFixed(2)}% on ${N} samples (loss ${r.loss.toFixed(4)})\n`);
-    if (!f.quiet) for (const [c, [ok, n]] of [...perClass].sort((a, b) => a[0] - b[0])) process.stdout.write(`  class ${d.classes?.[c] ?? c}: ${(100 * ok / n).toFixed(1)}% of ${n}\n`);
+    if (!f.quiet)
+      for (const [c, [ok, n]] of [...perClass].sort((a, b) => a[0] - b[0]))
+        process.stdout.write(`  class ${d.classes?.[c] ?? c}: ${((100 * ok) / n).toFixed(1)}% of ${n}\n`);
   } else process.stdout.write(`MAE ${r.mae!.toFixed(4)}, MSE ${r.loss.toFixed(4)} on ${N} samples\n`);
 }
 
 /** `relprop word-vectors`: PPMI-SVD word vectors from token-id JSONL, for --init-param. */
-export async function wordVectorsCommand(f: { data: string; vocabSize: number; dim: number; window?: number; contexts?: number; skip?: string; seed?: number; out: string; quiet?: boolean }): Promise<void> {
+export async function wordVectorsCommand(f: {
+  data: string;
+  vocabSize: number;
+  dim: number;
+  window?: number;
+  contexts?: number;
+  skip?: string;
+  seed?: number;
+  out: string;
+  quiet?: boolean;
+}): Promise<void> {
   let text: string;
   try {
     text = readFileSync(f.data, 'utf8');
   } catch (e) {
     throw new Error(`cannot read ${f.data}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const docs = text.split('\n').filter((l) => l.trim()).map((l, i) => {
-    const ids = (JSON.parse(l) as { ids?: unknown }).ids;
-    if (!Array.isArray(ids)) throw new Error(`${f.data}:${i + 1}: expected {"ids": [...]}`);
-    for (const t of ids) if (!Number.isInteger(t) || t < 0 || t >= f.vocabSize) throw new Error(`${f.data}:${i + 1}: token id ${t} is outside the vocabulary of ${f.vocabSize}`);
-    return ids as number[];
-  });
+  const docs = text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      const ids = (JSON.parse(l) as { ids?: unknown }).ids;
+      if (!Array.isArray(ids)) throw new Error(`${f.data}:${i + 1}: expected {"ids": [...]}`);
+      for (const t of ids)
+        if (!Number.isInteger(t) || t < 0 || t >= f.vocabSize) throw new Error(`${f.data}:${i + 1}: token id ${t} is outside the vocabulary of ${f.vocabSize}`);
+      return ids as number[];
+    });
   if (docs.length === 0) throw new Error(`${f.data} holds no documents`);
   const skip = (f.skip ?? '0,1').split(',').filter(Boolean).map(Number);
   const v = ppmiSvdVectors(docs, f.vocabSize, { dim: f.dim, window: f.window, contexts: f.contexts, skip, seed: f.seed });

@@ -39,6 +39,7 @@ export function parseTarget(v: string | undefined): Target {
   if (v === undefined || v === 'predicted') return 'predicted';
   const parts = v.split(',').map((p) => p.trim());
   const nums = parts.map(Number);
-  if (parts.some((p) => p === '') || nums.some((x) => !Number.isInteger(x))) throw new Error(`--target needs a class index, a comma-separated list, or "predicted"; got "${v}"`);
+  if (parts.some((p) => p === '') || nums.some((x) => !Number.isInteger(x)))
+    throw new Error(`--target needs a class index, a comma-separated list, or "predicted"; got "${v}"`);
   return nums.length === 1 ? nums[0]! : nums;
 }

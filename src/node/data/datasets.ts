@@ -35,7 +35,9 @@ export interface DataOptions {
  * padded to a common length so that a batch is one [N, L] tensor.
  */
 function loadIdsJsonl(path: string, opts: DataOptions): LabelledData {
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
   if (lines.length === 0) throw new Error(`${path} holds no documents`);
   const docs = lines.map((l, i) => {
     let o: { ids?: unknown; y?: unknown; label?: unknown };
@@ -58,7 +60,16 @@ function loadIdsJsonl(path: string, opts: DataOptions): LabelledData {
   const lengths = Int32Array.from(docs, (d) => Math.min(d.ids.length, L));
   const dense = Array.from(names);
   const classes = named && dense.every((n) => n !== undefined) && dense.length === new Set(dense).size ? dense : undefined;
-  return { x: { dtype: 'int64', dims: [docs.length, L], data: x }, y: toLabels(docs.map((d) => d.y), path), source: path, lengths, classes };
+  return {
+    x: { dtype: 'int64', dims: [docs.length, L], data: x },
+    y: toLabels(
+      docs.map((d) => d.y),
+      path,
+    ),
+    source: path,
+    lengths,
+    classes,
+  };
 }
 
 function toLabels(values: ArrayLike<number>, what: string): TensorData {
@@ -79,9 +90,17 @@ export function loadLabelledData(path: string, opts: DataOptions = {}): Labelled
     const yRaw = readNpy(readFileSync(opts.labels));
     let y: TensorData;
     if (yRaw.dtype === 'float32' || yRaw.dtype === 'float64') {
-      y = yRaw.dims.length === 1 ? { dtype: 'float32', dims: [yRaw.dims[0]!, 1], data: Float32Array.from(yRaw.data as Float32Array) } : { dtype: 'float32', dims: yRaw.dims, data: Float32Array.from(yRaw.data as Float32Array) };
+      y =
+        yRaw.dims.length === 1
+          ? { dtype: 'float32', dims: [yRaw.dims[0]!, 1], data: Float32Array.from(yRaw.data as Float32Array) }
+          : { dtype: 'float32', dims: yRaw.dims, data: Float32Array.from(yRaw.data as Float32Array) };
     } else y = toLabels(Array.from(yRaw.data as ArrayLike<number | bigint>, Number), opts.labels);
-    const xf: TensorData = x.dtype === 'float64' ? { dtype: 'float32', dims: x.dims, data: Float32Array.from(x.data as Float64Array) } : x.dtype === 'uint8' ? { dtype: 'float32', dims: x.dims, data: Float32Array.from(x.data as Uint8Array, (v) => v / 255) } : x;
+    const xf: TensorData =
+      x.dtype === 'float64'
+        ? { dtype: 'float32', dims: x.dims, data: Float32Array.from(x.data as Float64Array) }
+        : x.dtype === 'uint8'
+          ? { dtype: 'float32', dims: x.dims, data: Float32Array.from(x.data as Uint8Array, (v) => v / 255) }
+          : x;
     return { x: xf, y, source: path };
   }
   const idx = isDir ? findIdxImages(path, opts.split ?? 'train') : /idx\d-ubyte/.test(path) ? path : undefined;
@@ -95,7 +114,9 @@ export function loadLabelledData(path: string, opts: DataOptions = {}): Labelled
     if (!s.labels) throw new Error(`${path}: an image folder needs one sub-folder per class`);
     return { x: s.images, y: toLabels(s.labels, path), classes: s.classes, source: path };
   }
-  throw new Error(`cannot read data ${path}: expected an IDX folder or file, a .npy array (with --labels), token ids as .jsonl (relprop text-encode), or an image folder with one sub-folder per class`);
+  throw new Error(
+    `cannot read data ${path}: expected an IDX folder or file, a .npy array (with --labels), token ids as .jsonl (relprop text-encode), or an image folder with one sub-folder per class`,
+  );
 }
 
 /** Split off a validation share, seeded (Fisher–Yates on the indices). */
@@ -113,7 +134,12 @@ export function splitData(d: LabelledData, share: number, seed: number): [Labell
     const j = Math.floor(rng() * (i + 1));
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
-  const take = (rows: number[]): LabelledData => ({ ...d, x: rowsOf(d.x, rows), y: rowsOf(d.y, rows), lengths: d.lengths && Int32Array.from(rows, (r) => d.lengths![r]!) });
+  const take = (rows: number[]): LabelledData => ({
+    ...d,
+    x: rowsOf(d.x, rows),
+    y: rowsOf(d.y, rows),
+    lengths: d.lengths && Int32Array.from(rows, (r) => d.lengths![r]!),
+  });
   return [take(order.slice(nVal)), take(order.slice(0, nVal))];
 }
 

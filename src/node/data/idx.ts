@@ -59,10 +59,18 @@ export function decodeIdx(bytes: Uint8Array, source = 'IDX data'): IdxArray {
       break;
     default: {
       // Big-endian multi-byte elements: read through a DataView.
-      const out = type === 0x0b ? new Int16Array(count) : type === 0x0c ? new Int32Array(count) : type === 0x0d ? new Float32Array(count) : new Float64Array(count);
+      const out =
+        type === 0x0b ? new Int16Array(count) : type === 0x0c ? new Int32Array(count) : type === 0x0d ? new Float32Array(count) : new Float64Array(count);
       for (let i = 0; i < count; i++) {
         const p = off + i * t.size;
-        out[i] = type === 0x0b ? view.getInt16(p, false) : type === 0x0c ? view.getInt32(p, false) : type === 0x0d ? view.getFloat32(p, false) : view.getFloat64(p, false);
+        out[i] =
+          type === 0x0b
+            ? view.getInt16(p, false)
+            : type === 0x0c
+              ? view.getInt32(p, false)
+              : type === 0x0d
+                ? view.getFloat32(p, false)
+                : view.getFloat64(p, false);
       }
       data = out;
     }
@@ -99,7 +107,8 @@ export function labelsPathFor(imagesPath: string): string | undefined {
 /** An IDX image file ([N, H, W] or [N, H, W, C]) as an [N, C, H, W] float tensor, with its labels when found. */
 export function loadIdxImages(imagesPath: string, opts: { labelsPath?: string; scale?: number } = {}): IdxImageSet {
   const arr = readIdx(imagesPath);
-  if (arr.dims.length !== 3 && arr.dims.length !== 4) throw new Error(`${imagesPath}: expected IDX images [N, H, W] or [N, H, W, C], got shape ${JSON.stringify(arr.dims)}`);
+  if (arr.dims.length !== 3 && arr.dims.length !== 4)
+    throw new Error(`${imagesPath}: expected IDX images [N, H, W] or [N, H, W, C], got shape ${JSON.stringify(arr.dims)}`);
   const [N, H, W] = arr.dims as [number, number, number];
   const C = arr.dims[3] ?? 1;
   const scale = opts.scale ?? (arr.type === 0x08 ? 1 / 255 : 1);
@@ -107,7 +116,7 @@ export function loadIdxImages(imagesPath: string, opts: { labelsPath?: string; s
   const src = arr.data;
   for (let n = 0; n < N; n++) {
     for (let p = 0; p < H * W; p++) {
-      for (let c = 0; c < C; c++) out[((n * C + c) * H * W) + p] = src[(n * H * W + p) * C + c]! * scale;
+      for (let c = 0; c < C; c++) out[(n * C + c) * H * W + p] = src[(n * H * W + p) * C + c]! * scale;
     }
   }
   const labelsPath = opts.labelsPath ?? labelsPathFor(imagesPath);

@@ -67,7 +67,8 @@ export function loadImageFolder(root: string, opts: ImageOptions & { offset?: nu
   const dims = first ? first.dims.slice(1) : [0];
   const per = first ? first.data.length : 0;
   parts.forEach((p, i) => {
-    if (p.dims.slice(1).join('x') !== dims.join('x')) throw new Error(`image ${files[i]} is ${p.dims.slice(1).join('x')} but ${files[0]} is ${dims.join('x')}; give a size to resize them all`);
+    if (p.dims.slice(1).join('x') !== dims.join('x'))
+      throw new Error(`image ${files[i]} is ${p.dims.slice(1).join('x')} but ${files[0]} is ${dims.join('x')}; give a size to resize them all`);
   });
   const data = new Float32Array(parts.length * per);
   parts.forEach((p, i) => data.set(p.data as Float32Array, i * per));

@@ -38,7 +38,16 @@ export function curveRows(result: EvaluationResult): CurveRow[] {
       const r = random.morf.aopcCurve;
       // Standard error of the difference of two (per-sample paired) means is not kept per step;
       // the band shows the method's own s.e.
-      a.mean.forEach((v, k) => rows.push({ method: m.label, panel: 'MoRF: AOPC up to step k − random', step: k, value: v - r.mean[k]!, lo: v - r.mean[k]! - a.se[k]!, hi: v - r.mean[k]! + a.se[k]! }));
+      a.mean.forEach((v, k) =>
+        rows.push({
+          method: m.label,
+          panel: 'MoRF: AOPC up to step k − random',
+          step: k,
+          value: v - r.mean[k]!,
+          lo: v - r.mean[k]! - a.se[k]!,
+          hi: v - r.mean[k]! + a.se[k]!,
+        }),
+      );
     }
   }
   return rows;
@@ -62,28 +71,28 @@ export function curvesSpec(result: EvaluationResult): TopLevelSpec {
     const xTitle = `regions perturbed (${s.regionSize.join('×')} px each)`;
     return {
       title,
-    width: 300,
-    height: 240,
-    transform: [{ filter: { field: 'panel', equal: title } }],
-    layer: [
-      {
-        mark: { type: 'line', strokeWidth: 1.6 },
-        encoding: {
-          x: { field: 'step', type: 'quantitative', title: xTitle },
-          y: { field: 'value', type: 'quantitative', title: yTitle },
-          color,
+      width: 300,
+      height: 240,
+      transform: [{ filter: { field: 'panel', equal: title } }],
+      layer: [
+        {
+          mark: { type: 'line', strokeWidth: 1.6 },
+          encoding: {
+            x: { field: 'step', type: 'quantitative', title: xTitle },
+            y: { field: 'value', type: 'quantitative', title: yTitle },
+            color,
+          },
         },
-      },
-      {
-        mark: { type: 'errorband', opacity: 0.18 },
-        encoding: {
-          x: { field: 'step', type: 'quantitative', title: xTitle },
-          y: { field: 'lo', type: 'quantitative', title: yTitle },
-          y2: { field: 'hi' },
-          fill,
+        {
+          mark: { type: 'errorband', opacity: 0.18 },
+          encoding: {
+            x: { field: 'step', type: 'quantitative', title: xTitle },
+            y: { field: 'lo', type: 'quantitative', title: yTitle },
+            y2: { field: 'hi' },
+            fill,
+          },
         },
-      },
-    ],
+      ],
     };
   };
   return {
@@ -112,7 +121,9 @@ export async function renderCurvesSvg(result: EvaluationResult): Promise<string>
 
 /** Rasterise SVG text to PNG (system fonts; DejaVu Sans preferred). */
 export function svgToPng(svg: string, zoom = 2): Uint8Array {
-  const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: zoom }, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: FONT } }).render().asPng();
+  const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: zoom }, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: FONT } })
+    .render()
+    .asPng();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
 
@@ -135,7 +146,12 @@ export async function renderHeatmapGridSvg(t: GridTiles, result: EvaluationResul
   // One view with pixel positions (no facets): labels are placed exactly, whatever text widths Vega estimates.
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Heatmaps (red: positive, blue: negative; each normalised by its largest |value|)', subtitle: `${result.settings.model}; columns: sample index and explained class`, anchor: 'start', offset: 16 },
+    title: {
+      text: 'Heatmaps (red: positive, blue: negative; each normalised by its largest |value|)',
+      subtitle: `${result.settings.model}; columns: sample index and explained class`,
+      anchor: 'start',
+      offset: 16,
+    },
     background: 'white',
     autosize: { type: 'pad' },
     padding: 8,
@@ -145,8 +161,16 @@ export async function renderHeatmapGridSvg(t: GridTiles, result: EvaluationResul
     data: { values },
     layer: [
       { mark: { type: 'image', width: size, height: size, aspect: false }, encoding: { ...pos, url: { field: 'url', type: 'nominal' } } },
-      { transform: [{ filter: 'datum.first' }], mark: { type: 'text', align: 'right', baseline: 'middle', fontSize: 12, dx: -(size / 2 + 8) }, encoding: { ...pos, text: { field: 'row' } } },
-      { transform: [{ filter: 'datum.top' }], mark: { type: 'text', align: 'center', baseline: 'bottom', fontSize: 11, dy: -(size / 2 + 4) }, encoding: { ...pos, text: { field: 'column' } } },
+      {
+        transform: [{ filter: 'datum.first' }],
+        mark: { type: 'text', align: 'right', baseline: 'middle', fontSize: 12, dx: -(size / 2 + 8) },
+        encoding: { ...pos, text: { field: 'row' } },
+      },
+      {
+        transform: [{ filter: 'datum.top' }],
+        mark: { type: 'text', align: 'center', baseline: 'bottom', fontSize: 11, dy: -(size / 2 + 4) },
+        encoding: { ...pos, text: { field: 'column' } },
+      },
     ],
   } as unknown as TopLevelSpec;
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });

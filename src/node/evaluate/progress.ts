@@ -55,9 +55,11 @@ export class ProgressFile implements ProgressLog {
     } catch {
       header = undefined;
     }
-    if (!header || header.kind !== 'header') throw new Error(`${path} is not a relprop evaluation progress file; remove it or pass --fresh`);
+    if (header?.kind !== 'header') throw new Error(`${path} is not a relprop evaluation progress file; remove it or pass --fresh`);
     if (header.hash !== hash) {
-      throw new Error(`${path} was written by an evaluation with other settings (model, data, methods, region size, steps, replacement, seed, …); rerun with the same settings to resume, or pass --fresh to start over`);
+      throw new Error(
+        `${path} was written by an evaluation with other settings (model, data, methods, region size, steps, replacement, seed, …); rerun with the same settings to resume, or pass --fresh to start over`,
+      );
     }
     const pending = new Map<number, SampleRecord[]>();
     const done = new Map<number, SampleRecord[]>();

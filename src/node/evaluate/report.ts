@@ -24,12 +24,39 @@ export function toCsv(header: string[], rows: unknown[][]): string {
 
 export function aopcCsv(result: EvaluationResult): string {
   return toCsv(
-    ['method', 'pooling', 'n', 'aopc_morf', 'aopc_morf_se', 'aopc_lerf', 'aopc_lerf_se', 'abpc', 'abpc_se', 'morf_minus_random', 'morf_minus_random_se', 'heatmap_png_bytes', 'heatmap_png_bytes_se', 'heatmap_entropy_bits', 'heatmap_entropy_bits_se'],
+    [
+      'method',
+      'pooling',
+      'n',
+      'aopc_morf',
+      'aopc_morf_se',
+      'aopc_lerf',
+      'aopc_lerf_se',
+      'abpc',
+      'abpc_se',
+      'morf_minus_random',
+      'morf_minus_random_se',
+      'heatmap_png_bytes',
+      'heatmap_png_bytes_se',
+      'heatmap_entropy_bits',
+      'heatmap_entropy_bits_se',
+    ],
     result.methods.map((m) => [
-      m.label, m.pooling, m.n,
-      m.morf.aopc.mean, m.morf.aopc.se, m.lerf.aopc.mean, m.lerf.aopc.se, m.abpc.mean, m.abpc.se,
-      m.morfVsRandom?.mean, m.morfVsRandom?.se,
-      m.complexity?.png.mean, m.complexity?.png.se, m.complexity?.entropy.mean, m.complexity?.entropy.se,
+      m.label,
+      m.pooling,
+      m.n,
+      m.morf.aopc.mean,
+      m.morf.aopc.se,
+      m.lerf.aopc.mean,
+      m.lerf.aopc.se,
+      m.abpc.mean,
+      m.abpc.se,
+      m.morfVsRandom?.mean,
+      m.morfVsRandom?.se,
+      m.complexity?.png.mean,
+      m.complexity?.png.se,
+      m.complexity?.entropy.mean,
+      m.complexity?.entropy.se,
     ]),
   );
 }
@@ -39,11 +66,30 @@ export function curvesCsv(result: EvaluationResult): string {
   const s = result.settings;
   const px = s.regionSize[0] * s.regionSize[1];
   for (const m of result.methods) {
-    for (const [order, c] of [['morf', m.morf], ['lerf', m.lerf]] as const) {
-      c.score.mean.forEach((v, k) => rows.push([m.label, order, k, (k * px) / (s.geometry.H * s.geometry.W), v, c.score.se[k], c.drop.mean[k], c.drop.se[k], c.aopcCurve.mean[k], c.aopcCurve.se[k]]));
+    for (const [order, c] of [
+      ['morf', m.morf],
+      ['lerf', m.lerf],
+    ] as const) {
+      c.score.mean.forEach((v, k) =>
+        rows.push([
+          m.label,
+          order,
+          k,
+          (k * px) / (s.geometry.H * s.geometry.W),
+          v,
+          c.score.se[k],
+          c.drop.mean[k],
+          c.drop.se[k],
+          c.aopcCurve.mean[k],
+          c.aopcCurve.se[k],
+        ]),
+      );
     }
   }
-  return toCsv(['method', 'order', 'step', 'fraction_perturbed', 'score_mean', 'score_se', 'drop_mean', 'drop_se', 'aopc_to_step_mean', 'aopc_to_step_se'], rows);
+  return toCsv(
+    ['method', 'order', 'step', 'fraction_perturbed', 'score_mean', 'score_se', 'drop_mean', 'drop_se', 'aopc_to_step_mean', 'aopc_to_step_se'],
+    rows,
+  );
 }
 
 export function samplesCsv(result: EvaluationResult): string {
@@ -60,7 +106,10 @@ const pm = (m: { mean: number; se: number } | undefined, d = 3) => (m ? `${m.mea
 export function aopcTableMarkdown(result: EvaluationResult): string {
   const rows = [...result.methods].sort((a, b) => b.morf.aopc.mean - a.morf.aopc.mean);
   const head = '| method | AOPC MoRF ↑ | AOPC LeRF ↓ | ABPC ↑ | MoRF − random | PNG bytes ↓ | entropy (bits) ↓ |\n|---|---|---|---|---|---|---|';
-  const body = rows.map((m: MethodResult) => `| ${m.label} | ${pm(m.morf.aopc)} | ${pm(m.lerf.aopc)} | ${pm(m.abpc)} | ${pm(m.morfVsRandom)} | ${m.complexity ? pm(m.complexity.png, 0) : '—'} | ${m.complexity ? pm(m.complexity.entropy, 2) : '—'} |`);
+  const body = rows.map(
+    (m: MethodResult) =>
+      `| ${m.label} | ${pm(m.morf.aopc)} | ${pm(m.lerf.aopc)} | ${pm(m.abpc)} | ${pm(m.morfVsRandom)} | ${m.complexity ? pm(m.complexity.png, 0) : '—'} | ${m.complexity ? pm(m.complexity.entropy, 2) : '—'} |`,
+  );
   return [head, ...body].join('\n') + '\n';
 }
 
@@ -69,7 +118,9 @@ export function aopcTableText(result: EvaluationResult): string {
   const w = Math.max(6, ...result.methods.map((m) => m.label.length));
   const lines = [`${'method'.padEnd(w)}  AOPC MoRF (±se)    AOPC LeRF (±se)    MoRF−random`];
   for (const m of result.methods) {
-    lines.push(`${m.label.padEnd(w)}  ${f3(m.morf.aopc.mean).padStart(7)} ± ${f3(m.morf.aopc.se).padEnd(7)}  ${f3(m.lerf.aopc.mean).padStart(7)} ± ${f3(m.lerf.aopc.se).padEnd(7)}  ${m.morfVsRandom ? f3(m.morfVsRandom.mean).padStart(7) : '      —'}`);
+    lines.push(
+      `${m.label.padEnd(w)}  ${f3(m.morf.aopc.mean).padStart(7)} ± ${f3(m.morf.aopc.se).padEnd(7)}  ${f3(m.lerf.aopc.mean).padStart(7)} ± ${f3(m.lerf.aopc.se).padEnd(7)}  ${m.morfVsRandom ? f3(m.morfVsRandom.mean).padStart(7) : '      —'}`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -79,7 +130,12 @@ function upscale(img: RgbaImage, s: number): RgbaImage {
   const W = img.width * s;
   const H = img.height * s;
   const rgba = new Uint8Array(W * H * 4);
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) rgba.set(img.rgba.subarray(4 * (Math.floor(y / s) * img.width + Math.floor(x / s)), 4 * (Math.floor(y / s) * img.width + Math.floor(x / s)) + 4), 4 * (y * W + x));
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++)
+      rgba.set(
+        img.rgba.subarray(4 * (Math.floor(y / s) * img.width + Math.floor(x / s)), 4 * (Math.floor(y / s) * img.width + Math.floor(x / s)) + 4),
+        4 * (y * W + x),
+      );
   return { rgba, width: W, height: H };
 }
 
@@ -117,7 +173,10 @@ export function gridTiles(result: EvaluationResult): GridTiles | undefined {
   });
   const rows = [
     { label: 'input', tiles: inputs },
-    ...hm.maps.map((m) => ({ label: m.label, tiles: m.maps.map((map) => upscale({ rgba: relevanceToHeatmap(map, H, W, { channels: 1 }), width: W, height: H }, scale)) })),
+    ...hm.maps.map((m) => ({
+      label: m.label,
+      tiles: m.maps.map((map) => upscale({ rgba: relevanceToHeatmap(map, H, W, { channels: 1 }), width: W, height: H }, scale)),
+    })),
   ];
   const first = result.records.filter((r) => r.method === result.methods[0]?.label && r.i < hm.inputs.length).sort((a, b) => a.i - b.i);
   const columns = hm.inputs.map((_, i) => {
@@ -131,26 +190,38 @@ export function gridTiles(result: EvaluationResult): GridTiles | undefined {
 export function heatmapGridPng(result: EvaluationResult): Uint8Array | undefined {
   const t = gridTiles(result);
   if (!t) return undefined;
-  const grid = heatmapGrid(t.rows.flatMap((r) => r.tiles), { cols: t.columns.length, gap: 2 });
+  const grid = heatmapGrid(
+    t.rows.flatMap((r) => r.tiles),
+    { cols: t.columns.length, gap: 2 },
+  );
   return encodePng(grid.rgba, grid.width, grid.height, 1);
 }
 
 /** JSON-ready summary (curves included; per-sample records go to samples.csv and the progress file). */
 export function resultsJson(result: EvaluationResult, extra: Record<string, unknown> = {}): string {
   const { records: _records, heatmaps, ...rest } = result;
-  return JSON.stringify(
-    {
-      ...extra,
-      ...rest,
-      heatmapGrid: heatmaps ? { rows: ['input', ...heatmaps.maps.map((m) => m.label)], samples: heatmaps.inputs.length, targets: heatmaps.targets } : undefined,
-    },
-    (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
-    1,
-  ) + '\n';
+  return (
+    JSON.stringify(
+      {
+        ...extra,
+        ...rest,
+        heatmapGrid: heatmaps
+          ? { rows: ['input', ...heatmaps.maps.map((m) => m.label)], samples: heatmaps.inputs.length, targets: heatmaps.targets }
+          : undefined,
+      },
+      (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
+      1,
+    ) + '\n'
+  );
 }
 
 /** Write all outputs into `dir`; returns the paths written. */
-export async function writeEvaluationOutputs(result: EvaluationResult, dir: string, extra: Record<string, unknown> = {}, opts: { plot?: boolean } = {}): Promise<string[]> {
+export async function writeEvaluationOutputs(
+  result: EvaluationResult,
+  dir: string,
+  extra: Record<string, unknown> = {},
+  opts: { plot?: boolean } = {},
+): Promise<string[]> {
   ensureDir(dir);
   const files: [string, Uint8Array | string][] = [
     ['results.json', resultsJson(result, extra)],

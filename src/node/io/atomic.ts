@@ -75,7 +75,7 @@ export async function writeFileAtomic(path: string, data: FileData): Promise<voi
 /** Name the file the user asked for, not the temp file, in the error. */
 function cannotWrite(path: string, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code ?? (err as Error).message;
+  const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? (err as Error).message);
   return new Error(`cannot write ${path}: ${why}`);
 }
 

@@ -106,7 +106,12 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
     const kept = docsAll.filter((_, i) => encoded[i]!.tokens.length > 0);
 
     // 1. Word deletion.
-    const { curves, predicted, scores } = await wordDeletionExperiment(explainers, docs, { maxDeletions: K, randomRuns: o.randomRuns ?? 10, seed: o.seed ?? 1, onProgress: progress });
+    const { curves, predicted } = await wordDeletionExperiment(explainers, docs, {
+      maxDeletions: K,
+      randomRuns: o.randomRuns ?? 10,
+      seed: o.seed ?? 1,
+      onProgress: progress,
+    });
     const accuracy = predicted.filter((p, i) => p === docs[i]!.y).length / docs.length;
     const padNorm = first.paddingNorm();
 
@@ -118,11 +123,23 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
     const predScores = new Map<string, Float32Array[]>();
     for (const name of [lrpName, saName].filter((n): n is string => !!n)) {
       const te = explainers.get(name)!;
-      const res = await te.explainTexts(kept.map((d) => d.text), 'predicted');
-      predScores.set(name, res.map((r) => r.relevance));
-      weighted.set(`${name} weighted sum`, res.map((r) => documentVector(te, r.ids, r.relevance)));
+      const res = await te.explainTexts(
+        kept.map((d) => d.text),
+        'predicted',
+      );
+      predScores.set(
+        name,
+        res.map((r) => r.relevance),
+      );
+      weighted.set(
+        `${name} weighted sum`,
+        res.map((r) => documentVector(te, r.ids, r.relevance)),
+      );
     }
-    weighted.set('plain average', docs.map((d) => documentVector(first, d.enc.ids.slice(0, d.enc.tokens.length))));
+    weighted.set(
+      'plain average',
+      docs.map((d) => documentVector(first, d.enc.ids.slice(0, d.enc.tokens.length))),
+    );
     const ys = docs.map((d) => d.y);
     const docvec: Record<string, unknown>[] = [];
     const panels = [];
@@ -147,7 +164,10 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
     // 3. Top words per class (correctly classified documents, relevance for their class).
     progress('top words');
     const topWords: Record<string, Record<string, { token: string; total: number; count: number }[]>> = {};
-    for (const [name, s] of [[lrpName, predScores.get(lrpName ?? '')], [saName, predScores.get(saName ?? '')]] as const) {
+    for (const [name, s] of [
+      [lrpName, predScores.get(lrpName ?? '')],
+      [saName, predScores.get(saName ?? '')],
+    ] as const) {
       if (!name || !s) continue;
       topWords[name] = {};
       labels.forEach((lab, c) => {
@@ -162,7 +182,10 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
             acc.set(key, a);
           });
         });
-        topWords[name]![lab] = [...acc.entries()].map(([token, a]) => ({ token, ...a })).sort((a, b) => b.total - a.total).slice(0, 10);
+        topWords[name]![lab] = [...acc.entries()]
+          .map(([token, a]) => ({ token, ...a }))
+          .sort((a, b) => b.total - a.total)
+          .slice(0, 10);
       });
     }
 
@@ -178,16 +201,33 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
       exParts.push(`<h3>${escapeHtml(kept[i]!.id)} — ${escapeHtml(labels[d.y]!)} (correctly classified)</h3>`);
       for (const [name, s] of predScores) {
         exParts.push(`<h4 style="margin-bottom:0.2em">${escapeHtml(name)}</h4>`);
-        exParts.push(highlightTextHtml(d.enc.tokens.map((t) => t.surface), s[i]!, { legend: true }));
+        exParts.push(
+          highlightTextHtml(
+            d.enc.tokens.map((t) => t.surface),
+            s[i]!,
+            { legend: true },
+          ),
+        );
       }
     }
-    const mis = docs.map((_, i) => i).filter((i) => predicted[i] !== docs[i]!.y).slice(0, 3);
+    const mis = docs
+      .map((_, i) => i)
+      .filter((i) => predicted[i] !== docs[i]!.y)
+      .slice(0, 3);
     for (const i of mis) {
       const d = docs[i]!;
-      exParts.push(`<h3>${escapeHtml(kept[i]!.id)} — true ${escapeHtml(labels[d.y]!)}, predicted ${escapeHtml(labels[predicted[i]!]!)} (misclassified; relevance for the predicted class)</h3>`);
+      exParts.push(
+        `<h3>${escapeHtml(kept[i]!.id)} — true ${escapeHtml(labels[d.y]!)}, predicted ${escapeHtml(labels[predicted[i]!]!)} (misclassified; relevance for the predicted class)</h3>`,
+      );
       for (const [name, s] of predScores) {
         exParts.push(`<h4 style="margin-bottom:0.2em">${escapeHtml(name)}</h4>`);
-        exParts.push(highlightTextHtml(d.enc.tokens.map((t) => t.surface), s[i]!, { legend: true }));
+        exParts.push(
+          highlightTextHtml(
+            d.enc.tokens.map((t) => t.surface),
+            s[i]!,
+            { legend: true },
+          ),
+        );
       }
     }
 
@@ -214,23 +254,31 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
     const steps = [0, 1, 2, 3, 5, 10, 20, 30, 50].filter((k) => k <= K);
     const md: string[] = [];
     md.push(`# Text experiments\n`);
-    md.push(`Model \`${o.model}\`, data \`${o.data}\`: ${docs.length} documents${skipped ? ` (${skipped} without any word skipped)` : ''}, accuracy ${pct(accuracy)}.\n`);
+    md.push(
+      `Model \`${o.model}\`, data \`${o.data}\`: ${docs.length} documents${skipped ? ` (${skipped} without any word skipped)` : ''}, accuracy ${pct(accuracy)}.\n`,
+    );
     md.push('Methods:\n');
     for (const [n, te] of explainers) md.push(`- ${n}: ${te.describe()}`);
     md.push(`\nPadding embedding max |value|: ${formatNumber(padNorm)} (0 means deleting = zero vector, as in the paper).\n`);
     for (const set of ['correct', 'misclassified'] as const) {
       const cs = curves.filter((c) => c.set === set);
       if (!cs.length) continue;
-      md.push(`## Word deletion: ${set === 'correct' ? 'correctly classified documents, most relevant first (lower is better)' : 'misclassified documents, least relevant first (higher is better)'} — ${cs[0]!.documents} documents\n`);
+      md.push(
+        `## Word deletion: ${set === 'correct' ? 'correctly classified documents, most relevant first (lower is better)' : 'misclassified documents, least relevant first (higher is better)'} — ${cs[0]!.documents} documents\n`,
+      );
       md.push(`| method | ${steps.map((k) => `k=${k}`).join(' | ')} | mean k=1..${K} |`);
       md.push(`| --- | ${steps.map(() => '---:').join(' | ')} | ---: |`);
-      for (const c of cs) md.push(`| ${c.method}${c.runs ? ` (mean of ${c.runs})` : ''} | ${steps.map((k) => pct(c.accuracy[k]!)).join(' | ')} | ${pct(meanAccuracy(c))} |`);
+      for (const c of cs)
+        md.push(`| ${c.method}${c.runs ? ` (mean of ${c.runs})` : ''} | ${steps.map((k) => pct(c.accuracy[k]!)).join(' | ')} | ${pct(meanAccuracy(c))} |`);
       md.push('');
     }
     md.push('## Document summary vectors\n');
     md.push('| vectors | variance in PC1+PC2 | 5-NN accuracy in the PCA plane | 5-NN accuracy, full dimension |');
     md.push('| --- | ---: | ---: | ---: |');
-    for (const r of docvec) md.push(`| ${r.vectors} | ${pct((r.explained_variance_2d as number[]).reduce((a, b) => a + b, 0))} | ${pct(r.knn5_accuracy_pca2d as number)} | ${pct(r.knn5_accuracy_full as number)} |`);
+    for (const r of docvec)
+      md.push(
+        `| ${r.vectors} | ${pct((r.explained_variance_2d as number[]).reduce((a, b) => a + b, 0))} | ${pct(r.knn5_accuracy_pca2d as number)} | ${pct(r.knn5_accuracy_full as number)} |`,
+      );
     md.push('');
     md.push('## Top words per class (summed relevance for the class over its correctly classified documents)\n');
     for (const [name, byClass] of Object.entries(topWords)) {
@@ -242,7 +290,13 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
     }
     const files: [string, string | Uint8Array][] = [
       ['deletion.json', JSON.stringify({ settings, curves }, null, 1) + '\n'],
-      ['deletion.csv', csv([['method', 'set', 'documents', 'k', 'accuracy', 'std'], ...curves.flatMap((c) => c.accuracy.map((a, k) => [c.method, c.set, c.documents, k, a, c.std?.[k] ?? '']))])],
+      [
+        'deletion.csv',
+        csv([
+          ['method', 'set', 'documents', 'k', 'accuracy', 'std'],
+          ...curves.flatMap((c) => c.accuracy.map((a, k) => [c.method, c.set, c.documents, k, a, c.std?.[k] ?? ''])),
+        ]),
+      ],
       ['deletion.svg', del.svg],
       ['deletion.png', del.png],
       ['docvec-pca.svg', pcaPlot.svg],
@@ -253,7 +307,18 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
       ['results.md', md.join('\n') + '\n'],
     ];
     for (const [f, data] of files) await writeFileAtomic(join(o.out, f), data);
-    const summary = { settings, curves: curves.map((c) => ({ method: c.method, set: c.set, documents: c.documents, mean: meanAccuracy(c), at: Object.fromEntries(steps.map((k) => [k, c.accuracy[k]])) })), docvec, seconds: (Date.now() - t0) / 1000 };
+    const summary = {
+      settings,
+      curves: curves.map((c) => ({
+        method: c.method,
+        set: c.set,
+        documents: c.documents,
+        mean: meanAccuracy(c),
+        at: Object.fromEntries(steps.map((k) => [k, c.accuracy[k]])),
+      })),
+      docvec,
+      seconds: (Date.now() - t0) / 1000,
+    };
     await writeFileAtomic(join(o.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
     return summary;
   } finally {

@@ -60,7 +60,8 @@ function foldTarget(g: Graph, bn: GraphNode): { target: GraphNode; biasNode?: Gr
     // MatMul + Add(bias) + BN
     const mm = g.nodes.find((n) => n.outputs[0] === prev.inputs[0] || n.outputs[0] === prev.inputs[1]);
     const biasIn = prev.inputs.find((i) => g.initializers.has(i));
-    if (mm?.op === 'MatMul' && g.initializers.has(mm.inputs[1]!) && biasIn && (cons.get(mm.outputs[0]!)?.length ?? 0) === 1) return { target: mm, biasNode: prev };
+    if (mm?.op === 'MatMul' && g.initializers.has(mm.inputs[1]!) && biasIn && (cons.get(mm.outputs[0]!)?.length ?? 0) === 1)
+      return { target: mm, biasNode: prev };
     return undefined;
   }
   if (prev.op === 'MatMul' && g.initializers.has(prev.inputs[1]!)) return { target: prev };

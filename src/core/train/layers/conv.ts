@@ -19,7 +19,13 @@ export function convGeometry(l: ConvLayer, shape: Shape, where: string) {
   if (l.padding === 'same' && (s !== 1 || ((k - 1) * d) % 2)) throw new Error(`${where}: padding "same" needs stride 1 and an odd kernel span`);
   const outSpatial = shape.slice(1).map((v) => (v === null ? null : Math.floor((v + 2 * pad - (k - 1) * d - 1) / s) + 1));
   if (outSpatial.some((v) => v !== null && v < 1)) throw new Error(`${where}: input ${JSON.stringify(shape)} is too small for the kernel`);
-  const attrs: Conv2dAttrs = { kernel_shape: new Array(r).fill(k), strides: new Array(r).fill(s), dilations: new Array(r).fill(d), pads: new Array(2 * r).fill(pad), group: groups };
+  const attrs: Conv2dAttrs = {
+    kernel_shape: new Array(r).fill(k),
+    strides: new Array(r).fill(s),
+    dilations: new Array(r).fill(d),
+    pads: new Array(2 * r).fill(pad),
+    group: groups,
+  };
   return { r, C, groups, s, attrs, outSpatial };
 }
 
@@ -37,7 +43,20 @@ export const convLayer: Emitter<'conv1d' | 'conv2d'> = (c, l, { x, shape, name, 
       const dY = grad(y);
       if (!dY) return;
       if (!c.params.find((p) => p.name === W)!.frozen) {
-        const wg = convWeightGrad(g, x, plainGrad(g, dY, l.filters, r), attrs, l.filters, C, r, c.parallel, !!b, shape.slice(1), outSpatial, c.channelsLast.get(x));
+        const wg = convWeightGrad(
+          g,
+          x,
+          plainGrad(g, dY, l.filters, r),
+          attrs,
+          l.filters,
+          C,
+          r,
+          c.parallel,
+          !!b,
+          shape.slice(1),
+          outSpatial,
+          c.channelsLast.get(x),
+        );
         c.grads.set(W, wg.w);
         if (b) c.grads.set(b, wg.b ?? g.op('ReduceSum', [dY, g.ints([0, ...Array.from({ length: r }, (_, i) => i + 2)])], { keepdims: 0 }));
       }
@@ -46,9 +65,31 @@ export const convLayer: Emitter<'conv1d' | 'conv2d'> = (c, l, { x, shape, name, 
         // The adjoint is a convolution from the output's channels to the input's.
         let blockedDx: string | undefined;
         const conv = nchwcApplies(c.nchwcBlock, l.filters, C, attrs)
-          ? (s: string, w: string, a: Conv2dAttrs) => nchwcOp(g, 'ReorderOutput', [(blockedDx = adjointConv(g, l.filters % c.nchwcBlock ? s : nchwcOp(g, 'ReorderInput', [s], {}), W, w, l.filters, C, a, c.nchwcBlock))], { channels: C })
+          ? (s: string, w: string, a: Conv2dAttrs) =>
+              nchwcOp(
+                g,
+                'ReorderOutput',
+                [(blockedDx = adjointConv(g, l.filters % c.nchwcBlock ? s : nchwcOp(g, 'ReorderInput', [s], {}), W, w, l.filters, C, a, c.nchwcBlock))],
+                { channels: C },
+              )
           : undefined;
-        giveConvInputGrad(c, x, convInputGrad(g, c.flipAdjoint, dY, W, [l.filters, C / groups, ...attrs.kernel_shape], attrs, shape.slice(1) as number[], outSpatial as number[], conv), blockedDx, give);
+        giveConvInputGrad(
+          c,
+          x,
+          convInputGrad(
+            g,
+            c.flipAdjoint,
+            dY,
+            W,
+            [l.filters, C / groups, ...attrs.kernel_shape],
+            attrs,
+            shape.slice(1) as number[],
+            outSpatial as number[],
+            conv,
+          ),
+          blockedDx,
+          give,
+        );
       }
     });
   }

@@ -3,7 +3,7 @@ import { ELEM } from '../../onnx/model.js';
 import { float32 } from '../../onnx/tensor.js';
 import { isInput, type Emitter } from '../context.js';
 
-export const dropoutLayer: Emitter<'dropout'> = (c, l, { x, shape, name, train }) => {
+export const dropoutLayer: Emitter<'dropout'> = (c, l, { x, shape, name }) => {
   const g = c.g;
   if (c.shapesOnly || c.mode !== 'train' || l.rate === 0) return { out: x, shape };
   const ratio = g.scalar(l.rate);
@@ -12,7 +12,9 @@ export const dropoutLayer: Emitter<'dropout'> = (c, l, { x, shape, name, train }
     // One kept/dropped draw per sample and position, shared by all channels: dropout of a
     // ones tensor [N, 1, …] (already scaled by 1/(1−rate)) multiplies x by broadcasting.
     const xs = g.op('Shape', [x]);
-    const oneShape = g.op('Concat', [g.op('Slice', [xs, g.ints([0]), g.ints([1])]), g.ints([1]), g.op('Slice', [xs, g.ints([2]), g.ints([2 ** 62])])], { axis: 0 });
+    const oneShape = g.op('Concat', [g.op('Slice', [xs, g.ints([0]), g.ints([1])]), g.ints([1]), g.op('Slice', [xs, g.ints([2]), g.ints([2 ** 62])])], {
+      axis: 0,
+    });
     const ones = g.op('ConstantOfShape', [oneShape], { value: float32([1], [1]) });
     // The factor is built from the mask output: ONNX Runtime drops a Dropout whose mask is unused.
     const [, kept] = g.opN('Dropout', [ones, ratio, on], 2, { seed: c.dropoutSeed++ }, name);

@@ -1,8 +1,7 @@
 /** Max, average and global pooling. */
 import { positiveMask } from '../../backward/activation.js';
 import { avgPoolAdjoint, avgPoolGeometry, globalMaxPoolAdjoint, maxPoolBackward, meanAdjoint } from '../../backward/pooling.js';
-import { ELEM, type GraphNode } from '../../onnx/model.js';
-import { float32, numel } from '../../onnx/tensor.js';
+import type { GraphNode } from '../../onnx/model.js';
 import { isInput, type Emitter } from '../context.js';
 
 export const poolLayer: Emitter<'maxpool' | 'avgpool'> = (c, l, { x, shape, name, train, where }) => {
@@ -51,7 +50,7 @@ export const poolLayer: Emitter<'maxpool' | 'avgpool'> = (c, l, { x, shape, name
   return { out: y, shape: outShape };
 };
 
-export const globalPoolLayer: Emitter<'globalavgpool' | 'globalmaxpool'> = (c, l, { x, shape, name, train, where }) => {
+export const globalPoolLayer: Emitter<'globalavgpool' | 'globalmaxpool'> = (c, l, { x, shape, name, train }) => {
   const g = c.g;
   const outShape = [shape[0]!, ...shape.slice(1).map(() => 1)];
   if (c.shapesOnly) return { out: x, shape: outShape };
