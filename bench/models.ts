@@ -6,25 +6,17 @@
 import '../src/node/index.js'; // registers onnxruntime-node as the default runtime
 import { encodeModel, ELEM, type Graph, type GraphNode } from '../src/core/onnx/model.js';
 import { float32 } from '../src/core/onnx/tensor.js';
+import { gaussian, rngFor } from '../src/core/math/rng.js';
 
 class Net {
   readonly g: Graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], opset: 17, irVersion: 8, producer: 'relprop-bench' };
   private k = 0;
-  private seed = 12345;
+  private readonly rng = rngFor('bench', 'weights');
   constructor(inputShape: (number | string)[]) {
     this.g.inputs.push({ name: 'input', elemType: ELEM.FLOAT, shape: inputShape });
   }
-  private rand(): number {
-    // xorshift32 + Box–Muller: reproducible weights without a dependency.
-    let x = this.seed;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.seed = x >>> 0;
-    return (this.seed + 0.5) / 4294967296;
-  }
   private normal(): number {
-    return Math.sqrt(-2 * Math.log(this.rand())) * Math.cos(2 * Math.PI * this.rand());
+    return gaussian(this.rng);
   }
   private node(op: string, inputs: string[], attrs: GraphNode['attrs'] = {}): string {
     const out = `t${this.k++}`;
