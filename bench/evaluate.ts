@@ -9,7 +9,7 @@
  *
  * Data: the Fashion-MNIST test subset in ../shared/datasets (falls back to the 8 bundled samples).
  */
-import '../src/node/index.js'; // registers onnxruntime-node as the default runtime
+import '../src/node/register.js'; // onnxruntime-node as the default runtime, without the rest of the Node entry
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

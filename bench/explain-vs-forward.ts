@@ -6,7 +6,7 @@
  *   npm run bench                    # all models, 1 thread
  *   npm run bench -- --threads 2 --models fmnist
  */
-import '../src/node/index.js'; // registers onnxruntime-node as the default runtime
+import '../src/node/register.js'; // onnxruntime-node as the default runtime, without the rest of the Node entry
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';

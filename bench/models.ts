@@ -3,7 +3,7 @@
  * 1000 classes, He-normal weights) built directly as graphs: benchmarks need the shapes, not
  * trained weights, and no Python.
  */
-import '../src/node/index.js'; // registers onnxruntime-node as the default runtime
+import '../src/node/register.js'; // onnxruntime-node as the default runtime, without the rest of the Node entry
 import { encodeModel, ELEM, type Graph, type GraphNode } from '../src/core/onnx/model.js';
 import { float32 } from '../src/core/onnx/tensor.js';
 import { gaussian, rngFor } from '../src/core/math/rng.js';

@@ -12,7 +12,7 @@
  * 2. End to end: every test document, tokenized, grouped by bucket, explained 64 at a time
  *    (TextExplainer.explainTexts), vs the forward passes of the same groups.
  */
-import '../src/node/index.js'; // registers onnxruntime-node as the default runtime
+import '../src/node/register.js'; // onnxruntime-node as the default runtime, without the rest of the Node entry
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

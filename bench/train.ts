@@ -7,7 +7,7 @@
  *
  *   npm run build && node dist/bench/train.js [--batch 64] [--steps 60] [--repeats 5]
  */
-import '../src/node/index.js'; // registers onnxruntime-node as the default runtime
+import '../src/node/register.js'; // onnxruntime-node as the default runtime, without the rest of the Node entry
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';

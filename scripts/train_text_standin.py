@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train the PyTorch STAND-IN text CNN for relprop's text explanations (issue 5).
 
-This model stands in for the text CNN that relprop's own trainer (`relprop train`, src/train/)
+This model stands in for the text CNN that relprop's own trainer (`relprop train`, src/core/train/)
 will produce; it exists so that explain-text, the word-deleting experiment and the document
 vectors can be developed and tested now. Replace it by the relprop-trained model when that lands.
 

@@ -2,10 +2,7 @@
  * relprop on Node.js: the core (`relprop/core`) with onnxruntime-node as its default runtime, plus
  * files, image codecs, data loaders and checkpoints. Importing this module registers the runtime.
  */
-import { setDefaultRuntime } from '../core/runtime.js';
-import { nodeRuntime } from './runtime-node.js';
-
-setDefaultRuntime(nodeRuntime);
+import './register.js';
 
 export * from '../core/index.js';
 export { nodeRuntime } from './runtime-node.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `relprop` command. Every failure is one line on stderr and a non-zero exit. */
-import '../index.js'; // registers onnxruntime-node as the default runtime
+import '../register.js'; // onnxruntime-node as the default runtime
 import { Command, CommanderError, Option } from 'commander';
 import { demoCommand } from './demo-cmd.js';
 import { explainCommand } from './explain-cmd.js';
