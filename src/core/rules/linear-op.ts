@@ -6,6 +6,7 @@
 import type { GraphBuilder } from '../onnx/builder.js';
 import { float32, type TensorData } from '../onnx/tensor.js';
 import { convAdjoint, type ConvGeometry } from '../backward/conv.js';
+import { denseAdjoint, transposedWeight } from '../backward/dense.js';
 
 export type { ConvGeometry };
 
@@ -52,14 +53,7 @@ export class DenseOp implements LinearOp {
   }
 
   adjoint(g: GraphBuilder, s: string, W: TensorData): string {
-    const [inp, out] = W.dims as [number, number];
-    const wT = this.cache.get(g, W, `${this.name}/WT`, () => {
-      const d = W.data as Float32Array;
-      const t = new Float32Array(inp * out);
-      for (let i = 0; i < inp; i++) for (let o = 0; o < out; o++) t[o * inp + i] = d[i * out + o]!;
-      return float32([out, inp], t);
-    });
-    return g.op('MatMul', [s, wT]);
+    return denseAdjoint(g, s, { transposed: this.cache.get(g, W, `${this.name}/WT`, () => transposedWeight(W)) });
   }
 
   adjointOnes(g: GraphBuilder, s: string, xShape1: number[]): string {
