@@ -246,7 +246,7 @@ describe('evaluateRegionPerturbation', () => {
 describe('relprop evaluate (CLI)', () => {
   it('evaluates the bundled model on a few samples and writes every output', async () => {
     const out = join(tmp, 'cli');
-    const r = await relprop([
+    const args = [
       'evaluate',
       '--model',
       MODEL,
@@ -268,7 +268,8 @@ describe('relprop evaluate (CLI)', () => {
       '1',
       '--heatmap-samples',
       '3',
-    ]);
+    ];
+    const r = await relprop(args);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/4 samples, 7x7 regions, 8 steps/);
@@ -298,30 +299,7 @@ describe('relprop evaluate (CLI)', () => {
     expect(readFileSync(join(out, 'curves.svg'), 'utf8')).toMatch(/^<svg/);
     expect(readFileSync(join(out, 'curves.png')).subarray(1, 4).toString()).toBe('PNG');
     // Second run: every chunk is in the progress file, nothing is recomputed.
-    const again = await relprop([
-      'evaluate',
-      '--model',
-      MODEL,
-      '--data',
-      SAMPLES,
-      '--out',
-      out,
-      '--limit',
-      '4',
-      '--methods',
-      'lrp:epsilon-gamma-box,gradient-x-input,random',
-      '--input-range',
-      '0,1',
-      '--region-size',
-      '7',
-      '--steps',
-      '8',
-      '--threads',
-      '1',
-      '--heatmap-samples',
-      '3',
-      '--no-plot',
-    ]);
+    const again = await relprop([...args, '--no-plot']);
     expect(again.code).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).timing.inferences).toBe(0);
   });

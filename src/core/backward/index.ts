@@ -25,7 +25,7 @@
 export { activationAdjoint, positiveMask, ACTIVATION_OPS } from './activation.js';
 export { denseAdjoint, transposedWeight } from './dense.js';
 export { convAdjoint, convGeometryOf, flipSwap, flippedKernelInGraph, resolvePads, type ConvGeometry } from './conv.js';
-export { maxPoolBackward, poolsWithoutOverlap, avgPoolAdjoint, avgPoolGeometry, meanAdjoint, globalMaxPoolAdjoint } from './pooling.js';
+export { maxPoolBackward, reluMaskAtPooled, poolsWithoutOverlap, avgPoolAdjoint, avgPoolGeometry, meanAdjoint, globalMaxPoolAdjoint } from './pooling.js';
 export { channelScaleAdjoint, batchNormTrainingAdjoint, channelShape } from './normalization.js';
 export { lrnGradient, lrnAttrs, lrnDenominator, type LrnAttrs } from './lrn.js';
 export { reshapeAdjoint, transposeAdjoint, padAdjoint, sliceAdjoint, concatAdjoint, splitAdjoint } from './structural.js';

@@ -7,6 +7,7 @@
 import type { GraphBuilder } from '../onnx/builder.js';
 import { ELEM, type GraphNode } from '../onnx/model.js';
 import { float32, numel, type TensorData } from '../onnx/tensor.js';
+import { positiveMask } from './activation.js';
 import { convAdjoint, resolvePads, type ConvGeometry } from './conv.js';
 
 /**
@@ -26,6 +27,14 @@ export function maxPoolBackward(g: GraphBuilder, x: string, node: GraphNode, R: 
   const zeros = g.op('ConstantOfShape', [size], { value: float32([1], [0]) });
   const scattered = g.op('ScatterElements', [zeros, flatIdx, flatR], { axis: 0, reduction: 'add' }, 'maxpool_scatter');
   return g.op('Reshape', [scattered, g.op('Shape', [x])]);
+}
+
+/**
+ * ReLU then max pool: max and ReLU commute, so ReLU'(y) at a window's winner is [pooled > 0] and
+ * the ReLU's mask applies to the pool's (smaller) output gradient before unpooling.
+ */
+export function reluMaskAtPooled(g: GraphBuilder, dPooled: string, pooled: string): string {
+  return g.mul(dPooled, positiveMask(g, pooled));
 }
 
 /** Windows never overlap (stride ≥ window span): every input has at most one window. */

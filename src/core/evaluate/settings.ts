@@ -14,23 +14,13 @@ import type { Dataset, EvaluateConfig, RunOptions } from './region-perturbation.
 import { imageGeometry, regionGrid, type ImageGeometry, type RegionGrid } from './regions.js';
 
 /** What the results record of a run's settings (and, with more, what the hash covers). */
-export interface ResolvedSettings {
+export interface ResolvedSettings
+  extends Pick<Plan, 'samples' | 'geometry' | 'steps' | 'replacement' | 'blurSigma' | 'range' | 'repeats' | 'seed' | 'target' | 'score' | 'chunkSize'> {
   model: string;
   data: string;
-  samples: number;
-  geometry: ImageGeometry;
   regionSize: [number, number];
   regions: number;
-  steps: number;
   fractionPerturbed: number;
-  replacement: Replacement;
-  blurSigma?: number;
-  range?: [number, number][];
-  repeats: number;
-  seed: number;
-  target: 'predicted' | 'label';
-  score: 'logit' | 'probability';
-  chunkSize: number;
   methods: { label: string; pooling: string }[];
   classes: number;
   outputName: string;

@@ -10,10 +10,9 @@
  *   R_x = x·s·R/(y + ε·sgn y).
  */
 import { activationAdjoint, positiveMask } from '../backward/activation.js';
-import { channelShape } from '../backward/normalization.js';
+import { channelScaleAdjoint } from '../backward/normalization.js';
 import type { GraphBuilder } from '../onnx/builder.js';
 import type { GraphNode } from '../onnx/model.js';
-import { float32 } from '../onnx/tensor.js';
 
 export type ActivationMode = 'pass' | 'gradient' | 'relu_deconvnet' | 'relu_guided_backprop';
 
@@ -38,6 +37,5 @@ export function addNormRule(g: GraphBuilder, a: string, b: string, y: string, R:
 
 /** Unfolded batch norm y = x·scale + shift: the epsilon rule on the diagonal map. */
 export function affineEpsilonRule(g: GraphBuilder, name: string, scale: Float32Array, x: string, y: string, R: string, rank: number, eps: number): string {
-  const s = g.initializer(`${name}/scale`, float32(channelShape(scale.length, rank), scale));
-  return g.mul(g.mul(x, s), g.div(R, g.stabilize(y, eps)));
+  return g.mul(x, channelScaleAdjoint(g, name, g.div(R, g.stabilize(y, eps)), scale, rank));
 }

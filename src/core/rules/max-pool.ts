@@ -7,14 +7,16 @@
  * Source: Bach et al. (2015), winner-take-all for max pooling; Zennit passes the gradient of
  * max pooling, which is the same map.
  */
-import { maxPoolBackward, poolsWithoutOverlap } from '../backward/pooling.js';
-import { positiveMask } from '../backward/activation.js';
+import { maxPoolBackward, poolsWithoutOverlap, reluMaskAtPooled } from '../backward/pooling.js';
 import type { GraphBuilder } from '../onnx/builder.js';
 import type { GraphNode } from '../onnx/model.js';
 
 /** R = unpool(pooled): a tensor that is zero except at the winners of a non-overlapping max pool. */
 export interface Unpooled {
   pooled: string;
+  /** The pool's input and output in the forward graph. */
+  input: string;
+  output: string;
   /** A pooled-shape tensor back to R's shape (zeros elsewhere). */
   unpool: (t: string) => string;
   /** A tensor of R's shape read at the winners (pooled shape). */
@@ -28,6 +30,8 @@ export function maxPoolRule(g: GraphBuilder, x: string, node: GraphNode, R: stri
     const indices = node.outputs[1]!;
     unpooled.set(out, {
       pooled: R,
+      input: x,
+      output: node.outputs[0]!,
       unpool: (t) => maxPoolBackward(g, x, node, t),
       gather: (t) => g.op('Gather', [g.op('Reshape', [t, g.ints([-1])]), indices], { axis: 0 }),
     });
@@ -43,7 +47,8 @@ export function maxPoolRule(g: GraphBuilder, x: string, node: GraphNode, R: stri
 export function reluBelowMaxPool(g: GraphBuilder, y: string, R: string, unpooled: Map<string, Unpooled>): string | null {
   const u = unpooled.get(R);
   if (!u) return null;
-  const kept = g.mul(u.pooled, positiveMask(g, u.gather(y)));
+  // y at the winners: the pool's own output where y is what it pooled (no gather needed).
+  const kept = reluMaskAtPooled(g, u.pooled, y === u.input ? u.output : u.gather(y));
   const out = u.unpool(kept);
   unpooled.set(out, { ...u, pooled: kept });
   return out;

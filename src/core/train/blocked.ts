@@ -1,5 +1,5 @@
 /** conv2d → relu → max pool kept in ONNX Runtime's blocked layout in training and evaluation graphs. */
-import { positiveMask } from '../backward/activation.js';
+import { reluMaskAtPooled } from '../backward/pooling.js';
 import { ELEM } from '../onnx/model.js';
 import { float32, numel, type TensorData } from '../onnx/tensor.js';
 import { isInput, layerName, param, type Ctx, type Shape } from './context.js';
@@ -58,7 +58,7 @@ export function blockedConvReluMaxPool(
       const parts = [...(c.blockedGrads.get(p) ?? []), ...(dP ? [nchwcOp(g, 'ReorderInput', [dP], {})] : [])];
       if (!parts.length) return;
       // ReLU at the pooled resolution (max and ReLU commute), then the windows' maxima.
-      const dPb = g.mul(g.sum(parts), positiveMask(g, pb));
+      const dPb = reluMaskAtPooled(g, g.sum(parts), pb);
       const up = (t: string) => nchwcOp(g, 'Upsample', [t], { scales: [1, 1, k, k], mode: 'nearest' });
       const winner = g.op('Cast', [g.op('Equal', [yb, up(pb)])], { to: ELEM.FLOAT });
       // Rank k²…1 in row-major order within each window: the highest-ranked winner is the first.

@@ -1,6 +1,5 @@
 /** Max, average and global pooling. */
-import { positiveMask } from '../../backward/activation.js';
-import { avgPoolAdjoint, avgPoolGeometry, globalMaxPoolAdjoint, maxPoolBackward, meanAdjoint } from '../../backward/pooling.js';
+import { avgPoolAdjoint, avgPoolGeometry, globalMaxPoolAdjoint, maxPoolBackward, meanAdjoint, reluMaskAtPooled } from '../../backward/pooling.js';
 import type { GraphNode } from '../../onnx/model.js';
 import { isInput, type Emitter } from '../context.js';
 
@@ -28,7 +27,7 @@ export const poolLayer: Emitter<'maxpool' | 'avgpool'> = (c, l, { x, shape, name
         if (pre !== undefined && c.uses.get(x) === 1 && !isInput(c, pre)) {
           // ReLU then max-pool: max and ReLU commute, so the ReLU mask applies at the pooled
           // resolution (the winner's value is the pooled value) — fewer elements to mask.
-          const masked = g.mul(dY, positiveMask(g, y!));
+          const masked = reluMaskAtPooled(g, dY, y!);
           give(pre, maxPoolBackward(g, x, node, masked));
         } else give(x, maxPoolBackward(g, x, node, dY));
       });
