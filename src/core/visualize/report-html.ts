@@ -14,6 +14,15 @@ export interface ReportHeatmap {
   relevanceSum: number;
   /** The explained (target) logit. */
   logit: number;
+  /**
+   * The target logit at the method's baseline (integrated gradients: f(0)); the caption then
+   * compares ΣR with logit − baseline, which is what such a method's relevance sums to.
+   */
+  baselineLogit?: number;
+  /** What the colours mean for this map (e.g. describeScale's text); shown under the numbers. */
+  scale?: string;
+  /** Link target of the heatmap, e.g. the PNG file with its colour bar. */
+  href?: string;
 }
 
 export interface ReportItem {
@@ -40,6 +49,10 @@ export interface ReportMeta {
   classNames?: string[];
   /** Extra key/value lines (composite, epsilon, runtime, date, ...). */
   details?: Record<string, string | number>;
+  /** Per method, what its ΣR / logit means (a section under the table). */
+  notes?: { method: string; text: string }[];
+  /** Files written beside the page, linked in a list at the end. */
+  files?: { href: string; label: string }[];
 }
 
 const CSS = `
@@ -54,7 +67,7 @@ figcaption { font-size: 0.8em; color: #444; margin-top: 0.3em; }
 .wrong { color: #b00; font-weight: bold; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.1em 1em; }
 dt { font-weight: bold; }
-dd { margin: 0; }
+dd { margin: 0 0 0.4em 0; }
 `;
 
 function className(v: number | string, names?: string[]): string {
@@ -63,13 +76,16 @@ function className(v: number | string, names?: string[]): string {
 }
 
 function heatmapCell(h: ReportHeatmap, itemTitle: string): string {
-  const ratio = h.logit !== 0 && Number.isFinite(h.logit) ? `<br>ΣR / logit = ${escapeHtml(formatNumber(h.relevanceSum / h.logit))}` : '';
-  return (
-    '<td><figure>' +
-    `<img src="${pngDataUri(h.png)}" alt="${escapeHtml(`${h.method} heatmap of ${itemTitle}`)}">` +
-    `<figcaption>ΣR = ${escapeHtml(formatNumber(h.relevanceSum))}<br>logit = ${escapeHtml(formatNumber(h.logit))}${ratio}</figcaption>` +
-    '</figure></td>'
-  );
+  const lines = [`ΣR = ${formatNumber(h.relevanceSum)}`, `logit = ${formatNumber(h.logit)}`];
+  if (h.baselineLogit !== undefined) {
+    const d = h.logit - h.baselineLogit;
+    lines.push(`f(baseline) = ${formatNumber(h.baselineLogit)}`);
+    if (d !== 0 && Number.isFinite(d)) lines.push(`ΣR / (logit − f(baseline)) = ${formatNumber(h.relevanceSum / d)}`);
+  } else if (h.logit !== 0 && Number.isFinite(h.logit)) lines.push(`ΣR / logit = ${formatNumber(h.relevanceSum / h.logit)}`);
+  if (h.scale !== undefined) lines.push(h.scale);
+  const img = `<img src="${pngDataUri(h.png)}" alt="${escapeHtml(`${h.method} heatmap of ${itemTitle}`)}">`;
+  const caption = lines.map(escapeHtml).join('<br>') + (h.href !== undefined ? `<br><a href="${escapeHtml(h.href)}">${escapeHtml(h.href)}</a>` : '');
+  return `<td><figure>${h.href !== undefined ? `<a href="${escapeHtml(h.href)}">${img}</a>` : img}<figcaption>${caption}</figcaption></figure></td>`;
 }
 
 /** The report page. All text (titles, methods, class names, meta) is escaped. */
@@ -86,7 +102,9 @@ export function explanationReportHtml(items: ReportItem[], meta: ReportMeta): st
   if (meta.model !== undefined) details.push(['model', meta.model]);
   for (const [k, v] of Object.entries(meta.details ?? {})) details.push([k, String(v)]);
   if (details.length > 0) head.push(`<dl>${details.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`);
-  head.push('<p>Heatmaps: red = positive relevance (for the target), blue = negative, each normalised by its largest absolute value.</p>');
+  // Without per-map captions the page states the one convention all its maps share.
+  if (!items.some((it) => it.heatmaps.some((h) => h.scale !== undefined)))
+    head.push('<p>Heatmaps: red = positive relevance (for the target), blue = negative, each normalised by its largest absolute value.</p>');
 
   const headerCells = ['<th>sample</th>', hasImages ? '<th>input</th>' : '', ...methods.map((m) => `<th>${escapeHtml(m)}</th>`)];
   const rows = items.map((item) => {
@@ -108,6 +126,15 @@ export function explanationReportHtml(items: ReportItem[], meta: ReportMeta): st
     return `<tr>${cells.join('')}</tr>`;
   });
 
-  const body = [...head, '<table>', `<thead><tr>${headerCells.join('')}</tr></thead>`, '<tbody>', ...rows, '</tbody>', '</table>'].join('\n');
+  const tail: string[] = [];
+  if (meta.notes && meta.notes.length > 0) {
+    tail.push('<h2>What ΣR / logit means</h2>');
+    tail.push(`<dl>${meta.notes.map((n) => `<dt>${escapeHtml(n.method)}</dt><dd>${escapeHtml(n.text)}</dd>`).join('')}</dl>`);
+  }
+  if (meta.files && meta.files.length > 0) {
+    tail.push('<h2>Files</h2>');
+    tail.push(`<ul>${meta.files.map((f) => `<li><a href="${escapeHtml(f.href)}">${escapeHtml(f.label)}</a></li>`).join('')}</ul>`);
+  }
+  const body = [...head, '<table>', `<thead><tr>${headerCells.join('')}</tr></thead>`, '<tbody>', ...rows, '</tbody>', '</table>', ...tail].join('\n');
   return htmlPage(meta.title, body, CSS);
 }

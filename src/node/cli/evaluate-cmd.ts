@@ -19,6 +19,7 @@ import { imageGeometry, parseRegionSize } from '../../core/evaluate/regions.js';
 import { aopcTableText, writeEvaluationOutputs } from '../evaluate/report.js';
 import { importModel } from '../../core/graph/import.js';
 import { imageOptionsFor } from './inputs.js';
+import { classNamesFor } from './class-names.js';
 import {
   batchSizeOption,
   explainerOptions,
@@ -203,7 +204,14 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
     return;
   }
   const command = ['relprop', 'evaluate', ...process.argv.slice(3)].join(' ');
-  const written = await writeEvaluationOutputs(result, f.out, { command }, { plot: f.plot });
+  let classNames: string[] | undefined;
+  try {
+    classNames = classNamesFor(f.model, result.settings.classes);
+  } catch (e) {
+    // The evaluation itself is sound; only its labels would be wrong, so say so and use indices.
+    process.stderr.write(`relprop: warning: ${(e as Error).message}; classes are shown by index\n`);
+  }
+  const written = await writeEvaluationOutputs(result, f.out, { command }, { plot: f.plot, classNames });
   if (!f.quiet) {
     const s = result.settings;
     const t = result.timing;

@@ -4,7 +4,9 @@ import { auditReport, formatAudit } from '../../core/explain/audit.js';
 import { Explainer } from '../api.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { encodeNpy } from '../../core/onnx/npy.js';
-import { COLORMAP_NAMES, type ColormapName } from '../../core/visualize/colormap.js';
+import { COLORMAP_NAMES } from '../../core/visualize/colormap.js';
+import { type ColormapChoice, HEATMAP_STYLES, type HeatmapStyle } from '../../core/visualize/figure.js';
+import { classLabel, classNamesFor } from './class-names.js';
 import { heatmapPngs, numberedPaths } from './heatmaps.js';
 import { imageOptionsFor, loadInput, type ImageFlags } from './inputs.js';
 import { explainerOptions, type MethodFlags } from './options.js';
@@ -17,6 +19,7 @@ export interface ExplainFlags extends MethodFlags, ImageFlags {
   target?: string;
   heatmap?: string;
   colormap?: string;
+  heatmapStyle?: string;
   overlay?: boolean;
   summary?: string;
   saveExplainer?: string;
@@ -25,16 +28,21 @@ export interface ExplainFlags extends MethodFlags, ImageFlags {
 }
 
 export async function explainCommand(f: ExplainFlags): Promise<void> {
-  const colormap = (f.colormap ?? 'bwr') as ColormapName;
-  if (!COLORMAP_NAMES.includes(colormap)) throw new Error(`unknown colormap "${f.colormap}" (known: ${COLORMAP_NAMES.join(', ')})`);
-  if (f.overlay && !f.heatmap) throw new Error('--overlay needs --heatmap');
+  const colormap = (f.colormap ?? 'auto') as ColormapChoice;
+  if (colormap !== 'auto' && !COLORMAP_NAMES.includes(colormap))
+    throw new Error(`unknown colormap "${f.colormap}" (known: auto, ${COLORMAP_NAMES.join(', ')})`);
+  // --overlay alone asks for the overlay style; with --heatmap-style bare it blends the bare tile over the image.
+  const style = (f.heatmapStyle ?? (f.overlay ? 'overlay' : 'side-by-side')) as HeatmapStyle;
+  if (!HEATMAP_STYLES.includes(style)) throw new Error(`unknown heatmap style "${f.heatmapStyle}" (known: ${HEATMAP_STYLES.join(', ')})`);
+  if (f.overlay && style === 'side-by-side') throw new Error('--overlay and --heatmap-style side-by-side contradict each other');
+  if ((f.overlay || f.heatmapStyle) && !f.heatmap) throw new Error(`${f.overlay ? '--overlay' : '--heatmap-style'} needs --heatmap`);
   const target = parseTarget(f.target);
   const opts = explainerOptions(f);
   const ex = await Explainer.create(f.model, { ...opts, audit: opts.method === 'lrp' && (f.audit || !!f.summary) });
   try {
     const loaded = loadInput(f.input, ex.model, f);
     const x = ex.validateInput(loaded.tensor);
-    if (f.overlay && !loaded.pixels) throw new Error('--overlay needs an image input (PNG or JPEG)');
+    if (f.overlay && style === 'bare' && !loaded.pixels) throw new Error('--overlay with --heatmap-style bare needs an image input (PNG or JPEG)');
     const N = x.dims[0]!;
     const bar =
       !f.quiet && process.stderr.isTTY && N > (opts.batchSize ?? 32)
@@ -46,21 +54,32 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
     bar?.start(N, 0);
     const res = await ex.explain(x, { target, onProgress: (done) => bar?.update(done) });
     bar?.stop();
+    const K = res.logits.dims[1]!;
+    const names = classNamesFor(f.model, K);
     // Everything is computed before anything is written: an error leaves no partial output.
     const files: [string, Uint8Array | string][] = [[f.out, encodeNpy(res.relevance)]];
     if (f.heatmap) {
       const layout = f.layout ?? imageOptionsFor(ex.model, f).layout ?? 'nchw';
-      const pngs = heatmapPngs(res.relevance, { colormap, layout, overlayPixels: f.overlay ? loaded.pixels : undefined });
+      const what = opts.method === 'lrp' ? `lrp ${opts.rule ?? opts.composite ?? 'epsilon-plus-flat'}` : opts.method;
+      const pngs = heatmapPngs(res.relevance, {
+        colormap,
+        layout,
+        style,
+        overlayPixels: style !== 'bare' || f.overlay ? loaded.pixels : undefined,
+        input: x,
+        titles: res.targets.map((t) => `${what}\nclass ${classLabel(t, names)}`),
+      });
       numberedPaths(f.heatmap, pngs.length).forEach((p, i) => files.push([p, pngs[i]!]));
     }
     const report = res.audit ? auditReport(res) : undefined;
     if (f.summary) {
-      const K = res.logits.dims[1]!;
       const samples = res.targets.map((t, i) => ({
         index: i,
         logits: Array.from((res.logits.data as Float32Array).subarray(i * K, (i + 1) * K)),
         predicted: res.predicted[i],
+        predicted_name: names?.[res.predicted[i]!],
         target: t,
+        target_name: names?.[t],
         target_logit: (res.logits.data as Float32Array)[i * K + t],
         relevance_sum: sumSample(res.relevance.data as Float32Array, i, N),
       }));
@@ -70,6 +89,7 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
         method: opts.method,
         composite: opts.method === 'lrp' && !opts.rule ? (opts.composite ?? 'epsilon-plus-flat') : undefined,
         rule: opts.rule,
+        classes: names,
         samples,
         audit: report?.lines,
         warnings: [...(report?.warnings ?? [])],
@@ -84,11 +104,10 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
     for (const w of report?.warnings ?? []) process.stderr.write(`relprop: warning: ${w}\n`);
     if (!f.quiet) {
       for (let i = 0; i < Math.min(N, 10); i++) {
-        const K = res.logits.dims[1]!;
         const t = res.targets[i]!;
         const logit = (res.logits.data as Float32Array)[i * K + t]!;
         process.stdout.write(
-          `sample ${i}: predicted ${res.predicted[i]}, target ${t}, logit ${logit.toFixed(4)}, relevance sum ${sumSample(res.relevance.data as Float32Array, i, N).toFixed(4)}\n`,
+          `sample ${i}: predicted ${classLabel(res.predicted[i]!, names)}, target ${classLabel(t, names)}, logit ${logit.toFixed(4)}, relevance sum ${sumSample(res.relevance.data as Float32Array, i, N).toFixed(4)}\n`,
         );
       }
       if (N > 10) process.stdout.write(`… ${N - 10} more samples\n`);

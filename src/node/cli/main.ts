@@ -22,8 +22,18 @@ const explain = program
   .requiredOption('--out <file>', 'relevance output (.npy, same shape as the input; per token for token ids)')
   .option('--target <t>', 'class index, comma-separated list (one per sample), or "predicted"', 'predicted')
   .option('--heatmap <file>', 'heatmap PNG (numbered per sample when the batch has several)')
-  .addOption(new Option('--colormap <name>', 'heatmap colours').choices(['bwr', 'coldnhot', 'gray']).default('bwr'))
-  .option('--overlay', 'blend the heatmap over the input image')
+  .addOption(
+    new Option('--colormap <name>', 'heatmap colours; auto: viridis (0 … max) for maps without negative values, else bwr (red +, blue −)')
+      .choices(['auto', 'bwr', 'coldnhot', 'gray', 'viridis'])
+      .default('auto'),
+  )
+  .addOption(
+    new Option(
+      '--heatmap-style <style>',
+      'side-by-side: input | heatmap | colour bar; overlay: heatmap over the input, colour bar; bare: the heatmap alone',
+    ).choices(['side-by-side', 'overlay', 'bare']),
+  )
+  .option('--overlay', 'short for --heatmap-style overlay; with --heatmap-style bare: the bare heatmap blended over the input image')
   .option('--summary <file>', 'JSON summary: logits, predicted class, target, relevance sum vs logit, layer audit')
   .option('--audit', 'print the per-layer conservation audit (LRP)')
   .option('--save-explainer <file>', 'save the compiled explainer ONNX graph');

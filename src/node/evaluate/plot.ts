@@ -133,8 +133,9 @@ export async function renderHeatmapGridSvg(t: GridTiles, result: EvaluationResul
   const gap = 3;
   const values = t.rows.flatMap((r, ri) =>
     r.tiles.map((tile, ci) => ({
-      row: r.label,
-      column: t.columns[ci],
+      // The row's name, and under it what its colours mean (rows differ: signed maps and magnitudes).
+      row: r.caption !== undefined ? [r.label, r.caption] : r.label,
+      column: t.columns[ci]!.split('\n'),
       first: ci === 0,
       top: ri === 0,
       px: ci * (size + gap) + size / 2,
@@ -142,12 +143,13 @@ export async function renderHeatmapGridSvg(t: GridTiles, result: EvaluationResul
       url: `data:image/png;base64,${Buffer.from(encodePng(tile.rgba, tile.width, tile.height, 1)).toString('base64')}`,
     })),
   );
+  const columnLines = Math.max(...t.columns.map((c) => c.split('\n').length));
   const pos = { x: { field: 'px', type: 'quantitative', scale: null }, y: { field: 'py', type: 'quantitative', scale: null } };
   // One view with pixel positions (no facets): labels are placed exactly, whatever text widths Vega estimates.
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: 'Heatmaps (red: positive, blue: negative; each normalised by its largest |value|)',
+      text: 'Heatmaps (each normalised by its largest |value|; colours per row, as its label says)',
       subtitle: `${result.settings.model}; columns: sample index and explained class`,
       anchor: 'start',
       offset: 16,
@@ -168,7 +170,8 @@ export async function renderHeatmapGridSvg(t: GridTiles, result: EvaluationResul
       },
       {
         transform: [{ filter: 'datum.top' }],
-        mark: { type: 'text', align: 'center', baseline: 'bottom', fontSize: 11, dy: -(size / 2 + 4) },
+        // Vega anchors a multi-line label by its first line: lift it by the extra lines.
+        mark: { type: 'text', align: 'center', baseline: 'bottom', fontSize: 11, lineHeight: 13, dy: -(size / 2 + 4 + 13 * (columnLines - 1)) },
         encoding: { ...pos, text: { field: 'column' } },
       },
     ],

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic, ensureDir } from '../io/atomic.js';
 import { heatmapGrid, imageToRgba, relevanceToHeatmap, type RgbaImage } from '../../core/visualize/heatmap.js';
+import { type ColourScale, colourScale, describeScale } from '../../core/visualize/figure.js';
 import { encodePng } from '../visualize/png.js';
 import { aopc } from '../../core/evaluate/aopc.js';
 import { renderCurvesSvg, renderHeatmapGridSvg, svgToPng } from './plot.js';
@@ -92,10 +93,28 @@ export function curvesCsv(result: EvaluationResult): string {
   );
 }
 
-export function samplesCsv(result: EvaluationResult): string {
+/** With class names (from the model card), name columns follow the index columns' values at the end. */
+export function samplesCsv(result: EvaluationResult, classNames?: string[]): string {
+  const header = [
+    'sample',
+    'id',
+    'label',
+    'target',
+    'predicted',
+    'method',
+    'score_clean',
+    'aopc_morf',
+    'aopc_lerf',
+    'heatmap_png_bytes',
+    'heatmap_entropy_bits',
+  ];
+  const name = (k: number | undefined) => (k === undefined ? undefined : classNames?.[k]);
   return toCsv(
-    ['sample', 'id', 'label', 'target', 'predicted', 'method', 'score_clean', 'aopc_morf', 'aopc_lerf', 'heatmap_png_bytes', 'heatmap_entropy_bits'],
-    result.records.map((r) => [r.i, r.id, r.label, r.target, r.predicted, r.method, r.morf[0], aopc(r.morf), aopc(r.lerf), r.png, r.entropy]),
+    classNames ? [...header, 'label_name', 'target_name', 'predicted_name'] : header,
+    result.records.map((r) => {
+      const row: unknown[] = [r.i, r.id, r.label, r.target, r.predicted, r.method, r.morf[0], aopc(r.morf), aopc(r.lerf), r.png, r.entropy];
+      return classNames ? [...row, name(r.label), name(r.target), name(r.predicted)] : row;
+    }),
   );
 }
 
@@ -141,16 +160,40 @@ function upscale(img: RgbaImage, s: number): RgbaImage {
 
 export interface GridTiles {
   columns: string[];
-  rows: { label: string; tiles: RgbaImage[] }[];
+  /** `caption` says what the row's colours mean (absent for the input row). */
+  rows: { label: string; caption?: string; colormap?: ColourScale['colormap']; tiles: RgbaImage[] }[];
+}
+
+const MAGNITUDE_POOLINGS = ['abs', 'l2', 'max-abs'];
+
+/**
+ * The colour map of one grid row and what it means: viridis (0 … max) when no map of the row has a
+ * negative value — always so for channel norms (`@pool=l2|abs|max-abs`, the default of gradient,
+ * SmoothGrad, deconvnet and guided backprop), which are magnitudes — and bwr otherwise.
+ */
+export function gridRowScale(result: EvaluationResult, label: string, maps: Float64Array[]): { colormap: ColourScale['colormap']; caption: string } {
+  let lo = 0;
+  let hi = 0;
+  for (const m of maps)
+    for (const v of m) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  const scale = colourScale([lo, hi], 'auto');
+  const pooling = result.methods.find((m) => m.label === label)?.pooling;
+  const magnitude = pooling !== undefined && MAGNITUDE_POOLINGS.includes(pooling);
+  const what = scale.kind === 'sequential' ? (magnitude ? `magnitude (${pooling} over channels)` : 'all values ≥ 0') : 'signed';
+  return { colormap: scale.colormap, caption: describeScale(scale, what, false) };
 }
 
 /**
  * Tiles of the heatmap grid: row 0 the inputs (grey, or the channel mean, min–max scaled), then one
- * row per method (in result order, random excluded); columns are the first samples. Each heatmap
- * is normalised by its own largest |value| (bwr: red positive, blue negative) and upscaled
+ * row per method (in result order, random excluded); columns are the first samples, labelled with
+ * the explained class (and its name when `classNames` are given). Each heatmap is normalised by
+ * its own largest |value|, coloured as {@link gridRowScale} decides for its row, and upscaled
  * (nearest neighbour) to about 112 px.
  */
-export function gridTiles(result: EvaluationResult): GridTiles | undefined {
+export function gridTiles(result: EvaluationResult, classNames?: string[]): GridTiles | undefined {
   const hm = result.heatmaps;
   if (!hm || hm.inputs.length === 0) return undefined;
   const { C, H, W, layout } = hm.geometry;
@@ -173,15 +216,22 @@ export function gridTiles(result: EvaluationResult): GridTiles | undefined {
   });
   const rows = [
     { label: 'input', tiles: inputs },
-    ...hm.maps.map((m) => ({
-      label: m.label,
-      tiles: m.maps.map((map) => upscale({ rgba: relevanceToHeatmap(map, H, W, { channels: 1 }), width: W, height: H }, scale)),
-    })),
+    ...hm.maps.map((m) => {
+      const { colormap, caption } = gridRowScale(result, m.label, m.maps);
+      return {
+        label: m.label,
+        caption,
+        colormap,
+        tiles: m.maps.map((map) => upscale({ rgba: relevanceToHeatmap(map, H, W, { channels: 1, colormap }), width: W, height: H }, scale)),
+      };
+    }),
   ];
   const first = result.records.filter((r) => r.method === result.methods[0]?.label && r.i < hm.inputs.length).sort((a, b) => a.i - b.i);
   const columns = hm.inputs.map((_, i) => {
     const r = first[i];
-    return r ? `#${r.id}: class ${r.target}` : `#${i}`;
+    const name = r ? classNames?.[r.target] : undefined;
+    // The name on a line of its own: the labelled grid's columns are one tile wide.
+    return r ? `#${r.id}: class ${r.target}${name !== undefined ? `\n${name}` : ''}` : `#${i}`;
   });
   return { columns, rows };
 }
@@ -200,13 +250,20 @@ export function heatmapGridPng(result: EvaluationResult): Uint8Array | undefined
 /** JSON-ready summary (curves included; per-sample records go to samples.csv and the progress file). */
 export function resultsJson(result: EvaluationResult, extra: Record<string, unknown> = {}): string {
   const { records: _records, heatmaps, ...rest } = result;
+  const scales = heatmaps?.maps.map((m) => gridRowScale(result, m.label, m.maps));
   return (
     JSON.stringify(
       {
         ...extra,
         ...rest,
         heatmapGrid: heatmaps
-          ? { rows: ['input', ...heatmaps.maps.map((m) => m.label)], samples: heatmaps.inputs.length, targets: heatmaps.targets }
+          ? {
+              rows: ['input', ...heatmaps.maps.map((m) => m.label)],
+              colormaps: [null, ...scales!.map((s) => s.colormap)],
+              captions: [null, ...scales!.map((s) => s.caption)],
+              samples: heatmaps.inputs.length,
+              targets: heatmaps.targets,
+            }
           : undefined,
       },
       (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
@@ -220,14 +277,14 @@ export async function writeEvaluationOutputs(
   result: EvaluationResult,
   dir: string,
   extra: Record<string, unknown> = {},
-  opts: { plot?: boolean } = {},
+  opts: { plot?: boolean; classNames?: string[] } = {},
 ): Promise<string[]> {
   ensureDir(dir);
   const files: [string, Uint8Array | string][] = [
-    ['results.json', resultsJson(result, extra)],
+    ['results.json', resultsJson(result, opts.classNames ? { ...extra, classes: opts.classNames } : extra)],
     ['aopc.csv', aopcCsv(result)],
     ['curves.csv', curvesCsv(result)],
-    ['samples.csv', samplesCsv(result)],
+    ['samples.csv', samplesCsv(result, opts.classNames)],
     ['table.md', aopcTableMarkdown(result)],
   ];
   if (opts.plot !== false) {
@@ -236,7 +293,7 @@ export async function writeEvaluationOutputs(
   }
   const grid = heatmapGridPng(result);
   if (grid) files.push(['heatmaps.png', grid]);
-  const tiles = opts.plot !== false ? gridTiles(result) : undefined;
+  const tiles = opts.plot !== false ? gridTiles(result, opts.classNames) : undefined;
   if (tiles) {
     const svg = await renderHeatmapGridSvg(tiles, result);
     files.push(['heatmaps-labelled.svg', svg], ['heatmaps-labelled.png', svgToPng(svg, 1)]);
