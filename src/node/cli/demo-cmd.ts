@@ -4,8 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExplainerOptions } from '../../core/explain/explainer.js';
 import { Explainer } from '../api.js';
-import { writeFileAtomic, ensureDir } from '../io/atomic.js';
-import { loadImage } from '../io/image.js';
+import { checkOutputFolder, writeOutputFolder } from '../io/atomic.js';
+import { describeConversion, readImage } from '../io/image.js';
 import { encodeNpy } from '../../core/onnx/npy.js';
 import { imageToRgba } from '../../core/visualize/heatmap.js';
 import { encodePng } from '../visualize/png.js';
@@ -42,8 +42,16 @@ export async function demoCommand(f: { out?: string; threads?: number; quiet?: b
   const card = JSON.parse(readFileSync(join(dir, 'fmnist-cnn.json'), 'utf8')) as { classes: string[] };
   const labels = JSON.parse(readFileSync(join(dir, 'samples', 'labels.json'), 'utf8')) as { file: string; label: number }[];
   const out = resolve(f.out ?? 'relprop-demo');
-  ensureDir(out);
-  const images = labels.map((l) => loadImage(readFileSync(join(dir, 'samples', l.file)), { channels: 1, size: [28, 28] }));
+  checkOutputFolder('--out', f.out ?? 'relprop-demo');
+  // Everything is computed first and written at the end, all or nothing.
+  const files: [string, Uint8Array | string][] = [];
+  const images = labels.map((l) => {
+    const r = readImage(readFileSync(join(dir, 'samples', l.file)), { channels: 1, size: [28, 28] });
+    // The bundled samples match the model; an edited one is said, not silently converted.
+    const note = describeConversion(r.conversion);
+    if (note) process.stderr.write(`relprop: ${join(dir, 'samples', l.file)}: ${note}\n`);
+    return r.tensor;
+  });
   const N = images.length;
   const batch = new Float32Array(N * 784);
   images.forEach((t, i) => batch.set(t.data as Float32Array, i * 784));
@@ -66,7 +74,7 @@ export async function demoCommand(f: { out?: string; threads?: number; quiet?: b
       const logit = (res.logits.data as Float32Array)[i * 10 + t]!;
       let sum = 0;
       for (let k = i * 784; k < (i + 1) * 784; k++) sum += (res.relevance.data as Float32Array)[k]!;
-      await writeFileAtomic(join(out, `${i}-${slug}.png`), pngs[i]!);
+      files.push([`${i}-${slug}.png`, pngs[i]!]);
       items[i]!.heatmaps.push({ method: m.label, png: pngs[i]!, relevanceSum: sum, logit });
       items[i]!.predicted = res.predicted[i]!;
       items[i]!.target = t;
@@ -81,13 +89,10 @@ export async function demoCommand(f: { out?: string; threads?: number; quiet?: b
         heatmap: `${i}-${slug}.png`,
       });
     }
-    await writeFileAtomic(join(out, `relevance-${slug}.npy`), encodeNpy(res.relevance));
+    files.push([`relevance-${slug}.npy`, encodeNpy(res.relevance)]);
     if (!f.quiet) process.stdout.write(`${m.label}: ${N} samples in ${ms.toFixed(0)} ms\n`);
   }
-  await writeFileAtomic(
-    join(out, 'summary.json'),
-    JSON.stringify({ model: 'models/fmnist-cnn.onnx', classes: card.classes, results: summary }, null, 2) + '\n',
-  );
+  files.push(['summary.json', JSON.stringify({ model: 'models/fmnist-cnn.onnx', classes: card.classes, results: summary }, null, 2) + '\n']);
   const html = explanationReportHtml(items, {
     title: 'relprop demo: Fashion-MNIST CNN',
     model: 'models/fmnist-cnn.onnx',
@@ -95,6 +100,7 @@ export async function demoCommand(f: { out?: string; threads?: number; quiet?: b
       'Each row is one test image; each column one explanation of the predicted class. Red: evidence for the class, blue: against; each map is scaled by its largest absolute value.',
     classNames: card.classes,
   });
-  await writeFileAtomic(join(out, 'index.html'), html);
+  files.push(['index.html', html]);
+  await writeOutputFolder(out, files);
   if (!f.quiet) process.stdout.write(`wrote ${N * METHODS.length} heatmaps, summary.json and index.html to ${out}\n`);
 }

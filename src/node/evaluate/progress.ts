@@ -108,6 +108,13 @@ export class ProgressFile implements ProgressLog {
   }
 }
 
+/** Whether the progress file at `path` records at least one finished chunk (false when there is no file). */
+export function hasFinishedChunk(path: string): boolean {
+  if (!existsSync(path)) return false;
+  for (const line of splitLines(readFileSync(path))) if (line.startsWith('{"kind":"chunk"')) return true;
+  return false;
+}
+
 /** Lines of a (possibly large) file without building one string of all of it. */
 function* splitLines(buf: Buffer): Generator<string> {
   let start = 0;
