@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeNpy, readNpy } from '../src/core/onnx/npy.js';
 import { relprop } from './helpers/cli.js';
 import { FIXTURES } from './helpers/fixtures.js';
+import { discardUnfinishedProgress, ProgressFile } from '../src/node/evaluate/progress.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const FMNIST = join(ROOT, 'models', 'fmnist-cnn.onnx');
@@ -387,5 +388,20 @@ describe('no partial output: a failing command leaves nothing behind', () => {
       /--out .*file\.txt is a file, not a folder/,
     );
     expect(tree(d)).toEqual(['file.txt']);
+  });
+});
+
+describe("evaluate's cleanup after a failed run", () => {
+  it('removes a progress file with nothing to resume, keeps one with a finished chunk', async () => {
+    const d = fresh();
+    const path = join(d, 'progress.jsonl');
+    await ProgressFile.open(path, 'hash', {});
+    expect(discardUnfinishedProgress(path)).toBe(true);
+    expect(tree(d)).toEqual([]);
+    const log = await ProgressFile.open(path, 'hash', {});
+    log.append(0, [{ chunk: 0, id: 0, method: 'gradient', target: 1, label: 1, morf: [1, 0.5], lerf: [1, 0.9] } as never]);
+    expect(discardUnfinishedProgress(path)).toBe(false);
+    expect(tree(d)).toEqual(['progress.jsonl']);
+    expect(discardUnfinishedProgress(join(d, 'none.jsonl'))).toBe(false);
   });
 });

@@ -7,8 +7,8 @@ import { checkOutputFiles, checkOutputFolder, ensureDir, removeFolders } from '.
 import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
 import { dirname, join } from 'node:path';
-import { existsSync, statSync, unlinkSync } from 'node:fs';
-import { hasFinishedChunk } from '../evaluate/progress.js';
+import { existsSync, statSync } from 'node:fs';
+import { discardUnfinishedProgress } from '../evaluate/progress.js';
 import { loadDataset } from '../evaluate/dataset.js';
 import { DEFAULT_METHODS, parseMethodSpec } from '../../core/evaluate/methods.js';
 import { splitMethodList } from '../../core/explain/method-spec.js';
@@ -161,7 +161,7 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
   const progressExisted = existsSync(progressFile);
   const created = [...ensureDir(f.out), ...ensureDir(dirname(progressFile))];
   const cleanUp = () => {
-    if ((!progressExisted || f.fresh) && existsSync(progressFile) && !hasFinishedChunk(progressFile)) unlinkSync(progressFile);
+    if (!progressExisted || f.fresh) discardUnfinishedProgress(progressFile);
     removeFolders(created);
   };
   const controller = new AbortController();
