@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileAtomic, writeFileAtomicSync } from '../src/node/io/atomic.js';
+import { checkOutputFiles, checkOutputFolder, writeFileAtomic, writeFileAtomicSync, writeFilesAtomic, writeOutputFolder } from '../src/node/io/atomic.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -62,4 +62,59 @@ it('concurrent writers of one path each leave a complete file and no temp files'
   await Promise.all(contents.map((c) => writeFileAtomic(p, c)));
   expect(contents).toContain(await readFile(p, 'utf8'));
   expect(await readdir(dir)).toEqual(['race.txt']);
+});
+
+describe('sets of files: all or none', () => {
+  it('writeFilesAtomic: a file that cannot be written leaves the others untouched and no temp files', async () => {
+    await writeFile(join(dir, 'a.txt'), 'old');
+    await expect(
+      writeFilesAtomic([
+        [join(dir, 'a.txt'), 'new'],
+        [join(dir, 'b.txt'), 'new'],
+        [join(dir, 'missing', 'c.txt'), 'new'],
+      ]),
+    ).rejects.toThrow(/cannot write .*c\.txt: its folder does not exist/);
+    expect((await readdir(dir)).sort()).toEqual(['a.txt']);
+    expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('old');
+    // a folder in the way is refused before anything is moved in
+    await mkdir(join(dir, 'd.txt'));
+    await expect(
+      writeFilesAtomic([
+        [join(dir, 'a.txt'), 'new'],
+        [join(dir, 'd.txt'), 'new'],
+      ]),
+    ).rejects.toThrow(/cannot write .*d\.txt: it is a folder/);
+    expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('old');
+    await writeFilesAtomic([
+      [join(dir, 'a.txt'), 'new'],
+      [join(dir, 'b.txt'), new Uint8Array([1])],
+    ]);
+    expect((await readdir(dir)).sort()).toEqual(['a.txt', 'b.txt', 'd.txt']);
+    expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('new');
+  });
+
+  it('writeOutputFolder: creates the folder only to fill it, and removes it when writing fails', async () => {
+    const out = join(dir, 'x', 'y');
+    await writeOutputFolder(out, [['f.txt', 'ok']]);
+    expect(await readdir(out)).toEqual(['f.txt']);
+    const out2 = join(dir, 'p', 'q');
+    await expect(writeOutputFolder(out2, [['sub/f.txt', 'x']])).rejects.toThrow(/its folder does not exist/);
+    expect((await readdir(dir)).sort()).toEqual(['x']);
+  });
+
+  it('checkOutputFiles and checkOutputFolder refuse before any work', async () => {
+    await writeFile(join(dir, 'file'), '');
+    const f = (path: string, ext = ['.npy']) => ({ flag: '--out', path, ext });
+    expect(() => checkOutputFiles([f(join(dir, 'r.png'))])).toThrow(/--out .*r\.png: the file is written as \.npy; give it a name ending in \.npy/);
+    expect(() => checkOutputFiles([f(join(dir, 'R.NPY'))])).not.toThrow();
+    expect(() => checkOutputFiles([f(join(dir, 'no', 'r.npy'))])).toThrow(/its folder does not exist/);
+    expect(() => checkOutputFiles([f(join(dir, 'file', 'r.npy'))])).toThrow(/is not a folder/);
+    expect(() => checkOutputFiles([f(join(dir, 'no', 'r.npy'))], { createFolders: true })).not.toThrow();
+    expect(() => checkOutputFiles([f(join(dir, 'a.npy')), { flag: '--other', path: join(dir, '.', 'a.npy'), ext: ['.npy'] }])).toThrow(
+      /--out and --other name the same file/,
+    );
+    expect(() => checkOutputFolder('--out', join(dir, 'file'))).toThrow(/is a file, not a folder/);
+    expect(() => checkOutputFolder('--out', join(dir, 'new', 'deeper'))).not.toThrow();
+    expect((await readdir(dir)).sort()).toEqual(['file']);
+  });
 });

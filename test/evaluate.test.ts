@@ -180,7 +180,8 @@ describe('data loaders', () => {
       ['coat', 'c.png', 50],
     ] as const) {
       mkdirSync(join(root, cls), { recursive: true });
-      const rgba = new Uint8Array(4 * 4 * 4).fill(v);
+      // opaque: a transparent pixel would be composited over white
+      const rgba = new Uint8Array(4 * 4 * 4).map((_, i) => (i % 4 === 3 ? 255 : v));
       writeFileSync(join(root, cls, name), encodePng(rgba, 4, 4));
     }
     const ds = loadDataset(root, { image: { channels: 1, size: [2, 2] } });

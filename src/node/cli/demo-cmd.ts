@@ -4,8 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExplainerOptions } from '../../core/explain/explainer.js';
 import { Explainer } from '../api.js';
-import { writeFileAtomic, ensureDir } from '../io/atomic.js';
-import { loadImage } from '../io/image.js';
+import { checkOutputFolder, writeOutputFolder } from '../io/atomic.js';
+import { describeConversion, readImage } from '../io/image.js';
 import { encodeNpy } from '../../core/onnx/npy.js';
 import { imageToRgba } from '../../core/visualize/heatmap.js';
 import { encodePng } from '../visualize/png.js';
@@ -64,8 +64,16 @@ export async function demoCommand(f: { out?: string; threads?: number; quiet?: b
   const names = classNamesFor(modelPath, 10);
   const labels = JSON.parse(readFileSync(join(dir, 'samples', 'labels.json'), 'utf8')) as { file: string; label: number }[];
   const out = resolve(f.out ?? 'relprop-demo');
-  ensureDir(out);
-  const images = labels.map((l) => loadImage(readFileSync(join(dir, 'samples', l.file)), { channels: 1, size: [28, 28] }));
+  checkOutputFolder('--out', f.out ?? 'relprop-demo');
+  // Everything is computed first and written at the end, all or nothing.
+  const outputs: [string, Uint8Array | string][] = [];
+  const images = labels.map((l) => {
+    const r = readImage(readFileSync(join(dir, 'samples', l.file)), { channels: 1, size: [28, 28] });
+    // The bundled samples match the model; an edited one is said, not silently converted.
+    const note = describeConversion(r.conversion);
+    if (note) process.stderr.write(`relprop: ${join(dir, 'samples', l.file)}: ${note}\n`);
+    return r.tensor;
+  });
   const N = images.length;
   const batch = new Float32Array(N * 784);
   images.forEach((t, i) => batch.set(t.data as Float32Array, i * 784));
@@ -111,7 +119,7 @@ export async function demoCommand(f: { out?: string; threads?: number; quiet?: b
       for (let k = i * 784; k < (i + 1) * 784; k++) sum += (res.relevance.data as Float32Array)[k]!;
       ratios.push(sum / (logit - (baseline ?? 0)));
       const png = `${i}-${slug}.png`;
-      await writeFileAtomic(join(out, png), figures[i]!.png);
+      outputs.push([png, figures[i]!.png]);
       items[i]!.heatmaps.push({
         method: m.label,
         png: tiles[i]!.png,
@@ -142,11 +150,11 @@ export async function demoCommand(f: { out?: string; threads?: number; quiet?: b
     const range = `${formatNumber(Math.min(...ratios))} to ${formatNumber(Math.max(...ratios))}`;
     notes.push({ method: m.label, text: conservationNote(m.conservation, range) });
     const npy = `relevance-${slug}.npy`;
-    await writeFileAtomic(join(out, npy), encodeNpy(res.relevance));
+    outputs.push([npy, encodeNpy(res.relevance)]);
     files.push({ href: npy, label: `${npy}: relevance of ${m.label}, float32 [${res.relevance.dims.join(', ')}], samples in table order` });
     if (!f.quiet) process.stdout.write(`${m.label}: ${N} samples in ${ms.toFixed(0)} ms\n`);
   }
-  await writeFileAtomic(join(out, 'summary.json'), JSON.stringify({ model: 'models/fmnist-cnn.onnx', classes: names, results: summary }, null, 2) + '\n');
+  outputs.push(['summary.json', JSON.stringify({ model: 'models/fmnist-cnn.onnx', classes: names, results: summary }, null, 2) + '\n']);
   files.push({ href: 'summary.json', label: 'summary.json: logits, predictions, targets, ΣR and colour scales of every heatmap' });
   const html = explanationReportHtml(items, {
     title: 'relprop demo: Fashion-MNIST CNN',
@@ -157,6 +165,7 @@ export async function demoCommand(f: { out?: string; threads?: number; quiet?: b
     notes,
     files,
   });
-  await writeFileAtomic(join(out, 'index.html'), html);
+  outputs.push(['index.html', html]);
+  await writeOutputFolder(out, outputs);
   if (!f.quiet) process.stdout.write(`wrote ${N * METHODS.length} heatmaps, ${METHODS.length} relevance arrays, summary.json and index.html to ${out}\n`);
 }

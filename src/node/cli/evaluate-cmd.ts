@@ -3,11 +3,12 @@
  * on a data set, with a random baseline. Resumable: Ctrl-C stops after the current chunk of
  * samples, and the same command resumes from the progress file.
  */
-import { ensureDir } from '../io/atomic.js';
+import { checkOutputFiles, checkOutputFolder, ensureDir, removeFolders } from '../io/atomic.js';
 import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
-import { join } from 'node:path';
-import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { discardUnfinishedProgress } from '../evaluate/progress.js';
 import { loadDataset } from '../evaluate/dataset.js';
 import { DEFAULT_METHODS, parseMethodSpec } from '../../core/evaluate/methods.js';
 import { splitMethodList } from '../../core/explain/method-spec.js';
@@ -20,6 +21,7 @@ import { aopcTableText, writeEvaluationOutputs } from '../evaluate/report.js';
 import { importModel } from '../../core/graph/import.js';
 import { imageOptionsFor } from './inputs.js';
 import { classNamesFor } from './class-names.js';
+import type { Fit } from '../io/image.js';
 import {
   batchSizeOption,
   explainerOptions,
@@ -57,6 +59,8 @@ export interface EvaluateFlags extends Omit<MethodFlags, 'steps'> {
   scale?: number;
   mean?: number[];
   std?: number[];
+  fit?: Fit;
+  background?: [number, number, number];
   chunkSize?: number;
   forwardBatch?: number;
   heatmapSamples?: number;
@@ -119,6 +123,9 @@ export function defaultRegionSize(H: number, W: number): [number, number] {
 }
 
 export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
+  checkOutputFolder('--out', f.out);
+  const progressFile = f.progress ?? join(f.out, 'progress.jsonl');
+  checkOutputFiles([{ flag: '--progress', path: progressFile, ext: ['.jsonl'] }], { createFolders: true });
   const base = explainerOptions({ ...f, method: 'lrp', steps: f.igSteps });
   const specs = splitMethodList(f.methods ?? DEFAULT_METHODS.join(',')).map((s) => parseMethodSpec(s, base));
   let regionSize: [number, number] | undefined;
@@ -133,14 +140,31 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
   if (dataStat.isDirectory()) {
     // Image folders are decoded at the model's input size and channel count.
     const m = importModel(readModelFile(f.model), f.model);
-    image = imageOptionsFor(m, { size: f.size, channels: f.channels, layout: f.layout, scale: f.scale, mean: f.mean, std: f.std });
+    image = imageOptionsFor(m, {
+      size: f.size,
+      channels: f.channels,
+      layout: f.layout,
+      scale: f.scale,
+      mean: f.mean,
+      std: f.std,
+      fit: f.fit,
+      background: f.background,
+    });
   }
   const data = loadDataset(f.data, { offset: f.offset, limit: f.limit, labels: f.labels, split: f.split, image });
+  if (data.conversion) process.stderr.write(`relprop: ${data.conversion}\n`);
   if ((data.x.dims[0] ?? 0) === 0) throw new Error(`the data set ${f.data} is empty${f.offset ? ` from offset ${f.offset}` : ''}: no samples to evaluate`);
   const g = imageGeometry(data.x.dims, f.layout);
   regionSize ??= defaultRegionSize(g.H, g.W);
 
-  ensureDir(f.out);
+  // The folder holds the progress file during the run; a run that fails before finishing a chunk
+  // takes away what it made (the progress file and the folders it created), leaving nothing behind.
+  const progressExisted = existsSync(progressFile);
+  const created = [...ensureDir(f.out), ...ensureDir(dirname(progressFile))];
+  const cleanUp = () => {
+    if (!progressExisted || f.fresh) discardUnfinishedProgress(progressFile);
+    removeFolders(created);
+  };
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -181,7 +205,7 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
         threads: f.threads,
         forwardBatch: f.forwardBatch,
         explainBatch: f.batchSize,
-        progressFile: f.progress ?? join(f.out, 'progress.jsonl'),
+        progressFile,
         fresh: f.fresh,
         signal: controller.signal,
         heatmapSamples: f.heatmapSamples,
@@ -194,6 +218,9 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
         },
       },
     );
+  } catch (e) {
+    cleanUp();
+    throw e;
   } finally {
     bar?.stop();
     process.off('SIGINT', onSigint);
@@ -211,7 +238,13 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
     // The evaluation itself is sound; only its labels would be wrong, so say so and use indices.
     process.stderr.write(`relprop: warning: ${(e as Error).message}; classes are shown by index\n`);
   }
-  const written = await writeEvaluationOutputs(result, f.out, { command }, { plot: f.plot, classNames });
+  let written: string[];
+  try {
+    written = await writeEvaluationOutputs(result, f.out, { command }, { plot: f.plot, classNames });
+  } catch (e) {
+    removeFolders(created);
+    throw e;
+  }
   if (!f.quiet) {
     const s = result.settings;
     const t = result.timing;

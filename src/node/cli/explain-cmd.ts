@@ -2,7 +2,7 @@
 import cliProgress from 'cli-progress';
 import { auditReport, formatAudit } from '../../core/explain/audit.js';
 import { Explainer } from '../api.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutputFiles, writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 import { encodeNpy } from '../../core/onnx/npy.js';
 import { COLORMAP_NAMES } from '../../core/visualize/colormap.js';
 import { type ColormapChoice, HEATMAP_STYLES, type HeatmapStyle } from '../../core/visualize/figure.js';
@@ -36,6 +36,11 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
   if (!HEATMAP_STYLES.includes(style)) throw new Error(`unknown heatmap style "${f.heatmapStyle}" (known: ${HEATMAP_STYLES.join(', ')})`);
   if (f.overlay && style === 'side-by-side') throw new Error('--overlay and --heatmap-style side-by-side contradict each other');
   if ((f.overlay || f.heatmapStyle) && !f.heatmap) throw new Error(`${f.overlay ? '--overlay' : '--heatmap-style'} needs --heatmap`);
+  const outputs: OutputFile[] = [{ flag: '--out', path: f.out, ext: ['.npy'] }];
+  if (f.heatmap) outputs.push({ flag: '--heatmap', path: f.heatmap, ext: ['.png'] });
+  if (f.summary) outputs.push({ flag: '--summary', path: f.summary, ext: ['.json'] });
+  if (f.saveExplainer) outputs.push({ flag: '--save-explainer', path: f.saveExplainer, ext: ['.onnx'] });
+  checkOutputFiles(outputs);
   const target = parseTarget(f.target);
   const opts = explainerOptions(f);
   const ex = await Explainer.create(f.model, { ...opts, audit: opts.method === 'lrp' && (f.audit || !!f.summary) });
@@ -44,6 +49,10 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
     const x = ex.validateInput(loaded.tensor);
     if (f.overlay && style === 'bare' && !loaded.pixels) throw new Error('--overlay with --heatmap-style bare needs an image input (PNG or JPEG)');
     const N = x.dims[0]!;
+    if (f.heatmap && N > 1)
+      checkOutputFiles(
+        [...outputs, ...numberedPaths(f.heatmap, N).map((p) => ({ flag: '--heatmap', path: p, ext: ['.png'] }))].filter((o) => o.path !== f.heatmap),
+      );
     const bar =
       !f.quiet && process.stderr.isTTY && N > (opts.batchSize ?? 32)
         ? new cliProgress.SingleBar(
@@ -97,7 +106,9 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
       files.push([f.summary, JSON.stringify(summary, null, 2) + '\n']);
     }
     if (f.saveExplainer) files.push([f.saveExplainer, (await ex.compile(x.dims)).model]);
-    for (const [p, data] of files) await writeFileAtomic(p, data);
+    await writeFilesAtomic(files);
+    // After the work, so that a failed run prints its one error line only.
+    if (loaded.conversion) process.stderr.write(`relprop: ${loaded.conversion}\n`);
     const c = await ex.info(x.dims);
     for (const w of c.warnings) process.stderr.write(`relprop: warning: ${w}\n`);
     if (report && f.audit) process.stderr.write(formatAudit(report) + '\n');

@@ -9,7 +9,7 @@
  */
 import { type Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutputFiles, writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 import { decodeLenient } from '../text/dataset.js';
 import { checkTextMethod, PAPER_EPSILON, TEXT_METHODS, type TextExplanation } from '../../core/text/explain.js';
 import { TextExplainer } from '../api.js';
@@ -74,6 +74,10 @@ export async function explainTextCommand(args: string[], f: ExplainTextFlags): P
     notes.push(s);
     process.stderr.write(`relprop: warning: ${s}\n`);
   };
+  const outputs: OutputFile[] = [];
+  if (f.html) outputs.push({ flag: '--html', path: f.html, ext: ['.html', '.htm'] });
+  if (f.json) outputs.push({ flag: '--json', path: f.json, ext: ['.json'] });
+  checkOutputFiles(outputs);
   const method = checkTextMethod(f.method ?? 'lrp');
   if (method !== 'lrp' && (f.composite || f.rule || f.rules)) throw new Error(`--composite, --rule and --rules apply to --method lrp, not ${method}`);
   // SA is the squared gradient: the gradient's options.
@@ -129,7 +133,7 @@ export async function explainTextCommand(args: string[], f: ExplainTextFlags): P
         ) + '\n',
       ]);
     }
-    for (const [p, data] of files) await writeFileAtomic(p, data);
+    await writeFilesAtomic(files);
     if (!f.quiet) {
       const out: string[] = [];
       const lab = (k: number) => className(te.labels, k);

@@ -1,7 +1,7 @@
 /** Reading the CLI's inputs: .npy arrays, PNG/JPEG images, JSON arrays. */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { detectImageFormat, loadImage, type ImageOptions } from '../io/image.js';
+import { describeConversion, detectImageFormat, loadImage, readImage, type ImageOptions } from '../io/image.js';
 import { readNpy } from '../../core/onnx/npy.js';
 import { numel, type TensorData } from '../../core/onnx/tensor.js';
 import type { ImportedModel } from '../../core/graph/import.js';
@@ -10,6 +10,8 @@ export interface LoadedInput {
   tensor: TensorData;
   /** For image inputs: the pixels in 0..255 at the model's resolution (gray or RGB), for overlays. */
   pixels?: { data: Float32Array; h: number; w: number; channels: 1 | 3 }[];
+  /** For an image that is not what the model takes: what was done to it, in one line. */
+  conversion?: string;
 }
 
 /** The image options a user can set on the command line (the rest defaults from the model). */
@@ -34,7 +36,7 @@ export function imageOptionsFor(model: ImportedModel, flags: ImageFlags): ImageO
   const W = layout === 'nchw' ? s[3] : s[2];
   const channels = flags.channels ?? (C === 1 ? 1 : 3);
   const size = flags.size ?? (typeof H === 'number' && typeof W === 'number' ? ([H, W] as [number, number]) : undefined);
-  return { size, channels, layout, order: flags.order, scale: flags.scale, mean: flags.mean, std: flags.std };
+  return { size, channels, layout, order: flags.order, scale: flags.scale, mean: flags.mean, std: flags.std, fit: flags.fit, background: flags.background };
 }
 
 export function loadInput(path: string, model: ImportedModel, flags: ImageFlags): LoadedInput {
@@ -50,16 +52,21 @@ export function loadInput(path: string, model: ImportedModel, flags: ImageFlags)
   if (ext === '.json') return { tensor: parseJsonInput(bytes, path, model) };
   if (detectImageFormat(bytes) || ['.png', '.jpg', '.jpeg'].includes(ext)) {
     const opts = imageOptionsFor(model, flags);
-    let tensor: TensorData;
+    let read: ReturnType<typeof readImage>;
     let raw: TensorData;
     try {
-      tensor = loadImage(bytes, opts);
-      raw = loadImage(bytes, { size: opts.size, channels: opts.channels, layout: 'nhwc', scale: 1 });
+      read = readImage(bytes, opts);
+      raw = loadImage(bytes, { ...opts, layout: 'nhwc', order: 'rgb', scale: 1, mean: undefined, std: undefined });
     } catch (e) {
       throw new Error(`cannot read image ${path}: ${(e as Error).message}`);
     }
     const [, h, w, c] = raw.dims as [number, number, number, number];
-    return { tensor, pixels: [{ data: raw.data as Float32Array, h, w, channels: c as 1 | 3 }] };
+    const conversion = describeConversion(read.conversion);
+    return {
+      tensor: read.tensor,
+      pixels: [{ data: raw.data as Float32Array, h, w, channels: c as 1 | 3 }],
+      conversion: conversion && `${path}: ${conversion}`,
+    };
   }
   throw new Error(`cannot read input ${path}: expected a .npy array, a PNG/JPEG image or a .json array`);
 }

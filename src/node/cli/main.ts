@@ -6,7 +6,7 @@ import { demoCommand } from './demo-cmd.js';
 import { explainCommand } from './explain-cmd.js';
 import { inspectCommand } from './inspect-cmd.js';
 import { testCommand, trainCommand, wordVectorsCommand } from './train-cmd.js';
-import { batchSizeOption, explainMethodOptions, imageOptions, quietOption, seedOption, threadsOption } from './options.js';
+import { batchSizeOption, explainMethodOptions, imageFitOptions, imageOptions, quietOption, seedOption, threadsOption } from './options.js';
 import { num, posInt } from './values.js';
 
 const program = new Command();
@@ -84,6 +84,7 @@ threadsOption(train)
   .option('--max-length <n>', 'token-id JSONL: pad or cut documents to this many tokens', posInt('--max-length'))
   .option('--init-param <name=file.npy...>', 'initialise a parameter from a .npy (e.g. embedding_0.weight=vectors.npy)')
   .option('--class-names <list>', 'comma-separated class names for the model card');
+imageFitOptions(train, 'image folders');
 quietOption(train, 'print nothing but errors').action(async (opts) => trainCommand(opts));
 
 const wordVectors = program
@@ -106,6 +107,7 @@ const test = program
   .option('--labels <file>', 'labels .npy for a .npy input');
 batchSizeOption(test, 256, 'samples per run');
 threadsOption(test);
+imageFitOptions(test, 'image folders');
 quietOption(test, 'only the summary line').action(async (model, opts) => testCommand(model, opts));
 
 const demo = program

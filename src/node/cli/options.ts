@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { COMPOSITES } from '../../core/composites/index.js';
+import { FITS, parseColour } from '../io/image.js';
 import { checkMethod, METHODS, type Method } from '../../core/explain/resolve.js';
 import type { ExplainerOptions } from '../../core/explain/explainer.js';
 import { nonNegInt, num, numList, parseSize, posInt } from './values.js';
@@ -74,10 +75,21 @@ export function imageOptions(cmd: Command, scope: string, withOrder = false): Co
     .addOption(new Option('--channels <n>', `${scope}: 1 (grayscale) or 3 (RGB)`).choices(['1', '3']).argParser((v) => Number(v) as 1 | 3))
     .addOption(new Option('--layout <l>', 'tensor layout of the images (default: the axis of size 1 or 3 is the channel axis)').choices(['nchw', 'nhwc']));
   if (withOrder) cmd.addOption(new Option('--order <o>', `${scope}: channel order`).choices(['rgb', 'bgr']));
-  return cmd
+  return imageFitOptions(cmd, scope)
     .option('--scale <s>', `${scope}: pixel multiplier (default 1/255)`, num('--scale'))
     .option('--mean <m>', `${scope}: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406`, numList('--mean'))
     .option('--std <s>', `${scope}: per-channel std, e.g. 0.229,0.224,0.225`, numList('--std'));
+}
+
+/** --fit and --background: how images of another aspect ratio, or with transparency, become the model's input. */
+export function imageFitOptions(cmd: Command, scope: string): Command {
+  return cmd
+    .addOption(
+      new Option('--fit <how>', `${scope}: another aspect ratio than the model's: squash (default), crop (the centre), pad (with --background)`).choices([
+        ...FITS,
+      ]),
+    )
+    .option('--background <colour>', `${scope}: what transparent pixels (and --fit pad) become: white (default), black or #rrggbb`, parseColour);
 }
 
 /** The method flags of `explain` and `inspect`. */

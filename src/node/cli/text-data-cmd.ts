@@ -5,7 +5,7 @@
  * explain-text will produce.
  */
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutputFiles, writeFileAtomic } from '../io/atomic.js';
 import { loadJsonlDataset } from '../text/dataset.js';
 import { DEFAULT_TOKENIZER } from '../../core/text/tokenizer.js';
 import { DEFAULT_BUCKETS, Vocabulary, type LengthPolicy } from '../../core/text/vocab.js';
@@ -37,6 +37,7 @@ interface EncodeFlags {
 }
 
 export async function textVocabCommand(f: VocabFlags): Promise<void> {
+  checkOutputFiles([{ flag: '--out', path: f.out, ext: ['.json'] }]);
   const ds = loadJsonlDataset(f.data, f.labels);
   if (f.length !== undefined && f.buckets !== undefined) throw new Error('give either --length (fixed) or --buckets, not both');
   let length: LengthPolicy;
@@ -71,6 +72,7 @@ export async function textVocabCommand(f: VocabFlags): Promise<void> {
 }
 
 export async function textEncodeCommand(f: EncodeFlags): Promise<void> {
+  checkOutputFiles([{ flag: '--out', path: f.out, ext: ['.jsonl'] }]);
   const vocab = loadVocabulary(f.vocab);
   const ds = loadJsonlDataset(f.data, f.labels ?? vocab.labels);
   const lines: string[] = [];

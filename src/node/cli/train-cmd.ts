@@ -8,11 +8,12 @@ import { readModelFile } from '../files.js';
 import { nodeRuntime } from '../runtime-node.js';
 import { folderCheckpoints } from '../train/checkpoints.js';
 import { loadLabelledData, splitData, type LabelledData } from '../data/datasets.js';
-import { writeFileAtomic, ensureDir } from '../io/atomic.js';
+import { checkOutputFiles, checkOutputFolder, ensureDir, removeFolders, writeFileAtomic, writeFilesAtomic } from '../io/atomic.js';
 import { encodeNpy, readNpy } from '../../core/onnx/npy.js';
 import { ppmiSvdVectors } from '../../core/text/word-vectors.js';
 import { specFromOnnx } from '../../core/train/from-onnx.js';
 import type { TensorData } from '../../core/onnx/tensor.js';
+import type { Fit } from '../io/image.js';
 import { checkSpec, PRESETS, type ModelSpec } from '../../core/train/spec.js';
 import { Trainer, scoreLogits, type Schedule } from '../../core/train/trainer.js';
 import { buildGraph, type LossSpec, type OptimizerSpec } from '../../core/train/graph.js';
@@ -46,6 +47,8 @@ export interface TrainFlags {
   freeze?: string;
   maxLength?: number;
   initParam?: string[];
+  fit?: Fit;
+  background?: [number, number, number];
   quiet?: boolean;
 }
 
@@ -96,23 +99,31 @@ async function readSpec(f: TrainFlags): Promise<{ spec: ModelSpec; name: string;
 }
 
 export async function trainCommand(f: TrainFlags): Promise<void> {
+  // Fail on an unwritable or misnamed output before hours of training; the folder is created at the end.
+  const cardPathEarly = f.out.replace(/\.onnx$/i, '') + '.json';
+  checkOutputFiles(
+    [
+      { flag: '--out', path: f.out, ext: ['.onnx'] },
+      { flag: 'the model card', path: cardPathEarly, ext: ['.json'] },
+    ],
+    { createFolders: true },
+  );
+  if (f.checkpointDir) checkOutputFolder('--checkpoint-dir', f.checkpointDir);
   const { spec, name, imported } = await readSpec(f);
   if (!['adam', 'sgd'].includes(f.optimizer)) throw new Error(`unknown optimizer "${f.optimizer}" (adam, sgd)`);
   if (!['constant', 'step', 'cosine'].includes(f.schedule)) throw new Error(`unknown schedule "${f.schedule}" (constant, step, cosine)`);
   const losses = ['cross-entropy', 'mse', 'multitask-mse', 'multitask-mae'];
   if (!losses.includes(f.loss)) throw new Error(`unknown loss "${f.loss}" (${losses.join(', ')})`);
-  const cardPathEarly = f.out.replace(/\.onnx$/, '') + '.json';
   if (f.spec && resolve(f.spec) === resolve(cardPathEarly))
     throw new Error(`--out ${f.out} would write its model card over the spec ${f.spec}; choose another name`);
-  // Fail on an unwritable output before hours of training.
-  ensureDir(dirname(resolve(f.out)));
-  await writeFileAtomic(`${f.out}.writable-check`, '').then(() => import('node:fs').then((fs) => fs.unlinkSync(`${f.out}.writable-check`)));
   const size = spec.input.shape.length === 3 ? ([spec.input.shape[1], spec.input.shape[2]] as [number, number]) : undefined;
   const channels = spec.input.shape.length === 3 && (spec.input.shape[0] === 1 || spec.input.shape[0] === 3) ? (spec.input.shape[0] as 1 | 3) : undefined;
-  const dataOpts = { size, channels, maxLength: f.maxLength };
+  const dataOpts = { size, channels, maxLength: f.maxLength, fit: f.fit, background: f.background };
   let train: LabelledData = loadLabelledData(f.data, { ...dataOpts, labels: f.labels, split: 'train' });
+  if (train.conversion) process.stderr.write(`relprop: ${train.conversion}\n`);
   let val: LabelledData | undefined;
   if (f.val) val = loadLabelledData(f.val, { ...dataOpts, labels: f.valLabels, split: 'test' });
+  if (val?.conversion) process.stderr.write(`relprop: ${val.conversion}\n`);
   else if (f.valSplit) [train, val] = splitData(train, f.valSplit, f.seed);
   const optimizer: OptimizerSpec = { kind: f.optimizer as 'adam' | 'sgd', momentum: f.momentum, weightDecay: f.weightDecay };
   const loss: LossSpec = { kind: f.loss as LossSpec['kind'] };
@@ -190,6 +201,7 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
   let testResult: { accuracy?: number; mae?: number; loss: number; samples: number; data: string } | undefined;
   if (f.test) {
     const t = loadLabelledData(f.test, { ...dataOpts, split: 'test' });
+    if (t.conversion) process.stderr.write(`relprop: ${t.conversion}\n`);
     const r = await trainer.evaluate({ x: t.x, y: t.y, lengths: t.lengths });
     testResult = { accuracy: r.accuracy, mae: r.mae, loss: r.loss, samples: t.x.dims[0]!, data: t.source };
     if (!f.quiet)
@@ -227,19 +239,31 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
       .join(' ')}`,
     relprop_version: '0.1.0',
   };
-  const cardPath = f.out.replace(/\.onnx$/, '') + '.json';
-  await writeFileAtomic(f.out, trainer.inferenceModel());
-  await writeFileAtomic(cardPath, JSON.stringify(card, null, 2) + '\n');
+  const cardPath = cardPathEarly;
+  const created = ensureDir(dirname(resolve(f.out)));
+  try {
+    await writeFilesAtomic([
+      [f.out, trainer.inferenceModel()],
+      [cardPath, JSON.stringify(card, null, 2) + '\n'],
+    ]);
+  } catch (e) {
+    removeFolders(created);
+    throw e;
+  }
   if (!f.quiet) process.stdout.write(`wrote ${f.out} and ${cardPath}\n`);
 }
 
-export async function testCommand(model: string, f: { data: string; labels?: string; batchSize?: number; threads?: number; quiet?: boolean }): Promise<void> {
+export async function testCommand(
+  model: string,
+  f: { data: string; labels?: string; batchSize?: number; threads?: number; fit?: Fit; background?: [number, number, number]; quiet?: boolean },
+): Promise<void> {
   const bytes = readModelFile(model);
   const shape = decodeModel(bytes, model).inputs[0]?.shape;
   const session = await openSession(nodeRuntime, bytes, { threads: f.threads }, `model ${model}`);
   const size = shape?.length === 4 && typeof shape[2] === 'number' && typeof shape[3] === 'number' ? ([shape[2], shape[3]] as [number, number]) : undefined;
   const channels = shape?.length === 4 && (shape[1] === 1 || shape[1] === 3) ? (shape[1] as 1 | 3) : undefined;
-  const d = loadLabelledData(f.data, { labels: f.labels, split: 'test', size, channels });
+  const d = loadLabelledData(f.data, { labels: f.labels, split: 'test', size, channels, fit: f.fit, background: f.background });
+  if (d.conversion) process.stderr.write(`relprop: ${d.conversion}\n`);
   const N = d.x.dims[0]!;
   if (N === 0) throw new Error(`${f.data} holds no samples`);
   const per = d.x.data.length / N;
@@ -306,6 +330,7 @@ export async function wordVectorsCommand(f: {
   out: string;
   quiet?: boolean;
 }): Promise<void> {
+  checkOutputFiles([{ flag: '--out', path: f.out, ext: ['.npy'] }]);
   let text: string;
   try {
     text = readFileSync(f.data, 'utf8');

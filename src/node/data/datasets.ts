@@ -7,6 +7,7 @@ import { readNpy } from '../../core/onnx/npy.js';
 import type { TensorData } from '../../core/onnx/tensor.js';
 import { findIdxImages, loadIdxImages } from './idx.js';
 import { loadImageFolder } from './image-folder.js';
+import type { Fit } from '../io/image.js';
 
 export interface LabelledData {
   x: TensorData;
@@ -15,6 +16,8 @@ export interface LabelledData {
   source: string;
   /** Token ids: tokens per row before the padding (the trainer cuts batches to their longest row). */
   lengths?: Int32Array;
+  /** Image folders: how many images were converted to the model's input, and how (one line). */
+  conversion?: string;
 }
 
 export interface DataOptions {
@@ -22,9 +25,11 @@ export interface DataOptions {
   labels?: string;
   /** IDX folders: which split. */
   split?: 'train' | 'test';
-  /** Image folders: size and channels of the model input. */
+  /** Image folders: size and channels of the model input; fit and background as in loadImage. */
   size?: [number, number];
   channels?: 1 | 3;
+  fit?: Fit;
+  background?: [number, number, number];
   /** Token-id JSONL: pad (with `padId`) or cut every document to this many tokens (default: the longest). */
   maxLength?: number;
   padId?: number;
@@ -110,9 +115,9 @@ export function loadLabelledData(path: string, opts: DataOptions = {}): Labelled
     return { x: s.images, y: toLabels(s.labels, s.labelsPath ?? idx), source: idx };
   }
   if (isDir) {
-    const s = loadImageFolder(path, { size: opts.size, channels: opts.channels });
+    const s = loadImageFolder(path, { size: opts.size, channels: opts.channels, fit: opts.fit, background: opts.background });
     if (!s.labels) throw new Error(`${path}: an image folder needs one sub-folder per class`);
-    return { x: s.images, y: toLabels(s.labels, path), classes: s.classes, source: path };
+    return { x: s.images, y: toLabels(s.labels, path), classes: s.classes, source: path, conversion: s.conversion };
   }
   throw new Error(
     `cannot read data ${path}: expected an IDX folder or file, a .npy array (with --labels), token ids as .jsonl (relprop text-encode), or an image folder with one sub-folder per class`,

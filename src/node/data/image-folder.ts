@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { loadImage, type ImageOptions } from '../io/image.js';
+import { readImage, summarizeConversions, type ImageConversion, type ImageOptions } from '../io/image.js';
 import type { TensorData } from '../../core/onnx/tensor.js';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
@@ -16,6 +16,8 @@ export interface ImageFolderSet {
   /** Present when the folder has one sub-folder per class. */
   labels?: number[];
   classes?: string[];
+  /** When some images are not what the options ask for: one line saying how many were converted and how. */
+  conversion?: string;
 }
 
 function listImages(dir: string): string[] {
@@ -56,9 +58,18 @@ export function loadImageFolder(root: string, opts: ImageOptions & { offset?: nu
   const start = opts.offset ?? 0;
   const end = opts.limit === undefined ? all.files.length : Math.min(all.files.length, start + opts.limit);
   const files = all.files.slice(start, end);
+  const conversions: ImageConversion[] = [];
   const parts: TensorData[] = files.map((f) => {
+    let bytes: Uint8Array;
     try {
-      return loadImage(readFileSync(f), opts);
+      bytes = readFileSync(f);
+    } catch (e) {
+      throw new Error(`cannot read image ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    try {
+      const r = readImage(bytes, opts);
+      conversions.push(r.conversion);
+      return r.tensor;
     } catch (e) {
       throw new Error(`cannot read image ${f}: ${(e as Error).message}`);
     }
@@ -77,5 +88,6 @@ export function loadImageFolder(root: string, opts: ImageOptions & { offset?: nu
     files,
     labels: all.labels?.slice(start, end),
     classes: all.classes,
+    conversion: summarizeConversions(conversions)?.replace(/^/, `${root}: `),
   };
 }

@@ -66,7 +66,7 @@ function slice(x: TensorData, labels: number[] | undefined, offset: number, limi
   };
 }
 
-export function loadDataset(path: string, opts: DatasetOptions = {}): Dataset {
+export function loadDataset(path: string, opts: DatasetOptions = {}): Dataset & { conversion?: string } {
   if (!existsSync(path)) throw new Error(`data set ${path} does not exist`);
   const offset = opts.offset ?? 0;
   const labelsOverride = opts.labels ? readLabels(opts.labels) : undefined;
@@ -83,6 +83,7 @@ export function loadDataset(path: string, opts: DatasetOptions = {}): Dataset {
       labels: labelsOverride ? labelsOverride.slice(offset, offset + n) : set.labels,
       ids: Array.from({ length: n }, (_, i) => offset + i),
       source: path,
+      conversion: set.conversion,
     };
   }
   const ext = extname(path).toLowerCase();

@@ -7,7 +7,7 @@
  * the hash) and every random stream is keyed by sample, so a resumed run computes exactly what
  * an uninterrupted one would. This is Node's implementation of the core's ProgressStore.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import type { ProgressLog, ProgressStore, SampleRecord } from '../../core/evaluate/progress.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
@@ -106,6 +106,24 @@ export class ProgressFile implements ProgressLog {
     this.done.set(chunk, records);
     for (const [k, v] of Object.entries(spent)) this.spent[k] = (this.spent[k] ?? 0) + v;
   }
+}
+
+/** Whether the progress file at `path` records at least one finished chunk (false when there is no file). */
+export function hasFinishedChunk(path: string): boolean {
+  if (!existsSync(path)) return false;
+  for (const line of splitLines(readFileSync(path))) if (line.startsWith('{"kind":"chunk"')) return true;
+  return false;
+}
+
+/**
+ * Remove a progress file that records no finished chunk (a header only: nothing to resume), as a
+ * failed run's cleanup; one with finished chunks is kept so that the same command resumes.
+ * Returns whether it removed the file.
+ */
+export function discardUnfinishedProgress(path: string): boolean {
+  if (!existsSync(path) || hasFinishedChunk(path)) return false;
+  unlinkSync(path);
+  return true;
 }
 
 /** Lines of a (possibly large) file without building one string of all of it. */

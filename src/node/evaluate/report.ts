@@ -5,7 +5,7 @@
  * of heatmaps per method) and the same grid with row and column labels (heatmaps-labelled.svg/png). Every file goes through writeFileAtomic.
  */
 import { join } from 'node:path';
-import { writeFileAtomic, ensureDir } from '../io/atomic.js';
+import { writeFilesAtomic, ensureDir } from '../io/atomic.js';
 import { heatmapGrid, imageToRgba, relevanceToHeatmap, type RgbaImage } from '../../core/visualize/heatmap.js';
 import { type ColourScale, colourScale, describeScale } from '../../core/visualize/figure.js';
 import { encodePng } from '../visualize/png.js';
@@ -298,6 +298,6 @@ export async function writeEvaluationOutputs(
     const svg = await renderHeatmapGridSvg(tiles, result);
     files.push(['heatmaps-labelled.svg', svg], ['heatmaps-labelled.png', svgToPng(svg, 1)]);
   }
-  for (const [name, data] of files) await writeFileAtomic(join(dir, name), data);
+  await writeFilesAtomic(files.map(([name, data]) => [join(dir, name), data]));
   return files.map(([n]) => join(dir, n));
 }

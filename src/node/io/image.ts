@@ -9,12 +9,22 @@ import type { TensorData } from '../../core/onnx/tensor.js';
 
 export type ImageFormat = 'png' | 'jpeg';
 
+/** What the file holds (palette images count as RGB, or RGBA with a transparency chunk). */
+export type ColourMode = 'grey' | 'grey+alpha' | 'RGB' | 'RGBA';
+
 /** A decoded image: interleaved RGB, row-major [height, width, 3], values in 0..255 (floats, so 16-bit PNGs keep their precision). */
 export interface RgbImage {
   width: number;
   height: number;
   data: Float32Array;
+  mode: ColourMode;
+  /** Opacity per pixel in 0..1, for files with an alpha channel or a transparency chunk. */
+  alpha?: Float32Array;
 }
+
+/** How an image of another aspect ratio than the output's is brought to the output's size. */
+export type Fit = 'squash' | 'pad' | 'crop';
+export const FITS: readonly Fit[] = ['squash', 'pad', 'crop'];
 
 export interface ImageOptions {
   /** Output size [height, width]; resized with a bilinear filter when it differs from the file's size. */
@@ -31,6 +41,97 @@ export interface ImageOptions {
   mean?: number[];
   /** Per output channel (in `order`), divides after subtracting `mean`. Length 1 applies to every channel. */
   std?: number[];
+  /**
+   * Another aspect ratio than `size`'s: 'squash' (default) resizes the whole image to `size`,
+   * 'crop' cuts the centre to the output's aspect ratio first, 'pad' fits the whole image inside
+   * and fills the borders with `background`.
+   */
+  fit?: Fit;
+  /** RGB 0..255 that transparent pixels are composited over (and 'pad' fills with); default white. */
+  background?: [number, number, number];
+}
+
+/** What was done to turn a file into the output (see {@link describeConversion}). */
+export interface ImageConversion {
+  from: { width: number; height: number; mode: ColourMode };
+  to: { width: number; height: number; channels: 1 | 3 };
+  /** 'over': some pixels are transparent and were composited over the background; 'opaque': an alpha channel without transparency was dropped. */
+  alpha?: 'over' | 'opaque';
+  background: [number, number, number];
+  fit: Fit;
+}
+
+const NAMED_COLOURS: Record<string, [number, number, number]> = { white: [255, 255, 255], black: [0, 0, 0] };
+
+/** `white`, `black` or `#rrggbb` → RGB 0..255. */
+export function parseColour(v: string): [number, number, number] {
+  const s = v.trim().toLowerCase();
+  const named = NAMED_COLOURS[s];
+  if (named) return [...named];
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/.exec(s);
+  if (!m) throw new Error(`--background needs white, black or #rrggbb, got "${v}"`);
+  return [parseInt(m[1]!, 16), parseInt(m[2]!, 16), parseInt(m[3]!, 16)];
+}
+
+function colourName(c: [number, number, number]): string {
+  for (const [name, rgb] of Object.entries(NAMED_COLOURS)) if (rgb.every((x, i) => x === c[i])) return name;
+  return '#' + c.map((x) => Math.round(x).toString(16).padStart(2, '0')).join('');
+}
+
+const sizeText = (w: number, h: number) => `${w}×${h}`;
+
+/** What the resize did, or undefined when the size did not change. */
+function resizeText(c: ImageConversion): string | undefined {
+  const { from, to } = c;
+  if (from.width === to.width && from.height === to.height) return undefined;
+  if (from.width * to.height === from.height * to.width) return 'resized';
+  if (c.fit === 'crop') return 'centre cropped to the aspect ratio, then resized';
+  if (c.fit === 'pad') return `resized keeping the aspect ratio, padded with ${colourName(c.background)}`;
+  return 'resized without keeping the aspect ratio';
+}
+
+function alphaText(c: ImageConversion): string | undefined {
+  if (c.alpha === 'over') return `alpha over ${colourName(c.background)}`;
+  if (c.alpha === 'opaque') return 'opaque alpha dropped';
+  return undefined;
+}
+
+function needsConversion(c: ImageConversion): boolean {
+  const srcChannels = c.from.mode === 'grey' || c.from.mode === 'grey+alpha' ? 1 : 3;
+  return srcChannels !== c.to.channels || c.alpha !== undefined || c.from.width !== c.to.width || c.from.height !== c.to.height;
+}
+
+/**
+ * One line for the user, e.g. `300×200 RGBA → 28×28 grey (alpha over white, resized without
+ * keeping the aspect ratio)`; undefined when the file already is what the model takes.
+ */
+export function describeConversion(c: ImageConversion): string | undefined {
+  if (!needsConversion(c)) return undefined;
+  const how = [alphaText(c), resizeText(c)].filter(Boolean);
+  const to = c.to.channels === 1 ? 'grey' : 'RGB';
+  return `${sizeText(c.from.width, c.from.height)} ${c.from.mode} → ${sizeText(c.to.width, c.to.height)} ${to}${how.length ? ` (${how.join(', ')})` : ''}`;
+}
+
+/**
+ * One line for a folder of images: how many were converted and how, e.g. `40 of 50 images
+ * converted to 28×28 grey: 30 from RGB, 10 from RGBA (alpha over white); 25 resized without
+ * keeping the aspect ratio`; undefined when none was.
+ */
+export function summarizeConversions(list: ImageConversion[]): string | undefined {
+  const converted = list.filter(needsConversion);
+  if (converted.length === 0) return undefined;
+  const count = (texts: (string | undefined)[]) => {
+    const m = new Map<string, number>();
+    for (const t of texts) if (t) m.set(t, (m.get(t) ?? 0) + 1);
+    return [...m].map(([t, n]) => `${n} ${t}`);
+  };
+  const first = converted[0]!;
+  const to = `${sizeText(first.to.width, first.to.height)} ${first.to.channels === 1 ? 'grey' : 'RGB'}`;
+  const modes = count(converted.map((c) => `from ${c.from.mode}`));
+  const alpha = count(converted.map(alphaText));
+  const resized = count(converted.map(resizeText));
+  const details = [modes.join(', '), ...(alpha.length ? [alpha.join(', ')] : []), ...(resized.length ? [resized.join(', ')] : [])];
+  return `${converted.length} of ${list.length} images converted to ${to}: ${details.join('; ')}`;
 }
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -42,17 +143,17 @@ export function detectImageFormat(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+// The decoders' own messages ("There are some read requests waitng on finished stream") mean
+// nothing to a user; what they mean is that the file is damaged.
+const CORRUPT = (format: string) => `the ${format} file is truncated or corrupt`;
 
 function decodePng(bytes: Uint8Array): RgbImage {
   let png;
   try {
     // skipRescale keeps 16-bit samples as 16-bit instead of rounding them to 8 bits first
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
-  } catch (err) {
-    throw new Error(`could not decode PNG image: ${errorMessage(err)}`);
+  } catch {
+    throw new Error(CORRUPT('PNG'));
   }
   const { width, height } = png;
   // pngjs always expands to RGBA; palette entries are 8-bit, other samples keep the file's depth
@@ -60,38 +161,70 @@ function decodePng(bytes: Uint8Array): RgbImage {
   const max = png.palette ? 255 : 2 ** png.depth - 1;
   const k = 255 / max;
   const out = new Float32Array(width * height * 3);
-  // alpha is dropped (like PIL's convert('RGB')): a model input has no transparency
   for (let p = 0; p < width * height; p++) {
     out[3 * p] = src[4 * p]! * k;
     out[3 * p + 1] = src[4 * p + 1]! * k;
     out[3 * p + 2] = src[4 * p + 2]! * k;
   }
-  return { width, height, data: out };
+  // png.alpha: an alpha channel or a tRNS chunk (pngjs then expands transparency into RGBA)
+  let alpha: Float32Array | undefined;
+  if (png.alpha) {
+    alpha = new Float32Array(width * height);
+    const ka = png.palette ? 1 / 255 : 1 / max;
+    for (let p = 0; p < width * height; p++) alpha[p] = src[4 * p + 3]! * ka;
+  }
+  const colour = png.color || png.palette;
+  const mode: ColourMode = colour ? (alpha ? 'RGBA' : 'RGB') : alpha ? 'grey+alpha' : 'grey';
+  return { width, height, data: out, mode, alpha };
+}
+
+/** Components in the JPEG's frame header (1: greyscale), or undefined when there is none. */
+function jpegComponents(bytes: Uint8Array): number | undefined {
+  let i = 2;
+  while (i + 9 < bytes.length) {
+    if (bytes[i] !== 0xff) return undefined;
+    const marker = bytes[i + 1]!;
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC)
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return bytes[i + 9];
+    i += 2 + ((bytes[i + 2]! << 8) | bytes[i + 3]!);
+  }
+  return undefined;
 }
 
 function decodeJpegImage(bytes: Uint8Array): RgbImage {
   let img;
   try {
     img = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: true });
-  } catch (err) {
-    throw new Error(`could not decode JPEG image: ${errorMessage(err)}`);
+  } catch {
+    throw new Error(CORRUPT('JPEG'));
   }
   const { width, height, data } = img;
-  if (!width || !height || data.length < width * height * 4) throw new Error('could not decode JPEG image: no image data');
+  if (!width || !height || data.length < width * height * 4) throw new Error(CORRUPT('JPEG'));
   const out = new Float32Array(width * height * 3);
   for (let p = 0; p < width * height; p++) {
     out[3 * p] = data[4 * p]!;
     out[3 * p + 1] = data[4 * p + 1]!;
     out[3 * p + 2] = data[4 * p + 2]!;
   }
-  return { width, height, data: out };
+  return { width, height, data: out, mode: jpegComponents(bytes) === 1 ? 'grey' : 'RGB' };
 }
+
+/** Formats people try, by magic bytes, to say what the file is instead of only what it is not. */
+const OTHER_FORMATS: [string, number[]][] = [
+  ['GIF', [0x47, 0x49, 0x46, 0x38]],
+  ['BMP', [0x42, 0x4d]],
+  ['TIFF', [0x49, 0x49, 0x2a, 0x00]],
+  ['TIFF', [0x4d, 0x4d, 0x00, 0x2a]],
+  ['WebP', [0x52, 0x49, 0x46, 0x46]],
+];
 
 /** Decode a PNG (grayscale, palette, RGB, with or without alpha, 1–16 bit) or JPEG file to RGB. */
 export function decodeImage(bytes: Uint8Array): RgbImage {
   const format = detectImageFormat(bytes);
   if (format === 'png') return decodePng(bytes);
   if (format === 'jpeg') return decodeJpegImage(bytes);
+  const other = OTHER_FORMATS.find(([, magic]) => bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b));
+  if (other) throw new Error(`it is a ${other[0]} file; relprop reads PNG and JPEG images`);
   throw new Error('not a PNG or JPEG image');
 }
 
@@ -186,19 +319,68 @@ function perChannel(name: string, values: number[] | undefined, channels: number
   return values;
 }
 
+/** Composite the colour over `bg` by the alpha channel (premultiplying by hand: the file's colours are straight). */
+function overBackground(img: RgbImage, bg: [number, number, number]): Float32Array {
+  const a = img.alpha!;
+  const out = new Float32Array(img.data.length);
+  for (let p = 0; p < a.length; p++) {
+    const t = a[p]!;
+    for (let c = 0; c < 3; c++) out[3 * p + c] = t * img.data[3 * p + c]! + (1 - t) * bg[c]!;
+  }
+  return out;
+}
+
+function cropCentre(src: Float32Array, h: number, w: number, c: number, ch: number, cw: number): Float32Array {
+  const y0 = Math.floor((h - ch) / 2);
+  const x0 = Math.floor((w - cw) / 2);
+  const out = new Float32Array(ch * cw * c);
+  for (let y = 0; y < ch; y++) out.set(src.subarray(((y0 + y) * w + x0) * c, ((y0 + y) * w + x0 + cw) * c), y * cw * c);
+  return out;
+}
+
+/** `src` [h, w, c] to [outH, outW, c] by `fit`. */
+function fitTo(src: Float32Array, h: number, w: number, c: number, outH: number, outW: number, fit: Fit, fill: number[]): Float32Array {
+  if (fit === 'squash' || h * outW === w * outH) return resizeBilinear(src, h, w, c, outH, outW);
+  if (fit === 'crop') {
+    // the largest centred window with the output's aspect ratio
+    const [ch, cw] = w * outH > h * outW ? [h, Math.max(1, Math.round((h * outW) / outH))] : [Math.max(1, Math.round((w * outH) / outW)), w];
+    return resizeBilinear(cropCentre(src, h, w, c, ch, cw), ch, cw, c, outH, outW);
+  }
+  const s = Math.min(outH / h, outW / w);
+  const nh = Math.min(outH, Math.max(1, Math.round(h * s)));
+  const nw = Math.min(outW, Math.max(1, Math.round(w * s)));
+  const inner = resizeBilinear(src, h, w, c, nh, nw);
+  const out = new Float32Array(outH * outW * c);
+  for (let p = 0; p < outH * outW; p++) for (let k = 0; k < c; k++) out[p * c + k] = fill[k]!;
+  const y0 = Math.floor((outH - nh) / 2);
+  const x0 = Math.floor((outW - nw) / 2);
+  for (let y = 0; y < nh; y++) out.set(inner.subarray(y * nw * c, (y + 1) * nw * c), ((y0 + y) * outW + x0) * c);
+  return out;
+}
+
 /**
  * Decode a PNG or JPEG file and turn it into a float32 model input: [1, C, H, W] ('nchw') or
- * [1, H, W, C] ('nhwc'). Steps, in order: decode → grayscale (channels 1) → resize (size) →
- * channel order → `v * scale` → `(v - mean[c]) / std[c]`.
+ * [1, H, W, C] ('nhwc'). Steps, in order: decode → alpha over the background → grayscale
+ * (channels 1) → resize (size, by fit) → channel order → `v * scale` → `(v - mean[c]) / std[c]`.
  */
 export function loadImage(bytes: Uint8Array, opts: ImageOptions = {}): TensorData {
+  return readImage(bytes, opts).tensor;
+}
+
+/** {@link loadImage}, and what it did to the file ({@link describeConversion} says it in words). */
+export function readImage(bytes: Uint8Array, opts: ImageOptions = {}): { tensor: TensorData; conversion: ImageConversion } {
   const channels = opts.channels ?? 3;
   const layout = opts.layout ?? 'nchw';
   const order = opts.order ?? 'rgb';
   const scale = opts.scale ?? 1 / 255;
+  const fit = opts.fit ?? 'squash';
+  const background = opts.background ?? [255, 255, 255];
   if (channels !== 1 && channels !== 3) throw new Error(`image: channels must be 1 or 3, got ${String(channels)}`);
   if (layout !== 'nchw' && layout !== 'nhwc') throw new Error(`image: layout must be 'nchw' or 'nhwc', got ${String(layout)}`);
   if (order !== 'rgb' && order !== 'bgr') throw new Error(`image: order must be 'rgb' or 'bgr', got ${String(order)}`);
+  if (!FITS.includes(fit)) throw new Error(`image: fit must be ${FITS.join(', ')}, got ${String(fit)}`);
+  if (background.length !== 3 || background.some((v) => !Number.isFinite(v) || v < 0 || v > 255))
+    throw new Error(`image: background must be three values in 0..255, got ${JSON.stringify(background)}`);
   if (!Number.isFinite(scale)) throw new Error(`image: scale must be a finite number, got ${scale}`);
   if (opts.size !== undefined) {
     const [sh, sw] = opts.size;
@@ -212,10 +394,19 @@ export function loadImage(bytes: Uint8Array, opts: ImageOptions = {}): TensorDat
   if (mean.some((m) => !Number.isFinite(m))) throw new Error(`image: mean values must be finite, got ${JSON.stringify(mean)}`);
 
   const img = decodeImage(bytes);
-  let pixels = channels === 1 ? toGray(img) : img.data;
+  let alpha: ImageConversion['alpha'];
+  let rgb = img.data;
+  if (img.alpha) {
+    // A model input has no transparency: black ink on a transparent background is black on
+    // black if the alpha channel is just dropped, so transparent pixels take the background.
+    alpha = img.alpha.every((a) => a === 1) ? 'opaque' : 'over';
+    if (alpha === 'over') rgb = overBackground(img, background);
+  }
+  let pixels = channels === 1 ? toGray({ ...img, data: rgb }) : rgb;
   let [h, w] = [img.height, img.width];
   if (opts.size && (opts.size[0] !== h || opts.size[1] !== w)) {
-    pixels = resizeBilinear(pixels, h, w, channels, opts.size[0], opts.size[1]);
+    const fill = channels === 1 ? [toGray({ width: 1, height: 1, data: Float32Array.from(background), mode: 'RGB' })[0]!] : background;
+    pixels = fitTo(pixels, h, w, channels, opts.size[0], opts.size[1], fit, fill);
     [h, w] = opts.size;
   }
 
@@ -231,5 +422,8 @@ export function loadImage(bytes: Uint8Array, opts: ImageOptions = {}): TensorDat
     }
   }
   const dims = layout === 'nchw' ? [1, channels, h, w] : [1, h, w, channels];
-  return { dtype: 'float32', dims, data: out };
+  return {
+    tensor: { dtype: 'float32', dims, data: out },
+    conversion: { from: { width: img.width, height: img.height, mode: img.mode }, to: { width: w, height: h, channels }, alpha, background, fit },
+  };
 }

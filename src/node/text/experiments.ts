@@ -4,8 +4,7 @@
  * methods), document summary vectors with their PCA projection, top words per class and
  * highlighted example documents. Writes JSON/CSV/Markdown tables, SVG/PNG plots and HTML pages.
  */
-import { join } from 'node:path';
-import { writeFileAtomic, ensureDir } from '../io/atomic.js';
+import { checkOutputFolder, writeOutputFolder } from '../io/atomic.js';
 import { escapeHtml, formatNumber, htmlPage } from '../../core/visualize/html.js';
 import { highlightTextHtml } from '../../core/visualize/text-html.js';
 import { loadJsonlDataset } from './dataset.js';
@@ -84,6 +83,8 @@ export function meanAccuracy(c: DeletionCurve): number {
 
 export async function runTextExperiments(o: TextExperimentOptions): Promise<Record<string, unknown>> {
   const t0 = Date.now();
+  // The folder is created when everything is computed, and written all or nothing.
+  checkOutputFolder('--out', o.out);
   const progress = o.onProgress ?? (() => undefined);
   const vocab = loadVocabulary(o.vocab ?? vocabPathFor(o.model));
   const ds = loadJsonlDataset(o.data, o.labels ?? vocab.labels);
@@ -91,7 +92,6 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
   const docsAll = o.limit ? ds.docs.slice(0, o.limit) : ds.docs;
   const specs = o.methods ?? DEFAULT_TEXT_METHODS;
   const K = o.maxDeletions ?? 50;
-  ensureDir(o.out);
 
   const explainers = new Map<string, TextExplainer>();
   try {
@@ -306,7 +306,6 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
       ['examples.html', htmlPage('relprop text explanations: examples', `<h2>Example explanations</h2><p>${escapeHtml(sub)}</p>\n${exParts.join('\n')}`)],
       ['results.md', md.join('\n') + '\n'],
     ];
-    for (const [f, data] of files) await writeFileAtomic(join(o.out, f), data);
     const summary = {
       settings,
       curves: curves.map((c) => ({
@@ -319,7 +318,8 @@ export async function runTextExperiments(o: TextExperimentOptions): Promise<Reco
       docvec,
       seconds: (Date.now() - t0) / 1000,
     };
-    await writeFileAtomic(join(o.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
+    files.push(['summary.json', JSON.stringify(summary, null, 1) + '\n']);
+    await writeOutputFolder(o.out, files);
     return summary;
   } finally {
     for (const te of explainers.values()) await te.release();
