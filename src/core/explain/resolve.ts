@@ -7,6 +7,7 @@ import { getComposite, type CompositeContext } from '../composites/index.js';
 import type { Layer, LayerView } from '../layers/view.js';
 import { layerKind } from '../layers/registry.js';
 import { LINEAR_RULES, makeRule, parseRuleObject, type RuleParams, type RuleSpec } from '../rules/spec.js';
+import { closestName, unknownNameError } from '../names.js';
 
 export const METHODS = ['lrp', 'gradient', 'gradient-x-input', 'integrated-gradients', 'smoothgrad', 'deconvnet', 'guided-backprop'] as const;
 export type Method = (typeof METHODS)[number];
@@ -23,7 +24,7 @@ export interface RuleChoice {
 export function checkMethod(name: string): Method {
   // Underscored names (the fixtures' spelling: gradient_x_input) are accepted too.
   const m = name.replace(/_/g, '-');
-  if (!(METHODS as readonly string[]).includes(m)) throw new Error(`unknown method "${name}" (known: ${METHODS.join(', ')})`);
+  if (!(METHODS as readonly string[]).includes(m)) throw unknownNameError('method', name, METHODS);
   return m as Method;
 }
 
@@ -35,12 +36,15 @@ export function resolveRules(view: LayerView, choice: RuleChoice, merged: Map<st
   const linear = view.layers.filter((l) => layerKind(l.kind).linear);
   const ctx: CompositeContext = { firstLinear: linear[0], firstConv: linear.find((l) => l.kind === 'conv') };
   const mapping = new Map<string, RuleSpec>();
-  for (const [k, v] of Object.entries(choice.rules ?? {})) mapping.set(k, parseRuleObject(v, `rules["${k}"]`));
+  // Box bounds given as parameters (or carried from the input range) fill entries without their own.
+  for (const [k, v] of Object.entries(choice.rules ?? {})) mapping.set(k, parseRuleObject(v, `rules["${k}"]`, { low: p.low, high: p.high }));
   const known = new Set(view.layers.flatMap((l) => [l.name, ...l.aliases]));
   for (const k of mapping.keys()) {
     if (SELECTORS.includes(k) || known.has(k) || merged.has(k)) continue;
-    if (k.startsWith('@')) throw new Error(`rules: unknown selector "${k}" (known: ${SELECTORS.join(', ')})`);
-    warnings.push(`rules: the model has no layer named "${k}"; the entry is ignored`);
+    if (k.startsWith('@')) throw new Error(`rules: ${unknownNameError('selector', k, SELECTORS).message}`);
+    // An entry that matches nothing would leave its layer silently under the default rule.
+    const guess = closestName(k, [...known, ...merged.keys()]);
+    throw new Error(`rules: the model has no layer named "${k}"${guess ? `; did you mean "${guess}"?` : ''} (relprop inspect lists the layers)`);
   }
   for (const [bn, into] of merged) {
     const r = mapping.get(bn);

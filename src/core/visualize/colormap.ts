@@ -3,6 +3,7 @@
  * 0 in the middle, so that "no relevance" always gets the same neutral colour and positive and
  * negative evidence of the same size get equally strong colours.
  */
+import { unknownNameError } from '../names.js';
 
 export type Rgb = [number, number, number];
 
@@ -42,7 +43,7 @@ const NODES: Record<ColormapName, Nodes> = {
  */
 export function colorize(value: number, colormap: ColormapName = 'bwr'): Rgb {
   const nodes = NODES[colormap];
-  if (!nodes) throw new Error(`unknown colour map ${JSON.stringify(colormap)} (known: ${COLORMAP_NAMES.join(', ')})`);
+  if (!nodes) throw unknownNameError('colour map', String(colormap), COLORMAP_NAMES);
   const v = Number.isNaN(value) ? 0 : Math.min(1, Math.max(-1, value));
   let k = 1;
   while (k < nodes.length - 1 && v > nodes[k]![0]) k++;

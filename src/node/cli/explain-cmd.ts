@@ -5,6 +5,8 @@ import { Explainer } from '../api.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { encodeNpy } from '../../core/onnx/npy.js';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/visualize/colormap.js';
+import { unknownNameError } from '../../core/names.js';
+import { boxBoundsFromRange, boxBoundsNote } from './box-bounds.js';
 import { heatmapPngs, numberedPaths } from './heatmaps.js';
 import { imageOptionsFor, loadInput, type ImageFlags } from './inputs.js';
 import { explainerOptions, type MethodFlags } from './options.js';
@@ -26,7 +28,7 @@ export interface ExplainFlags extends MethodFlags, ImageFlags {
 
 export async function explainCommand(f: ExplainFlags): Promise<void> {
   const colormap = (f.colormap ?? 'bwr') as ColormapName;
-  if (!COLORMAP_NAMES.includes(colormap)) throw new Error(`unknown colormap "${f.colormap}" (known: ${COLORMAP_NAMES.join(', ')})`);
+  if (!COLORMAP_NAMES.includes(colormap)) throw unknownNameError('colormap', String(f.colormap), COLORMAP_NAMES);
   if (f.overlay && !f.heatmap) throw new Error('--overlay needs --heatmap');
   const target = parseTarget(f.target);
   const opts = explainerOptions(f);
@@ -79,6 +81,9 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
     if (f.saveExplainer) files.push([f.saveExplainer, (await ex.compile(x.dims)).model]);
     for (const [p, data] of files) await writeFileAtomic(p, data);
     const c = await ex.info(x.dims);
+    // A range from the card, not typed by the user, is announced.
+    const box = boxBoundsFromRange(c, f, ex.options.inputRange, ex.inputRangeSource);
+    if (box && ex.inputRangeSource && !f.quiet) process.stderr.write(`relprop: ${boxBoundsNote(box)}\n`);
     for (const w of c.warnings) process.stderr.write(`relprop: warning: ${w}\n`);
     if (report && f.audit) process.stderr.write(formatAudit(report) + '\n');
     for (const w of report?.warnings ?? []) process.stderr.write(`relprop: warning: ${w}\n`);
