@@ -85,7 +85,7 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
   const input = graph.inputs[0]!;
   const shapes = await probeShapes(graph, { [input.name]: inputShape }, opts.runtime);
   const view = buildLayerView(graph, shapes);
-  const { rules, warnings, boxBounds } = resolveWithBounds(view, graph, opts, info.merged);
+  const { rules, warnings, boxBounds } = resolveWithBounds(view, graph, opts, info);
   const g = new GraphBuilder(graph);
   for (const l of view.layers) layerKind(l.kind).prepareForward?.(l, { g, shapes });
   const dims1: Dims1 = (t) => {
@@ -147,10 +147,10 @@ function withInputBounds(view: LayerView, graph: Graph, opts: CompileOptions): {
 }
 
 /** Rules of every layer; `boxBounds`: the bounds carried from the input range, when a box rule uses them. */
-function resolveWithBounds(view: LayerView, graph: Graph, opts: CompileOptions, merged: Map<string, string>) {
+function resolveWithBounds(view: LayerView, graph: Graph, opts: CompileOptions, info: CanonInfo) {
   const { choice, bounds, uncarried } = withInputBounds(view, graph, opts);
   try {
-    const res = resolveRules(view, choice, merged);
+    const res = resolveRules(view, choice, info.merged, info.nodeNames);
     const p = choice.params!;
     const used = bounds && [...res.rules.values()].some((r) => r.rule === 'zbox' && r.low === p.low && r.high === p.high);
     return { ...res, boxBounds: used ? ([p.low!, p.high!] as [number, number]) : undefined };

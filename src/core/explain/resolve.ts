@@ -30,7 +30,12 @@ export function checkMethod(name: string): Method {
 
 const SELECTORS = ['@first', '@conv', '@dense'];
 
-export function resolveRules(view: LayerView, choice: RuleChoice, merged: Map<string, string>): { rules: Map<Layer, RuleSpec>; warnings: string[] } {
+export function resolveRules(
+  view: LayerView,
+  choice: RuleChoice,
+  merged: Map<string, string>,
+  nodeNames?: Set<string>,
+): { rules: Map<Layer, RuleSpec>; warnings: string[] } {
   const warnings: string[] = [];
   const p = choice.params ?? {};
   const linear = view.layers.filter((l) => layerKind(l.kind).linear);
@@ -42,9 +47,15 @@ export function resolveRules(view: LayerView, choice: RuleChoice, merged: Map<st
   for (const k of mapping.keys()) {
     if (SELECTORS.includes(k) || known.has(k) || merged.has(k)) continue;
     if (k.startsWith('@')) throw new Error(`rules: ${unknownNameError('selector', k, SELECTORS).message}`);
-    // An entry that matches nothing would leave its layer silently under the default rule.
+    // A node the model has but relprop gives no rule of its own (removed by canonicalisation, the
+    // embedding lookup where attribution is read): nothing to apply, said as a warning. A name the
+    // model lacks is an error: a typo would leave its layer silently under the default rule.
+    if (nodeNames?.has(k)) {
+      warnings.push(`rules: "${k}" is not a layer relprop assigns rules to; the entry is ignored`);
+      continue;
+    }
     const guess = closestName(k, [...known, ...merged.keys()]);
-    throw new Error(`rules: the model has no layer named "${k}"${guess ? `; did you mean "${guess}"?` : ''} (relprop inspect lists the layers)`);
+    throw new Error(`rules: the model has no node named "${k}"${guess ? `; did you mean "${guess}"?` : ''} (relprop inspect lists the layers)`);
   }
   for (const [bn, into] of merged) {
     const r = mapping.get(bn);

@@ -125,7 +125,7 @@ export function checkRuleParams(p: RuleParams, name: (key: keyof RuleParams) => 
   }
   const { alpha, beta, low, high } = p;
   if (alpha !== undefined && beta !== undefined && Math.abs(alpha - beta - 1) > 1e-9)
-    throw new Error(`the alpha-beta rule needs alpha − beta = 1, got ${name('alpha')} ${alpha} and ${name('beta')} ${beta}`);
+    throw new Error(`the alpha-beta rule needs alpha - beta = 1, got ${name('alpha')} ${alpha} and ${name('beta')} ${beta}`);
   if (alpha !== undefined && beta === undefined && alpha < 1) throw new Error(`${name('alpha')} must be ≥ 1 (beta = alpha − 1 must be ≥ 0), got ${alpha}`);
   if (low !== undefined && high !== undefined && !(low <= high))
     throw new Error(`the box bounds need low ≤ high, got ${name('low')} ${low} and ${name('high')} ${high}`);
