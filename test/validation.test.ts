@@ -205,6 +205,7 @@ describe('CLI: bad parameters give one error line and no output', () => {
     ['rules: parameter not taken', ['--rules', rulesFile('p', { '/conv1/Conv': { rule: 'zplus', epsilon: 0.1 } })], /rule "zplus" takes no "epsilon"/],
     ['rules: unknown node', ['--rules', rulesFile('n', { '/conv9/Conv': { rule: 'epsilon' } })], /no node named "\/conv9\/Conv"/],
     ['rules: unknown selector', ['--rules', rulesFile('s', { '@dens': { rule: 'epsilon' } })], /did you mean "@dense"\?/],
+    ['parameter --rule does not take', ['--rule', 'epsilon', '--gamma', '0.5'], /^relprop: error: --rule epsilon takes no --gamma \(it takes --epsilon\)$/],
     ['misspelled rule', ['--rule', 'epsilonn'], /did you mean "epsilon"\? \(known: epsilon, zplus, alphabeta, gamma, zbox, wsquare, flat\)$/],
     ['box composite, no card, no range', ['--composite', 'epsilon-gamma-box'], /zB\/box rule needs bounds: give .*--input-range LO,HI/],
   ];
@@ -289,6 +290,17 @@ describe('CLI: box bounds from the model card', () => {
       '--quiet',
     ]);
     expect(ok.code).toBe(0);
+  });
+
+  it('evaluate takes the card range for box methods and says so with its results', async () => {
+    const out = join(tmp, 'eval-card');
+    const args = ['evaluate', '--data', SAMPLES, '--limit', '2', '--region-size', '7', '--steps', '2', '--threads', '1', '--no-plot', '--heatmap-samples', '0'];
+    const r = await relprop([...args, '--model', MODEL, '--out', out, '--methods', 'lrp:epsilon-gamma-box,gradient']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`box bounds of lrp:epsilon-gamma-box from input range [0, 1] in ${join(ROOT, 'models', 'fmnist-cnn.json')}`);
+    const flag = await relprop([...args, '--model', MODEL, '--out', join(tmp, 'eval-flag'), '--methods', 'lrp:epsilon-gamma-box', '--input-range', '0,1']);
+    expect(flag.stdout).not.toContain('box bounds');
   });
 
   it('inspect shows the bounds and their source', async () => {

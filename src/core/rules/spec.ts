@@ -79,6 +79,12 @@ const RULE_PARAMS: Record<(typeof RULE_NAMES)[number], readonly (keyof RuleParam
   none: [],
 };
 
+/** The parameters a rule takes (by any of its names); [] for an unknown name. */
+export function ruleParams(name: string): readonly (keyof RuleParams)[] {
+  const r = ruleName(name);
+  return r ? RULE_PARAMS[r] : [];
+}
+
 /** Keys of a rules-mapping entry that only describe the node (the fixtures carry them). */
 const INFO_KEYS = ['op', 'module', 'note'];
 

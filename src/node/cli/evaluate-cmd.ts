@@ -126,8 +126,6 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
   const boxed = specs.filter((s) => s.options && usesBoxRule(s.options) && (s.options.params?.low === undefined || s.options.params?.high === undefined));
   const card = boxed.length > 0 && !base.inputRange ? cardInputRange(f.model, base) : undefined;
   if (boxed.length > 0 && !base.inputRange && !card) throw new Error(`method "${boxed[0]!.label}": the zB/box rule needs bounds: ${BOX_BOUNDS_HELP}`);
-  if (card && !f.quiet)
-    process.stderr.write(`relprop: box bounds of ${boxed.map((s) => s.label).join(', ')} from input range [${card.range.join(', ')}] in ${card.path}\n`);
   let regionSize: [number, number] | undefined;
   if (f.regionSize !== undefined) regionSize = parseRegionSize(f.regionSize);
   let image;
@@ -219,6 +217,8 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
       `${result.samples} samples${result.accuracy !== undefined ? ` (accuracy ${(100 * result.accuracy).toFixed(1)}%)` : ''}, ${s.regionSize.join('x')} regions, ${s.steps} steps (${(100 * s.fractionPerturbed).toFixed(1)}% of the image), ${s.replacement} replacement, score: ${s.score} of the ${s.target} class\n`,
     );
     process.stdout.write(aopcTableText(result));
+    // Said with the results, not before: an error stays the only line on stderr.
+    if (card) process.stdout.write(`box bounds of ${boxed.map((s) => s.label).join(', ')} from input range [${card.range.join(', ')}] in ${card.path}\n`);
     const all = result.timingAllChunks;
     if (all && all.inferences > t.inferences)
       process.stdout.write(`resumed: ${all.inferences - t.inferences} of ${all.inferences} perturbed inferences were done by earlier runs\n`);

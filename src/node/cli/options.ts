@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { COMPOSITES } from '../../core/composites/index.js';
 import { checkMethod, METHODS, type Method } from '../../core/explain/resolve.js';
 import type { ExplainerOptions } from '../../core/explain/explainer.js';
-import { checkRuleParams } from '../../core/rules/spec.js';
+import { checkRuleParams, ruleName, ruleParams } from '../../core/rules/spec.js';
 import { nonNegInt, num, numList, parseSize, posInt } from './values.js';
 
 /** --threads: every command that runs ONNX Runtime (0 threads asks it for all cores). */
@@ -141,6 +141,13 @@ export function explainerOptions(f: MethodFlags, method: Method = checkMethod(f.
   // Domains are checked here to name the flags; the explainer checks the same for API users.
   const params = { epsilon: f.epsilon, gamma: f.gamma, alpha: f.alpha, beta: f.beta, low: f.low, high: f.high, stabilizer: f.stabilizer };
   checkRuleParams(params, (k) => `--${k}`);
+  if (f.rule) {
+    // One rule everywhere: a parameter it does not take would be silently ignored.
+    const takes = ruleParams(f.rule);
+    const extra = (Object.keys(params) as (keyof typeof params)[]).find((k) => params[k] !== undefined && !takes.includes(k));
+    if (extra && ruleName(f.rule))
+      throw new Error(`--rule ${f.rule} takes no --${extra}${takes.length ? ` (it takes ${takes.map((k) => `--${k}`).join(', ')})` : ''}`);
+  }
   if (f.noiseLevel !== undefined && f.noiseLevel < 0) throw new Error(`--noise-level must be ≥ 0, got ${f.noiseLevel}`);
   return {
     method,
