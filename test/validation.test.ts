@@ -172,7 +172,9 @@ describe('box bounds from the model card (Node API)', () => {
   });
 
   it('a model without a card and without a range is refused for box rules only', async () => {
-    await expect(Explainer.create(NO_CARD, { composite: 'deep-taylor' })).rejects.toThrow(/zB\/box rule needs bounds: give .*--input-range/);
+    await expect(Explainer.create(NO_CARD, { composite: 'deep-taylor' })).rejects.toThrow(
+      /zB\/box rule needs bounds: give .*--input-range.*, or state it in the model card .*no-card\.json \("input": \{"range": \[LO, HI\]\}\)$/,
+    );
     await expect(Explainer.create(NO_CARD, { rule: 'zbox' })).rejects.toThrow(/--rule: the zB\/box rule needs bounds/);
     const ok = await Explainer.create(NO_CARD, { composite: 'deep-taylor-wsquare' });
     await ok.release();

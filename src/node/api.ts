@@ -17,7 +17,8 @@ import { TextExplainer as CoreTextExplainer, type TextExplainerOptions } from '.
 import type { Vocabulary } from '../core/text/vocab.js';
 import { fileProgress } from './evaluate/progress.js';
 import { loadVocabulary, readModelFile, vocabPathFor } from './files.js';
-import { readModelCard } from './model-card.js';
+import { BoxBoundsError } from '../core/rules/spec.js';
+import { cardPathFor, readModelCard } from './model-card.js';
 import { encodePng } from './visualize/png.js';
 
 export class Explainer extends CoreExplainer {
@@ -32,7 +33,14 @@ export class Explainer extends CoreExplainer {
   static override async create(model: string | Uint8Array | ImportedModel, options: ExplainerOptions = {}): Promise<Explainer> {
     const m = typeof model === 'string' ? importModel(readModelFile(model), model) : model;
     const card = typeof model === 'string' ? cardInputRange(model, options) : undefined;
-    const ex = (await super.create(m, card ? { ...options, inputRange: card.range } : options)) as Explainer;
+    let ex: Explainer;
+    try {
+      ex = (await super.create(m, card ? { ...options, inputRange: card.range } : options)) as Explainer;
+    } catch (e) {
+      if (e instanceof BoxBoundsError && typeof model === 'string')
+        throw new Error(`${e.message}, or state it in the model card ${cardPathFor(model)} ("input": {"range": [LO, HI]})`);
+      throw e;
+    }
     ex.inputRangeSource = card?.path;
     return ex;
   }
