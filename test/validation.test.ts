@@ -234,6 +234,11 @@ describe('CLI: bad parameters give one error line and no output', () => {
     expect(t.code).not.toBe(0);
     expect(t.stderr.trim()).toBe('relprop: error: --epsilon must be ≥ 0, got -0.001');
     expect(existsSync(html)).toBe(false);
+    // explain-text has no --input-range: its box message names only what it takes.
+    const box = await relprop(['explain-text', '--model', text, '--rule', 'zbox', '--html', html, 'a small text editor']);
+    expect(box.code).not.toBe(0);
+    expect(box.stderr.trim()).toBe('relprop: error: the zB/box rule needs bounds on the embedding values the first layer reads: give --low and --high');
+    expect(existsSync(html)).toBe(false);
   });
 
   it('evaluate checks the shared flags, the specs and the box range before writing anything', async () => {
