@@ -205,9 +205,10 @@ describe('unwritable outputs', () => {
 
 describe('relprop inspect and demo', () => {
   it('inspect lists every layer with its rule', async () => {
-    const r = await relprop(['inspect', join(FIXTURES, 'resblock', 'model_bn.onnx'), '--composite', 'epsilon-gamma-box']);
+    const r = await relprop(['inspect', join(FIXTURES, 'resblock', 'model_bn.onnx'), '--composite', 'epsilon-gamma-box', '--low', '-3', '--high', '3']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\/stem_conv\/Conv\s+Conv\s+zbox\(-3,3\)/);
+    expect(r.stdout).toMatch(/box bounds \[-3, 3\] at the first layer, from --low and --high/);
     expect(r.stdout).toMatch(/\/block\/conv1\/Conv\s+Conv\s+gamma\(0\.25\)/);
     expect(r.stdout).toMatch(/batch norm "\/block\/bn1\/BatchNormalization" folded into "\/block\/conv1\/Conv"/);
     expect(r.stdout).toMatch(/\/block\/Add\s+Add\s+norm/);

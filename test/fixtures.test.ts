@@ -19,7 +19,7 @@ for (const name of fixtureModels()) {
       const inputs = fx.inputs.map(fixtureInput);
       for (const c of fx.cases) {
         it(c.id, async () => {
-          const ex = await Explainer.create(join(FIXTURES, name, file), caseOptions(c));
+          const ex = await Explainer.create(join(FIXTURES, name, file), caseOptions(c, file));
           explainers.push(ex);
           for (let k = 0; k < inputs.length; k++) {
             const r = await ex.explain(inputs[k]!, { target: fx.targets[k]! });

@@ -21,7 +21,8 @@ describe('torchvision architectures', () => {
       expect(relL2(r.logits.data as Float32Array, a.spec.torch_logits)).toBeLessThan(1e-4);
       await grad.release();
       for (const composite of ['epsilon-plus-flat', 'epsilon-gamma-box']) {
-        const ex = await Explainer.create(a.model, { method: 'lrp', composite });
+        // The inputs are N(0,1) values: ±3 holds them (box rules have no default bounds).
+        const ex = await Explainer.create(a.model, { method: 'lrp', composite, params: { low: -3, high: 3 } });
         const l = await ex.explain(a.input, { target: a.spec.target });
         const data = l.relevance.data as Float32Array;
         expect(data.every(Number.isFinite)).toBe(true);

@@ -17,14 +17,40 @@ import { TextExplainer as CoreTextExplainer, type TextExplainerOptions } from '.
 import type { Vocabulary } from '../core/text/vocab.js';
 import { fileProgress } from './evaluate/progress.js';
 import { loadVocabulary, readModelFile, vocabPathFor } from './files.js';
+import { BoxBoundsError } from '../core/rules/spec.js';
+import { cardPathFor, readModelCard } from './model-card.js';
 import { encodePng } from './visualize/png.js';
 
 export class Explainer extends CoreExplainer {
-  /** Import a model (a path or ONNX bytes). Nothing is compiled until the first input shape is known. */
+  /** The model card whose input range the options took (a model given as a path, without `inputRange`). */
+  inputRangeSource?: string;
+
+  /**
+   * Import a model (a path or ONNX bytes). Nothing is compiled until the first input shape is
+   * known. A model given as a path takes `inputRange` from its card (`<model>.json`, as `relprop
+   * train` writes it) when the options have none: the box rule's bounds come from it.
+   */
   static override async create(model: string | Uint8Array | ImportedModel, options: ExplainerOptions = {}): Promise<Explainer> {
     const m = typeof model === 'string' ? importModel(readModelFile(model), model) : model;
-    return (await super.create(m, options)) as Explainer;
+    const card = typeof model === 'string' ? cardInputRange(model, options) : undefined;
+    let ex: Explainer;
+    try {
+      ex = (await super.create(m, card ? { ...options, inputRange: card.range } : options)) as Explainer;
+    } catch (e) {
+      if (e instanceof BoxBoundsError && typeof model === 'string')
+        throw new Error(`${e.message}, or state it in the model card ${cardPathFor(model)} ("input": {"range": [LO, HI]})`);
+      throw e;
+    }
+    ex.inputRangeSource = card?.path;
+    return ex;
   }
+}
+
+/** The input range of the card beside `modelPath`, when `options` give no range of their own. */
+export function cardInputRange(modelPath: string, options: ExplainerOptions): { range: [number, number]; path: string } | undefined {
+  if (options.inputRange !== undefined) return undefined;
+  const card = readModelCard(modelPath);
+  return card?.inputRange ? { range: card.inputRange, path: card.path } : undefined;
 }
 
 export interface NodeTextExplainerOptions extends Omit<TextExplainerOptions, 'vocab'> {
@@ -60,10 +86,20 @@ export function evaluateRegionPerturbation(
 ): Promise<EvaluationResult> {
   const bytes = typeof model === 'string' ? readModelFile(model) : model;
   const { progressFile, fresh, ...rest } = run;
-  return evaluateCore(bytes, data, config, {
-    modelName: typeof model === 'string' ? model : undefined,
-    encodePng: (rgba, w, h) => encodePng(rgba, w, h, 1),
-    ...rest,
-    progress: progressFile ? fileProgress(progressFile, { fresh }) : rest.progress,
+  // As Explainer.create: methods without an input range take the card's (box-rule bounds only; the noise range stays config.range).
+  const methods = config.methods.map((m) => {
+    const card = typeof model === 'string' && m.options ? cardInputRange(model, m.options) : undefined;
+    return card ? { ...m, options: { ...m.options, inputRange: card.range } } : m;
   });
+  return evaluateCore(
+    bytes,
+    data,
+    { ...config, methods },
+    {
+      modelName: typeof model === 'string' ? model : undefined,
+      encodePng: (rgba, w, h) => encodePng(rgba, w, h, 1),
+      ...rest,
+      progress: progressFile ? fileProgress(progressFile, { fresh }) : rest.progress,
+    },
+  );
 }

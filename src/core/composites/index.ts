@@ -3,6 +3,7 @@
  * (fixtures/lrp/README.md "First layer"). User mappings override them (see resolve.ts).
  */
 import type { Layer } from '../layers/view.js';
+import { unknownNameError } from '../names.js';
 import { makeRule, type LinearRule, type RuleParams } from '../rules/spec.js';
 
 export interface CompositeContext {
@@ -30,7 +31,7 @@ export const COMPOSITES: Record<string, { describe: string; rule: Composite }> =
   },
   'epsilon-alpha2-beta1': {
     describe: 'alpha=2, beta=1 on convs, epsilon on dense layers',
-    rule: (l, _c, p) => (l.kind === 'dense' ? eps(p) : rule('alphabeta', { alpha: p.alpha ?? 2, beta: p.beta ?? 1, stabilizer: p.stabilizer })),
+    rule: (l, _c, p) => (l.kind === 'dense' ? eps(p) : rule('alphabeta', { alpha: p.alpha, beta: p.beta, stabilizer: p.stabilizer })),
   },
   'epsilon-plus': {
     describe: 'z+ on convs, epsilon on dense layers',
@@ -46,6 +47,9 @@ export const COMPOSITES: Record<string, { describe: string; rule: Composite }> =
   },
 };
 
+/** Composites whose rules include zB/box on the first layer: they need the input's range. */
+export const BOX_COMPOSITES = ['epsilon-gamma-box', 'deep-taylor'];
+
 /** Accepts Zennit's spellings too (EpsilonGammaBox, deep_taylor_zbox). */
 export function compositeName(name: string): string | undefined {
   const norm = (n: string) => n.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -55,6 +59,6 @@ export function compositeName(name: string): string | undefined {
 
 export function getComposite(name: string): Composite {
   const c = COMPOSITES[compositeName(name) ?? ''];
-  if (!c) throw new Error(`unknown composite "${name}" (known: ${Object.keys(COMPOSITES).join(', ')})`);
+  if (!c) throw unknownNameError('composite', name, Object.keys(COMPOSITES));
   return c.rule;
 }

@@ -8,6 +8,7 @@ import { checkMethod, METHODS, type Method } from '../explain/resolve.js';
 import type { ExplainerOptions } from '../explain/explainer.js';
 import { methodSpecOptions, splitMethodSpec } from '../explain/method-spec.js';
 import { POOLINGS, type Pooling } from './regions.js';
+import { unknownNameError } from '../names.js';
 
 export interface MethodSpec {
   /** As written by the user; names the method in every output. */
@@ -46,7 +47,7 @@ export const DEFAULT_METHODS = [
 export function parseMethodSpec(spec: string, base: ExplainerOptions = {}): MethodSpec {
   const parts = splitMethodSpec(spec);
   const { label, name } = parts;
-  const known = [...METHODS, 'random'].join(', ');
+  const known = [...METHODS, 'random'];
   if (name === 'random') {
     if (parts.variant !== undefined || parts.settings.length > 0) throw new Error(`method "${label}": random takes no variant or settings`);
     return { label, method: 'random', pooling: 'sum' };
@@ -55,7 +56,7 @@ export function parseMethodSpec(spec: string, base: ExplainerOptions = {}): Meth
   try {
     method = checkMethod(name);
   } catch {
-    throw new Error(`unknown method "${name}" in "${label}" (known: ${known})`);
+    throw new Error(`method "${label}": ${unknownNameError('method', name, known).message}`);
   }
   const { options, own } = methodSpecOptions(parts, method, base, ['pool']);
   const pool = own.get('pool');

@@ -11,6 +11,7 @@
  * - mean: R = the sample's own per-channel mean.
  * - zero: R = 0 (in model-input space: with normalisation inside the model, the darkest value).
  */
+import { unknownNameError } from '../names.js';
 import type { ImageGeometry, RegionGrid } from './regions.js';
 
 export type Replacement = 'uniform' | 'blur' | 'mean' | 'zero';
@@ -26,7 +27,7 @@ export interface ReplacementOptions {
 }
 
 export function checkReplacement(name: string): Replacement {
-  if (!(REPLACEMENTS as readonly string[]).includes(name)) throw new Error(`unknown replacement "${name}" (known: ${REPLACEMENTS.join(', ')})`);
+  if (!(REPLACEMENTS as readonly string[]).includes(name)) throw unknownNameError('replacement', name, REPLACEMENTS);
   return name as Replacement;
 }
 

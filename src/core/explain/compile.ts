@@ -14,7 +14,7 @@ import type { Runtime } from '../runtime.js';
 import type { CanonInfo } from '../graph/canonize.js';
 import { layerKind } from '../layers/registry.js';
 import type { BackwardContext } from '../layers/types.js';
-import { describeRule, type RuleSpec } from '../rules/spec.js';
+import { BoxBoundsError, describeRule, type RuleSpec } from '../rules/spec.js';
 import { nonNegativeTensors, relevanceVanishesAtNonPositive } from './analyses.js';
 import { resolveRules, type Method, type RuleChoice } from './resolve.js';
 import { boundsAtFirstLinear } from './input-range.js';
@@ -67,6 +67,8 @@ export interface CompiledExplainer {
   layers: LayerRecord[];
   warnings: string[];
   method: Method;
+  /** zB/box bounds at the first dense/conv layer carried from `inputRange`, when a box rule uses them. */
+  boxBounds?: [number, number];
 }
 
 type Dims1 = (t: string) => number[];
@@ -83,7 +85,7 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
   const input = graph.inputs[0]!;
   const shapes = await probeShapes(graph, { [input.name]: inputShape }, opts.runtime);
   const view = buildLayerView(graph, shapes);
-  const { rules, warnings } = resolveRules(view, withInputBounds(view, graph, opts), info.merged);
+  const { rules, warnings, boxBounds } = resolveWithBounds(view, graph, opts, info);
   const g = new GraphBuilder(graph);
   for (const l of view.layers) layerKind(l.kind).prepareForward?.(l, { g, shapes });
   const dims1: Dims1 = (t) => {
@@ -125,21 +127,40 @@ export async function compileExplainer(canonical: Graph, info: CanonInfo, inputS
     layers: records,
     warnings,
     method: opts.method,
+    boxBounds,
   };
   // Not enumerable: copying the record's fields must neither encode the model nor keep the graph.
   Object.defineProperty(compiled, 'model', { get: () => encodeModel(graph, 'relprop-explainer'), enumerable: false });
   return compiled as CompiledExplainer;
 }
 
-/** The rule choice with zB/box bounds carried from the raw input range to the first dense/conv layer (unless given). */
-function withInputBounds(view: LayerView, graph: Graph, opts: CompileOptions): RuleChoice {
-  if (!opts.inputRange || (opts.params?.low !== undefined && opts.params?.high !== undefined)) return opts;
+/**
+ * The rule choice with zB/box bounds carried from the raw input range to the first dense/conv
+ * layer (unless given), and those bounds. A range that cannot be carried is an error only where
+ * a box rule needs it.
+ */
+function withInputBounds(view: LayerView, graph: Graph, opts: CompileOptions): { choice: RuleChoice; bounds?: [number, number]; uncarried: boolean } {
+  if (!opts.inputRange || (opts.params?.low !== undefined && opts.params?.high !== undefined)) return { choice: opts, uncarried: false };
   const b = boundsAtFirstLinear(view, graph, opts.inputRange);
-  if (!b)
-    throw new Error(
-      'cannot carry the input range to the first dense/conv layer (only constant arithmetic and reshapes may come before it); give --low and --high instead',
-    );
-  return { ...opts, params: { ...opts.params, low: opts.params?.low ?? b[0], high: opts.params?.high ?? b[1] } };
+  if (!b) return { choice: opts, uncarried: true };
+  return { choice: { ...opts, params: { ...opts.params, low: opts.params?.low ?? b[0], high: opts.params?.high ?? b[1] } }, bounds: b, uncarried: false };
+}
+
+/** Rules of every layer; `boxBounds`: the bounds carried from the input range, when a box rule uses them. */
+function resolveWithBounds(view: LayerView, graph: Graph, opts: CompileOptions, info: CanonInfo) {
+  const { choice, bounds, uncarried } = withInputBounds(view, graph, opts);
+  try {
+    const res = resolveRules(view, choice, info.merged, info.nodeNames);
+    const p = choice.params!;
+    const used = bounds && [...res.rules.values()].some((r) => r.rule === 'zbox' && r.low === p.low && r.high === p.high);
+    return { ...res, boxBounds: used ? ([p.low!, p.high!] as [number, number]) : undefined };
+  } catch (e) {
+    if (e instanceof BoxBoundsError && uncarried)
+      throw new Error(
+        'cannot carry the input range to the first dense/conv layer for the zB/box rule (only constant arithmetic and reshapes may come before it); give --low and --high instead',
+      );
+    throw e;
+  }
 }
 
 /** Number of classes of the explained output, which must be float class scores [batch, classes]. */

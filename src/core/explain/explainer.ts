@@ -5,7 +5,9 @@
  */
 import { importModel, type ImportedModel } from '../graph/import.js';
 import { numel, type TensorData } from '../onnx/tensor.js';
-import type { RuleParams } from '../rules/spec.js';
+import { BoxBoundsError, checkRuleParams, LINEAR_RULES, LRP_RULES, parseRuleObject, ruleName, type RuleParams } from '../rules/spec.js';
+import { getComposite } from '../composites/index.js';
+import { unknownNameError } from '../names.js';
 import { compileExplainer, type CompiledExplainer, type LayerRecord } from './compile.js';
 import { checkMethod, type Method } from './resolve.js';
 import { openSession, type Runtime, type Session } from '../runtime.js';
@@ -79,12 +81,7 @@ export class Explainer {
     readonly options: ExplainerOptions,
   ) {
     this.method = checkMethod(options.method ?? 'lrp');
-    if (options.steps !== undefined && !(Number.isInteger(options.steps) && options.steps >= 1))
-      throw new Error(`steps must be a positive integer, got ${options.steps}`);
-    if (options.samples !== undefined && !(Number.isInteger(options.samples) && options.samples >= 1))
-      throw new Error(`samples must be a positive integer, got ${options.samples}`);
-    if (options.batchSize !== undefined && !(Number.isInteger(options.batchSize) && options.batchSize >= 1))
-      throw new Error(`batch size must be a positive integer, got ${options.batchSize}`);
+    checkExplainerOptions(options);
   }
 
   /** Import a model (ONNX bytes). Nothing is compiled until the first input shape is known. */
@@ -415,6 +412,47 @@ class LayerResults {
 
 function fmtShape(s: (number | null)[]): string {
   return `[${s.map((d) => (d === null ? '?' : d)).join(', ')}]`;
+}
+
+/**
+ * Check every option that can be checked without the model, so that a library user gets the
+ * error at construction, not a silently wrong explanation: names, the domain of every rule
+ * parameter, each rules-mapping entry, the input range and the counts.
+ */
+export function checkExplainerOptions(o: ExplainerOptions): void {
+  checkMethod(o.method ?? 'lrp');
+  if (o.composite !== undefined) getComposite(o.composite);
+  if (o.rule !== undefined) {
+    const r = ruleName(o.rule);
+    if (!r) throw unknownNameError('rule', o.rule, LRP_RULES);
+    if (!LINEAR_RULES.has(r)) throw new Error(`"${o.rule}" is not a rule for dense/conv layers (known: ${LRP_RULES.join(', ')})`);
+  }
+  checkRuleParams(o.params ?? {});
+  if (o.rules !== undefined) {
+    if (!o.rules || typeof o.rules !== 'object' || Array.isArray(o.rules))
+      throw new Error('rules must be an object from node name (or @first, @conv, @dense) to rule');
+    for (const [k, v] of Object.entries(o.rules)) {
+      try {
+        parseRuleObject(v, `rules["${k}"]`, { low: o.params?.low, high: o.params?.high });
+      } catch (e) {
+        // Bounds may still come from the input range, carried through the model at compile time.
+        if (!(e instanceof BoxBoundsError && o.inputRange)) throw e;
+      }
+    }
+  }
+  const r = o.inputRange;
+  if (r !== undefined && !(Array.isArray(r) && r.length === 2 && r.every(Number.isFinite) && r[0] < r[1]))
+    throw new Error(`the input range must be [low, high], finite, with low < high; got ${JSON.stringify(r)}`);
+  const positiveInt = (v: number | undefined, what: string) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new Error(`${what} must be a positive integer, got ${v}`);
+  };
+  positiveInt(o.steps, 'steps');
+  positiveInt(o.samples, 'samples');
+  positiveInt(o.batchSize, 'batch size');
+  positiveInt(o.threads, 'threads');
+  if (o.noiseLevel !== undefined && !(Number.isFinite(o.noiseLevel) && o.noiseLevel >= 0))
+    throw new Error(`noise level must be a finite number ≥ 0, got ${o.noiseLevel}`);
+  if (o.seed !== undefined && !(Number.isSafeInteger(o.seed) && o.seed >= 0)) throw new Error(`seed must be an integer ≥ 0, got ${o.seed}`);
 }
 
 /** -1 means "predicted" inside the graph. */

@@ -15,9 +15,10 @@
  * and the settings of integrated gradients and SmoothGrad) plus the caller's own (evaluate's
  * `pool`). A spec's keys override the options from the command's shared flags.
  */
-import { COMPOSITES } from '../composites/index.js';
-import { makeRule, type RuleParams } from '../rules/spec.js';
-import type { ExplainerOptions } from './explainer.js';
+import { COMPOSITES, compositeName } from '../composites/index.js';
+import { closestName } from '../names.js';
+import { LINEAR_RULES, LRP_RULES, ruleName, type RuleParams } from '../rules/spec.js';
+import { checkExplainerOptions, type ExplainerOptions } from './explainer.js';
 import type { Method } from './resolve.js';
 
 /** A spec split into its parts, syntax checked, names not yet resolved. */
@@ -35,7 +36,7 @@ export const NUMBER_KEYS = ['epsilon', 'gamma', 'alpha', 'beta', 'low', 'high', 
 
 const RULE_KEYS: readonly string[] = ['epsilon', 'gamma', 'alpha', 'beta', 'low', 'high', 'stabilizer'];
 /** Keys whose value must be ≥ 0, and those that count something. */
-const NON_NEGATIVE: readonly string[] = ['epsilon', 'stabilizer', 'noise-level', 'seed'];
+const NON_NEGATIVE: readonly string[] = ['epsilon', 'gamma', 'beta', 'stabilizer', 'noise-level', 'seed'];
 const COUNTS: readonly string[] = ['steps', 'samples'];
 
 export function splitMethodSpec(spec: string): MethodSpecParts {
@@ -90,6 +91,7 @@ export function methodSpecOptions(
     if (!Number.isFinite(x)) throw new Error(`method "${label}": ${key} needs a number, got "${value}"`);
     if (COUNTS.includes(key) && !(Number.isInteger(x) && x >= 1)) throw new Error(`method "${label}": ${key} needs a positive integer, got "${value}"`);
     if (NON_NEGATIVE.includes(key) && x < 0) throw new Error(`method "${label}": ${key} needs a number ≥ 0, got "${value}"`);
+    if (key === 'seed' && !Number.isSafeInteger(x)) throw new Error(`method "${label}": seed needs an integer, got "${value}"`);
     if (key === 'steps') options.steps = x;
     else if (key === 'samples') options.samples = x;
     else if (key === 'noise-level') options.noiseLevel = x;
@@ -99,17 +101,22 @@ export function methodSpecOptions(
   const { variant } = parts;
   if (variant !== undefined) {
     if (method !== 'lrp') throw new Error(`method "${label}": only lrp takes a variant (a composite or a rule), not ${parts.name}`);
-    if (variant in COMPOSITES) options.composite = variant;
+    const composite = compositeName(variant);
+    const rule = ruleName(variant);
+    if (composite) options.composite = composite;
+    else if (rule && LINEAR_RULES.has(rule)) options.rule = variant;
     else {
-      try {
-        makeRule(variant, {});
-      } catch {
-        throw new Error(
-          `method "${label}": "${variant}" is neither a composite (${Object.keys(COMPOSITES).join(', ')}) nor a rule for dense/conv layers (epsilon, zplus, alphabeta, gamma, zbox, wsquare, flat)`,
-        );
-      }
-      options.rule = variant;
+      const guess = closestName(variant, [...Object.keys(COMPOSITES), ...LRP_RULES]);
+      throw new Error(
+        `method "${label}": "${variant}" is neither a composite (${Object.keys(COMPOSITES).join(', ')}) nor a rule for dense/conv layers (${LRP_RULES.join(', ')})${guess ? `; did you mean "${guess}"?` : ''}`,
+      );
     }
+  }
+  // The spec's settings over the shared flags' options: their combination must hold too (α − β = 1, low ≤ high, …).
+  try {
+    checkExplainerOptions(options);
+  } catch (e) {
+    throw new Error(`method "${label}": ${(e as Error).message}`);
   }
   return { options, own };
 }

@@ -7,6 +7,7 @@ import { getComposite, type CompositeContext } from '../composites/index.js';
 import type { Layer, LayerView } from '../layers/view.js';
 import { layerKind } from '../layers/registry.js';
 import { LINEAR_RULES, makeRule, parseRuleObject, type RuleParams, type RuleSpec } from '../rules/spec.js';
+import { closestName, unknownNameError } from '../names.js';
 
 export const METHODS = ['lrp', 'gradient', 'gradient-x-input', 'integrated-gradients', 'smoothgrad', 'deconvnet', 'guided-backprop'] as const;
 export type Method = (typeof METHODS)[number];
@@ -23,24 +24,38 @@ export interface RuleChoice {
 export function checkMethod(name: string): Method {
   // Underscored names (the fixtures' spelling: gradient_x_input) are accepted too.
   const m = name.replace(/_/g, '-');
-  if (!(METHODS as readonly string[]).includes(m)) throw new Error(`unknown method "${name}" (known: ${METHODS.join(', ')})`);
+  if (!(METHODS as readonly string[]).includes(m)) throw unknownNameError('method', name, METHODS);
   return m as Method;
 }
 
 const SELECTORS = ['@first', '@conv', '@dense'];
 
-export function resolveRules(view: LayerView, choice: RuleChoice, merged: Map<string, string>): { rules: Map<Layer, RuleSpec>; warnings: string[] } {
+export function resolveRules(
+  view: LayerView,
+  choice: RuleChoice,
+  merged: Map<string, string>,
+  nodeNames?: Set<string>,
+): { rules: Map<Layer, RuleSpec>; warnings: string[] } {
   const warnings: string[] = [];
   const p = choice.params ?? {};
   const linear = view.layers.filter((l) => layerKind(l.kind).linear);
   const ctx: CompositeContext = { firstLinear: linear[0], firstConv: linear.find((l) => l.kind === 'conv') };
   const mapping = new Map<string, RuleSpec>();
-  for (const [k, v] of Object.entries(choice.rules ?? {})) mapping.set(k, parseRuleObject(v, `rules["${k}"]`));
+  // Box bounds given as parameters (or carried from the input range) fill entries without their own.
+  for (const [k, v] of Object.entries(choice.rules ?? {})) mapping.set(k, parseRuleObject(v, `rules["${k}"]`, { low: p.low, high: p.high }));
   const known = new Set(view.layers.flatMap((l) => [l.name, ...l.aliases]));
   for (const k of mapping.keys()) {
     if (SELECTORS.includes(k) || known.has(k) || merged.has(k)) continue;
-    if (k.startsWith('@')) throw new Error(`rules: unknown selector "${k}" (known: ${SELECTORS.join(', ')})`);
-    warnings.push(`rules: the model has no layer named "${k}"; the entry is ignored`);
+    if (k.startsWith('@')) throw new Error(`rules: ${unknownNameError('selector', k, SELECTORS).message}`);
+    // A node the model has but relprop gives no rule of its own (removed by canonicalisation, the
+    // embedding lookup where attribution is read): nothing to apply, said as a warning. A name the
+    // model lacks is an error: a typo would leave its layer silently under the default rule.
+    if (nodeNames?.has(k)) {
+      warnings.push(`rules: "${k}" is not a layer relprop assigns rules to; the entry is ignored`);
+      continue;
+    }
+    const guess = closestName(k, [...known, ...merged.keys()]);
+    throw new Error(`rules: the model has no node named "${k}"${guess ? `; did you mean "${guess}"?` : ''} (relprop inspect lists the layers)`);
   }
   for (const [bn, into] of merged) {
     const r = mapping.get(bn);

@@ -21,11 +21,14 @@ export interface CanonInfo {
   /** Output that is explained (after softmax stripping). */
   output: string;
   strippedSoftmax: string | null;
+  /** Names of the nodes before the rewrite (a rules mapping may name one the rewrite removed). */
+  nodeNames: Set<string>;
 }
 
 /** Rewrite `g` in place; returns what the explainer needs to know about the rewrite. */
 export function canonicalize(g: Graph): CanonInfo {
   checkReadable(g);
+  const nodeNames = new Set(g.nodes.map((n) => n.name));
   liftConstants(g, EXPLAINER_OPSET);
   removeIdentities(g);
   const output = explainedOutput(g);
@@ -34,7 +37,7 @@ export function canonicalize(g: Graph): CanonInfo {
   canonicalGemm(g);
   const merged = foldBatchNorms(g);
   pruneDead(g, output);
-  return { merged, output, strippedSoftmax };
+  return { merged, output, strippedSoftmax, nodeNames };
 }
 
 /** relprop reads standard ONNX operators at opset 11 and newer. */

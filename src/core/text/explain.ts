@@ -14,6 +14,7 @@
 import { toF32 } from '../onnx/values.js';
 import type { TensorData } from '../onnx/tensor.js';
 import { Explainer, resolveTargets, type ExplainerOptions } from '../explain/explainer.js';
+import { unknownNameError } from '../names.js';
 import { checkMethod, type Method } from '../explain/resolve.js';
 import { openSession, type Session } from '../runtime.js';
 import type { Token } from './tokenizer.js';
@@ -41,7 +42,7 @@ export function checkTextMethod(name: string): TextMethod {
   try {
     return checkMethod(n);
   } catch {
-    throw new Error(`unknown method "${name}" (known: ${TEXT_METHODS.join(', ')}; sa = sensitivity analysis)`);
+    throw new Error(`${unknownNameError('method', name, TEXT_METHODS).message}; sa = sensitivity analysis`);
   }
 }
 

@@ -5,6 +5,7 @@
  * (viridis) runs over [0, 1], for maps without negative values (magnitudes): it spends the whole
  * colour range on 0 … max instead of leaving the negative half unused.
  */
+import { unknownNameError } from '../names.js';
 
 export type Rgb = [number, number, number];
 
@@ -64,7 +65,7 @@ const NODES: Record<ColormapName, Nodes> = {
  */
 export function colorize(value: number, colormap: ColormapName = 'bwr'): Rgb {
   const nodes = NODES[colormap];
-  if (!nodes) throw new Error(`unknown colour map ${JSON.stringify(colormap)} (known: ${COLORMAP_NAMES.join(', ')})`);
+  if (!nodes) throw unknownNameError('colour map', String(colormap), COLORMAP_NAMES);
   const v = Number.isNaN(value) ? 0 : Math.min(1, Math.max(nodes[0]![0], value));
   let k = 1;
   while (k < nodes.length - 1 && v > nodes[k]![0]) k++;

@@ -15,7 +15,9 @@ import { splitMethodList } from '../../core/explain/method-spec.js';
 import { REPLACEMENTS, type Replacement } from '../../core/evaluate/perturb.js';
 import type { EvaluationResult } from '../../core/evaluate/region-perturbation.js';
 import { readModelFile } from '../files.js';
-import { evaluateRegionPerturbation } from '../api.js';
+import { cardInputRange, evaluateRegionPerturbation } from '../api.js';
+import { BOX_BOUNDS_HELP } from '../../core/rules/spec.js';
+import { usesBoxRule } from './box-bounds.js';
 import { imageGeometry, parseRegionSize } from '../../core/evaluate/regions.js';
 import { aopcTableText, writeEvaluationOutputs } from '../evaluate/report.js';
 import { importModel } from '../../core/graph/import.js';
@@ -128,6 +130,10 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
   checkOutputFiles([{ flag: '--progress', path: progressFile, ext: ['.jsonl'] }], { createFolders: true });
   const base = explainerOptions({ ...f, method: 'lrp', steps: f.igSteps });
   const specs = splitMethodList(f.methods ?? DEFAULT_METHODS.join(',')).map((s) => parseMethodSpec(s, base));
+  // Box rules take their bounds from --input-range or --low/--high, else from the model card (as explain does).
+  const boxed = specs.filter((s) => s.options && usesBoxRule(s.options) && (s.options.params?.low === undefined || s.options.params?.high === undefined));
+  const card = boxed.length > 0 && !base.inputRange ? cardInputRange(f.model, base) : undefined;
+  if (boxed.length > 0 && !base.inputRange && !card) throw new Error(`method "${boxed[0]!.label}": the zB/box rule needs bounds: ${BOX_BOUNDS_HELP}`);
   let regionSize: [number, number] | undefined;
   if (f.regionSize !== undefined) regionSize = parseRegionSize(f.regionSize);
   let image;
@@ -252,6 +258,8 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
       `${result.samples} samples${result.accuracy !== undefined ? ` (accuracy ${(100 * result.accuracy).toFixed(1)}%)` : ''}, ${s.regionSize.join('x')} regions, ${s.steps} steps (${(100 * s.fractionPerturbed).toFixed(1)}% of the image), ${s.replacement} replacement, score: ${s.score} of the ${s.target} class\n`,
     );
     process.stdout.write(aopcTableText(result));
+    // Said with the results, not before: an error stays the only line on stderr.
+    if (card) process.stdout.write(`box bounds of ${boxed.map((s) => s.label).join(', ')} from input range [${card.range.join(', ')}] in ${card.path}\n`);
     const all = result.timingAllChunks;
     if (all && all.inferences > t.inferences)
       process.stdout.write(`resumed: ${all.inferences - t.inferences} of ${all.inferences} perturbed inferences were done by earlier runs\n`);

@@ -7,6 +7,8 @@ import { encodeNpy } from '../../core/onnx/npy.js';
 import { COLORMAP_NAMES } from '../../core/visualize/colormap.js';
 import { type ColormapChoice, HEATMAP_STYLES, type HeatmapStyle } from '../../core/visualize/figure.js';
 import { classLabel, classNamesFor } from './class-names.js';
+import { unknownNameError } from '../../core/names.js';
+import { boxBoundsFromRange, boxBoundsNote } from './box-bounds.js';
 import { heatmapPngs, numberedPaths } from './heatmaps.js';
 import { imageOptionsFor, loadInput, type ImageFlags } from './inputs.js';
 import { explainerOptions, type MethodFlags } from './options.js';
@@ -29,11 +31,10 @@ export interface ExplainFlags extends MethodFlags, ImageFlags {
 
 export async function explainCommand(f: ExplainFlags): Promise<void> {
   const colormap = (f.colormap ?? 'auto') as ColormapChoice;
-  if (colormap !== 'auto' && !COLORMAP_NAMES.includes(colormap))
-    throw new Error(`unknown colormap "${f.colormap}" (known: auto, ${COLORMAP_NAMES.join(', ')})`);
+  if (colormap !== 'auto' && !COLORMAP_NAMES.includes(colormap)) throw unknownNameError('colormap', String(f.colormap), ['auto', ...COLORMAP_NAMES]);
   // --overlay alone asks for the overlay style; with --heatmap-style bare it blends the bare tile over the image.
   const style = (f.heatmapStyle ?? (f.overlay ? 'overlay' : 'side-by-side')) as HeatmapStyle;
-  if (!HEATMAP_STYLES.includes(style)) throw new Error(`unknown heatmap style "${f.heatmapStyle}" (known: ${HEATMAP_STYLES.join(', ')})`);
+  if (!HEATMAP_STYLES.includes(style)) throw unknownNameError('heatmap style', String(f.heatmapStyle), HEATMAP_STYLES);
   if (f.overlay && style === 'side-by-side') throw new Error('--overlay and --heatmap-style side-by-side contradict each other');
   if ((f.overlay || f.heatmapStyle) && !f.heatmap) throw new Error(`${f.overlay ? '--overlay' : '--heatmap-style'} needs --heatmap`);
   const outputs: OutputFile[] = [{ flag: '--out', path: f.out, ext: ['.npy'] }];
@@ -110,6 +111,9 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
     // After the work, so that a failed run prints its one error line only.
     if (loaded.conversion) process.stderr.write(`relprop: ${loaded.conversion}\n`);
     const c = await ex.info(x.dims);
+    // A range from the card, not typed by the user, is announced.
+    const box = boxBoundsFromRange(c, f, ex.options.inputRange, ex.inputRangeSource);
+    if (box && ex.inputRangeSource && !f.quiet) process.stderr.write(`relprop: ${boxBoundsNote(box)}\n`);
     for (const w of c.warnings) process.stderr.write(`relprop: warning: ${w}\n`);
     if (report && f.audit) process.stderr.write(formatAudit(report) + '\n');
     for (const w of report?.warnings ?? []) process.stderr.write(`relprop: warning: ${w}\n`);

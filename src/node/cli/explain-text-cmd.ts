@@ -13,6 +13,7 @@ import { checkOutputFiles, writeFilesAtomic, type OutputFile } from '../io/atomi
 import { decodeLenient } from '../text/dataset.js';
 import { checkTextMethod, PAPER_EPSILON, TEXT_METHODS, type TextExplanation } from '../../core/text/explain.js';
 import { TextExplainer } from '../api.js';
+import { BoxBoundsError } from '../../core/rules/spec.js';
 import { className, textExplanationHtml, topWords } from '../../core/text/report.js';
 import {
   explainerOptions,
@@ -83,7 +84,11 @@ export async function explainTextCommand(args: string[], f: ExplainTextFlags): P
   // SA is the squared gradient: the gradient's options.
   const options = explainerOptions(f, method === 'sa' ? 'gradient' : method);
   const text = readInputText(f, args, warn);
-  const te = await TextExplainer.create(f.model, { ...options, vocab: f.vocab, method });
+  const te = await TextExplainer.create(f.model, { ...options, vocab: f.vocab, method }).catch((e) => {
+    // A text model's first layer reads embeddings, not the raw input: only --low/--high can bound them.
+    if (e instanceof BoxBoundsError) throw new Error('the zB/box rule needs bounds on the embedding values the first layer reads: give --low and --high');
+    throw e;
+  });
   try {
     const K = (await te.explainer.compile([1, te.vocab.rowLength(0)])).numClasses;
     const target = parseTextTarget(f.target, te.labels, K);

@@ -1,5 +1,7 @@
 /** `relprop inspect`: the layers relprop sees in a model and the rule each one gets. */
 import { Explainer } from '../api.js';
+import type { CompiledExplainer } from '../../core/explain/compile.js';
+import { boxBoundsFromRange } from './box-bounds.js';
 import { explainerOptions, type MethodFlags } from './options.js';
 
 export async function inspectCommand(model: string, f: MethodFlags & { shape?: string; json?: boolean }): Promise<void> {
@@ -15,6 +17,7 @@ export async function inspectCommand(model: string, f: MethodFlags & { shape?: s
       shape = [1, ...(declared.slice(1) as number[])];
     }
     const c = await ex.compile(shape);
+    const box = boxBounds(c, f, ex);
     if (f.json) {
       process.stdout.write(
         JSON.stringify(
@@ -25,6 +28,7 @@ export async function inspectCommand(model: string, f: MethodFlags & { shape?: s
             layers: c.layers.map(({ name, op, kind, rule }) => ({ name, op, kind, rule })),
             merged: Object.fromEntries(ex.model.info.merged),
             strippedSoftmax: ex.model.info.strippedSoftmax,
+            boxBounds: box,
           },
           null,
           2,
@@ -41,9 +45,19 @@ export async function inspectCommand(model: string, f: MethodFlags & { shape?: s
     const w = [Math.max(5, ...c.layers.map((l) => l.name.length)), Math.max(2, ...c.layers.map((l) => l.op.length))];
     out.push(`${'layer'.padEnd(w[0]!)}  ${'op'.padEnd(w[1]!)}  rule`);
     for (const l of c.layers) out.push(`${l.name.padEnd(w[0]!)}  ${l.op.padEnd(w[1]!)}  ${l.rule}`);
+    if (box) out.push(`box bounds${box.bounds ? ` [${box.bounds.join(', ')}] at the first layer` : ''}, from ${box.source}`);
     for (const warn of c.warnings) out.push(`warning: ${warn}`);
     process.stdout.write(out.join('\n') + '\n');
   } finally {
     await ex.release();
   }
+}
+
+/** The zB/box bounds the layers get and where they came from (undefined: no box rule). */
+function boxBounds(c: CompiledExplainer, f: MethodFlags, ex: Explainer): { bounds?: number[]; source: string } | undefined {
+  if (!c.layers.some((l) => l.rule.startsWith('zbox('))) return undefined;
+  const fromRange = boxBoundsFromRange(c, f, ex.options.inputRange, ex.inputRangeSource);
+  if (fromRange) return fromRange;
+  if (f.low !== undefined && f.high !== undefined) return { bounds: [f.low, f.high], source: '--low and --high' };
+  return { source: 'the --rules entries' };
 }

@@ -9,6 +9,7 @@ import { COMPOSITES } from '../../core/composites/index.js';
 import { FITS, parseColour } from '../io/image.js';
 import { checkMethod, METHODS, type Method } from '../../core/explain/resolve.js';
 import type { ExplainerOptions } from '../../core/explain/explainer.js';
+import { checkRuleParams, ruleName, ruleParams } from '../../core/rules/spec.js';
 import { nonNegInt, num, numList, parseSize, posInt } from './values.js';
 
 /** --threads: every command that runs ONNX Runtime (0 threads asks it for all cores). */
@@ -35,7 +36,7 @@ export function batchSizeOption(cmd: Command, defaultSize: number, what = 'sampl
 export function inputRangeOption(cmd: Command, also = ''): Command {
   return cmd.option(
     '--input-range <lo,hi>',
-    `range of raw input values: the zB/box bounds of LRP's first layer, carried through in-model normalisation${also}`,
+    `range of raw input values: the zB/box bounds of LRP's first layer, carried through in-model normalisation (default: the model card's input.range)${also}`,
     numList('--input-range'),
   );
 }
@@ -47,8 +48,8 @@ export function ruleParamOptions(cmd: Command, epsilonDefault = '1e-6'): Command
     .option('--gamma <g>', 'gamma of the gamma rule (default 0.25)', num('--gamma'))
     .option('--alpha <a>', 'alpha of the alpha-beta rule (default 2)', num('--alpha'))
     .option('--beta <b>', 'beta of the alpha-beta rule (default alpha - 1)', num('--beta'))
-    .option('--low <l>', 'lower bound of the zB/box rule, in the values the first layer sees (default -3, or from --input-range)', num('--low'))
-    .option('--high <h>', 'upper bound of the zB/box rule (default 3, or from --input-range)', num('--high'))
+    .option('--low <l>', 'lower bound of the zB/box rule, in the values the first layer sees (default: from --input-range or the model card)', num('--low'))
+    .option('--high <h>', 'upper bound of the zB/box rule (default: from --input-range or the model card)', num('--high'))
     .option('--stabilizer <s>', 'stabiliser of the z+, alpha-beta, gamma, box, w² and flat rules (default 1e-6)', num('--stabilizer'));
 }
 
@@ -147,13 +148,25 @@ export function readRulesFile(path: string): Record<string, unknown> {
 export function explainerOptions(f: MethodFlags, method: Method = checkMethod(f.method ?? 'lrp')): ExplainerOptions {
   if (method !== 'lrp' && (f.composite || f.rule)) throw new Error(`--composite and --rule apply to --method lrp, not ${f.method ?? method}`);
   if (f.composite && f.rule) throw new Error('give either --composite or --rule, not both');
-  if (f.inputRange && (f.inputRange.length !== 2 || !(f.inputRange[0]! < f.inputRange[1]!))) throw new Error('--input-range needs LOW,HIGH with LOW < HIGH');
+  if (f.inputRange && (f.inputRange.length !== 2 || !(f.inputRange[0]! < f.inputRange[1]!)))
+    throw new Error(`--input-range needs LOW,HIGH with LOW < HIGH, got ${f.inputRange.join(',')}`);
+  // Domains are checked here to name the flags; the explainer checks the same for API users.
+  const params = { epsilon: f.epsilon, gamma: f.gamma, alpha: f.alpha, beta: f.beta, low: f.low, high: f.high, stabilizer: f.stabilizer };
+  checkRuleParams(params, (k) => `--${k}`);
+  if (f.rule) {
+    // One rule everywhere: a parameter it does not take would be silently ignored.
+    const takes = ruleParams(f.rule);
+    const extra = (Object.keys(params) as (keyof typeof params)[]).find((k) => params[k] !== undefined && !takes.includes(k));
+    if (extra && ruleName(f.rule))
+      throw new Error(`--rule ${f.rule} takes no --${extra}${takes.length ? ` (it takes ${takes.map((k) => `--${k}`).join(', ')})` : ''}`);
+  }
+  if (f.noiseLevel !== undefined && f.noiseLevel < 0) throw new Error(`--noise-level must be ≥ 0, got ${f.noiseLevel}`);
   return {
     method,
     composite: f.composite,
     rule: f.rule,
     rules: f.rules ? readRulesFile(f.rules) : undefined,
-    params: { epsilon: f.epsilon, gamma: f.gamma, alpha: f.alpha, beta: f.beta, low: f.low, high: f.high, stabilizer: f.stabilizer },
+    params,
     inputRange: f.inputRange as [number, number] | undefined,
     steps: f.steps,
     samples: f.samples,

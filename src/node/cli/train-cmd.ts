@@ -17,6 +17,7 @@ import type { Fit } from '../io/image.js';
 import { checkSpec, PRESETS, type ModelSpec } from '../../core/train/spec.js';
 import { Trainer, scoreLogits, type Schedule } from '../../core/train/trainer.js';
 import { buildGraph, type LossSpec, type OptimizerSpec } from '../../core/train/graph.js';
+import { unknownNameError } from '../../core/names.js';
 
 export interface TrainFlags {
   spec?: string;
@@ -81,7 +82,7 @@ async function readSpec(f: TrainFlags): Promise<{ spec: ModelSpec; name: string;
   }
   if (f.preset) {
     const s = PRESETS[f.preset];
-    if (!s) throw new Error(`unknown preset "${f.preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
+    if (!s) throw unknownNameError('preset', f.preset, Object.keys(PRESETS));
     return { spec: s, name: f.preset };
   }
   if (!f.spec) throw new Error('give the model as --spec model.json or --preset NAME');
@@ -110,10 +111,10 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
   );
   if (f.checkpointDir) checkOutputFolder('--checkpoint-dir', f.checkpointDir);
   const { spec, name, imported } = await readSpec(f);
-  if (!['adam', 'sgd'].includes(f.optimizer)) throw new Error(`unknown optimizer "${f.optimizer}" (adam, sgd)`);
-  if (!['constant', 'step', 'cosine'].includes(f.schedule)) throw new Error(`unknown schedule "${f.schedule}" (constant, step, cosine)`);
+  if (!['adam', 'sgd'].includes(f.optimizer)) throw unknownNameError('optimizer', f.optimizer, ['adam', 'sgd']);
+  if (!['constant', 'step', 'cosine'].includes(f.schedule)) throw unknownNameError('schedule', f.schedule, ['constant', 'step', 'cosine']);
   const losses = ['cross-entropy', 'mse', 'multitask-mse', 'multitask-mae'];
-  if (!losses.includes(f.loss)) throw new Error(`unknown loss "${f.loss}" (${losses.join(', ')})`);
+  if (!losses.includes(f.loss)) throw unknownNameError('loss', f.loss, losses);
   if (f.spec && resolve(f.spec) === resolve(cardPathEarly))
     throw new Error(`--out ${f.out} would write its model card over the spec ${f.spec}; choose another name`);
   const size = spec.input.shape.length === 3 ? ([spec.input.shape[1], spec.input.shape[2]] as [number, number]) : undefined;
