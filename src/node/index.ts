@@ -16,3 +16,4 @@ export { encodePng } from './visualize/png.js';
 export { loadLabelledData } from './data/datasets.js';
 export { loadJsonlDataset } from './text/dataset.js';
 export { runTextExperiments } from './text/experiments.js';
+export { bundledModel, type BundledModel } from './bundled.js';
