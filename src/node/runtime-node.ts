@@ -23,8 +23,7 @@ interface OrtNode {
 
 let loading: Promise<OrtNode> | undefined;
 
-/** onnxruntime-node, or an error saying why it cannot be loaded and how to install it. */
-export function loadOnnxruntimeNode(): Promise<OrtNode> {
+function load(): Promise<OrtNode> {
   loading ??= import('onnxruntime-node').then(
     (m) => m.default as unknown as OrtNode,
     (e: NodeJS.ErrnoException) => {
@@ -35,10 +34,15 @@ export function loadOnnxruntimeNode(): Promise<OrtNode> {
   return loading;
 }
 
+/** Resolves once onnxruntime-node is loaded; otherwise an error says why and how to install it. */
+export async function loadOnnxruntimeNode(): Promise<void> {
+  await load();
+}
+
 export const nodeRuntime: Runtime = {
   name: 'onnxruntime-node',
   async createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
-    const ort = await loadOnnxruntimeNode();
+    const ort = await load();
     const s = await ort.InferenceSession.create(model, {
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
