@@ -10,13 +10,17 @@ async function web(): Promise<Runtime> {
 /**
  * `choice`: 'node', 'web', or empty/undefined for onnxruntime-node when it loads and
  * onnxruntime-web otherwise, in which case `notice` gets one line naming the runtime in use and
- * the command that installs the native one.
+ * the command that installs the native one. `loadNative` is a seam for tests.
  */
-export async function chooseRuntime(choice: string | undefined, notice: (line: string) => void): Promise<Runtime> {
+export async function chooseRuntime(
+  choice: string | undefined,
+  notice: (line: string) => void,
+  loadNative: () => Promise<void> = loadOnnxruntimeNode,
+): Promise<Runtime> {
   if (choice === 'web') return web();
   if (choice === 'node') {
     try {
-      await loadOnnxruntimeNode();
+      await loadNative();
     } catch (e) {
       throw new Error(`RELPROP_RUNTIME=node: ${(e as Error).message}`);
     }
@@ -24,7 +28,7 @@ export async function chooseRuntime(choice: string | undefined, notice: (line: s
   }
   if (choice) throw new Error(`RELPROP_RUNTIME must be "node" or "web", not "${choice}"`);
   try {
-    await loadOnnxruntimeNode();
+    await loadNative();
     return nodeRuntime;
   } catch (e) {
     const why = (e as Error).message.split(';')[0];
