@@ -11,11 +11,11 @@
  * onnxruntime-web; where it is reachable, onnxruntime-node is installed and no notice is printed.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNpy } from '../src/core/onnx/npy.js';
 
 const run = promisify(execFile);
@@ -72,6 +72,9 @@ beforeAll(async () => {
   expect(inst.code, `npm install of the tarball failed:\n${installLog.slice(-3000)}`).toBe(0);
   native = existsSync(join(app, 'node_modules', 'onnxruntime-node', 'package.json'));
 }, 300_000);
+
+// The temporary project holds both ONNX Runtime packages (hundreds of MB).
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('relprop installed from its tarball', () => {
   it('installs with only the registry as source, on the runtime it names', () => {
