@@ -4,14 +4,17 @@
  * the edges (src/node/runtime-node.ts on onnxruntime-node, src/web/runtime-web.ts on
  * onnxruntime-web); nothing in src/core imports a runtime package.
  */
-import type { InferenceSession } from 'onnxruntime-common';
 import type { TensorData } from './onnx/tensor.js';
 
 export interface SessionOptions {
   /** Threads ONNX Runtime may use inside one operator (0 or absent: its default, all cores). */
   threads?: number;
-  /** Graph optimisation level (default 'all'); shape probing runs unoptimised graphs. */
-  optimization?: InferenceSession.SessionOptions['graphOptimizationLevel'];
+  /**
+   * Graph optimisation level (default 'all'); shape probing runs unoptimised graphs. ONNX
+   * Runtime's own values, spelled out so that relprop's declarations need no onnxruntime-common
+   * types (whose declarations need the DOM library).
+   */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
 export interface Session {

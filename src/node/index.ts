@@ -1,6 +1,8 @@
 /**
- * relprop on Node.js: the core (`relprop/core`) with onnxruntime-node as its default runtime, plus
- * files, image codecs, data loaders and checkpoints. Importing this module registers the runtime.
+ * relprop on Node.js: the core (`relprop/core`) with onnxruntime-node as its default runtime
+ * (onnxruntime-web where npm left the optional native package out; RELPROP_RUNTIME chooses), plus
+ * files, image codecs, data loaders, checkpoints and the bundled model. Importing this module
+ * registers the runtime.
  */
 import './register.js';
 
@@ -16,3 +18,4 @@ export { encodePng } from './visualize/png.js';
 export { loadLabelledData } from './data/datasets.js';
 export { loadJsonlDataset } from './text/dataset.js';
 export { runTextExperiments } from './text/experiments.js';
+export { bundledModel, type BundledModel } from './bundled.js';

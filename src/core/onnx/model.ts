@@ -118,7 +118,7 @@ function tensorFromProto(t: InstanceType<typeof onnx.TensorProto>, where: string
   }
 }
 
-export function tensorToProto(name: string, t: TensorData): InstanceType<typeof onnx.TensorProto> {
+function tensorToProto(name: string, t: TensorData): InstanceType<typeof onnx.TensorProto> {
   const d = t.data;
   return onnx.TensorProto.create({
     name,

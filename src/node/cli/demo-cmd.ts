@@ -1,9 +1,9 @@
 /** `relprop demo`: the bundled Fashion-MNIST CNN, its sample images, several methods, one HTML page. */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import type { ExplainerOptions } from '../../core/explain/explainer.js';
 import { Explainer } from '../api.js';
+import { bundledModelsDir } from '../bundled.js';
 import { checkOutputFolder, writeOutputFolder } from '../io/atomic.js';
 import { describeConversion, readImage } from '../io/image.js';
 import { encodeNpy } from '../../core/onnx/npy.js';
@@ -14,21 +14,6 @@ import { describeScale } from '../../core/visualize/figure.js';
 import { formatNumber } from '../../core/visualize/html.js';
 import { classLabel, classNamesFor } from './class-names.js';
 import { displayScale, heatmapFigures } from './heatmaps.js';
-
-/** The repository's models/ folder, from dist/src/node/cli or src/node/cli. */
-export function bundledModelsDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const up of ['../../../../models', '../../../models']) {
-    const p = resolve(here, up);
-    try {
-      readFileSync(join(p, 'fmnist-cnn.json'));
-      return p;
-    } catch {
-      /* try the next layout */
-    }
-  }
-  throw new Error('the bundled models/ folder is missing from this installation');
-}
 
 type Conservation = 'lrp' | 'alpha-beta' | 'gradient-x-input' | 'integrated-gradients' | 'none';
 

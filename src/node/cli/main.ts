@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `relprop` command. Every failure is one line on stderr and a non-zero exit. */
-import '../register.js'; // onnxruntime-node as the default runtime
 import { Command, CommanderError, Option } from 'commander';
+import { bundledModel } from '../bundled.js';
 import { demoCommand } from './demo-cmd.js';
 import { explainCommand } from './explain-cmd.js';
 import { inspectCommand } from './inspect-cmd.js';
@@ -9,15 +9,29 @@ import { testCommand, trainCommand, wordVectorsCommand } from './train-cmd.js';
 import { batchSizeOption, explainMethodOptions, imageFitOptions, imageOptions, quietOption, seedOption, threadsOption } from './options.js';
 import { num, posInt } from './values.js';
 
+try {
+  await import('../register.js'); // the default runtime (RELPROP_RUNTIME, or what is installed)
+} catch (e) {
+  process.stderr.write(`relprop: error: ${(e as Error).message}\n`);
+  process.exit(1);
+}
+
 const program = new Command();
 program.name('relprop').description('Explain ONNX classifiers with Layer-wise Relevance Propagation').version('0.1.0');
 program.exitOverride();
 program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `relprop: ${s}` : s) });
+// A model given as `default` is the bundled one, wherever relprop is installed (a file so named: ./default).
+program.hook('preAction', (_, cmd) => {
+  for (const key of ['model', 'init']) if (cmd.getOptionValue(key) === 'default') cmd.setOptionValue(key, bundledModel().model);
+  const i = cmd.registeredArguments.findIndex((a) => a.name() === 'model');
+  if (i >= 0 && cmd.processedArgs[i] === 'default') cmd.processedArgs[i] = bundledModel().model;
+});
+const MODEL = 'ONNX model ("default": the bundled Fashion-MNIST CNN)';
 
 const explain = program
   .command('explain')
   .description('explain a model on an input file (.npy, PNG/JPEG or JSON) and write the relevance as .npy')
-  .requiredOption('--model <file>', 'ONNX model')
+  .requiredOption('--model <file>', MODEL)
   .requiredOption('--input <file>', 'input: .npy (first axis = batch), PNG/JPEG image, or JSON')
   .requiredOption('--out <file>', 'relevance output (.npy, same shape as the input; per token for token ids)')
   .option('--target <t>', 'class index, comma-separated list (one per sample), or "predicted"', 'predicted')
@@ -44,7 +58,7 @@ quietOption(explain).action(async (opts) => explainCommand(opts));
 const inspect = program
   .command('inspect')
   .description('list the layers of a model and the rule each gets')
-  .argument('<model>', 'ONNX model')
+  .argument('<model>', MODEL)
   .option('--shape <dims>', 'input shape for models with free dimensions, e.g. 1x3x224x224')
   .option('--json', 'print JSON');
 explainMethodOptions(inspect).action(async (model, opts) => inspectCommand(model, opts));
@@ -102,7 +116,7 @@ quietOption(wordVectors).action(async (opts) => wordVectorsCommand(opts));
 const test = program
   .command('test')
   .description('accuracy (or MAE) of an ONNX model on a labelled data set')
-  .argument('<model>', 'ONNX model')
+  .argument('<model>', MODEL)
   .requiredOption('--data <path>', 'IDX folder/file (test split), .npy (with --labels), or an image folder')
   .option('--labels <file>', 'labels .npy for a .npy input');
 batchSizeOption(test, 256, 'samples per run');

@@ -5,7 +5,6 @@ import cliProgress from 'cli-progress';
 import { decodeModel } from '../../core/onnx/model.js';
 import { openSession } from '../../core/runtime.js';
 import { readModelFile } from '../files.js';
-import { nodeRuntime } from '../runtime-node.js';
 import { folderCheckpoints } from '../train/checkpoints.js';
 import { loadLabelledData, splitData, type LabelledData } from '../data/datasets.js';
 import { checkOutputFiles, checkOutputFolder, ensureDir, removeFolders, writeFileAtomic, writeFilesAtomic } from '../io/atomic.js';
@@ -260,7 +259,7 @@ export async function testCommand(
 ): Promise<void> {
   const bytes = readModelFile(model);
   const shape = decodeModel(bytes, model).inputs[0]?.shape;
-  const session = await openSession(nodeRuntime, bytes, { threads: f.threads }, `model ${model}`);
+  const session = await openSession(undefined, bytes, { threads: f.threads }, `model ${model}`);
   const size = shape?.length === 4 && typeof shape[2] === 'number' && typeof shape[3] === 'number' ? ([shape[2], shape[3]] as [number, number]) : undefined;
   const channels = shape?.length === 4 && (shape[1] === 1 || shape[1] === 3) ? (shape[1] as 1 | 3) : undefined;
   const d = loadLabelledData(f.data, { labels: f.labels, split: 'test', size, channels, fit: f.fit, background: f.background });
