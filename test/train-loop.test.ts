@@ -112,6 +112,38 @@ describe('training loop', () => {
     for (const [k, v] of straight.params) expect(Array.from(resumed.params.get(k)!.data as Float32Array)).toEqual(Array.from(v.data as Float32Array));
   });
 
+  it('resuming keeps the early-stopping state: best metric, best weights and the epochs without improvement', async () => {
+    // Label noise and a wide layer: the validation loss is best after epoch 1 and worse after.
+    const noisy = (n: number, seed: number): Dataset => {
+      const rng = rngFor('test', 'noisy', seed);
+      const x = new Float32Array(n * 4);
+      const y = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) {
+        const c = i % 2;
+        y[i] = BigInt(rng() < 0.3 ? 1 - c : c);
+        for (let k = 0; k < 4; k++) x[i * 4 + k] = (c ? 0.5 : -0.5) + (rng() - 0.5) * 2;
+      }
+      return { x: { dtype: 'float32', dims: [n, 4], data: x }, y: { dtype: 'int64', dims: [n], data: y } };
+    };
+    const wide: ModelSpec = { input: { shape: [4] }, layers: [{ type: 'dense', units: 64 }, { type: 'relu' }, { type: 'dense', units: 2 }] };
+    const opts = { batchSize: 8, lr: 0.01, seed: 2, threads: 1, patience: 3 };
+    const straight = new Trainer(wide, { ...opts, epochs: 30 });
+    const hist = await straight.fit(noisy(48, 1), noisy(64, 2));
+    const vals = hist.map((h) => h.valLoss!);
+    expect(vals).toHaveLength(4); // best at epoch 1, then 3 epochs without improvement
+    expect(Math.min(...vals)).toBe(vals[0]);
+    const dir = join(tmp, 'ckpt-patience');
+    await new Trainer(wide, { ...opts, epochs: 2, checkpoints: folderCheckpoints(dir) }).fit(noisy(48, 1), noisy(64, 2));
+    const resumed = new Trainer(wide, { ...opts, epochs: 30, checkpoints: folderCheckpoints(dir), resume: true });
+    const rh = await resumed.fit(noisy(48, 1), noisy(64, 2));
+    expect(rh.map((h) => h.valLoss)).toEqual(vals);
+    for (const [k, v] of straight.params) expect(Array.from(resumed.params.get(k)!.data as Float32Array), k).toEqual(Array.from(v.data as Float32Array));
+    // Resuming a run that already stopped early trains no further and returns the best weights.
+    const again = new Trainer(wide, { ...opts, epochs: 30, checkpoints: folderCheckpoints(dir), resume: true });
+    expect(await again.fit(noisy(48, 1), noisy(64, 2))).toHaveLength(4);
+    for (const [k, v] of straight.params) expect(Array.from(again.params.get(k)!.data as Float32Array), k).toEqual(Array.from(v.data as Float32Array));
+  });
+
   it('resumes checkpoints whose optimizer state is kept per parameter (the older layout), and refuses a mismatched optimizer', async () => {
     const dir = join(tmp, 'ckpt-old');
     const opts = { batchSize: 16, lr: 0.01, seed: 4, threads: 1 };

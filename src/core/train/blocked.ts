@@ -4,7 +4,7 @@ import { ELEM } from '../onnx/model.js';
 import { float32, numel, type TensorData } from '../onnx/tensor.js';
 import { isInput, layerName, param, type Ctx, type Shape } from './context.js';
 import { adjointConv, blockedGrad, convInputGrad, convWeightGrad, giveConvInputGrad } from './conv-grads.js';
-import { convGeometry } from './layers/conv.js';
+import { convFans, convGeometry } from './layers/conv.js';
 import { nchwcApplies, nchwcConvBlocked, nchwcOp, type Conv2dAttrs } from './nchwc.js';
 import type { LayerSpec } from './spec.js';
 
@@ -38,7 +38,7 @@ export function blockedConvReluMaxPool(
   layerName(c, relu);
   layerName(c, pool);
   const g = c.g;
-  const W = param(c, name, 'weight', [O, C, conv.kernel, conv.kernel], { decay: true });
+  const W = param(c, name, 'weight', [O, C, conv.kernel, conv.kernel], { decay: true, init: convFans(C, O, 1, conv.kernel ** 2) });
   const b = conv.bias === false ? null : param(c, name, 'bias', [O]);
   const xin = C % B ? x : (c.blocked.get(x) ?? nchwcOp(g, 'ReorderInput', [x], {}));
   const yb = nchwcConvBlocked(g, xin, W, b, C, O, attrs, B, { activation: 'Relu' });

@@ -29,10 +29,19 @@ export interface CheckpointContents {
   params: Map<string, TensorData>;
   /** Optimizer state, by state-input name. */
   state: Map<string, TensorData>;
+  /**
+   * Early stopping: the best validation metric so far and its epoch, and the weights of that
+   * epoch when they are not the current ones (absent in checkpoints written before they were kept).
+   */
+  best: { metric: number; epoch: number; params?: Map<string, TensorData> } | null;
 }
 
-export async function writeCheckpoint(store: CheckpointStore, c: CheckpointContents & { best: { metric: number; epoch: number } | null }) {
-  const tensors = [...c.params, ...c.state];
+/** Blob entries of the best epoch's weights are named `best:<param>`. */
+const BEST = 'best:';
+
+export async function writeCheckpoint(store: CheckpointStore, c: CheckpointContents) {
+  const bestParams = [...(c.best?.params ?? [])].map(([name, t]) => [BEST + name, t] as const);
+  const tensors = [...c.params, ...c.state, ...bestParams];
   const index: IndexEntry[] = [];
   let total = 0;
   for (const [name, t] of tensors) {
@@ -46,7 +55,13 @@ export async function writeCheckpoint(store: CheckpointStore, c: CheckpointConte
   await store.write(dataFile, new Uint8Array(blob.buffer));
   await store.write(
     CKPT,
-    new TextEncoder().encode(JSON.stringify({ epoch: c.epoch, step: c.step, dataFile, index, history: c.history, best: c.best }, null, 1)),
+    new TextEncoder().encode(
+      JSON.stringify(
+        { epoch: c.epoch, step: c.step, dataFile, index, history: c.history, best: c.best && { metric: c.best.metric, epoch: c.best.epoch } },
+        null,
+        1,
+      ),
+    ),
   );
 }
 
@@ -62,15 +77,24 @@ export async function readCheckpoint(
   const dir = store.where;
   const json = await store.read(CKPT);
   if (!json) return undefined;
-  const meta = JSON.parse(new TextDecoder().decode(json)) as { epoch: number; step: number; dataFile: string; index: IndexEntry[]; history: EpochRecord[] };
+  const meta = JSON.parse(new TextDecoder().decode(json)) as {
+    epoch: number;
+    step: number;
+    dataFile: string;
+    index: IndexEntry[];
+    history: EpochRecord[];
+    best?: { metric: number; epoch: number } | null;
+  };
   const bytes = await store.read(meta.dataFile);
   if (!bytes) throw new Error(`the checkpoint in ${dir} names ${meta.dataFile}, which is missing`);
   const blob = new Float32Array(Uint8Array.prototype.slice.call(bytes).buffer);
   const loaded = new Map<string, TensorData>();
   const saved = new Map<string, TensorData>();
+  const bestParams = new Map<string, TensorData>();
   for (const e of meta.index) {
     const t: TensorData = { dtype: 'float32', dims: e.dims, data: blob.slice(e.offset, e.offset + numel(e.dims)) };
     if (params.has(e.name)) loaded.set(e.name, t);
+    else if (e.name.startsWith(BEST)) bestParams.set(e.name.slice(BEST.length), t);
     else saved.set(e.name, t);
   }
   const state = new Map<string, TensorData>();
@@ -82,7 +106,8 @@ export async function readCheckpoint(
       );
     state.set(st.name, t);
   }
-  return { epoch: meta.epoch, step: meta.step, history: meta.history, params: loaded, state };
+  const best = meta.best ? { ...meta.best, ...(bestParams.size && { params: bestParams }) } : null;
+  return { epoch: meta.epoch, step: meta.step, history: meta.history, params: loaded, state, best };
 }
 
 /**

@@ -22,6 +22,13 @@ export interface ParamInfo {
   frozen?: boolean;
   /** Embedding tables: the padding token's row, kept at zero. */
   padRow?: number;
+  /**
+   * How the parameter is initialised: `fan` for dense/conv weights (He or Glorot from the inputs
+   * each output reads and the outputs each input feeds, which only the layer knows from its
+   * layout), `embedding` for lookup tables, `one` (batch-norm scale and running variance);
+   * anything else starts at zero.
+   */
+  init?: { fanIn: number; fanOut: number } | 'embedding' | 'one';
 }
 
 export type Shape = (number | null)[];
@@ -66,10 +73,16 @@ export function setGrad(c: Ctx, name: string, make: () => string) {
   if (!c.params.find((p) => p.name === name)?.frozen) c.grads.set(name, make());
 }
 
-export function param(c: Ctx, layer: string, suffix: string, dims: number[], opts: { decay?: boolean; buffer?: boolean; padRow?: number } = {}): string {
+export function param(
+  c: Ctx,
+  layer: string,
+  suffix: string,
+  dims: number[],
+  opts: { decay?: boolean; buffer?: boolean; padRow?: number; init?: ParamInfo['init'] } = {},
+): string {
   const name = `${layer}.${suffix}`;
   const frozen = c.mode === 'train' && c.frozen.has(layer);
-  c.params.push({ name, dims, decay: opts.decay ?? false, buffer: opts.buffer ?? false, layer, frozen, padRow: opts.padRow });
+  c.params.push({ name, dims, decay: opts.decay ?? false, buffer: opts.buffer ?? false, layer, frozen, padRow: opts.padRow, init: opts.init });
   if (c.shapesOnly) return name;
   if (c.mode === 'infer' || frozen) {
     const v = c.values?.get(name);

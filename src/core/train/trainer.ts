@@ -166,8 +166,9 @@ export class Trainer {
     // The session is released however the loop ends (a non-finite loss, a bad mask, a failed checkpoint).
     try {
       if (this.opts.resume && this.opts.checkpoints) await this.loadCheckpoint(this.opts.checkpoints, run.built.states!);
-      let patienceLeft = this.opts.patience ?? Infinity;
-      for (let epoch = this.startEpoch; epoch < this.opts.epochs; epoch++) {
+      // Epochs without improvement count from the best epoch, so a resumed run stops where an uninterrupted one would.
+      let patienceLeft = (this.opts.patience ?? Infinity) - (this.best ? this.startEpoch - this.best.epoch : 0);
+      for (let epoch = this.startEpoch; epoch < this.opts.epochs && patienceLeft > 0; epoch++) {
         const t0 = performance.now();
         const rec = await this.trainEpoch(run, train, epoch, t0);
         if (val) {
@@ -182,7 +183,6 @@ export class Trainer {
         this.startEpoch = epoch + 1;
         if (this.opts.checkpoints) await this.saveCheckpoint(this.opts.checkpoints);
         this.opts.onEpoch?.(rec);
-        if (patienceLeft <= 0) break;
       }
     } finally {
       await run.session.release();
@@ -304,7 +304,9 @@ export class Trainer {
 
   /** Write the weights, optimizer state, epoch, step and history (see checkpoint.ts). */
   async saveCheckpoint(store: CheckpointStore) {
-    const best = this.best ? { metric: this.best.metric, epoch: this.best.epoch } : null;
+    // The best epoch's weights go along when early stopping will restore them and they are not the current ones.
+    const keep = this.best && this.opts.patience !== undefined && this.best.epoch !== this.startEpoch;
+    const best = this.best && { metric: this.best.metric, epoch: this.best.epoch, params: keep ? this.best.params : undefined };
     await writeCheckpoint(store, { epoch: this.startEpoch, step: this.step, history: this.history, params: this.params, state: this.state, best });
   }
 
@@ -317,6 +319,9 @@ export class Trainer {
     this.startEpoch = c.epoch;
     this.step = c.step;
     this.history.splice(0, this.history.length, ...c.history);
+    // Without stored best weights the best epoch is the checkpoint's own (or, in checkpoints
+    // written before they were kept, unknown: the current weights stand in for them).
+    this.best = c.best && { metric: c.best.metric, epoch: c.best.epoch, params: new Map(c.best.params ?? this.params) };
   }
 }
 

@@ -1,5 +1,6 @@
 /** `relprop train` and `relprop test`: train a model from a spec, save it with its card; score a model on data. */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { decodeModel } from '../../core/onnx/model.js';
@@ -121,6 +122,8 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
   const dataOpts = { size, channels, maxLength: f.maxLength, fit: f.fit, background: f.background };
   let train: LabelledData = loadLabelledData(f.data, { ...dataOpts, labels: f.labels, split: 'train' });
   if (train.conversion) process.stderr.write(`relprop: ${train.conversion}\n`);
+  // Before the validation split: the range of everything given as training data.
+  const inputRange = spec.input.dtype === 'int64' ? undefined : train.range;
   let val: LabelledData | undefined;
   if (f.val) val = loadLabelledData(f.val, { ...dataOpts, labels: f.valLabels, split: 'test' });
   if (val?.conversion) process.stderr.write(`relprop: ${val.conversion}\n`);
@@ -215,7 +218,12 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     trained_by: 'relprop',
     architecture: spec,
     architecture_source: imported ? `read back from ${f.init}` : undefined,
-    input: { name: 'input', dtype: spec.input.dtype ?? 'float32', shape: ['N', ...spec.input.shape] },
+    input: {
+      name: 'input',
+      dtype: spec.input.dtype ?? 'float32',
+      shape: ['N', ...spec.input.shape],
+      ...(inputRange && { range: [inputRange.low, inputRange.high], range_note: inputRange.note }),
+    },
     output: { name: 'logits', shape: ['N', trainer.numOutputs()] },
     classes: f.classNames ? f.classNames.split(',').map((c) => c.trim()) : train.classes,
     data: { train: train.source, train_samples: train.x.dims[0], validation: val ? (f.val ?? `${f.valSplit} of the training data`) : null },
@@ -229,6 +237,8 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
       learning_rate: f.lr,
       schedule,
       seed: f.seed,
+      // ONNX Runtime's intra-op threads (without --threads it takes one per core).
+      threads: f.threads ?? availableParallelism(),
       seconds: Math.round(seconds),
     },
     history: trainer.history,

@@ -18,6 +18,24 @@ export interface LabelledData {
   lengths?: Int32Array;
   /** Image folders: how many images were converted to the model's input, and how (one line). */
   conversion?: string;
+  /**
+   * Range of the raw float inputs, for the model card (box rules read it): [0, 1] where the loader
+   * scaled 8-bit pixels, else the observed min and max. None for token ids.
+   */
+  range?: { low: number; high: number; note: string };
+}
+
+const PIXELS = 'raw pixel values scaled to [0, 1]';
+
+/** Observed min and max of float inputs. */
+function observedRange(t: TensorData, path: string): LabelledData['range'] {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const v of t.data as Float32Array) {
+    if (v < low) low = v;
+    if (v > high) high = v;
+  }
+  return low <= high ? { low, high, note: `observed min and max of the inputs in ${path}` } : undefined;
 }
 
 export interface DataOptions {
@@ -106,18 +124,20 @@ export function loadLabelledData(path: string, opts: DataOptions = {}): Labelled
         : x.dtype === 'uint8'
           ? { dtype: 'float32', dims: x.dims, data: Float32Array.from(x.data as Uint8Array, (v) => v / 255) }
           : x;
-    return { x: xf, y, source: path };
+    const range = x.dtype === 'uint8' ? { low: 0, high: 1, note: `${PIXELS} (uint8 / 255)` } : observedRange(xf, path);
+    return { x: xf, y, source: path, range };
   }
   const idx = isDir ? findIdxImages(path, opts.split ?? 'train') : /idx\d-ubyte/.test(path) ? path : undefined;
   if (idx) {
     const s = loadIdxImages(idx);
     if (!s.labels) throw new Error(`${idx}: no labels file beside it (expected the matching *-labels-idx1-ubyte[.gz])`);
-    return { x: s.images, y: toLabels(s.labels, s.labelsPath ?? idx), source: idx };
+    const range = s.scaled ? { low: 0, high: 1, note: `${PIXELS} (8-bit IDX / 255)` } : observedRange(s.images, idx);
+    return { x: s.images, y: toLabels(s.labels, s.labelsPath ?? idx), source: idx, range };
   }
   if (isDir) {
     const s = loadImageFolder(path, { size: opts.size, channels: opts.channels, fit: opts.fit, background: opts.background });
     if (!s.labels) throw new Error(`${path}: an image folder needs one sub-folder per class`);
-    return { x: s.images, y: toLabels(s.labels, path), classes: s.classes, source: path, conversion: s.conversion };
+    return { x: s.images, y: toLabels(s.labels, path), classes: s.classes, source: path, conversion: s.conversion, range: { low: 0, high: 1, note: PIXELS } };
   }
   throw new Error(
     `cannot read data ${path}: expected an IDX folder or file, a .npy array (with --labels), token ids as .jsonl (relprop text-encode), or an image folder with one sub-folder per class`,

@@ -94,6 +94,8 @@ export interface IdxImageSet {
   labels?: number[];
   imagesPath: string;
   labelsPath?: string;
+  /** True where 8-bit pixels were divided by 255 (so the images lie in [0, 1]). */
+  scaled: boolean;
 }
 
 /** The labels file that goes with an images file by the MNIST naming (`…-images-idx3-ubyte` → `…-labels-idx1-ubyte`). */
@@ -126,7 +128,7 @@ export function loadIdxImages(imagesPath: string, opts: { labelsPath?: string; s
     if (l.dims.length !== 1 || l.dims[0] !== N) throw new Error(`${labelsPath}: expected ${N} labels (IDX [N]), got shape ${JSON.stringify(l.dims)}`);
     labels = Array.from(l.data as ArrayLike<number>);
   }
-  return { images: { dtype: 'float32', dims: [N, C, H, W], data: out }, labels, imagesPath, labelsPath };
+  return { images: { dtype: 'float32', dims: [N, C, H, W], data: out }, labels, imagesPath, labelsPath, scaled: arr.type === 0x08 && scale === 1 / 255 };
 }
 
 /** The images file of a split in an MNIST-style folder (`t10k-images-idx3-ubyte[.gz]` or `train-…`). */

@@ -6,10 +6,10 @@ import { isInput, param, setGrad, type Emitter } from '../context.js';
 export const batchNormLayer: Emitter<'batchnorm'> = (c, l, { x, shape, name, train }) => {
   const g = c.g;
   const C = shape[0]!;
-  const gamma = param(c, name, 'gamma', [C]);
+  const gamma = param(c, name, 'gamma', [C], { init: 'one' });
   const beta = param(c, name, 'beta', [C]);
   const rm = param(c, name, 'running_mean', [C], { buffer: true });
-  const rv = param(c, name, 'running_var', [C], { buffer: true });
+  const rv = param(c, name, 'running_var', [C], { buffer: true, init: 'one' });
   if (c.shapesOnly) return { out: x, shape };
   const eps = l.epsilon ?? 1e-5;
   if (!train) return { out: g.layer('BatchNormalization', [x, gamma, beta, rm, rv], { epsilon: eps }, name), shape };

@@ -29,11 +29,19 @@ export function convGeometry(l: ConvLayer, shape: Shape, where: string) {
   return { r, C, groups, s, attrs, outSpatial };
 }
 
+/**
+ * Fan-in and fan-out of a convolution's weight [out, in/groups, k, …]: each output reads in/groups
+ * channels over the kernel window, each input feeds out/groups channels over it.
+ */
+export function convFans(C: number, O: number, groups: number, window: number) {
+  return { fanIn: (C / groups) * window, fanOut: (O / groups) * window };
+}
+
 export const convLayer: Emitter<'conv1d' | 'conv2d'> = (c, l, { x, shape, name, train, where }) => {
   const g = c.g;
   const { r, C, groups, s, attrs, outSpatial } = convGeometry(l, shape, where);
   const k = l.kernel;
-  const W = param(c, name, 'weight', [l.filters, C / groups, ...new Array(r).fill(k)], { decay: true });
+  const W = param(c, name, 'weight', [l.filters, C / groups, ...new Array(r).fill(k)], { decay: true, init: convFans(C, l.filters, groups, k ** r) });
   const b = l.bias === false ? null : param(c, name, 'bias', [l.filters]);
   if (c.shapesOnly) return { out: x, shape: [l.filters, ...outSpatial] };
   const blocked = c.mode !== 'infer' && nchwcApplies(c.nchwcBlock, C, l.filters, attrs);

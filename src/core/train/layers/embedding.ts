@@ -7,7 +7,7 @@ export const embeddingLayer: Emitter<'embedding'> = (c, l, { x, shape, name, tra
   if (shape.length !== 1) throw new Error(`${where} reads token ids [length], got ${JSON.stringify(shape)}`);
   if (l.padId !== undefined && !(Number.isInteger(l.padId) && l.padId >= 0 && l.padId < l.vocab))
     throw new Error(`${where}: padId must be a token id below vocab ${l.vocab}`);
-  const table = param(c, name, 'weight', [l.vocab, l.dim], { decay: false, padRow: l.padId });
+  const table = param(c, name, 'weight', [l.vocab, l.dim], { decay: false, padRow: l.padId, init: 'embedding' });
   const outShape = [l.dim, shape[0]!];
   if (c.shapesOnly) return { out: x, shape: outShape };
   const E = g.layer('Gather', [table, x], { axis: 0 }, name);
