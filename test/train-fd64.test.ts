@@ -180,6 +180,31 @@ const cases: Case[] = [
     x: { dtype: 'float32', dims: [4, 3, 5], data: randn(60) },
     values: randn(8),
   },
+  {
+    // Deep Taylor's detection network: ReLU detectors with biases kept ≤ 0, summed in groups.
+    name: 'detection + sum pooling: dense with a non-positive bias, relu, sums of feature groups, MSE',
+    spec: {
+      input: { shape: [6] },
+      layers: [{ type: 'dense', units: 8, bias: 'nonpositive' }, { type: 'relu' }, { type: 'sumpool', size: 4 }],
+    },
+    x: { dtype: 'float32', dims: [4, 6], data: randn(24) },
+    values: randn(8),
+  },
+  {
+    name: 'conv detectors with non-positive biases, spatial sum pooling (overlapping windows), dense, MSE',
+    spec: {
+      input: { shape: [2, 6, 6] },
+      layers: [
+        { type: 'conv2d', filters: 3, kernel: 3, bias: 'nonpositive' },
+        { type: 'relu' },
+        { type: 'sumpool', size: 2, stride: 1 },
+        { type: 'flatten' },
+        { type: 'dense', units: 2 },
+      ],
+    },
+    x: { dtype: 'float32', dims: [3, 2, 6, 6], data: randn(3 * 72) },
+    values: randn(6),
+  },
 ];
 
 describe('training gradients vs float64 finite differences', () => {
@@ -198,6 +223,9 @@ describe('training gradients vs float64 finite differences', () => {
       });
       const session = await ort.InferenceSession.create(encodeModel(built.graph));
       const params = initParams(c.spec, 5);
+      // Biases kept ≤ 0 start below zero, where most steps stay unprojected and show the gradient.
+      for (const p of built.params.filter((q) => q.nonPositive))
+        (params.get(p.name)!.data as Float32Array).forEach((_, i, b) => (b[i] = -Math.abs(randn(1)[0]!)));
       const feeds: Record<string, ort.Tensor> = {
         input:
           c.x.dtype === 'int64' ? new ort.Tensor('int64', c.x.data as BigInt64Array, c.x.dims) : new ort.Tensor('float32', c.x.data as Float32Array, c.x.dims),
@@ -221,6 +249,7 @@ describe('training gradients vs float64 finite differences', () => {
       // below float32's resolution of the weights and the comparison would test rounding.
       expect(L(), 'the case needs a loss that is not saturated (change its labels or data)').toBeGreaterThan(1e-3);
       let checked = 0;
+      let unprojected = 0;
       for (const p of built.params.filter((q) => !q.buffer)) {
         const before = params.get(p.name)!.data as Float32Array;
         const after = out[built.updated!.get(p.name)!]!.data as Float32Array;
@@ -235,7 +264,9 @@ describe('training gradients vs float64 finite differences', () => {
             expect(before[i]! - after[i]!).toBe(0);
             continue;
           }
-          const fd = centralDifference(L, w, i);
+          // A bias kept ≤ 0 is projected after the step: before − min(before − lr·grad, 0), lr = 1.
+          const fd = p.nonPositive ? before[i]! - Math.min(before[i]! - centralDifference(L, w, i), 0) : centralDifference(L, w, i);
+          if (p.nonPositive && after[i]! < 0) unprojected++;
           const graph = before[i]! - after[i]!;
           num += (graph - fd) ** 2;
           den += fd * fd;
@@ -244,6 +275,7 @@ describe('training gradients vs float64 finite differences', () => {
         expect(Math.sqrt(num / Math.max(den, 1e-30)), `${p.name}`).toBeLessThan(1e-3);
       }
       expect(checked).toBeGreaterThan(30);
+      if (built.params.some((q) => q.nonPositive)) expect(unprojected, 'steps of non-positive biases that show their gradient').toBeGreaterThan(1);
       if (floatInput) {
         // Every input element: dL/dx from the graph against central differences in float64.
         const xs = (input as { data: Float64Array }).data;

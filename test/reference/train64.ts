@@ -66,6 +66,26 @@ function layer64(c: Ctx, x: Tensor64, l: LayerSpec, ids?: number[]): Tensor64 {
       const layer = { x, kernel: new Array(r).fill(l.size), strides: new Array(r).fill(l.stride ?? l.size), pads: new Array(2 * r).fill(l.padding ?? 0) };
       return l.type === 'maxpool' ? maxpoolForward64(layer) : avgpoolForward64({ ...layer, countIncludePad: false });
     }
+    case 'sumpool': {
+      // Plain window sums (flat inputs: consecutive groups of `size` features).
+      const k = l.size;
+      if (x.dims.length === 2) {
+        const G = x.dims[1]! / k;
+        const y = new Float64Array(N * G);
+        for (let i = 0; i < N * G; i++) for (let j = 0; j < k; j++) y[i] = y[i]! + x.data[i * k + j]!;
+        return { dims: [N, G], data: y };
+      }
+      const [C, H, W] = x.dims.slice(1) as [number, number, number];
+      const s = l.stride ?? k;
+      const [Ho, Wo] = [Math.floor((H - k) / s) + 1, Math.floor((W - k) / s) + 1];
+      const y = new Float64Array(N * C * Ho * Wo);
+      for (let nc = 0; nc < N * C; nc++)
+        for (let i = 0; i < Ho; i++)
+          for (let j = 0; j < Wo; j++)
+            for (let a = 0; a < k; a++)
+              for (let b = 0; b < k; b++) y[(nc * Ho + i) * Wo + j] = y[(nc * Ho + i) * Wo + j]! + x.data[(nc * H + i * s + a) * W + j * s + b]!;
+      return { dims: [N, C, Ho, Wo], data: y };
+    }
     case 'globalavgpool':
     case 'globalmaxpool': {
       const C = x.dims[1]!;

@@ -2,7 +2,7 @@
 import { reluMaskAtPooled } from '../backward/pooling.js';
 import { ELEM } from '../onnx/model.js';
 import { float32, numel, type TensorData } from '../onnx/tensor.js';
-import { isInput, layerName, param, type Ctx, type Shape } from './context.js';
+import { biasParam, isInput, layerName, param, type Ctx, type Shape } from './context.js';
 import { adjointConv, blockedGrad, convInputGrad, convWeightGrad, giveConvInputGrad } from './conv-grads.js';
 import { convFans, convGeometry } from './layers/conv.js';
 import { nchwcApplies, nchwcConvBlocked, nchwcOp, type Conv2dAttrs } from './nchwc.js';
@@ -39,7 +39,7 @@ export function blockedConvReluMaxPool(
   layerName(c, pool);
   const g = c.g;
   const W = param(c, name, 'weight', [O, C, conv.kernel, conv.kernel], { decay: true, init: convFans(C, O, 1, conv.kernel ** 2) });
-  const b = conv.bias === false ? null : param(c, name, 'bias', [O]);
+  const b = biasParam(c, name, conv.bias, O);
   const xin = C % B ? x : (c.blocked.get(x) ?? nchwcOp(g, 'ReorderInput', [x], {}));
   const yb = nchwcConvBlocked(g, xin, W, b, C, O, attrs, B, { activation: 'Relu' });
   const window = { kernel_shape: [k, k], strides: [k, k] };

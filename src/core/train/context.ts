@@ -20,6 +20,8 @@ export interface ParamInfo {
   layer: string;
   /** Frozen (transfer learning): a constant of the training graph, never updated. */
   frozen?: boolean;
+  /** Projected onto ≤ 0 after every optimizer step (biases declared "nonpositive"). */
+  nonPositive?: boolean;
   /** Embedding tables: the padding token's row, kept at zero. */
   padRow?: number;
   /**
@@ -78,11 +80,21 @@ export function param(
   layer: string,
   suffix: string,
   dims: number[],
-  opts: { decay?: boolean; buffer?: boolean; padRow?: number; init?: ParamInfo['init'] } = {},
+  opts: { decay?: boolean; buffer?: boolean; padRow?: number; init?: ParamInfo['init']; nonPositive?: boolean } = {},
 ): string {
   const name = `${layer}.${suffix}`;
   const frozen = c.mode === 'train' && c.frozen.has(layer);
-  c.params.push({ name, dims, decay: opts.decay ?? false, buffer: opts.buffer ?? false, layer, frozen, padRow: opts.padRow, init: opts.init });
+  c.params.push({
+    name,
+    dims,
+    decay: opts.decay ?? false,
+    buffer: opts.buffer ?? false,
+    layer,
+    frozen,
+    padRow: opts.padRow,
+    init: opts.init,
+    nonPositive: opts.nonPositive,
+  });
   if (c.shapesOnly) return name;
   if (c.mode === 'infer' || frozen) {
     const v = c.values?.get(name);
@@ -127,3 +139,8 @@ export interface EmitArgs {
 export type SpecOf<T extends LayerSpec['type']> = LayerSpec extends infer S ? (S extends { type: infer U } ? (T extends U ? S : never) : never) : never;
 
 export type Emitter<T extends LayerSpec['type']> = (c: Ctx, l: SpecOf<T>, a: EmitArgs) => { out: string; shape: Shape };
+
+/** A dense/conv layer's bias parameter as its spec declares it (none, free, or kept ≤ 0). */
+export function biasParam(c: Ctx, layer: string, bias: boolean | 'nonpositive' | undefined, units: number): string | null {
+  return bias === false ? null : param(c, layer, 'bias', [units], { nonPositive: bias === 'nonpositive' });
+}

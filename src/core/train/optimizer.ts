@@ -103,7 +103,9 @@ export function emitOptimizer(
   }
   const parts = trained.length === 1 ? [next] : g.opN('Split', [next, g.ints(sizes)], trained.length, { axis: 0 });
   trained.forEach((p, i) => {
-    const u = g.op('Reshape', [parts[i]!, g.ints(p.dims)], {}, `${p.name}_next`);
+    let u = g.op('Reshape', [parts[i]!, g.ints(p.dims)], {}, `${p.name}_next`);
+    // Projected gradient descent: a bias declared non-positive goes back onto b ≤ 0 after each step.
+    if (p.nonPositive) u = g.op('Min', [u, g.scalar(0)], {}, `${p.name}_projected`);
     built.updated!.set(p.name, u);
     graph.outputs.push({ name: u, elemType: ELEM.FLOAT, shape: p.dims });
   });

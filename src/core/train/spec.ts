@@ -1,4 +1,10 @@
 /**
+ * A layer's bias: present (true, the default), absent (false), or kept ≤ 0 by projecting it after
+ * every optimizer step ("nonpositive": deep Taylor's detection neurons, whose root points need b ≤ 0).
+ */
+export type Bias = boolean | 'nonpositive';
+
+/**
  * Model declarations for training: a sequence of layers (with residual and concat blocks), as a
  * typed object or the same thing in JSON. Shapes exclude the batch axis.
  */
@@ -11,11 +17,16 @@ export type LayerSpec =
       padding?: number | 'same';
       dilation?: number;
       groups?: number;
-      bias?: boolean;
+      bias?: Bias;
       name?: string;
     }
-  | { type: 'dense'; units: number; bias?: boolean; name?: string }
+  | { type: 'dense'; units: number; bias?: Bias; name?: string }
   | { type: 'maxpool' | 'avgpool'; size: number; stride?: number; padding?: number; name?: string }
+  /**
+   * Sums, not averages: windows of `size` positions of a spatial input, or consecutive groups of
+   * `size` features of a flat one (the sum-pooling layer of deep Taylor networks).
+   */
+  | { type: 'sumpool'; size: number; stride?: number; name?: string }
   | { type: 'globalavgpool' | 'globalmaxpool'; name?: string }
   | { type: 'relu' | 'tanh' | 'sigmoid'; name?: string }
   | { type: 'leakyrelu'; alpha?: number; name?: string }
@@ -46,6 +57,7 @@ const TYPES = new Set([
   'dense',
   'maxpool',
   'avgpool',
+  'sumpool',
   'globalavgpool',
   'globalmaxpool',
   'relu',
@@ -76,6 +88,8 @@ export function checkSpec(spec: unknown): ModelSpec {
       const posInt = (v: unknown, k: string) => {
         if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`model spec ${at} (${l.type}): "${k}" must be a positive integer`);
       };
+      if ((l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'dense') && l.bias !== undefined && typeof l.bias !== 'boolean' && l.bias !== 'nonpositive')
+        throw new Error(`model spec ${at} (${l.type}): "bias" must be true, false or "nonpositive", got ${JSON.stringify(l.bias)}`);
       switch (l.type) {
         case 'conv1d':
         case 'conv2d':
@@ -87,6 +101,7 @@ export function checkSpec(spec: unknown): ModelSpec {
           break;
         case 'maxpool':
         case 'avgpool':
+        case 'sumpool':
         case 'lrn':
           posInt(l.size, 'size');
           break;
@@ -130,7 +145,7 @@ export function sequenceMargin(layers: LayerSpec[]): number {
       if (l.type === 'conv1d' || l.type === 'conv2d') {
         field += (l.kernel - 1) * (l.dilation ?? 1) * jump;
         jump *= l.stride ?? 1;
-      } else if (l.type === 'maxpool' || l.type === 'avgpool') {
+      } else if (l.type === 'maxpool' || l.type === 'avgpool' || l.type === 'sumpool') {
         field += (l.size - 1) * jump;
         jump *= l.stride ?? l.size;
       } else if (l.type === 'residual') {

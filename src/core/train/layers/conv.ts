@@ -1,5 +1,5 @@
 /** Convolutions (1-D and 2-D, grouped, dilated): forward, weight and input gradients. */
-import { isInput, param, type Emitter, type Shape } from '../context.js';
+import { biasParam, isInput, param, type Emitter, type Shape } from '../context.js';
 import { adjointConv, convInputGrad, convWeightGrad, giveConvInputGrad, plainGrad } from '../conv-grads.js';
 import { nchwcApplies, nchwcConv, nchwcOp, type Conv2dAttrs } from '../nchwc.js';
 import type { LayerSpec } from '../spec.js';
@@ -42,7 +42,7 @@ export const convLayer: Emitter<'conv1d' | 'conv2d'> = (c, l, { x, shape, name, 
   const { r, C, groups, s, attrs, outSpatial } = convGeometry(l, shape, where);
   const k = l.kernel;
   const W = param(c, name, 'weight', [l.filters, C / groups, ...new Array(r).fill(k)], { decay: true, init: convFans(C, l.filters, groups, k ** r) });
-  const b = l.bias === false ? null : param(c, name, 'bias', [l.filters]);
+  const b = biasParam(c, name, l.bias, l.filters);
   if (c.shapesOnly) return { out: x, shape: [l.filters, ...outSpatial] };
   const blocked = c.mode !== 'infer' && nchwcApplies(c.nchwcBlock, C, l.filters, attrs);
   const y = blocked ? nchwcConv(g, x, W, b, C, l.filters, attrs, c.nchwcBlock, c.blocked.get(x)) : g.layer('Conv', b ? [x, W, b] : [x, W], { ...attrs }, name);

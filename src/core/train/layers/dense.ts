@@ -1,13 +1,13 @@
 /** Dense layers y = x·W + b (W [in, out]). */
 import { denseAdjoint } from '../../backward/dense.js';
-import { isInput, param, setGrad, type Emitter } from '../context.js';
+import { biasParam, isInput, param, setGrad, type Emitter } from '../context.js';
 
 export const denseLayer: Emitter<'dense'> = (c, l, { x, shape, name, train, where }) => {
   const g = c.g;
   const inF = shape[shape.length - 1];
   if (inF === null || inF === undefined) throw new Error(`${where} needs a fixed last dimension, got ${JSON.stringify(shape)} (add a flatten layer)`);
   const W = param(c, name, 'weight', [inF, l.units], { decay: true, init: { fanIn: inF, fanOut: l.units } });
-  const b = l.bias === false ? null : param(c, name, 'bias', [l.units]);
+  const b = biasParam(c, name, l.bias, l.units);
   const outShape = [...shape.slice(0, -1), l.units];
   if (c.shapesOnly) return { out: x, shape: outShape };
   const mm = g.layer('MatMul', [x, W], {}, name);

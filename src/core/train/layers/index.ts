@@ -14,7 +14,7 @@ import { dropoutLayer } from './dropout.js';
 import { embeddingLayer } from './embedding.js';
 import { flattenLayer } from './flatten.js';
 import { lrnLayer } from './lrn.js';
-import { globalPoolLayer, poolLayer } from './pooling.js';
+import { globalPoolLayer, poolLayer, sumPoolLayer } from './pooling.js';
 
 export const LAYER_EMITTERS: { [T in LayerSpec['type']]: Emitter<T> } = {
   conv1d: convLayer,
@@ -26,6 +26,7 @@ export const LAYER_EMITTERS: { [T in LayerSpec['type']]: Emitter<T> } = {
   leakyrelu: activationLayer,
   maxpool: poolLayer,
   avgpool: poolLayer,
+  sumpool: sumPoolLayer,
   globalavgpool: globalPoolLayer,
   globalmaxpool: globalPoolLayer,
   dropout: dropoutLayer,
