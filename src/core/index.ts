@@ -5,6 +5,7 @@
  */
 export { type Runtime, type Session, type SessionOptions, setDefaultRuntime, resolveRuntime } from './runtime.js';
 export { checkExplainerOptions, Explainer, type ExplainerOptions, type Explanation, type Target, type AuditRow } from './explain/explainer.js';
+export { nearestRootTaylor, sensitivity, type TaylorOptions, type TaylorResult } from './explain/taylor.js';
 export { auditReport, formatAudit, type AuditReport, type AuditLine } from './explain/audit.js';
 export { compileExplainer, type CompiledExplainer, type CompileOptions } from './explain/compile.js';
 export { METHODS, type Method } from './explain/resolve.js';
