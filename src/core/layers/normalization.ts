@@ -3,11 +3,13 @@
  * per-channel affine map), and local response normalisation (LRN).
  */
 import { channelScaleAdjoint } from '../backward/normalization.js';
-import { lrnAttrs, lrnGradient } from '../backward/lrn.js';
+import { lrnAttrs, lrnGradient, type LrnAttrs } from '../backward/lrn.js';
+import type { GraphNode } from '../onnx/model.js';
+import { lrnTaylor } from '../rules/lrn-taylor.js';
 import { bnAffine } from '../graph/batch-norm.js';
 import { makeRule } from '../rules/spec.js';
 import { affineEpsilonRule } from '../rules/elementwise.js';
-import type { LayerKindDef } from './types.js';
+import { ruleEpsilon, type LayerKindDef } from './types.js';
 
 export const affine: LayerKindDef = {
   kind: 'affine',
@@ -24,7 +26,7 @@ export const affine: LayerKindDef = {
     const rank = c.dims1(x).length;
     if (rule.rule === 'pass') return [R];
     if (rule.rule === 'gradient') return [channelScaleAdjoint(c.g, l.name, R, l.scale!, rank)];
-    return [affineEpsilonRule(c.g, l.name, l.scale!, x, l.outputs[0]!, R, rank, 'epsilon' in rule ? rule.epsilon : 1e-6)];
+    return [affineEpsilonRule(c.g, l.name, l.scale!, x, l.outputs[0]!, R, rank, ruleEpsilon(rule))];
   },
   relevanceFollows: (r) => (r.rule === 'epsilon' ? 'multiplies' : null),
 };
@@ -32,12 +34,27 @@ export const affine: LayerKindDef = {
 export const lrn: LayerKindDef = {
   kind: 'lrn',
   ops: ['LRN'],
-  rules: ['pass', 'gradient'],
-  defaultRule: (method) => (method === 'lrp' ? { rule: 'pass' } : { rule: 'gradient' }),
-  recognise: (_n, c) => ({ ...c.base, kind: 'lrn' }),
+  // pass: the identity treatment (relevance unchanged); lrn-taylor: Binder et al.'s redistribution.
+  rules: ['lrn-taylor', 'pass', 'gradient'],
+  defaultRule: (method) => (method === 'lrp' ? makeRule('lrn-taylor') : { rule: 'gradient' }),
+  recognise(n, c) {
+    checkLrnAttrs(n, lrnAttrs(n));
+    return { ...c.base, kind: 'lrn' };
+  },
   backward(c, l, rule, R) {
-    // LRP passes relevance through the normalisation (an element-wise rescaling); gradients are exact.
     const x = l.inputs.find((i) => i)!;
-    return [rule.rule === 'pass' ? R : lrnGradient(c.g, x, R, c.dims1(x)[1]!, lrnAttrs(l.node))];
+    const C = c.dims1(x)[1]!;
+    const a = lrnAttrs(l.node);
+    if (rule.rule === 'pass') return [R];
+    if (rule.rule === 'lrn-taylor') return [lrnTaylor(c.g, x, R, C, a, rule.beta !== undefined ? { beta: rule.beta } : { epsilon: rule.epsilon! })];
+    return [lrnGradient(c.g, x, R, C, a)];
   },
 };
+
+/** An LRN outside what ONNX defines (or dividing by zero at a zero window) is refused at import. */
+function checkLrnAttrs(n: GraphNode, a: LrnAttrs): void {
+  const bad = (why: string) => new Error(`LRN node "${n.name}": ${why}`);
+  if (!Number.isInteger(a.size) || a.size < 1) throw bad(`size must be a positive integer, got ${JSON.stringify(n.attrs.size)}`);
+  for (const k of ['alpha', 'beta', 'bias'] as const) if (!Number.isFinite(a[k])) throw bad(`${k} must be a finite number, got ${JSON.stringify(n.attrs[k])}`);
+  if (!(a.bias > 0)) throw bad(`bias must be > 0 (else the layer divides by zero where its window is zero), got ${a.bias}`);
+}
