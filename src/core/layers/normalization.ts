@@ -3,8 +3,7 @@
  * per-channel affine map), and local response normalisation (LRN).
  */
 import { channelScaleAdjoint } from '../backward/normalization.js';
-import { lrnAttrs, lrnGradient, type LrnAttrs } from '../backward/lrn.js';
-import type { GraphNode } from '../onnx/model.js';
+import { lrnAttrs, lrnGradient } from '../backward/lrn.js';
 import { lrnTaylor } from '../rules/lrn-taylor.js';
 import { bnAffine } from '../graph/batch-norm.js';
 import { makeRule } from '../rules/spec.js';
@@ -37,10 +36,8 @@ export const lrn: LayerKindDef = {
   // pass: the identity treatment (relevance unchanged); lrn-taylor: Binder et al.'s redistribution.
   rules: ['lrn-taylor', 'pass', 'gradient'],
   defaultRule: (method) => (method === 'lrp' ? makeRule('lrn-taylor') : { rule: 'gradient' }),
-  recognise(n, c) {
-    checkLrnAttrs(n, lrnAttrs(n));
-    return { ...c.base, kind: 'lrn' };
-  },
+  // LRN attributes are checked at import (graph/passes/fuse-lrn.ts).
+  recognise: (_n, c) => ({ ...c.base, kind: 'lrn' }),
   backward(c, l, rule, R) {
     const x = l.inputs.find((i) => i)!;
     const C = c.dims1(x)[1]!;
@@ -50,11 +47,3 @@ export const lrn: LayerKindDef = {
     return [lrnGradient(c.g, x, R, C, a)];
   },
 };
-
-/** An LRN outside what ONNX defines (or dividing by zero at a zero window) is refused at import. */
-function checkLrnAttrs(n: GraphNode, a: LrnAttrs): void {
-  const bad = (why: string) => new Error(`LRN node "${n.name}": ${why}`);
-  if (!Number.isInteger(a.size) || a.size < 1) throw bad(`size must be a positive integer, got ${JSON.stringify(n.attrs.size)}`);
-  for (const k of ['alpha', 'beta', 'bias'] as const) if (!Number.isFinite(a[k])) throw bad(`${k} must be a finite number, got ${JSON.stringify(n.attrs[k])}`);
-  if (!(a.bias > 0)) throw bad(`bias must be > 0 (else the layer divides by zero where its window is zero), got ${a.bias}`);
-}
