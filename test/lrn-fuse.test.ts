@@ -30,7 +30,12 @@ describe('PyTorch LocalResponseNorm export', () => {
       canonicalize(g);
       const lrn = g.nodes.filter((n) => n.op === 'LRN');
       expect(lrn).toHaveLength(1);
-      expect(lrn[0]!.attrs).toEqual({ size: spec.lrn.size, alpha: expect.closeTo(spec.lrn.alpha, 6), beta: expect.closeTo(spec.lrn.beta, 6), bias: expect.closeTo(spec.lrn.k, 6) });
+      expect(lrn[0]!.attrs).toEqual({
+        size: spec.lrn.size,
+        alpha: expect.closeTo(spec.lrn.alpha, 6),
+        beta: expect.closeTo(spec.lrn.beta, 6),
+        bias: expect.closeTo(spec.lrn.k, 6),
+      });
       expect(g.nodes.map((n) => n.op).filter((op) => ['If', 'Pow', 'AveragePool', 'Pad', 'Div'].includes(op))).toEqual([]);
 
       const x = Float32Array.from(spec.input);

@@ -286,7 +286,10 @@ describe('choosing the LRN rule', () => {
     const rulesOf = async (...flags: string[]) => {
       const r = await relprop(['inspect', path, ...flags]);
       expect(r.code, r.stderr).toBe(0);
-      return r.stdout.split('\n').find((l) => l.startsWith('norm '))!.split(/\s+/)[2];
+      return r.stdout
+        .split('\n')
+        .find((l) => l.startsWith('norm '))!
+        .split(/\s+/)[2];
     };
     expect(await rulesOf()).toBe('lrn-taylor(epsilon=0.000001)');
     expect(await rulesOf('--lrn', 'identity')).toBe('identity');

@@ -274,10 +274,7 @@ export function encodeModel(g: Graph, name = 'relprop'): Uint8Array {
           domain: n.domain ?? '',
           input: n.inputs,
           output: n.outputs,
-          attribute: [
-            ...Object.entries(n.attrs).map(([k, v]) => attrToProto(k, v)),
-            ...((n.subgraphs ?? []) as InstanceType<typeof onnx.AttributeProto>[]),
-          ],
+          attribute: [...Object.entries(n.attrs).map(([k, v]) => attrToProto(k, v)), ...((n.subgraphs ?? []) as InstanceType<typeof onnx.AttributeProto>[])],
         }),
       ),
       initializer: [...g.initializers].map(([k, t]) => tensorToProto(k, t)),

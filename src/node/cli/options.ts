@@ -60,10 +60,12 @@ export function ruleParamOptions(cmd: Command, epsilonDefault = '1e-6'): Command
 function lrnChoice(f: MethodFlags): ExplainerOptions['lrn'] {
   if (f.lrn === undefined && f.lrnEpsilon === undefined && f.lrnBeta === undefined) return undefined;
   if (f.lrn === 'identity') {
-    if (f.lrnEpsilon !== undefined || f.lrnBeta !== undefined) throw new Error(`--lrn identity takes no ${f.lrnEpsilon !== undefined ? '--lrn-epsilon' : '--lrn-beta'}`);
+    if (f.lrnEpsilon !== undefined || f.lrnBeta !== undefined)
+      throw new Error(`--lrn identity takes no ${f.lrnEpsilon !== undefined ? '--lrn-epsilon' : '--lrn-beta'}`);
     return 'identity';
   }
-  if (f.lrnEpsilon !== undefined && f.lrnBeta !== undefined) throw new Error('give either --lrn-epsilon (epsilon variant) or --lrn-beta (beta variant), not both');
+  if (f.lrnEpsilon !== undefined && f.lrnBeta !== undefined)
+    throw new Error('give either --lrn-epsilon (epsilon variant) or --lrn-beta (beta variant), not both');
   if (f.lrnEpsilon !== undefined && !(f.lrnEpsilon > 0)) throw new Error(`--lrn-epsilon must be > 0, got ${f.lrnEpsilon}`);
   if (f.lrnBeta !== undefined && !(f.lrnBeta >= 0)) throw new Error(`--lrn-beta must be ≥ 0, got ${f.lrnBeta}`);
   if (f.lrnBeta !== undefined) return { rule: 'lrn-taylor', beta: f.lrnBeta };

@@ -96,7 +96,7 @@ function constAndOther(g: Graph, n: GraphNode): [number | undefined, string | un
 
 function scalar(g: Graph, name: string): number | undefined {
   const t = g.initializers.get(name);
-  if (!t || t.data.length !== 1 || t.dtype !== 'float32') return undefined;
+  if (t?.data.length !== 1 || t.dtype !== 'float32') return undefined;
   return Number(t.data[0]);
 }
 
