@@ -107,12 +107,12 @@ describe('local response normalisation', () => {
     };
     const fd = ((await logit(1)) - (await logit(-1))) / (2 * h);
     expect(Math.abs(fd - norm) / norm).toBeLessThan(1e-2);
-    const lrp = await Explainer.create(model, { rule: 'epsilon', layerRelevance: true });
+    const lrp = await Explainer.create(model, { rule: 'epsilon', lrn: 'identity', layerRelevance: true });
     const r = await lrp.explain(x, { target: 2 });
     const names = Object.keys(r.layers!);
     const lrnName = names.find((n) => n.startsWith('lrn'))!;
     const convName = names.find((n) => n.startsWith('conv'))!;
-    // Pass rule: the relevance at the conv output (the LRN input) equals that at the LRN output.
+    // Identity treatment: the relevance at the conv output (the LRN input) equals that at the LRN output.
     expect(Array.from(r.layers![convName]!.data as Float32Array)).toEqual(Array.from(r.layers![lrnName]!.data as Float32Array));
   });
 });

@@ -24,7 +24,7 @@ export function lrnAttrs(n: GraphNode): LrnAttrs {
 }
 
 /** Σ over the channel window of t (transposed: over the windows containing each channel). */
-function channelWindowSum(g: GraphBuilder, t: string, C: number, a: LrnAttrs, transposed: boolean): string {
+export function channelWindowSum(g: GraphBuilder, t: string, C: number, a: LrnAttrs, transposed: boolean): string {
   const lo = Math.floor((a.size - 1) / 2);
   const hi = Math.ceil((a.size - 1) / 2);
   const flat = g.op('Reshape', [t, g.ints([0, 1, C, -1])]);
@@ -34,9 +34,9 @@ function channelWindowSum(g: GraphBuilder, t: string, C: number, a: LrnAttrs, tr
   return g.op('Reshape', [summed, g.op('Shape', [t])]);
 }
 
-/** d = k + (α/n)·Σ_win x². */
-export function lrnDenominator(g: GraphBuilder, x: string, C: number, a: LrnAttrs): string {
-  return g.add(g.mul(channelWindowSum(g, g.mul(x, x), C, a, false), g.scalar(a.alpha / a.size)), g.scalar(a.bias));
+/** d = k + (α/n)·Σ_win x² (`S`: the window sum Σ_win x², when already built). */
+export function lrnDenominator(g: GraphBuilder, x: string, C: number, a: LrnAttrs, S = channelWindowSum(g, g.mul(x, x), C, a, false)): string {
+  return g.add(g.mul(S, g.scalar(a.alpha / a.size)), g.scalar(a.bias));
 }
 
 /** dL/dx = dY·d^{−β} − (2αβ/n)·x·Σ_{windows ∋ c} dY·x·d^{−β−1}. */

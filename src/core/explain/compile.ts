@@ -251,7 +251,7 @@ function walkBackward(
     const l = view.layers[k]!;
     const rule = rules.get(l)!;
     const Rs = l.outputs.map((o) => (contrib.has(o) ? g.sum(contrib.get(o)!) : null));
-    const rec: LayerRecord = { name: l.name, op: l.op, kind: l.kind, rule: describeRule(rule) };
+    const rec: LayerRecord = { name: l.name, op: l.op, kind: l.kind, rule: l.kind === 'lrn' && rule.rule === 'pass' ? 'identity' : describeRule(rule) };
     records.unshift(rec);
     if (Rs.every((r) => r === null)) continue; // does not reach the explained output
     const R = Rs[0] ?? Rs.find((r) => r)!;

@@ -9,7 +9,7 @@ import { BoxBoundsError, checkRuleParams, LINEAR_RULES, LRP_RULES, parseRuleObje
 import { getComposite } from '../composites/index.js';
 import { unknownNameError } from '../names.js';
 import { compileExplainer, type CompiledExplainer, type LayerRecord } from './compile.js';
-import { checkMethod, type Method } from './resolve.js';
+import { checkMethod, parseLrnRule, type Method } from './resolve.js';
 import { openSession, type Runtime, type Session } from '../runtime.js';
 import { gaussian, rngFor } from '../math/rng.js';
 
@@ -21,6 +21,11 @@ export interface ExplainerOptions {
   params?: RuleParams;
   /** Node name (or @first/@conv/@dense) → rule object, overriding the composite. */
   rules?: Record<string, unknown>;
+  /**
+   * LRP on LRN layers the mapping does not name: "identity", or {rule: "lrn-taylor", epsilon} /
+   * {rule: "lrn-taylor", beta} (default: lrn-taylor with epsilon 1e-6).
+   */
+  lrn?: string | { rule: string; epsilon?: number; beta?: number };
   /** Integrated gradients: number of steps of the right Riemann sum (zero baseline). */
   steps?: number;
   /** SmoothGrad: samples, noise σ as a fraction of each input's value range, RNG seed. */
@@ -110,6 +115,7 @@ export class Explainer {
       rule: o.rule,
       params: o.params,
       rules: o.rules,
+      lrn: o.lrn,
       seed: 'target',
       scaleAttribution: this.method === 'integrated-gradients',
       audit: o.audit,
@@ -428,6 +434,7 @@ export function checkExplainerOptions(o: ExplainerOptions): void {
     if (!LINEAR_RULES.has(r)) throw new Error(`"${o.rule}" is not a rule for dense/conv layers (known: ${LRP_RULES.join(', ')})`);
   }
   checkRuleParams(o.params ?? {});
+  if (o.lrn !== undefined) parseLrnRule(o.lrn);
   if (o.rules !== undefined) {
     if (!o.rules || typeof o.rules !== 'object' || Array.isArray(o.rules))
       throw new Error('rules must be an object from node name (or @first, @conv, @dense) to rule');

@@ -19,6 +19,15 @@ export interface RuleChoice {
   params?: RuleParams;
   /** Node name (or @first, @conv, @dense) → rule object, as `layer_rules` in the fixtures. */
   rules?: Record<string, unknown>;
+  /** The treatment of every LRN layer the mapping does not name (`{"rule": "lrn-taylor", "beta": 1}`, "identity"). */
+  lrn?: unknown;
+}
+
+/** An LRN treatment (API option or CLI flags): identity or lrn-taylor; anything else is an error. */
+export function parseLrnRule(v: unknown, where = 'lrn'): RuleSpec {
+  const r = parseRuleObject(v, where);
+  if (r.rule !== 'pass' && r.rule !== 'lrn-taylor') throw new Error(`${where}: LRN layers take "identity" or "lrn-taylor", not "${r.rule}"`);
+  return r;
 }
 
 export function checkMethod(name: string): Method {
@@ -62,6 +71,7 @@ export function resolveRules(
     if (r && r.rule !== 'merge_into_preceding') warnings.push(`rules: "${bn}" was folded into "${into}", so its rule "${r.rule}" is ignored`);
   }
   const composite = choice.method === 'lrp' && !choice.rule ? getComposite(choice.composite ?? 'epsilon-plus-flat') : null;
+  const lrn = choice.lrn !== undefined && choice.method === 'lrp' ? parseLrnRule(choice.lrn) : undefined;
   const uniform = choice.rule ? makeRule(choice.rule, p, '--rule') : null;
   if (uniform && !LINEAR_RULES.has(uniform.rule)) throw new Error(`--rule ${choice.rule} is not a rule for dense/conv layers`);
 
@@ -76,7 +86,7 @@ export function resolveRules(
       else r = named ?? sel ?? uniform ?? composite!(l, ctx, p);
       if (!LINEAR_RULES.has(r.rule)) throw new Error(`rules: "${l.name}" is a ${l.op} layer; rule "${r.rule}" does not apply to it`);
     } else {
-      r = named ?? kind.defaultRule(choice.method, l);
+      r = named ?? (l.kind === 'lrn' ? lrn : undefined) ?? kind.defaultRule(choice.method, l);
       if (!kind.rules.includes(r.rule))
         throw new Error(`rules: rule "${r.rule}" does not apply to ${l.op} node "${l.name}" (use one of: ${kind.rules.join(', ')})`);
       kind.checkRule?.(l, r);

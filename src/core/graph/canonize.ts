@@ -7,6 +7,7 @@
 import type { Graph } from '../onnx/model.js';
 import { canonicalGemm } from './passes/canonical-gemm.js';
 import { foldBatchNorms } from './passes/fold-batch-norms.js';
+import { checkLrnNodes, fuseTorchLrn } from './passes/fuse-lrn.js';
 import { liftConstants } from './passes/lift-constants.js';
 import { pruneDead } from './passes/prune-dead.js';
 import { removeIdentities } from './passes/remove-identities.js';
@@ -30,6 +31,8 @@ export function canonicalize(g: Graph): CanonInfo {
   checkReadable(g);
   const nodeNames = new Set(g.nodes.map((n) => n.name));
   liftConstants(g, EXPLAINER_OPSET);
+  fuseTorchLrn(g);
+  checkLrnNodes(g);
   removeIdentities(g);
   const output = explainedOutput(g);
   const strippedSoftmax = stripSoftmax(g, output);

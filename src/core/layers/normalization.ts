@@ -4,10 +4,11 @@
  */
 import { channelScaleAdjoint } from '../backward/normalization.js';
 import { lrnAttrs, lrnGradient } from '../backward/lrn.js';
+import { lrnTaylor } from '../rules/lrn-taylor.js';
 import { bnAffine } from '../graph/batch-norm.js';
 import { makeRule } from '../rules/spec.js';
 import { affineEpsilonRule } from '../rules/elementwise.js';
-import type { LayerKindDef } from './types.js';
+import { ruleEpsilon, type LayerKindDef } from './types.js';
 
 export const affine: LayerKindDef = {
   kind: 'affine',
@@ -24,7 +25,7 @@ export const affine: LayerKindDef = {
     const rank = c.dims1(x).length;
     if (rule.rule === 'pass') return [R];
     if (rule.rule === 'gradient') return [channelScaleAdjoint(c.g, l.name, R, l.scale!, rank)];
-    return [affineEpsilonRule(c.g, l.name, l.scale!, x, l.outputs[0]!, R, rank, 'epsilon' in rule ? rule.epsilon : 1e-6)];
+    return [affineEpsilonRule(c.g, l.name, l.scale!, x, l.outputs[0]!, R, rank, ruleEpsilon(rule))];
   },
   relevanceFollows: (r) => (r.rule === 'epsilon' ? 'multiplies' : null),
 };
@@ -32,12 +33,17 @@ export const affine: LayerKindDef = {
 export const lrn: LayerKindDef = {
   kind: 'lrn',
   ops: ['LRN'],
-  rules: ['pass', 'gradient'],
-  defaultRule: (method) => (method === 'lrp' ? { rule: 'pass' } : { rule: 'gradient' }),
+  // pass: the identity treatment (relevance unchanged); lrn-taylor: Binder et al.'s redistribution.
+  rules: ['lrn-taylor', 'pass', 'gradient'],
+  defaultRule: (method) => (method === 'lrp' ? makeRule('lrn-taylor') : { rule: 'gradient' }),
+  // LRN attributes are checked at import (graph/passes/fuse-lrn.ts).
   recognise: (_n, c) => ({ ...c.base, kind: 'lrn' }),
   backward(c, l, rule, R) {
-    // LRP passes relevance through the normalisation (an element-wise rescaling); gradients are exact.
     const x = l.inputs.find((i) => i)!;
-    return [rule.rule === 'pass' ? R : lrnGradient(c.g, x, R, c.dims1(x)[1]!, lrnAttrs(l.node))];
+    const C = c.dims1(x)[1]!;
+    const a = lrnAttrs(l.node);
+    if (rule.rule === 'pass') return [R];
+    if (rule.rule === 'lrn-taylor') return [lrnTaylor(c.g, x, R, C, a, rule.beta !== undefined ? { beta: rule.beta } : { epsilon: rule.epsilon! })];
+    return [lrnGradient(c.g, x, R, C, a)];
   },
 };

@@ -169,5 +169,5 @@ export function unsupported(n: GraphNode, why = ''): Error {
 
 /** The epsilon of a rule that has one, else the default stabiliser (norm rules on pools and sums). */
 export function ruleEpsilon(rule: RuleSpec): number {
-  return 'epsilon' in rule ? rule.epsilon : 1e-6;
+  return 'epsilon' in rule && rule.epsilon !== undefined ? rule.epsilon : 1e-6;
 }

@@ -18,6 +18,11 @@ export interface GraphNode {
   outputs: string[];
   attrs: Record<string, AttrValue>;
   domain?: string;
+  /**
+   * Graph-valued attributes (If/Loop bodies), kept as decoded protobuf so that the node re-encodes
+   * unchanged; relprop reads none (a PyTorch LocalResponseNorm export holds an If that fusing removes).
+   */
+  subgraphs?: unknown[];
 }
 
 /** A value's static type: element type (ONNX enum) and dims (number, symbolic name, or null). */
@@ -230,8 +235,15 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): Graph {
   const nodes: GraphNode[] = (g.node as InstanceType<typeof onnx.NodeProto>[]).map((n, k) => {
     const name = n.name || `${n.opType}_${k}`;
     const attrs: Record<string, AttrValue> = {};
-    for (const a of n.attribute as InstanceType<typeof onnx.AttributeProto>[]) attrs[a.name] = attrFromProto(a, `${source}: node "${name}" (${n.opType})`);
-    return { op: n.opType, name, inputs: [...n.input], outputs: [...n.output], attrs, domain: n.domain || undefined };
+    const subgraphs: unknown[] = [];
+    const T = onnx.AttributeProto.AttributeType;
+    for (const a of n.attribute as InstanceType<typeof onnx.AttributeProto>[]) {
+      if (a.type === T.GRAPH || a.type === T.GRAPHS) subgraphs.push(a);
+      else attrs[a.name] = attrFromProto(a, `${source}: node "${name}" (${n.opType})`);
+    }
+    const node: GraphNode = { op: n.opType, name, inputs: [...n.input], outputs: [...n.output], attrs, domain: n.domain || undefined };
+    if (subgraphs.length > 0) node.subgraphs = subgraphs;
+    return node;
   });
   return {
     nodes,
@@ -262,7 +274,7 @@ export function encodeModel(g: Graph, name = 'relprop'): Uint8Array {
           domain: n.domain ?? '',
           input: n.inputs,
           output: n.outputs,
-          attribute: Object.entries(n.attrs).map(([k, v]) => attrToProto(k, v)),
+          attribute: [...Object.entries(n.attrs).map(([k, v]) => attrToProto(k, v)), ...((n.subgraphs ?? []) as InstanceType<typeof onnx.AttributeProto>[])],
         }),
       ),
       initializer: [...g.initializers].map(([k, t]) => tensorToProto(k, t)),

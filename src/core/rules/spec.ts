@@ -21,7 +21,9 @@ export type RuleSpec =
   | { rule: 'relu_deconvnet' }
   | { rule: 'relu_guided_backprop' }
   | { rule: 'merge_into_preceding' }
-  | { rule: 'none' };
+  | { rule: 'none' }
+  /** LRN layers: Binder et al.'s Taylor redistribution, ε- or β-variant (exactly one is set). */
+  | { rule: 'lrn-taylor'; epsilon?: number; beta?: number };
 
 export const RULE_NAMES = [
   'epsilon',
@@ -38,6 +40,7 @@ export const RULE_NAMES = [
   'relu_guided_backprop',
   'merge_into_preceding',
   'none',
+  'lrn-taylor',
 ] as const;
 
 export const LINEAR_RULES = new Set(['epsilon', 'zplus', 'alphabeta', 'gamma', 'zbox', 'wsquare', 'flat', 'gradient']);
@@ -46,6 +49,12 @@ export const LINEAR_RULES = new Set(['epsilon', 'zplus', 'alphabeta', 'gamma', '
 export const LRP_RULES = ['epsilon', 'zplus', 'alphabeta', 'gamma', 'zbox', 'wsquare', 'flat'] as const;
 
 export const DEFAULT_STABILIZER = 1e-6;
+
+/**
+ * ε of the LRN Taylor rule when none is given: small, so each LRN layer stays conservative (the
+ * dense/conv rules do the damping); it only keeps Σ_j q_jk = 0 from dividing by zero.
+ */
+export const LRN_DEFAULT_EPSILON = 1e-6;
 
 /** Parameters a rule name can take on the command line (`--epsilon`, `--gamma`, …). */
 export interface RuleParams {
@@ -77,6 +86,7 @@ const RULE_PARAMS: Record<(typeof RULE_NAMES)[number], readonly (keyof RuleParam
   relu_guided_backprop: [],
   merge_into_preceding: [],
   none: [],
+  'lrn-taylor': ['epsilon', 'beta'],
 };
 
 /** The parameters a rule takes (by any of its names); [] for an unknown name. */
@@ -104,6 +114,9 @@ const ALIASES: Record<string, string> = {
   zb: 'zbox',
   w2: 'wsquare',
   'w-square': 'wsquare',
+  // The paper's name for passing relevance through a layer unchanged (LRN's identity treatment).
+  identity: 'pass',
+  lrn_taylor: 'lrn-taylor',
 };
 
 /** The canonical name of a rule (aliases and Zennit's class names too), or undefined. */
@@ -169,6 +182,11 @@ export function makeRule(name: string, p: RuleParams = {}, where?: string, known
     case 'wsquare':
     case 'flat':
       return { rule, stabilizer: stab };
+    case 'lrn-taylor':
+      if (p.epsilon !== undefined && p.beta !== undefined) throw at('the lrn-taylor rule takes epsilon (ε-variant) or beta (β-variant), not both');
+      // ε = 0 would divide 0 by 0 wherever an LRN input is 0.
+      if (p.epsilon !== undefined && !(p.epsilon > 0)) throw at(`the lrn-taylor rule needs epsilon > 0, got ${p.epsilon}`);
+      return p.beta !== undefined ? { rule, beta: p.beta } : { rule, epsilon: p.epsilon ?? LRN_DEFAULT_EPSILON };
     case 'norm':
       if (p.epsilon !== undefined && p.stabilizer !== undefined && p.epsilon !== p.stabilizer)
         throw at('the norm rule takes epsilon or stabilizer (the same parameter), not both');
@@ -220,6 +238,8 @@ export function describeRule(r: RuleSpec): string {
       return `zbox(${f(r.low)},${f(r.high)})`;
     case 'norm':
       return `norm(${f(r.epsilon)})`;
+    case 'lrn-taylor':
+      return r.beta !== undefined ? `lrn-taylor(beta=${f(r.beta)})` : `lrn-taylor(epsilon=${f(r.epsilon!)})`;
     default:
       return r.rule;
   }

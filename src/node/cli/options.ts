@@ -50,7 +50,26 @@ export function ruleParamOptions(cmd: Command, epsilonDefault = '1e-6'): Command
     .option('--beta <b>', 'beta of the alpha-beta rule (default alpha - 1)', num('--beta'))
     .option('--low <l>', 'lower bound of the zB/box rule, in the values the first layer sees (default: from --input-range or the model card)', num('--low'))
     .option('--high <h>', 'upper bound of the zB/box rule (default: from --input-range or the model card)', num('--high'))
-    .option('--stabilizer <s>', 'stabiliser of the z+, alpha-beta, gamma, box, w² and flat rules (default 1e-6)', num('--stabilizer'));
+    .option('--stabilizer <s>', 'stabiliser of the z+, alpha-beta, gamma, box, w² and flat rules (default 1e-6)', num('--stabilizer'))
+    .addOption(new Option('--lrn <treatment>', 'LRP on every LRN layer: taylor (Binder et al., default) or identity').choices(['taylor', 'identity']))
+    .option('--lrn-epsilon <e>', 'epsilon of the Taylor LRN rule, > 0 (default 1e-6)', num('--lrn-epsilon'))
+    .option('--lrn-beta <b>', 'use the beta variant of the Taylor LRN rule with this beta ≥ 0 instead of the epsilon variant', num('--lrn-beta'));
+}
+
+/** The LRN treatment from --lrn, --lrn-epsilon and --lrn-beta (undefined: the default). */
+function lrnChoice(f: MethodFlags): ExplainerOptions['lrn'] {
+  if (f.lrn === undefined && f.lrnEpsilon === undefined && f.lrnBeta === undefined) return undefined;
+  if (f.lrn === 'identity') {
+    if (f.lrnEpsilon !== undefined || f.lrnBeta !== undefined)
+      throw new Error(`--lrn identity takes no ${f.lrnEpsilon !== undefined ? '--lrn-epsilon' : '--lrn-beta'}`);
+    return 'identity';
+  }
+  if (f.lrnEpsilon !== undefined && f.lrnBeta !== undefined)
+    throw new Error('give either --lrn-epsilon (epsilon variant) or --lrn-beta (beta variant), not both');
+  if (f.lrnEpsilon !== undefined && !(f.lrnEpsilon > 0)) throw new Error(`--lrn-epsilon must be > 0, got ${f.lrnEpsilon}`);
+  if (f.lrnBeta !== undefined && !(f.lrnBeta >= 0)) throw new Error(`--lrn-beta must be ≥ 0, got ${f.lrnBeta}`);
+  if (f.lrnBeta !== undefined) return { rule: 'lrn-taylor', beta: f.lrnBeta };
+  return f.lrnEpsilon !== undefined ? { rule: 'lrn-taylor', epsilon: f.lrnEpsilon } : { rule: 'lrn-taylor' };
 }
 
 /** --composite, --rule and --rules: which LRP rule each layer gets; `compositeDefault` says what applies without them. */
@@ -117,6 +136,9 @@ export interface MethodFlags {
   low?: number;
   high?: number;
   stabilizer?: number;
+  lrn?: string;
+  lrnEpsilon?: number;
+  lrnBeta?: number;
   inputRange?: number[];
   steps?: number;
   samples?: number;
@@ -160,12 +182,15 @@ export function explainerOptions(f: MethodFlags, method: Method = checkMethod(f.
     if (extra && ruleName(f.rule))
       throw new Error(`--rule ${f.rule} takes no --${extra}${takes.length ? ` (it takes ${takes.map((k) => `--${k}`).join(', ')})` : ''}`);
   }
+  const lrn = lrnChoice(f);
+  if (lrn !== undefined && method !== 'lrp') throw new Error(`--lrn, --lrn-epsilon and --lrn-beta apply to --method lrp, not ${f.method ?? method}`);
   if (f.noiseLevel !== undefined && f.noiseLevel < 0) throw new Error(`--noise-level must be ≥ 0, got ${f.noiseLevel}`);
   return {
     method,
     composite: f.composite,
     rule: f.rule,
     rules: f.rules ? readRulesFile(f.rules) : undefined,
+    lrn,
     params,
     inputRange: f.inputRange as [number, number] | undefined,
     steps: f.steps,
