@@ -4,7 +4,11 @@
  * repeatable and resumable training, and AIS against the exact value.
  */
 import { describe, expect, it } from 'vitest';
-import { aisLogZ, exactLogZ, logMeanExp, meanLogProb } from '../src/core/boltzmann/likelihood.js';
+import { buildAisGraph } from '../src/core/boltzmann/graphs.js';
+import { aisLogZ, betaSchedule, exactLogZ, logMeanExp, meanLogProb } from '../src/core/boltzmann/likelihood.js';
+import { encodeModel } from '../src/core/onnx/model.js';
+import { float32 } from '../src/core/onnx/tensor.js';
+import { openSession } from '../src/core/runtime.js';
 import { moveOffsets, type RbmParams, uncentered } from '../src/core/boltzmann/rbm.js';
 import { type BinaryData, RbmTrainer, type RbmTrainOptions } from '../src/core/boltzmann/train.js';
 import { gaussian, rngFor } from '../src/core/math/rng.js';
@@ -215,6 +219,61 @@ describe('AIS', () => {
     expect(value).toBeCloseTo(Math.log(2), 12);
     // weights 1 and 3: sample sd √2, se of the mean 1, of its log 1/2.
     expect(stdErr).toBeCloseTo(0.5, 12);
+  });
+
+  it('one block of temperatures: weight increments and sweeps equal a float64 AIS fed the same uniforms', async () => {
+    const p = randomRbm(5, 3, 31);
+    const u = uncentered(p);
+    const [nv, nh, M, T] = [5, 3, 4, 3];
+    const aB = [0.5, -1, 0.25, 0, 2];
+    const betas = [0, 0.2, 0.5, 0.9];
+    const rng = rngFor(9, 'ais-block-test');
+    const v0 = Array.from({ length: M * nv }, () => (rng() < 0.5 ? 1 : 0));
+    const uh = Array.from({ length: T * M * nh }, rng);
+    const uv = Array.from({ length: T * M * nv }, rng);
+    const session = await openSession(undefined, encodeModel(buildAisGraph(nv, nh, T)));
+    const out = await session.run({
+      W: float32([nv, nh], u.W),
+      a: float32([nv], u.a),
+      c: float32([nh], u.c),
+      aB: float32([nv], aB),
+      betas: float32([T + 1], betas),
+      v: float32([M, nv], v0),
+      uh: float32([T, M, nh], uh),
+      uv: float32([T, M, nv], uv),
+    });
+    await session.release();
+    const sig = (t: number) => 1 / (1 + Math.exp(-t));
+    const sp = (t: number) => Math.log1p(Math.exp(t));
+    const hin = (v: number[], j: number) => u.c[j]! + v.reduce((s, vi, i) => s + vi * u.W[i * nh + j]!, 0);
+    const logStar = (v: number[], b: number) =>
+      v.reduce((s, vi, i) => s + vi * ((1 - b) * aB[i]! + b * u.a[i]!), 0) + Array.from({ length: nh }, (_, j) => sp(b * hin(v, j))).reduce((s, x) => s + x, 0);
+    for (let m = 0; m < M; m++) {
+      let v = v0.slice(m * nv, m * nv + nv);
+      let w = 0;
+      for (let t = 1; t <= T; t++) {
+        const b = betas[t]!;
+        w += logStar(v, b) - logStar(v, betas[t - 1]!);
+        const h = Array.from({ length: nh }, (_, j) => (uh[((t - 1) * M + m) * nh + j]! < sig(b * hin(v, j)) ? 1 : 0));
+        v = Array.from({ length: nv }, (_, i) => {
+          const z = (1 - b) * aB[i]! + b * (u.a[i]! + h.reduce((s, hj, j) => s + u.W[i * nh + j]! * hj, 0));
+          return uv[((t - 1) * M + m) * nv + i]! < sig(z) ? 1 : 0;
+        });
+      }
+      expect((out.dlogw!.data as Float32Array)[m]!).toBeCloseTo(w, 4);
+      expect(Array.from((out.v_new!.data as Float32Array).subarray(m * nv, m * nv + nv))).toEqual(v);
+    }
+  });
+
+  it('schedules run from 0 to 1, increasing', () => {
+    for (const kind of ['linear', 'geometric'] as const) {
+      const b = Array.from(betaSchedule(kind, 50));
+      expect(b[0]).toBe(0);
+      expect(b[50]).toBeCloseTo(1, 12);
+      for (let k = 1; k <= 50; k++) expect(b[k]!).toBeGreaterThan(b[k - 1]!);
+    }
+    expect(betaSchedule('geometric', 50)[1]).toBeCloseTo(1e-3, 12);
+    expect(betaSchedule('linear', 50)[1]).toBeCloseTo(0.02, 12);
   });
 
   it('estimates log Z of a small RBM within 0.1 nats of the exact value, for several seeds', async () => {
