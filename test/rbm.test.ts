@@ -207,6 +207,12 @@ describe('training runs', () => {
     });
   }
 
+  it('refuses to resume a CD checkpoint as PCD (it has no persistent chains)', async () => {
+    const t = await RbmTrainer.create(data, { ...base, method: 'cd' });
+    await t.release();
+    await expect(RbmTrainer.create(data, base, t.snapshot())).rejects.toThrow(/made by CD training; resume it with the same method/);
+  });
+
   it('refuses non-binary data, saying how to binarise', async () => {
     const bad = { ...data, x: data.x.map((v, i) => (i === 3 ? 0.5 : v)) };
     await expect(RbmTrainer.create(bad, base)).rejects.toThrow(/must be binary.*value 3 is 0\.5.*binarise/);

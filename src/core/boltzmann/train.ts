@@ -87,6 +87,8 @@ export class RbmTrainer {
       state = { params, chains: opts.method === 'pcd' ? initialChains(data, opts) : null, epoch: 0, step: 0 };
     } else if (state.params.nv !== data.nv || state.params.nh !== opts.hidden) {
       throw new Error(`the checkpoint is a ${state.params.nv}-${state.params.nh} RBM, not ${data.nv}-${opts.hidden}`);
+    } else if ((opts.method === 'pcd') !== (state.chains !== null)) {
+      throw new Error(`the checkpoint was made by ${state.chains ? 'PCD' : 'CD'} training; resume it with the same method`);
     }
     const graph = buildRbmStepGraph(data.nv, opts.hidden, opts.k ?? 1);
     const session = await openSession(opts.runtime, encodeModel(graph, 'relprop-rbm-step'), { threads: opts.threads ?? 1 }, 'the RBM training graph');
