@@ -234,7 +234,7 @@ describe('AIS', () => {
     const aB = [0.5, -1, 0.25, 0, 2];
     const betas = [0, 0.2, 0.5, 0.9];
     const rng = rngFor(9, 'ais-block-test');
-    const v0 = Array.from({ length: M * nv }, () => (rng() < 0.5 ? 1 : 0));
+    const v0: number[] = Array.from({ length: M * nv }, () => (rng() < 0.5 ? 1 : 0));
     const uh = Array.from({ length: T * M * nh }, rng);
     const uv = Array.from({ length: T * M * nv }, rng);
     const session = await openSession(undefined, encodeModel(buildAisGraph(nv, nh, T)));
@@ -262,7 +262,7 @@ describe('AIS', () => {
         w += logStar(v, b) - logStar(v, betas[t - 1]!);
         const h = Array.from({ length: nh }, (_, j) => (uh[((t - 1) * M + m) * nh + j]! < sig(b * hin(v, j)) ? 1 : 0));
         v = Array.from({ length: nv }, (_, i) => {
-          const z = (1 - b) * aB[i]! + b * (u.a[i]! + h.reduce((s, hj, j) => s + u.W[i * nh + j]! * hj, 0));
+          const z = (1 - b) * aB[i]! + b * (u.a[i]! + h.reduce<number>((s, hj, j) => s + u.W[i * nh + j]! * hj, 0));
           return uv[((t - 1) * M + m) * nv + i]! < sig(z) ? 1 : 0;
         });
       }
