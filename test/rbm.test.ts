@@ -213,6 +213,12 @@ describe('training runs', () => {
     await expect(RbmTrainer.create(data, base, t.snapshot())).rejects.toThrow(/made by CD training; resume it with the same method/);
   });
 
+  it('stops with a clear error when the parameters stop being finite', async () => {
+    const t = await RbmTrainer.create(data, { ...base, lr: 1e38, decay: 1e10 });
+    await expect(t.epoch()).rejects.toThrow(/training diverged at step \d+ \(non-finite parameters\); lower the learning rate/);
+    await t.release();
+  });
+
   it('refuses non-binary data, saying how to binarise', async () => {
     const bad = { ...data, x: data.x.map((v, i) => (i === 3 ? 0.5 : v)) };
     await expect(RbmTrainer.create(bad, base)).rejects.toThrow(/must be binary.*value 3 is 0\.5.*binarise/);
