@@ -1,0 +1,230 @@
+/**
+ * `relprop rbm train` and `relprop rbm loglik`: restricted Boltzmann machines on binary data
+ * (src/core/boltzmann). A model is an ONNX file computing p(h | v) with a JSON card beside it.
+ */
+import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
+import { Option, type Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { aisLogZ, exactLogZ, MAX_ENUMERATED_UNITS, meanLogProb, type BetaSchedule } from '../../core/boltzmann/likelihood.js';
+import { rbmFromOnnx, rbmToOnnx } from '../../core/boltzmann/model-file.js';
+import { dataMean, RbmTrainer, type RbmTrainOptions } from '../../core/boltzmann/train.js';
+import { readRbmCheckpoint, writeRbmCheckpoint } from '../boltzmann/checkpoint.js';
+import { type Binarize, loadBinaryData } from '../boltzmann/data.js';
+import { checkOutputFiles, checkOutputFolder, writeFilesAtomic } from '../io/atomic.js';
+import { quietOption, seedOption, threadsOption } from './options.js';
+import { num, posInt } from './values.js';
+
+/** Smaller layer up to this size: the per-epoch progress line includes the exact training log-likelihood. */
+const PROGRESS_EXACT_UNITS = 16;
+
+interface DataFlags {
+  data: string;
+  binarize: Binarize;
+  split: 'train' | 'test';
+  limit?: number;
+  seed: number;
+  threads?: number;
+  quiet?: boolean;
+}
+
+function dataOptions(cmd: Command, split: 'train' | 'test'): Command {
+  return cmd
+    .requiredOption('--data <path>', 'binary data: IDX images file or MNIST-style folder, or .npy [samples, …]')
+    .addOption(
+      new Option('--binarize <how>', 'threshold: value ≥ 0.5 → 1; sample: Bernoulli(value), seeded; none: the data must already be 0/1')
+        .choices(['threshold', 'sample', 'none'])
+        .default('threshold'),
+    )
+    .addOption(new Option('--split <name>', 'IDX folders: which split').choices(['train', 'test']).default(split))
+    .option('--limit <n>', 'use the first n samples', posInt('--limit'));
+}
+
+interface TrainFlags extends DataFlags {
+  hidden: number;
+  out: string;
+  method: 'cd' | 'pcd';
+  k: number;
+  lr: number;
+  nu: number;
+  weightDecay: number;
+  batchSize: number;
+  chains?: number;
+  uncentered?: boolean;
+  epochs: number;
+  checkpointDir?: string;
+  resume?: boolean;
+}
+
+interface EpochRecord {
+  epoch: number;
+  reconstruction_error: number;
+  train_loglik_exact?: number;
+}
+
+async function trainRbm(f: TrainFlags): Promise<void> {
+  checkOutputFiles([
+    { flag: '--out', path: f.out, ext: ['.onnx'] },
+    { flag: '--out', path: f.out.replace(/\.onnx$/i, '.json'), ext: ['.json'] },
+  ]);
+  if (f.checkpointDir) checkOutputFolder('--checkpoint-dir', f.checkpointDir);
+  if (f.resume && !f.checkpointDir) throw new Error('--resume needs --checkpoint-dir');
+  const data = loadBinaryData(f.data, f);
+  const opts: RbmTrainOptions = {
+    hidden: f.hidden,
+    method: f.method,
+    k: f.k,
+    lr: f.lr,
+    nu: f.nu,
+    decay: f.weightDecay,
+    batchSize: f.batchSize,
+    chains: f.chains,
+    centered: !f.uncentered,
+    seed: f.seed,
+    threads: f.threads ?? 0,
+  };
+  // Everything that shapes the run except its length: a checkpoint resumes only under the same.
+  const settings = { ...opts, threads: undefined, data: f.data, binarize: f.binarize, split: f.split, samples: data.n, visible: data.nv };
+  let history: EpochRecord[] = [];
+  let resume;
+  if (f.resume) {
+    const c = readRbmCheckpoint<EpochRecord>(f.checkpointDir!);
+    if (!c) throw new Error(`--resume: no checkpoint in ${f.checkpointDir}`);
+    const saved = JSON.stringify(c.settings);
+    const now = JSON.stringify(JSON.parse(JSON.stringify(settings)));
+    if (saved !== now)
+      throw new Error(`--resume: the checkpoint in ${f.checkpointDir} was made with other settings (${saved}); use the same ones or another folder`);
+    ({ history, state: resume } = c);
+    if (!f.quiet) process.stderr.write(`relprop: resuming after epoch ${resume.epoch} from ${f.checkpointDir}\n`);
+  }
+  const trainer = await RbmTrainer.create(data, opts, resume);
+  const exactProgress = Math.min(data.nv, f.hidden) <= PROGRESS_EXACT_UNITS;
+  const started = Date.now();
+  try {
+    while (trainer.snapshot().epoch < f.epochs) {
+      const epoch = trainer.snapshot().epoch + 1;
+      let recon: number;
+      try {
+        recon = await trainer.epoch((done, total, r) => {
+          if (!f.quiet && process.stderr.isTTY)
+            process.stderr.write(`\repoch ${epoch}/${f.epochs}: step ${done}/${total}, reconstruction error ${r.toFixed(4)}`);
+        });
+      } catch (e) {
+        const kept = f.checkpointDir && epoch > 1 ? `; the last checkpoint (epoch ${epoch - 1}) is kept in ${f.checkpointDir}` : '';
+        throw new Error(`${(e as Error).message}${kept}`);
+      }
+      const record: EpochRecord = { epoch, reconstruction_error: recon };
+      if (exactProgress) record.train_loglik_exact = await meanLogProb(trainer.params, data.x, await exactLogZ(trainer.params, opts));
+      history.push(record);
+      if (!f.quiet) {
+        if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+        const ll = record.train_loglik_exact === undefined ? '' : `, exact train log-likelihood ${record.train_loglik_exact.toFixed(4)} nats`;
+        process.stdout.write(`epoch ${epoch}/${f.epochs}: reconstruction error ${recon.toFixed(4)}${ll}\n`);
+      }
+      if (f.checkpointDir) await writeRbmCheckpoint(f.checkpointDir, { settings, state: trainer.snapshot(), history });
+    }
+  } finally {
+    await trainer.release();
+  }
+  const p = trainer.params;
+  const card = {
+    kind: 'rbm',
+    architecture: { visible: p.nv, hidden: p.nh, centered: opts.centered },
+    outputs: { hidden: 'p(h = 1 | v) = sigmoid(hidden_bias + W^T (visible - visible_offset))' },
+    training: { ...settings, threads: opts.threads, epochs: f.epochs, seconds: Math.round((Date.now() - started) / 1000), cores: availableParallelism() },
+    history,
+    command: `relprop ${process.argv.slice(2).join(' ')}`,
+    relprop_version: '0.1.0',
+  };
+  const cardPath = f.out.replace(/\.onnx$/i, '.json');
+  await writeFilesAtomic([
+    [f.out, rbmToOnnx(p)],
+    [cardPath, `${JSON.stringify(card, null, 2)}\n`],
+  ]);
+  if (!f.quiet) process.stdout.write(`wrote ${f.out} and ${cardPath}\n`);
+}
+
+interface LoglikFlags extends DataFlags {
+  model: string;
+  estimator?: 'exact' | 'ais';
+  chains: number;
+  temperatures: number;
+  schedule: BetaSchedule;
+  json?: boolean;
+}
+
+async function loglikRbm(f: LoglikFlags): Promise<void> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(f.model);
+  } catch (e) {
+    throw new Error(`cannot read model ${f.model}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const p = rbmFromOnnx(bytes, f.model);
+  const data = loadBinaryData(f.data, f);
+  if (data.nv !== p.nv) throw new Error(`${f.data} has ${data.nv} values per sample; the model ${basename(f.model)} has ${p.nv} visible units`);
+  const smaller = Math.min(p.nv, p.nh);
+  const estimator = f.estimator ?? (smaller <= MAX_ENUMERATED_UNITS ? 'exact' : 'ais');
+  const run = { threads: f.threads ?? 0 };
+  let logZ: number;
+  let stdErr: number | undefined;
+  if (estimator === 'exact') logZ = await exactLogZ(p, run);
+  else {
+    // The base model matches the data's pixel means (as in the centered-DBM reference): AIS is
+    // unbiased for any base, but a base far from the target (e.g. the model's own visible biases)
+    // gave a confident 1.4-nat underestimate on a 784-16 Fashion-MNIST RBM.
+    const baseBias = Array.from(dataMean(data), (m) => {
+      const q = Math.min(0.99, Math.max(0.01, m));
+      return Math.log(q / (1 - q));
+    });
+    ({ logZ, stdErr } = await aisLogZ(p, { ...run, chains: f.chains, temperatures: f.temperatures, schedule: f.schedule, seed: f.seed, baseBias }));
+  }
+  const ll = await meanLogProb(p, data.x, logZ, run);
+  if (f.json) {
+    process.stdout.write(`${JSON.stringify({ estimator, samples: data.n, mean_loglik: ll, log_z: logZ, log_z_std_err: stdErr ?? null })}\n`);
+  } else if (!f.quiet) {
+    const z =
+      estimator === 'exact'
+        ? `exact log Z ${logZ.toFixed(4)}`
+        : `AIS log Z ${logZ.toFixed(4)} ± ${stdErr!.toFixed(4)} (s.e., ${f.chains} chains, ${f.temperatures} ${f.schedule} temperatures)`;
+    process.stdout.write(`mean log p(v) ${ll.toFixed(4)} nats over ${data.n} samples; ${z}\n`);
+  }
+}
+
+export function registerRbmCommands(program: Command): void {
+  const rbm = program.command('rbm').description('restricted Boltzmann machines on binary data (training and likelihoods)');
+  const train = rbm
+    .command('train')
+    .description('train a binary RBM by CD-k or PCD, optionally centered; saves an ONNX graph of p(h | v) and a JSON card')
+    .requiredOption('--hidden <n>', 'hidden units', posInt('--hidden'))
+    .requiredOption('--out <file>', 'model (.onnx; the card goes beside it as .json)')
+    .addOption(new Option('--method <m>', 'cd: chains start at the batch; pcd: persistent chains').choices(['cd', 'pcd']).default('pcd'))
+    .option('--k <n>', 'Gibbs sweeps per update', posInt('--k'), 1)
+    .option('--lr <rate>', 'learning rate', num('--lr'), 0.01)
+    .option('--nu <rate>', 'rate of the hidden offsets’ moving average (centered)', num('--nu'), 0.01)
+    .option('--weight-decay <w>', 'L2 weight decay', num('--weight-decay'), 0)
+    .option('--batch-size <n>', 'mini-batch size', posInt('--batch-size'), 25)
+    .option('--chains <n>', 'PCD: persistent chains (default: the batch size)', posInt('--chains'))
+    .option('--uncentered', 'zero offsets (the usual RBM)')
+    .option('--epochs <n>', 'epochs', posInt('--epochs'), 10)
+    .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch')
+    .option('--resume', 'continue from the checkpoint in --checkpoint-dir');
+  dataOptions(train, 'train');
+  seedOption(train, 'initialisation, order, Gibbs sampling, --binarize sample', 0);
+  quietOption(threadsOption(train)).action(async (opts) => trainRbm(opts));
+
+  const loglik = rbm
+    .command('loglik')
+    .description(`mean log-likelihood of data under an RBM: exact (smaller layer ≤ ${MAX_ENUMERATED_UNITS} units) or AIS`)
+    .requiredOption('--model <file>', 'RBM saved by relprop rbm train (.onnx)')
+    .addOption(
+      new Option('--estimator <e>', `exact, or ais (default: exact when the smaller layer has ≤ ${MAX_ENUMERATED_UNITS} units)`).choices(['exact', 'ais']),
+    )
+    .option('--chains <n>', 'AIS chains', posInt('--chains'), 100)
+    .option('--temperatures <n>', 'AIS intermediate temperatures', posInt('--temperatures'), 1000)
+    .addOption(new Option('--schedule <s>', 'AIS β schedule').choices(['linear', 'geometric']).default('linear'))
+    .option('--json', 'print JSON');
+  dataOptions(loglik, 'test');
+  seedOption(loglik, 'AIS, --binarize sample', 0);
+  quietOption(threadsOption(loglik)).action(async (opts) => loglikRbm(opts));
+}
