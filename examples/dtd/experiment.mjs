@@ -33,7 +33,7 @@ const spec = {
 };
 const opts = { epochs: 40, batchSize: 32, lr: 3e-3, seed: 0, threads: 1 };
 const trainer = new Trainer(spec, opts);
-await trainer.fitQuality(train);
+await trainer.fit(train);
 const score = await trainer.evaluate(test);
 const bias = Array.from(trainer.params.get('dense_0.bias').data);
 const model = trainer.inferenceModel();
@@ -120,7 +120,7 @@ const deepSpec = {
 };
 const sizes = { J: 400, K: 100, L: 100, C: 10 };
 const deepTrainer = new Trainer(deepSpec, opts);
-await deepTrainer.fitQuality(train);
+await deepTrainer.fit(train);
 const deepScore = await deepTrainer.evaluate(test);
 const deepModel = deepTrainer.inferenceModel();
 writeFileSync(join(out, 'deep-model.onnx'), deepModel);
