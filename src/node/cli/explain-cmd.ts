@@ -12,7 +12,15 @@ import { boxBoundsFromRange, boxBoundsNote } from './box-bounds.js';
 import { heatmapPngs, numberedPaths } from './heatmaps.js';
 import { imageOptionsFor, loadInput, type ImageFlags } from './inputs.js';
 import { explainerOptions, type MethodFlags } from './options.js';
+import { checkMethod, METHODS } from '../../core/explain/resolve.js';
+import { nearestRootTaylor, sensitivity } from '../../core/explain/taylor.js';
+
+/** The deep Taylor baselines, run on a gradient explainer (explain only: they are not graph methods). */
+const TAYLOR_METHODS = ['sensitivity', 'taylor'] as const;
+export const EXPLAIN_METHODS = [...METHODS, ...TAYLOR_METHODS];
 import { parseTarget } from './values.js';
+import type { TensorData } from '../../core/onnx/tensor.js';
+import type { Target } from '../../core/explain/explainer.js';
 
 export interface ExplainFlags extends MethodFlags, ImageFlags {
   model: string;
@@ -43,8 +51,13 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
   if (f.saveExplainer) outputs.push({ flag: '--save-explainer', path: f.saveExplainer, ext: ['.onnx'] });
   checkOutputFiles(outputs);
   const target = parseTarget(f.target);
-  const opts = explainerOptions(f);
+  const baseline = (TAYLOR_METHODS as readonly string[]).includes(f.method ?? '') ? (f.method as (typeof TAYLOR_METHODS)[number]) : undefined;
+  if (!baseline && f.method !== undefined && !(METHODS as readonly string[]).includes(f.method.replace(/_/g, '-')))
+    throw unknownNameError('method', f.method, EXPLAIN_METHODS);
+  const opts = explainerOptions(f, baseline ? 'gradient' : checkMethod(f.method ?? 'lrp'));
+  if (baseline && f.audit) throw new Error(`--audit applies to --method lrp, not ${baseline}`);
   const ex = await Explainer.create(f.model, { ...opts, audit: opts.method === 'lrp' && (f.audit || !!f.summary) });
+  const method = baseline ?? opts.method;
   try {
     const loaded = loadInput(f.input, ex.model, f);
     const x = ex.validateInput(loaded.tensor);
@@ -62,7 +75,7 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
           )
         : null;
     bar?.start(N, 0);
-    const res = await ex.explain(x, { target, onProgress: (done) => bar?.update(done) });
+    const res = baseline ? await explainBaseline(baseline, ex, x, target) : await ex.explain(x, { target, onProgress: (done) => bar?.update(done) });
     bar?.stop();
     const K = res.logits.dims[1]!;
     const names = classNamesFor(f.model, K);
@@ -70,7 +83,7 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
     const files: [string, Uint8Array | string][] = [[f.out, encodeNpy(res.relevance)]];
     if (f.heatmap) {
       const layout = f.layout ?? imageOptionsFor(ex.model, f).layout ?? 'nchw';
-      const what = opts.method === 'lrp' ? `lrp ${opts.rule ?? opts.composite ?? 'epsilon-plus-flat'}` : opts.method;
+      const what = opts.method === 'lrp' ? `lrp ${opts.rule ?? opts.composite ?? 'epsilon-plus-flat'}` : method;
       const pngs = heatmapPngs(res.relevance, {
         colormap,
         layout,
@@ -96,7 +109,7 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
       const summary = {
         model: f.model,
         input: f.input,
-        method: opts.method,
+        method,
         composite: opts.method === 'lrp' && !opts.rule ? (opts.composite ?? 'epsilon-plus-flat') : undefined,
         rule: opts.rule,
         classes: names,
@@ -131,6 +144,33 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
   } finally {
     await ex.release();
   }
+}
+
+/**
+ * Sensitivity ((∂f/∂x)²) or one-shot Taylor at a nearest root inside the input range, which
+ * comes from --input-range or the model card (no default: the root must stay in a known box).
+ */
+async function explainBaseline(which: (typeof TAYLOR_METHODS)[number], ex: Explainer, x: TensorData, target: Target | undefined) {
+  if (which === 'sensitivity') return { ...(await sensitivity(ex, x, { target })), audit: undefined };
+  const range = ex.options.inputRange;
+  if (!range)
+    throw new Error(
+      '--method taylor needs the input range to search the root in: pass --input-range LO,HI or give the model a card with "input": {"range": [LO, HI]}',
+    );
+  const r = await nearestRootTaylor(ex, x, { target, low: range[0], high: range[1] });
+  const missed = r.reached.filter((v) => !v).length;
+  if (missed)
+    process.stderr.write(
+      `relprop: warning: taylor: no root found within the input range for ${missed} of ${r.reached.length} samples (the relevance misses the residual)\n`,
+    );
+  const K = r.logits.dims[1]!;
+  const logits = r.logits.data as Float32Array;
+  const predicted = r.targets.map((_, i) => {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (logits[i * K + k]! > logits[i * K + best]!) best = k;
+    return best;
+  });
+  return { logits: r.logits, relevance: r.relevance, targets: r.targets, predicted, audit: undefined };
 }
 
 function sumSample(d: Float32Array, i: number, N: number): number {

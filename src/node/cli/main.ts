@@ -51,7 +51,7 @@ const explain = program
   .option('--summary <file>', 'JSON summary: logits, predicted class, target, relevance sum vs logit, layer audit')
   .option('--audit', 'print the per-layer conservation audit (LRP)')
   .option('--save-explainer <file>', 'save the compiled explainer ONNX graph');
-explainMethodOptions(explain);
+explainMethodOptions(explain, ['sensitivity', 'taylor']);
 imageOptions(explain, 'image input', true);
 quietOption(explain).action(async (opts) => explainCommand(opts));
 

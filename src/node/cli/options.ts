@@ -113,8 +113,8 @@ export function imageFitOptions(cmd: Command, scope: string): Command {
 }
 
 /** The method flags of `explain` and `inspect`. */
-export function explainMethodOptions(cmd: Command): Command {
-  cmd.option('--method <name>', `attribution method: ${METHODS.join(', ')}`, 'lrp');
+export function explainMethodOptions(cmd: Command, more: readonly string[] = []): Command {
+  cmd.option('--method <name>', `attribution method: ${[...METHODS, ...more].join(', ')}`, 'lrp');
   lrpRuleChoiceOptions(cmd, 'epsilon-plus-flat');
   ruleParamOptions(cmd);
   inputRangeOption(cmd);
