@@ -67,5 +67,9 @@ describe('relprop molecules', () => {
     const r3 = await relprop(['molecules', 'train', DATA, '--size', '10', '--quiet']);
     expect(r3.stderr).toMatch(/^relprop: error: molecule id \d+: \d+ atoms, more than --size 10\n$/);
     expect(existsSync(out)).toBe(false);
+    // The results must not land where the model's pipeline JSON goes (nor the reverse).
+    const clash = await relprop(['molecules', 'train', DATA, '--out', join(tmp, 'm.json'), '--model', join(tmp, 'm.onnx'), '--quiet']);
+    expect(clash.stderr).toMatch(/^relprop: error: --out .*m\.json is where the model's pipeline goes .*; choose another name\n$/);
+    expect(existsSync(join(tmp, 'm.json')) || existsSync(join(tmp, 'm.onnx'))).toBe(false);
   });
 });

@@ -4,6 +4,7 @@
  * set (a folder of JSONL parts or one JSONL file). Results print as a table per target and, with
  * --out, go to JSON (and the network to ONNX + JSON) written all or none.
  */
+import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { DEFAULT_TARGETS, type MoleculeRecord, targetUnit } from '../../core/molecules/dataset.js';
 import { krrPredict, KRR_DEFAULTS, makeSplit, matrixSet, meanPredictor, representationRows, targetRows } from '../../core/molecules/experiment.js';
@@ -108,6 +109,11 @@ async function train(
   o: Common & { epochs: number; batchSize: number; lr: number; seed: number; testRealisations: number; threads?: number; maxTrain?: number; model?: string },
 ) {
   const log = (s: string) => o.quiet || process.stderr.write(`${s}\n`);
+  // Checked before the work: the pipeline JSON goes beside the model and must not replace the results.
+  if (o.model && !o.model.endsWith('.onnx')) throw new Error(`--model must end in .onnx, got ${o.model}`);
+  const pipeline = o.model?.replace(/\.onnx$/, '.json');
+  if (pipeline && o.out && resolve(pipeline) === resolve(o.out))
+    throw new Error(`--out ${o.out} is where the model's pipeline goes (${pipeline}); choose another name`);
   const { targets, records, split } = load(data, o);
   const T = targets.length;
   const trainIdx = o.maxTrain ? split.train.slice(0, o.maxTrain) : split.train;
@@ -138,12 +144,11 @@ async function train(
     results: rows,
   };
   if (o.out) files.push([o.out, `${JSON.stringify(summary, null, 1)}\n`]);
-  if (o.model) {
-    if (!o.model.endsWith('.onnx')) throw new Error(`--model must end in .onnx, got ${o.model}`);
+  if (o.model && pipeline) {
     const { onEpoch: _, runtime: __, ...options } = model.options;
     files.push([o.model, qmInferenceModel(model)]);
     files.push([
-      o.model.replace(/\.onnx$/, '.json'),
+      pipeline,
       `${JSON.stringify({ kind: 'relprop-molecules', targets, units: targets.map(targetUnit), targetMean: [...model.targetMean], targetStd: [...model.targetStd], options, expansion: expansionToJson(model.expansion) })}\n`,
     ]);
   }
