@@ -34,6 +34,9 @@ interface Case {
   x: TensorData;
   labels?: number[];
   values?: Float32Array;
+  /** Multi-task MSE: 1 where a target is present (values then has one row of K per sample). */
+  mask?: Float32Array;
+  weights?: number[];
 }
 
 const cases: Case[] = [
@@ -205,12 +208,36 @@ const cases: Case[] = [
     x: { dtype: 'float32', dims: [3, 2, 6, 6], data: randn(3 * 72) },
     values: randn(6),
   },
+  {
+    // The "quantum machine" network in miniature: scaled tanh 1.5·tanh(x/1.5), several outputs,
+    // a target missing for some molecules (mask 0), weighted tasks.
+    name: 'multi-task regression: dense, scaled tanh, masked multi-task MSE',
+    spec: {
+      input: { shape: [5] },
+      layers: [
+        { type: 'dense', units: 6 },
+        { type: 'tanh', scale: 1.5 },
+        { type: 'dense', units: 4 },
+        { type: 'tanh', scale: 1.5 },
+        { type: 'dense', units: 3 },
+      ],
+    },
+    x: { dtype: 'float32', dims: [4, 5], data: randn(20) },
+    values: randn(12),
+    mask: Float32Array.from([1, 1, 0, 1, 0, 0, 1, 1, 1, 1, 1, 0]),
+    weights: [1, 0.5, 2],
+  },
 ];
 
 describe('training gradients vs float64 finite differences', () => {
   for (const c of cases) {
     it(c.name, async () => {
-      const loss = c.labels ? ({ kind: 'cross-entropy' } as const) : ({ kind: 'mse' } as const);
+      const loss = c.labels
+        ? ({ kind: 'cross-entropy' } as const)
+        : c.mask
+          ? ({ kind: 'multitask-mse', weights: c.weights } as const)
+          : ({ kind: 'mse' } as const);
+      const K = c.values ? c.values.length / c.x.dims[0]! : 0;
       const floatInput = c.x.dtype === 'float32';
       // Checked against finite differences: the graph as trained on several threads with ONNX
       // Runtime's blocked kernels (one Gather + product per weight gradient, blocked pools).
@@ -231,9 +258,10 @@ describe('training gradients vs float64 finite differences', () => {
           c.x.dtype === 'int64' ? new ort.Tensor('int64', c.x.data as BigInt64Array, c.x.dims) : new ort.Tensor('float32', c.x.data as Float32Array, c.x.dims),
         labels: c.labels
           ? new ort.Tensor('int64', BigInt64Array.from(c.labels.map(BigInt)), [c.labels.length])
-          : new ort.Tensor('float32', c.values!, [c.x.dims[0]!, 2]),
+          : new ort.Tensor('float32', c.values!, [c.x.dims[0]!, K]),
         lr: new ort.Tensor('float32', new Float32Array([1]), []),
       };
+      if (c.mask) feeds.mask = new ort.Tensor('float32', c.mask, [c.x.dims[0]!, K]);
       for (const p of built.params) feeds[p.name] = new ort.Tensor('float32', params.get(p.name)!.data as Float32Array, p.dims);
       const out = await session.run(feeds);
       // float64 copies of the same (float32) parameters and inputs.
@@ -242,7 +270,11 @@ describe('training gradients vs float64 finite differences', () => {
         c.x.dtype === 'int64'
           ? { dims: c.x.dims, ids: Array.from(c.x.data as BigInt64Array, Number) }
           : { dims: c.x.dims, data: Float64Array.from(c.x.data as Float32Array) };
-      const target = c.labels ? { labels: c.labels } : { values: Float64Array.from(c.values!) };
+      const target = c.labels
+        ? { labels: c.labels }
+        : c.mask
+          ? { values: Float64Array.from(c.values!), mask: Float64Array.from(c.mask), weights: c.weights }
+          : { values: Float64Array.from(c.values!) };
       const L = () => loss64(forward64(c.spec, p64, input), target);
       expect(Math.abs(L() - (out[built.loss!]!.data as Float32Array)[0]!)).toBeLessThan(1e-5);
       // Updates are read as before − after in float32: a saturated loss would leave gradients

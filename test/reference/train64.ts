@@ -51,8 +51,10 @@ function layer64(c: Ctx, x: Tensor64, l: LayerSpec, ids?: number[]): Tensor64 {
     }
     case 'relu':
       return { dims: x.dims, data: x.data.map((v) => (v > 0 ? v : 0)) };
-    case 'tanh':
-      return { dims: x.dims, data: x.data.map(Math.tanh) };
+    case 'tanh': {
+      const sc = l.scale ?? 1;
+      return { dims: x.dims, data: x.data.map((v) => sc * Math.tanh(v / sc)) };
+    }
     case 'sigmoid':
       return { dims: x.dims, data: x.data.map((v) => 1 / (1 + Math.exp(-v))) };
     case 'leakyrelu':
@@ -178,8 +180,26 @@ export function forward64(spec: ModelSpec, params: Params, x: { dims: number[]; 
 }
 
 /** Mean softmax cross-entropy, or mean squared error. */
-export function loss64(logits: Tensor64, target: { labels: number[] } | { values: Float64Array }): number {
+export function loss64(
+  logits: Tensor64,
+  target: { labels: number[] } | { values: Float64Array } | { values: Float64Array; mask: Float64Array; weights?: number[] },
+): number {
   const [N, K] = logits.dims as [number, number];
+  if ('mask' in target) {
+    // Multi-task MSE: per output, the weighted mean squared error over the rows where it is present.
+    let total = 0;
+    for (let k = 0; k < K; k++) {
+      let se = 0;
+      let count = 0;
+      for (let n = 0; n < N; n++) {
+        if (!target.mask[n * K + k]) continue;
+        se += (logits.data[n * K + k]! - target.values[n * K + k]!) ** 2;
+        count++;
+      }
+      total += ((target.weights?.[k] ?? 1) * se) / Math.max(count, 1);
+    }
+    return total;
+  }
   let total = 0;
   for (let n = 0; n < N; n++) {
     const row = logits.data.subarray(n * K, (n + 1) * K);

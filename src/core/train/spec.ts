@@ -28,7 +28,9 @@ export type LayerSpec =
    */
   | { type: 'sumpool'; size: number; stride?: number; name?: string }
   | { type: 'globalavgpool' | 'globalmaxpool'; name?: string }
-  | { type: 'relu' | 'tanh' | 'sigmoid'; name?: string }
+  | { type: 'relu' | 'sigmoid'; name?: string }
+  /** scale s: the scaled tanh s·tanh(x/s) (slope 1 at 0, range ±s; 1.5 in the "quantum machine" networks). */
+  | { type: 'tanh'; scale?: number; name?: string }
   | { type: 'leakyrelu'; alpha?: number; name?: string }
   /** per "position": a position's whole feature vector is dropped at once (word dropout after an embedding). */
   | { type: 'dropout'; rate: number; per?: 'element' | 'position'; name?: string }
@@ -104,6 +106,9 @@ export function checkSpec(spec: unknown): ModelSpec {
         case 'sumpool':
         case 'lrn':
           posInt(l.size, 'size');
+          break;
+        case 'tanh':
+          if (l.scale !== undefined && !(l.scale > 0 && Number.isFinite(l.scale))) throw new Error(`model spec ${at}: tanh "scale" must be a positive number`);
           break;
         case 'dropout':
           if (!(l.rate >= 0 && l.rate < 1)) throw new Error(`model spec ${at}: dropout rate must be in [0, 1)`);

@@ -43,6 +43,12 @@ export interface TrainOptions {
   resume?: boolean;
   /** Layer names whose parameters stay fixed (transfer learning: train a new head). */
   freeze?: string[];
+  /**
+   * Fresh inputs for the rows `idx` at each training step, instead of those rows of the data set's x
+   * (data augmentation: e.g. a new random Coulomb matrix every time a molecule is presented).
+   * Must return the model's input shape for idx.length rows; x still gives the shapes checked.
+   */
+  augment?: (idx: Int32Array, epoch: number, step: number) => TensorData;
   onStep?: (s: { epoch: number; step: number; steps: number; loss: number; accuracy?: number; seconds: number }) => void;
   onEpoch?: (e: EpochRecord) => void;
 }
@@ -223,7 +229,7 @@ export class Trainer {
     let seen = 0;
     for (let s = 0; s < steps; s++) {
       const idx = batches[s]!;
-      const { loss, logits } = await this.trainStep(run, train, idx, lr, `epoch ${epoch + 1}, step ${s + 1}`);
+      const { loss, logits } = await this.trainStep(run, train, idx, lr, epoch, s);
       lossSum += loss * idx.length;
       seen += idx.length;
       if (run.isCE) correct += countCorrect(logits, train.y.data as BigInt64Array, idx, run.K);
@@ -240,10 +246,18 @@ export class Trainer {
   }
 
   /** One optimizer step on the rows `idx`: feeds, run, and the updated parameters and state taken back. */
-  private async trainStep(run: StepGraph, train: Dataset, idx: Int32Array, lr: number, at: string): Promise<{ loss: number; logits: Float32Array }> {
+  private async trainStep(
+    run: StepGraph,
+    train: Dataset,
+    idx: Int32Array,
+    lr: number,
+    epoch: number,
+    step: number,
+  ): Promise<{ loss: number; logits: Float32Array }> {
     const { built, opt } = run;
+    const at = `epoch ${epoch + 1}, step ${step + 1}`;
     const feeds: Record<string, TensorData> = {};
-    feeds[built.input] = this.batching.inputs(train, idx);
+    feeds[built.input] = this.opts.augment ? this.augmented(train, idx, epoch, step) : this.batching.inputs(train, idx);
     feeds[built.labels!] = gatherRows(train.y, idx, run.yPer);
     if (built.mask) {
       if (!train.mask) throw new Error(`${this.loss.kind} needs a mask of present targets`);
@@ -268,6 +282,15 @@ export class Trainer {
     for (const p of built.params) if (!p.frozen) this.params.set(p.name, out[built.updated!.get(p.name)!]!);
     for (const st of built.states!) this.state.set(st.name, out[built.updated!.get(st.name)!]!);
     return { loss, logits: out[built.output]!.data as Float32Array };
+  }
+
+  /** The augmenter's batch, checked: a wrong shape would otherwise surface as a runtime error deep in the step graph. */
+  private augmented(train: Dataset, idx: Int32Array, epoch: number, step: number): TensorData {
+    const x = this.opts.augment!(idx, epoch, step);
+    const want = [idx.length, ...train.x.dims.slice(1)];
+    if (x.dims.join() !== want.join() || x.data.length !== numel(want))
+      throw new Error(`the augmented batch has shape ${JSON.stringify(x.dims)}, the training step expects ${JSON.stringify(want)}`);
+    return x;
   }
 
   /** Early stopping on the validation loss (else the training loss): keep the best weights; true if this epoch improved. */

@@ -1,0 +1,93 @@
+/**
+ * The input expansion of the NIPS 2012 network (the reference code's "binarisation"): each input
+ * dimension x_i becomes the smooth thermometer code [tanh((x_i − t)/θ) for t = 0, θ, 2θ, …,
+ * while t < max_i + θ], then every feature is centred by its own mean and all are divided by one
+ * global standard deviation. max_i, the means and the scale are statistics of training data only
+ * (max_i over several random realisations of every training molecule), so test molecules may
+ * exceed max_i; tanh saturates there.
+ */
+
+export interface Expansion {
+  /** θ, in the units of the inputs (atomic units for Coulomb matrices). */
+  step: number;
+  /** Per input dimension: the largest training value seen. */
+  max: Float64Array;
+  /** Per input dimension: the index of its first feature (length D + 1; the last entry is the width). */
+  offsets: Int32Array;
+  /** Per feature: its training mean. */
+  mean: Float64Array;
+  /** One global standard deviation of the centred features. */
+  std: number;
+}
+
+/** Thresholds for a maximum m: numpy's arange(0, m + θ, θ), i.e. ceil((m + θ)/θ) of them (at least 1). */
+function thresholds(max: number, step: number): number {
+  return Math.max(1, Math.ceil((Math.max(max, 0) + step) / step - 1e-12));
+}
+
+/**
+ * Fit the expansion: `maxRows` are realisations of the training inputs (each N×D, row-major) whose
+ * per-dimension maxima fix the thresholds; `statRows` is one realisation for the means and the scale.
+ */
+export function fitExpansion(maxRows: Float64Array[], statRows: Float64Array, D: number, step = 1): Expansion {
+  if (!(step > 0)) throw new Error(`expansion step must be positive, got ${step}`);
+  const max = new Float64Array(D).fill(-Infinity);
+  for (const rows of maxRows) for (let k = 0; k < rows.length; k++) if (rows[k]! > max[k % D]!) max[k % D] = rows[k]!;
+  const offsets = new Int32Array(D + 1);
+  for (let i = 0; i < D; i++) offsets[i + 1] = offsets[i]! + thresholds(max[i]!, step);
+  const W = offsets[D]!;
+  const e: Expansion = { step, max, offsets, mean: new Float64Array(W), std: 1 };
+  const N = statRows.length / D;
+  if (!Number.isInteger(N) || N < 1) throw new Error(`expansion statistics need whole rows of ${D} values`);
+  const feat = new Float64Array(W);
+  const sum = new Float64Array(W);
+  const sumSq = new Float64Array(W);
+  for (let n = 0; n < N; n++) {
+    rawFeatures(e, statRows.subarray(n * D, (n + 1) * D), feat);
+    for (let f = 0; f < W; f++) {
+      sum[f] = sum[f]! + feat[f]!;
+      sumSq[f] = sumSq[f]! + feat[f]! ** 2;
+    }
+  }
+  // The reference code's (X − mean).std(): one scale over all centred features.
+  let ss = 0;
+  for (let f = 0; f < W; f++) {
+    e.mean[f] = sum[f]! / N;
+    ss += sumSq[f]! / N - e.mean[f]! ** 2;
+  }
+  e.std = Math.sqrt(Math.max(ss, 0) / W) || 1;
+  return e;
+}
+
+export const expansionWidth = (e: Expansion) => e.offsets[e.offsets.length - 1]!;
+
+/** The thermometer features of one input row, before standardisation. */
+function rawFeatures(e: Expansion, x: ArrayLike<number>, out: Float64Array | Float32Array, at = 0): void {
+  const D = e.max.length;
+  for (let i = 0; i < D; i++) {
+    const xi = x[i]!;
+    for (let f = e.offsets[i]!, k = 0; f < e.offsets[i + 1]!; f++, k++) out[at + f] = Math.tanh((xi - k * e.step) / e.step);
+  }
+}
+
+/** Expanded, standardised features of N rows (x: N×D) as float32 N×width, ready to feed. */
+export function expandRows(e: Expansion, x: Float64Array): Float32Array {
+  const D = e.max.length;
+  const W = expansionWidth(e);
+  const N = x.length / D;
+  const out = new Float32Array(N * W);
+  for (let n = 0; n < N; n++) {
+    rawFeatures(e, x.subarray(n * D, (n + 1) * D), out, n * W);
+    for (let f = 0; f < W; f++) out[n * W + f] = (out[n * W + f]! - e.mean[f]!) / e.std;
+  }
+  return out;
+}
+
+/** The expansion as JSON (typed arrays as lists), and back. */
+export function expansionToJson(e: Expansion): object {
+  return { step: e.step, max: Array.from(e.max), offsets: Array.from(e.offsets), mean: Array.from(e.mean), std: e.std };
+}
+
+export function expansionFromJson(j: { step: number; max: number[]; offsets: number[]; mean: number[]; std: number }): Expansion {
+  return { step: j.step, max: Float64Array.from(j.max), offsets: Int32Array.from(j.offsets), mean: Float64Array.from(j.mean), std: j.std };
+}
