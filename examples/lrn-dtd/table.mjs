@@ -9,7 +9,9 @@ if (!out) throw new Error('usage: node table.mjs OUT_DIR');
 
 /** Per-sample AOPCs of one method in one run, keyed by sample id. */
 function perSample(run, label) {
-  const lines = readFileSync(join(out, run, 'samples.csv'), 'utf8').trim().split('\n');
+  const lines = readFileSync(join(out, run, 'samples.csv'), 'utf8')
+    .trim()
+    .split('\n');
   const head = lines[0].split(',');
   const col = (k) => head.indexOf(k);
   const rows = new Map();
