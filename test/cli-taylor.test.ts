@@ -2,7 +2,7 @@
  * `relprop explain --method sensitivity|taylor` end to end, on a detection network with a known
  * gradient: f(x) = max(0, x·w + b), one detector per class summed by a sum pool.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +46,19 @@ describe('explain --method sensitivity|taylor', () => {
     // x̃ = x − t·w inside the box: t = f/‖w‖² = 0.4/6, no component clipped.
     const t = 0.4 / 6;
     [1, 2, -1].forEach((w, k) => expect(R[k]).toBeCloseTo(w * w * t, 4));
+  });
+
+  it('taylor takes the range from the model card and says so', async () => {
+    writeFileSync(join(tmp, 'det.json'), JSON.stringify({ input: { range: [0, 1] } }));
+    try {
+      const out = join(tmp, 'card.npy');
+      const r = await relprop(['explain', '--model', model, '--input', input, '--out', out, '--target', '0', '--method', 'taylor']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe(`relprop: root search within input range [0, 1] from ${join(tmp, 'det.json')}\n`);
+      expect(rel(out).reduce((a, v) => a + v, 0)).toBeCloseTo(0.4, 3);
+    } finally {
+      rmSync(join(tmp, 'det.json'));
+    }
   });
 
   it('taylor without an input range is refused, with one error line and no output', async () => {

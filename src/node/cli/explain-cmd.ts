@@ -127,6 +127,9 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
     // A range from the card, not typed by the user, is announced.
     const box = boxBoundsFromRange(c, f, ex.options.inputRange, ex.inputRangeSource);
     if (box && ex.inputRangeSource && !f.quiet) process.stderr.write(`relprop: ${boxBoundsNote(box)}\n`);
+    const range = ex.options.inputRange;
+    if (baseline === 'taylor' && range && ex.inputRangeSource && !f.quiet)
+      process.stderr.write(`relprop: root search within input range [${range.join(', ')}] from ${ex.inputRangeSource}\n`);
     for (const w of c.warnings) process.stderr.write(`relprop: warning: ${w}\n`);
     if (report && f.audit) process.stderr.write(formatAudit(report) + '\n');
     for (const w of report?.warnings ?? []) process.stderr.write(`relprop: warning: ${w}\n`);
