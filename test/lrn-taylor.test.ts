@@ -92,19 +92,56 @@ function lrnGraph(dims1: number[], a: Lrn): Graph {
 
 /** Relevance at x when R arrives at the LRN output (the Flatten only reshapes it). */
 async function explainLrn(a: Lrn, dims: number[], x: Float32Array, R: Float32Array, lrn: CompileOptions['lrn']): Promise<Float32Array> {
+  return (await runExplainer(a, dims, x, R, { method: 'lrp', lrn })).relevance;
+}
+
+async function runExplainer(a: Lrn, dims: number[], x: Float32Array, R: Float32Array, o: Pick<CompileOptions, 'method' | 'lrn'>) {
   const g = lrnGraph([1, ...dims.slice(1)], a);
   const info = canonicalize(g);
-  const c = await compileExplainer(g, info, [1, ...dims.slice(1)], { method: 'lrp', lrn, seed: 'relevance' });
+  const c = await compileExplainer(g, info, [1, ...dims.slice(1)], { ...o, seed: 'relevance' });
   const s = await ort.InferenceSession.create(c.model);
   try {
     const res = await s.run({
       [c.input]: new ort.Tensor('float32', x, dims),
       [c.seedInput]: new ort.Tensor('float32', R, [dims[0]!, c.numClasses]),
     });
-    return Float32Array.from(res[c.relevance]!.data as Float32Array);
+    const ops = c.graph.nodes.map((n) => n.op);
+    return { relevance: Float32Array.from(res[c.relevance]!.data as Float32Array), logits: Float32Array.from(res[c.logits]!.data as Float32Array), ops };
   } finally {
     await s.release();
   }
+}
+
+/** ONNX Runtime's own LRN kernel on x: the forward the explainer must reproduce. */
+async function ortLrn(a: Lrn, dims: number[], x: Float32Array): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(encodeModel(lrnGraph(dims, a)));
+  try {
+    const res = await s.run({ x: new ort.Tensor('float32', x, dims) });
+    return Float32Array.from(res.logits!.data as Float32Array);
+  } finally {
+    await s.release();
+  }
+}
+
+/** Σ_k R_k ∂y_k/∂x_j in float64: ∂y_k/∂x_j = δ_jk·D_k^{−c} − 2bc·x_k·x_j·D_k^{−c−1} for j in k's window. */
+function lrnGradient64(x: Float32Array, R: Float32Array, n: number, C: number, a: Lrn): Float64Array {
+  const P = x.length / (n * C);
+  const out = new Float64Array(x.length);
+  const b = a.alpha / a.size;
+  for (let s = 0; s < n; s++)
+    for (let p = 0; p < P; p++) {
+      const at = (c: number) => (s * C + c) * P + p;
+      for (let k = 0; k < C; k++) {
+        const lo = Math.max(0, k - Math.floor((a.size - 1) / 2));
+        const hi = Math.min(C - 1, k + Math.ceil((a.size - 1) / 2));
+        let S = 0;
+        for (let j = lo; j <= hi; j++) S += x[at(j)]! ** 2;
+        const D = a.bias + b * S;
+        out[at(k)]! += R[at(k)]! * D ** -a.beta;
+        for (let j = lo; j <= hi; j++) out[at(j)]! -= R[at(k)]! * 2 * b * a.beta * x[at(k)]! * x[at(j)]! * D ** (-a.beta - 1);
+      }
+    }
+  return out;
 }
 
 function rand(seed: number): () => number {
@@ -167,6 +204,20 @@ describe('LRN Taylor rule vs the float64 reference', () => {
     const got = await explainLrn(a, DIMS, x, R, { rule: 'lrn-taylor', epsilon: 0.01 });
     expect(relL2(got, R)).toBeGreaterThan(0.1);
   });
+});
+
+describe('the explainer computes the LRN forward in parts', () => {
+  for (const { label, a, scale } of LAYERS)
+    it(`${label}: logits equal ONNX Runtime's LRN, the gradient equals the float64 one`, async () => {
+      const x = input(41 + a.size, 'mixed', scale);
+      const R = relevanceAt(42);
+      const { relevance, logits, ops } = await runExplainer(a, DIMS, x, R, { method: 'gradient' });
+      expect(ops).not.toContain('LRN');
+      expect(relL2(logits, await ortLrn(a, DIMS, x))).toBeLessThan(1e-6);
+      expect(relL2(relevance, lrnGradient64(x, R, DIMS[0]!, DIMS[1]!, a))).toBeLessThan(1e-5);
+      // The Taylor rule works on the same parts.
+      expect((await runExplainer(a, DIMS, x, R, { method: 'lrp', lrn: { rule: 'lrn-taylor', epsilon: 0.01 } })).ops).not.toContain('LRN');
+    });
 });
 
 describe('LRN Taylor rule: conservation and the β = 0 remark', () => {

@@ -27,7 +27,7 @@ export { denseAdjoint, transposedWeight } from './dense.js';
 export { convAdjoint, convGeometryOf, flipSwap, flippedKernelInGraph, resolvePads, type ConvGeometry } from './conv.js';
 export { maxPoolBackward, reluMaskAtPooled, poolsWithoutOverlap, avgPoolAdjoint, avgPoolGeometry, meanAdjoint, globalMaxPoolAdjoint } from './pooling.js';
 export { channelScaleAdjoint, batchNormTrainingAdjoint, channelShape } from './normalization.js';
-export { lrnGradient, lrnAttrs, lrnDenominator, type LrnAttrs } from './lrn.js';
+export { lrnGradient, lrnAttrs, lrnForward, type LrnAttrs, type LrnParts } from './lrn.js';
 export { reshapeAdjoint, transposeAdjoint, padAdjoint, sliceAdjoint, concatAdjoint, splitAdjoint } from './structural.js';
 export { constArithAdjoint, residualAddAdjoint } from './elementwise.js';
 export { embeddingTableAdjoint } from './embedding.js';

@@ -3,7 +3,7 @@
  * per-channel affine map), and local response normalisation (LRN).
  */
 import { channelScaleAdjoint } from '../backward/normalization.js';
-import { lrnAttrs, lrnGradient } from '../backward/lrn.js';
+import { lrnAttrs, lrnForward, lrnGradient, type LrnParts } from '../backward/lrn.js';
 import { lrnTaylor } from '../rules/lrn-taylor.js';
 import { bnAffine } from '../graph/batch-norm.js';
 import { makeRule } from '../rules/spec.js';
@@ -38,12 +38,26 @@ export const lrn: LayerKindDef = {
   defaultRule: (method) => (method === 'lrp' ? makeRule('lrn-taylor') : { rule: 'gradient' }),
   // LRN attributes are checked at import (graph/passes/fuse-lrn.ts).
   recognise: (_n, c) => ({ ...c.base, kind: 'lrn' }),
+  // ONNX Runtime's LRN kernel is several times slower than the same arithmetic as elementwise ops
+  // and a pooled window sum, whose parts the backward then reuses.
+  prepareForward(l, c) {
+    const x = l.node.inputs[0]!;
+    const C = c.shapes.get(x)!.dims[1]!;
+    let parts: LrnParts | undefined;
+    c.g.replaceNode(l.node, () => {
+      parts = lrnForward(c.g, x, C, lrnAttrs(l.node));
+      return parts.y;
+    });
+    // The last part now writes the node's own output.
+    l.lrnParts = { ...parts!, y: l.node.outputs[0]! };
+  },
   backward(c, l, rule, R) {
     const x = l.inputs.find((i) => i)!;
     const C = c.dims1(x)[1]!;
     const a = lrnAttrs(l.node);
+    const p = l.lrnParts;
     if (rule.rule === 'pass') return [R];
-    if (rule.rule === 'lrn-taylor') return [lrnTaylor(c.g, x, R, C, a, rule.beta !== undefined ? { beta: rule.beta } : { epsilon: rule.epsilon! })];
-    return [lrnGradient(c.g, x, R, C, a)];
+    if (rule.rule === 'lrn-taylor') return [lrnTaylor(c.g, x, R, C, a, rule.beta !== undefined ? { beta: rule.beta } : { epsilon: rule.epsilon! }, p)];
+    return [lrnGradient(c.g, x, R, C, a, p)];
   },
 };

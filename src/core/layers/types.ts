@@ -4,6 +4,7 @@
  * recognised, which rules it accepts, its default rule and how relevance or gradient goes back
  * through it. A new layer kind is one file in this folder plus a line in registry.ts.
  */
+import type { LrnParts } from '../backward/lrn.js';
 import type { Method } from '../explain/resolve.js';
 import type { GraphBuilder } from '../onnx/builder.js';
 import type { Graph, GraphNode } from '../onnx/model.js';
@@ -53,6 +54,8 @@ export interface Layer {
   keepdims?: boolean;
   /** Index of this layer among dense/conv layers (0 = first layer at the input side). */
   linearIndex?: number;
+  /** LRN: the forward in parts (window sum, denominator, its power), for the backward to reuse. */
+  lrnParts?: LrnParts;
 }
 
 export interface LayerView {

@@ -69,6 +69,25 @@ export class GraphBuilder {
     return name;
   }
 
+  /**
+   * Put the nodes `build` appends in `node`'s place, `node` removed; `build` returns the tensor
+   * that takes over the node's output name (it must be an appended node's output that no other
+   * appended node reads). The last appended node takes the node's name, so the layer keeps it.
+   */
+  replaceNode(node: GraphNode, build: () => string): void {
+    const nodes = this.graph.nodes;
+    const at = nodes.indexOf(node);
+    if (at < 0 || node.outputs.length !== 1) throw new Error(`internal: cannot replace node "${node.name}"`);
+    const from = nodes.length;
+    const out = build();
+    const added = nodes.splice(from);
+    const producer = added.find((n) => n.outputs.includes(out));
+    if (!producer || added.some((n) => n.inputs.includes(out))) throw new Error(`internal: "${out}" cannot take over "${node.name}"`);
+    producer.outputs[producer.outputs.indexOf(out)] = node.outputs[0]!;
+    added[added.length - 1]!.name = node.name;
+    nodes.splice(at, 1, ...added);
+  }
+
   // Small helpers for the arithmetic every rule needs.
   add(a: string, b: string) {
     return this.op('Add', [a, b]);

@@ -14,23 +14,25 @@
  * Every neighbour term of output k is x_j² times one factor g_k = −2bc·x_k·D_k^{−c−1}, so the sum
  * over the outputs a channel neighbours is one transposed channel-window sum of g_k·s_k (s_k the
  * per-output normaliser) minus the j = k term: with the window sum that forms D, two window sums
- * in all, the cost of the LRN gradient.
+ * in all, the cost of the LRN gradient. The explainer's forward computes the LRN in parts
+ * (backward/lrn.ts) that this reuses, so the own term's power is the only one added.
  */
 import type { GraphBuilder } from '../onnx/builder.js';
-import { channelWindowSum, lrnDenominator, type LrnAttrs } from '../backward/lrn.js';
+import { channelWindowSum, lrnForward, powPositive, type LrnAttrs, type LrnParts } from '../backward/lrn.js';
 
 export type LrnTaylorVariant = { epsilon: number } | { beta: number };
 
-/** Relevance at the LRN input x given the relevance R at its output (C channels on axis 1). */
-export function lrnTaylor(g: GraphBuilder, x: string, R: string, C: number, a: LrnAttrs, v: LrnTaylorVariant): string {
+/**
+ * Relevance at the LRN input x given the relevance R at its output (C channels on axis 1); `p`: the
+ * forward's parts (window sum, D, D^{−c}), else recomputed.
+ */
+export function lrnTaylor(g: GraphBuilder, x: string, R: string, C: number, a: LrnAttrs, v: LrnTaylorVariant, p: LrnParts = lrnForward(g, x, C, a)): string {
   const b = a.alpha / a.size;
   const c = a.beta;
-  const x2 = g.mul(x, x);
-  const S = channelWindowSum(g, x2, C, a, false);
-  const D = lrnDenominator(g, x, C, a, S);
-  const own = g.mul(x, g.op('Pow', [g.add(g.mul(x2, g.scalar(b)), g.scalar(a.bias)), g.scalar(-c)]));
+  const { x2, S, D, y } = p;
+  const own = g.mul(x, powPositive(g, g.add(g.mul(x2, g.scalar(b)), g.scalar(a.bias)), -c));
   // g_k = −2bc·x_k·D_k^{−c−1}; the neighbour terms of output k sum to g_k·(S_k − x_k²).
-  const gk = g.mul(g.mul(x, g.op('Pow', [D, g.scalar(-c - 1)])), g.scalar(-2 * b * c));
+  const gk = g.mul(g.div(y, D), g.scalar(-2 * b * c));
   const cross = g.mul(gk, g.sub(S, x2));
   let ownPart: string;
   let w: string; // per output k: g_k times the factor each of its terms q_jk / g_k is multiplied by
