@@ -30,27 +30,15 @@ function findInput(png: PNG, gray: Float32Array): [number, number] | undefined {
   return undefined;
 }
 
+/** `relprop explain` of one input into tmp/<name>.npy with a heatmap tmp/<name>.png, plus `flags`. */
+const explainTo = (name: string, input: string, ...flags: string[]) =>
+  relprop(['explain', '--model', MODEL, '--input', input, '--out', join(tmp, `${name}.npy`), '--heatmap', join(tmp, `${name}.png`), ...flags]);
+
 describe('relprop explain: heatmaps and class names', () => {
   it('names the classes from the model card in its output and summary; the heatmap shows the input beside the map', async () => {
     const heat = join(tmp, 'dress.png');
     const summary = join(tmp, 'dress.json');
-    const r = await relprop([
-      'explain',
-      '--model',
-      MODEL,
-      '--input',
-      DRESS,
-      '--out',
-      join(tmp, 'dress.npy'),
-      '--heatmap',
-      heat,
-      '--summary',
-      summary,
-      '--composite',
-      'epsilon-gamma-box',
-      '--input-range',
-      '0,1',
-    ]);
+    const r = await explainTo('dress', DRESS, '--summary', summary, '--composite', 'epsilon-gamma-box', '--input-range', '0,1');
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^sample 0: predicted 3 \(Dress\), target 3 \(Dress\), logit /m);
     const s = JSON.parse(readFileSync(summary, 'utf8'));
@@ -75,22 +63,7 @@ describe('relprop explain: heatmaps and class names', () => {
 
   it('keeps the bare heatmap (--heatmap-style bare --colormap bwr): 224×224, red = +max', async () => {
     const heat = join(tmp, 'bare.png');
-    const r = await relprop([
-      'explain',
-      '--model',
-      MODEL,
-      '--input',
-      DRESS,
-      '--out',
-      join(tmp, 'bare.npy'),
-      '--heatmap',
-      heat,
-      '--heatmap-style',
-      'bare',
-      '--colormap',
-      'bwr',
-      '--quiet',
-    ]);
+    const r = await explainTo('bare', DRESS, '--heatmap-style', 'bare', '--colormap', 'bwr', '--quiet');
     expect(r.stderr).toBe('');
     const png = PNG.sync.read(readFileSync(heat));
     expect([png.width, png.height]).toEqual([224, 224]);
@@ -103,20 +76,7 @@ describe('relprop explain: heatmaps and class names', () => {
     // epsilon-plus-flat on this image gives no negative relevance (z+ and flat rules below the dense layers).
     const heat = join(tmp, 'pos.png');
     const summary = join(tmp, 'pos.json');
-    const t = await relprop([
-      'explain',
-      '--model',
-      MODEL,
-      '--input',
-      join(MODELS, 'samples', '19-t-shirt-top.png'),
-      '--out',
-      join(tmp, 'pos.npy'),
-      '--heatmap',
-      heat,
-      '--summary',
-      summary,
-      '--quiet',
-    ]);
+    const t = await explainTo('pos', join(MODELS, 'samples', '19-t-shirt-top.png'), '--summary', summary, '--quiet');
     expect(t.stderr).toBe('');
     const rel = readNpy(readFileSync(join(tmp, 'pos.npy'))).data as Float32Array;
     expect(Math.min(...rel)).toBeGreaterThanOrEqual(0);
@@ -126,20 +86,7 @@ describe('relprop explain: heatmaps and class names', () => {
     const bx = at[0] + 2 * 224 + 16 + 16 + 8;
     expect(pixel(png, bx, at[1])).toEqual(colorize(1, 'viridis'));
     expect(pixel(png, bx, at[1] + 223)).toEqual(colorize(0, 'viridis'));
-    const r = await relprop([
-      'explain',
-      '--model',
-      MODEL,
-      '--input',
-      DRESS,
-      '--out',
-      join(tmp, 'x.npy'),
-      '--heatmap',
-      join(tmp, 'x.png'),
-      '--overlay',
-      '--heatmap-style',
-      'side-by-side',
-    ]);
+    const r = await explainTo('x', DRESS, '--overlay', '--heatmap-style', 'side-by-side');
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim()).toMatch(/^relprop: error: --overlay and --heatmap-style side-by-side contradict each other$/);
     expect(readdirSync(tmp)).not.toContain('x.npy');

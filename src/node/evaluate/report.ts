@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { writeFilesAtomic, ensureDir } from '../io/atomic.js';
 import { heatmapGrid, imageToRgba, relevanceToHeatmap, type RgbaImage } from '../../core/visualize/heatmap.js';
-import { type ColourScale, colourScale, describeScale } from '../../core/visualize/figure.js';
+import { type ColourScale, colourScale, describeScale, displayPixels } from '../../core/visualize/figure.js';
 import { encodePng } from '../visualize/png.js';
 import { aopc } from '../../core/evaluate/aopc.js';
 import { renderCurvesSvg, renderHeatmapGridSvg, svgToPng } from './plot.js';
@@ -199,19 +199,7 @@ export function gridTiles(result: EvaluationResult, classNames?: string[]): Grid
   const { C, H, W, layout } = hm.geometry;
   const scale = Math.max(1, Math.floor(112 / Math.max(H, W)));
   const inputs: RgbaImage[] = hm.inputs.map((x) => {
-    const gray = new Float32Array(H * W);
-    for (let p = 0; p < H * W; p++) {
-      let s = 0;
-      for (let c = 0; c < C; c++) s += x[layout === 'nchw' ? c * H * W + p : p * C + c]!;
-      gray[p] = s / C;
-    }
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of gray) {
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-    const px = Array.from(gray, (v) => (hi > lo ? ((v - lo) / (hi - lo)) * 255 : 0));
+    const px = displayPixels(x, H, W, C, layout === 'nchw' ? 'chw' : 'hwc');
     return upscale({ rgba: imageToRgba(px, H, W), width: W, height: H }, scale);
   });
   const rows = [
