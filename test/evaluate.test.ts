@@ -11,7 +11,9 @@ import { loadDataset } from '../src/node/evaluate/dataset.js';
 import { parseMethodSpec } from '../src/core/evaluate/methods.js';
 import { gaussianBlur, perturbationSeries, replacementImage } from '../src/core/evaluate/perturb.js';
 import type { Dataset } from '../src/core/evaluate/region-perturbation.js';
-import { evaluateRegionPerturbation } from '../src/node/api.js';
+import { evaluateRegionPerturbation, Explainer } from '../src/node/api.js';
+import { nearestRootTaylor, sensitivity } from '../src/core/explain/taylor.js';
+import { relL2 } from './helpers/fixtures.js';
 import { imageGeometry, morfOrder, poolChannels, regionGrid, regionScores, reversed } from '../src/core/evaluate/regions.js';
 import { rngFor } from '../src/core/math/rng.js';
 import { encodeNpy, readNpy } from '../src/core/onnx/npy.js';
@@ -363,5 +365,79 @@ describe('relprop evaluate (CLI)', () => {
       expect(r.stderr, args.join(' ')).toMatch(msg);
       expect(r.stderr.trim().split('\n').length, args.join(' ')).toBe(1);
     }
+  });
+});
+
+describe('the deep Taylor baselines as evaluate methods', () => {
+  it('sensitivity and taylor: a gradient explainer; taylor in the given box or the input range; bad settings refused', () => {
+    expect(parseMethodSpec('sensitivity')).toMatchObject({ method: 'sensitivity', pooling: 'sum', options: { method: 'gradient' } });
+    expect(parseMethodSpec('taylor@low=0@high=1').options?.inputRange).toEqual([0, 1]);
+    expect(parseMethodSpec('taylor', { inputRange: [-1, 2] }).options?.inputRange).toEqual([-1, 2]);
+    expect(parseMethodSpec('sensitivity@pool=abs').pooling).toBe('abs');
+    expect(() => parseMethodSpec('taylor@low=0')).toThrow(/both low and high/);
+    expect(() => parseMethodSpec('taylor@low=2@high=1')).toThrow(/low ≤ high/);
+    expect(() => parseMethodSpec('sensitivity@epsilon=1')).toThrow(/sensitivity takes @pool, not @epsilon/);
+    expect(() => parseMethodSpec('taylor:epsilon')).toThrow(/takes no variant/);
+    expect(() => parseMethodSpec('sensitivty')).toThrow(/did you mean "sensitivity"/);
+  });
+
+  it('ranks regions by the maps the explain API gives: squared gradients, and Taylor terms at the root', async () => {
+    const data = samples(3);
+    const methods = ['sensitivity', 'taylor@low=0@high=1'].map((m) => parseMethodSpec(m));
+    const res = await evaluateRegionPerturbation(MODEL, data, { methods, regionSize: [4, 4], steps: 4, chunkSize: 3 }, { threads: 1, heatmapSamples: 3 });
+    const ex = await Explainer.create(MODEL, { method: 'gradient', threads: 1 });
+    try {
+      const targets = res.heatmaps!.targets;
+      const sens = await sensitivity(ex, data.x, { target: targets });
+      const tay = await nearestRootTaylor(ex, data.x, { target: targets, low: 0, high: 1 });
+      for (const [label, want] of [
+        ['sensitivity', sens.relevance.data],
+        ['taylor@low=0@high=1', tay.relevance.data],
+      ] as const) {
+        const maps = res.heatmaps!.maps.find((m) => m.label === label)!.maps;
+        for (let i = 0; i < 3; i++) {
+          const w = (want as Float32Array).subarray(i * 784, (i + 1) * 784);
+          expect(relL2(Float32Array.from(maps[i]!), w), `${label} sample ${i}`).toBeLessThan(1e-6);
+        }
+      }
+      // Sensitivity is not a decomposition: every map is ≥ 0.
+      expect(Math.min(...(sens.relevance.data as Float32Array))).toBeGreaterThanOrEqual(0);
+    } finally {
+      await ex.release();
+    }
+  });
+
+  it('CLI: taylor without a box names what to pass; with the card it says where the box came from', async () => {
+    const bare = join(tmp, 'bare-model.onnx');
+    writeFileSync(bare, readFileSync(MODEL)); // no card beside it
+    const r = await relprop(['evaluate', '--model', bare, '--data', SAMPLES, '--out', join(tmp, 'tay-none'), '--methods', 'taylor', '--limit', '2', '--quiet']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toMatch(/^relprop: error: method "taylor": taylor searches the root in the input box: pass --input-range LO,HI/);
+    expect(existsSync(join(tmp, 'tay-none'))).toBe(false);
+    const ok = await relprop([
+      'evaluate',
+      '--model',
+      MODEL,
+      '--data',
+      SAMPLES,
+      '--out',
+      join(tmp, 'tay'),
+      '--methods',
+      'sensitivity,taylor,random',
+      '--limit',
+      '2',
+      '--region-size',
+      '7',
+      '--steps',
+      '4',
+      '--heatmap-samples',
+      '0',
+      '--threads',
+      '1',
+    ]);
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toMatch(/box bounds of taylor from input range \[0, 1\] in .*fmnist-cnn\.json/);
+    const results = JSON.parse(readFileSync(join(tmp, 'tay', 'results.json'), 'utf8'));
+    expect(results.methods.map((m: { label: string }) => m.label)).toEqual(['sensitivity', 'taylor', 'random']);
   });
 });

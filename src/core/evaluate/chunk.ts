@@ -4,7 +4,7 @@
  * by sample, never by processing order, so chunks are independent: they give the same records
  * run in any order, after a resume, or on separate workers.
  */
-import type { Explainer } from '../explain/explainer.js';
+import type { TensorData } from '../onnx/tensor.js';
 import { permutation, rngFor } from '../math/rng.js';
 import { heatmapComplexity, type Complexity, type PngEncoder } from './complexity.js';
 import { scoreOf, type Forward } from './forward.js';
@@ -37,10 +37,18 @@ export function noWork(): ChunkWork {
   return { forwardOrtMs: 0, forwardJsMs: 0, explainMs: 0, prepareMs: 0, cleanMs: 0, inferences: 0, forwardRuns: 0 };
 }
 
+/** What a chunk needs of a method: relevance maps of a batch for given classes (an Explainer, or a Taylor baseline on one). */
+export interface Attributor {
+  explain(x: TensorData, opts: { target: number[] }): Promise<{ relevance: TensorData }>;
+  release(): Promise<void>;
+  /** Anything about the maps computed so far that a reader of the results must know. */
+  note?(): string | undefined;
+}
+
 /** The runtime objects a chunk runs on: the model's forward session, one explainer per non-random method (by label). */
 export interface Engines {
   forward: Forward;
-  explainers: ReadonlyMap<string, Explainer>;
+  explainers: ReadonlyMap<string, Attributor>;
   encodePng: PngEncoder;
 }
 

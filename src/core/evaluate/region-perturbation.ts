@@ -14,17 +14,17 @@
 import { Explainer } from '../explain/explainer.js';
 import type { TensorData } from '../onnx/tensor.js';
 import type { Runtime } from '../runtime.js';
-import { chunkCount, evaluateChunk, inferencesPerSample, noWork, WORK_KEYS, type ChunkWork, type Engines } from './chunk.js';
+import { chunkCount, evaluateChunk, inferencesPerSample, noWork, WORK_KEYS, type Attributor, type ChunkWork, type Engines } from './chunk.js';
 import type { PngEncoder } from './complexity.js';
 import { Forward } from './forward.js';
-import type { MethodSpec } from './methods.js';
+import { attributorFor, type MethodSpec } from './methods.js';
 import { memoryProgress, type ProgressLog, type ProgressStore, type SampleRecord } from './progress.js';
 import type { Replacement } from './perturb.js';
 import { poolChannels, type ImageGeometry } from './regions.js';
 import { checkRun, planWithModel, settingsHash, settingsRecord, type CheckedRun, type Plan, type ResolvedSettings } from './settings.js';
 import { summarise, type MethodResult } from './summary.js';
 
-export { chunkCount, evaluateChunk, type ChunkResult, type ChunkWork, type Engines } from './chunk.js';
+export { chunkCount, evaluateChunk, type Attributor, type ChunkResult, type ChunkWork, type Engines } from './chunk.js';
 export { memoryProgress, type ProgressLog, type ProgressStore, type SampleRecord } from './progress.js';
 export { checkRun, type CheckedRun, type Plan, type ResolvedSettings } from './settings.js';
 export { summarise, type CurveSummary, type MethodResult } from './summary.js';
@@ -92,6 +92,8 @@ export interface Timing extends ChunkWork {
 
 export interface EvaluationResult {
   complete: boolean;
+  /** What a reader of the results must know about some methods' maps (e.g. Taylor roots not reached). */
+  notes?: string[];
   settings: ResolvedSettings;
   /** Samples evaluated so far (all of them when complete). */
   samples: number;
@@ -118,6 +120,8 @@ export async function evaluateRegionPerturbation(model: Uint8Array, data: Datase
     const result = collectResult(plan, settings, log, complete, timing, run.progress !== undefined);
     const G = Math.min(run.heatmapSamples ?? 0, plan.samples);
     if (complete && G > 0) result.heatmaps = await keptHeatmaps(plan, engines.explainers, result.records, G);
+    const notes = [...engines.explainers.values()].map((a) => a.note?.()).filter((n): n is string => n !== undefined);
+    if (notes.length > 0) result.notes = notes;
     timing.totalMs = performance.now() - t0;
     return result;
   } finally {
@@ -132,13 +136,19 @@ export async function evaluateRegionPerturbation(model: Uint8Array, data: Datase
  */
 export async function openEngines(model: Uint8Array, checked: CheckedRun, run: RunOptions): Promise<{ plan: Plan; engines: Engines }> {
   const forward = await Forward.create(model, run.runtime, run.threads, checked.sampleDims);
-  const explainers = new Map<string, Explainer>();
+  const explainers = new Map<string, Attributor>();
   const engines: Engines = { forward, explainers, encodePng: run.encodePng! }; // checkRun made sure of it
   try {
     const plan = await planWithModel(checked, forward);
     for (const m of plan.methods) {
       if (m.method === 'random') continue;
-      explainers.set(m.label, await Explainer.create(model, { ...m.options, batchSize: run.explainBatch ?? 256, threads: run.threads, runtime: run.runtime }));
+      const ex = await Explainer.create(model, { ...m.options, batchSize: run.explainBatch ?? 256, threads: run.threads, runtime: run.runtime });
+      try {
+        explainers.set(m.label, attributorFor(m, ex));
+      } catch (e) {
+        await ex.release();
+        throw e;
+      }
     }
     return { plan, engines };
   } catch (e) {
@@ -206,7 +216,7 @@ function collectResult(plan: Plan, settings: ResolvedSettings, log: ProgressLog,
 /** Pooled heatmaps of the first G samples (for the grid image), explaining the classes the records tracked. */
 async function keptHeatmaps(
   plan: Plan,
-  explainers: ReadonlyMap<string, Explainer>,
+  explainers: ReadonlyMap<string, Attributor>,
   records: SampleRecord[],
   G: number,
 ): Promise<NonNullable<EvaluationResult['heatmaps']>> {

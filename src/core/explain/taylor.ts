@@ -35,6 +35,10 @@ export interface TaylorResult {
   reached: boolean[];
 }
 
+/** The deep Taylor baselines, run on a gradient explainer (not graph methods of their own). */
+export const TAYLOR_BASELINES = ['sensitivity', 'taylor'] as const;
+export type TaylorBaseline = (typeof TAYLOR_BASELINES)[number];
+
 function checkGradient(e: Explainer) {
   if (e.method !== 'gradient') throw new Error(`the Taylor baselines need an Explainer with method "gradient", not "${e.method}"`);
 }

@@ -82,7 +82,7 @@ export function registerEvaluateCommand(program: Command): void {
     .requiredOption('--out <dir>', 'output folder (results.json, aopc.csv, curves.csv, samples.csv, table.md, curves.svg/png, heatmaps.png, progress.jsonl)')
     .option(
       '--methods <list>',
-      `comma-separated method specs NAME[:VARIANT][@key=value…] (e.g. lrp:epsilon@epsilon=0.01, lrp:epsilon-plus-flat, integrated-gradients@steps=64, gradient@pool=abs) and "random" (default: ${DEFAULT_METHODS.join(',')})`,
+      `comma-separated method specs NAME[:VARIANT][@key=value…] (e.g. lrp:epsilon@epsilon=0.01, lrp:epsilon-plus-flat, integrated-gradients@steps=64, gradient@pool=abs), the deep Taylor baselines sensitivity and taylor[@low=LO@high=HI], and "random" (default: ${DEFAULT_METHODS.join(',')})`,
     )
     .option(
       '--region-size <n|HxW>',
@@ -130,10 +130,22 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
   checkOutputFiles([{ flag: '--progress', path: progressFile, ext: ['.jsonl'] }], { createFolders: true });
   const base = explainerOptions({ ...f, method: 'lrp', steps: f.igSteps });
   const specs = splitMethodList(f.methods ?? DEFAULT_METHODS.join(',')).map((s) => parseMethodSpec(s, base));
-  // Box rules take their bounds from --input-range or --low/--high, else from the model card (as explain does).
-  const boxed = specs.filter((s) => s.options && usesBoxRule(s.options) && (s.options.params?.low === undefined || s.options.params?.high === undefined));
+  // Box rules take their bounds from --input-range or --low/--high, else from the model card (as
+  // explain does); so does taylor's root search, unless its spec gives @low/@high.
+  const boxed = specs.filter((s) =>
+    s.method === 'taylor'
+      ? !s.options?.inputRange
+      : s.options && usesBoxRule(s.options) && (s.options.params?.low === undefined || s.options.params?.high === undefined),
+  );
   const card = boxed.length > 0 && !base.inputRange ? cardInputRange(f.model, base) : undefined;
-  if (boxed.length > 0 && !base.inputRange && !card) throw new Error(`method "${boxed[0]!.label}": the zB/box rule needs bounds: ${BOX_BOUNDS_HELP}`);
+  if (boxed.length > 0 && !base.inputRange && !card) {
+    const b = boxed[0]!;
+    throw new Error(
+      b.method === 'taylor'
+        ? `method "${b.label}": taylor searches the root in the input box: pass --input-range LO,HI, write ${b.label}@low=LO@high=HI, or give the model a card with "input": {"range": [LO, HI]}`
+        : `method "${b.label}": the zB/box rule needs bounds: ${BOX_BOUNDS_HELP}`,
+    );
+  }
   let regionSize: [number, number] | undefined;
   if (f.regionSize !== undefined) regionSize = parseRegionSize(f.regionSize);
   let image;
@@ -260,6 +272,7 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<void> {
     process.stdout.write(aopcTableText(result));
     // Said with the results, not before: an error stays the only line on stderr.
     if (card) process.stdout.write(`box bounds of ${boxed.map((s) => s.label).join(', ')} from input range [${card.range.join(', ')}] in ${card.path}\n`);
+    for (const n of result.notes ?? []) process.stdout.write(`note: ${n}\n`);
     const all = result.timingAllChunks;
     if (all && all.inferences > t.inferences)
       process.stdout.write(`resumed: ${all.inferences - t.inferences} of ${all.inferences} perturbed inferences were done by earlier runs\n`);

@@ -13,11 +13,9 @@ import { heatmapPngs, numberedPaths } from './heatmaps.js';
 import { imageOptionsFor, loadInput, type ImageFlags } from './inputs.js';
 import { explainerOptions, type MethodFlags } from './options.js';
 import { checkMethod, METHODS } from '../../core/explain/resolve.js';
-import { nearestRootTaylor, sensitivity } from '../../core/explain/taylor.js';
+import { nearestRootTaylor, sensitivity, TAYLOR_BASELINES, type TaylorBaseline } from '../../core/explain/taylor.js';
 
-/** The deep Taylor baselines, run on a gradient explainer (explain only: they are not graph methods). */
-const TAYLOR_METHODS = ['sensitivity', 'taylor'] as const;
-export const EXPLAIN_METHODS = [...METHODS, ...TAYLOR_METHODS];
+export const EXPLAIN_METHODS = [...METHODS, ...TAYLOR_BASELINES];
 import { parseTarget } from './values.js';
 import type { TensorData } from '../../core/onnx/tensor.js';
 import type { Target } from '../../core/explain/explainer.js';
@@ -51,7 +49,7 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
   if (f.saveExplainer) outputs.push({ flag: '--save-explainer', path: f.saveExplainer, ext: ['.onnx'] });
   checkOutputFiles(outputs);
   const target = parseTarget(f.target);
-  const baseline = (TAYLOR_METHODS as readonly string[]).includes(f.method ?? '') ? (f.method as (typeof TAYLOR_METHODS)[number]) : undefined;
+  const baseline = (TAYLOR_BASELINES as readonly string[]).includes(f.method ?? '') ? (f.method as TaylorBaseline) : undefined;
   if (!baseline && f.method !== undefined && !(METHODS as readonly string[]).includes(f.method.replace(/_/g, '-')))
     throw unknownNameError('method', f.method, EXPLAIN_METHODS);
   const opts = explainerOptions(f, baseline ? 'gradient' : checkMethod(f.method ?? 'lrp'));
@@ -153,7 +151,7 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
  * Sensitivity ((∂f/∂x)²) or one-shot Taylor at a nearest root inside the input range, which
  * comes from --input-range or the model card (no default: the root must stay in a known box).
  */
-async function explainBaseline(which: (typeof TAYLOR_METHODS)[number], ex: Explainer, x: TensorData, target: Target | undefined) {
+async function explainBaseline(which: TaylorBaseline, ex: Explainer, x: TensorData, target: Target | undefined) {
   if (which === 'sensitivity') return { ...(await sensitivity(ex, x, { target })), audit: undefined };
   const range = ex.options.inputRange;
   if (!range)
