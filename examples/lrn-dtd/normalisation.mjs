@@ -79,7 +79,7 @@ const lines = [
 lrns.forEach((node, li) => {
   const st = stats[li];
   lines.push(
-    `### ${node.name}: size ${node.attrs.size}, alpha ${node.attrs.alpha}, beta ${node.attrs.beta}, bias ${node.attrs.bias}; ${st.factor.length} active units`,
+    `### ${node.name}: size ${node.attrs.size}, alpha ${node.attrs.alpha}, beta ${node.attrs.beta}, bias ${+Number(node.attrs.bias).toPrecision(6)}; ${st.factor.length} active units`,
     '',
     '| quantity | 5% | 25% | 50% | 75% | 95% |',
     '|---|---|---|---|---|---|',

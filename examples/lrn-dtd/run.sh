@@ -3,13 +3,14 @@
 # ε-rule (ε ∈ {0.01, 0.1, 1, 10}) and the αβ-rule (β ∈ {0, 1}) on every conv/dense layer.
 # The Taylor runs use the LRN variant matching the rule (ε-variant with the same ε, β-variant with
 # the same β). Every run uses the same images, seed and uniform noise, so their curves compare.
-# Usage: run.sh DATA_DIR OUT_DIR [N]   (DATA_DIR: Fashion-MNIST IDX folder; N test images, default 1000)
+# Usage: run.sh DATA_DIR OUT_DIR [N] [MODEL]   (DATA_DIR: Fashion-MNIST IDX folder; N test images,
+# default 1000; MODEL default lrn-cnn.onnx beside this script)
 set -euo pipefail
-if [ $# -lt 2 ]; then echo "usage: $0 DATA_DIR OUT_DIR [N]" >&2; exit 2; fi
+if [ $# -lt 2 ]; then echo "usage: $0 DATA_DIR OUT_DIR [N] [MODEL]" >&2; exit 2; fi
 here="$(cd "$(dirname "$0")" && pwd)"
-data="$1"; out="$2"; n="${3:-1000}"
+data="$1"; out="$2"; n="${3:-1000}"; model="${4:-$here/lrn-cnn.onnx}"
 relprop() { node "${RELPROP_CLI:-$here/../../dist/src/node/cli/main.js}" "$@"; }
-common=(--model "$here/lrn-cnn.onnx" --data "$data" --limit "$n" --seed 0 --threads 1 --quiet)
+common=(--model "$model" --data "$data" --limit "$n" --seed 0 --threads 1 --quiet)
 jobs=(
   "identity|--lrn identity|lrp:epsilon@epsilon=0.01,lrp:epsilon@epsilon=0.1,lrp:epsilon@epsilon=1,lrp:epsilon@epsilon=10,lrp:alphabeta@beta=0,lrp:alphabeta@beta=1,random"
   "taylor-eps-0.01|--lrn taylor --lrn-epsilon 0.01|lrp:epsilon@epsilon=0.01"
