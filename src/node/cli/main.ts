@@ -135,6 +135,7 @@ quietOption(demo).action(async (opts) => demoCommand(opts));
 (await import('./text-commands.js')).registerTextCommands(program);
 (await import('./rbm-cmd.js')).registerRbmCommands(program);
 (await import('../molecules/cli.js')).registerMoleculesCommands(program);
+(await import('./web-cmd.js')).registerWebCommand(program);
 
 try {
   await program.parseAsync(process.argv);
