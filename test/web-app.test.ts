@@ -78,7 +78,12 @@ describe.skipIf(!chromium)('relprop web: the app in headless Chromium', () => {
     );
     return last();
   };
-  const text = (sel: string) => page.$eval(sel, (e) => (e as HTMLElement).innerText);
+  /** An element's text; table rows as lines of tab-separated cells. */
+  const text = (sel: string) =>
+    page.$eval(sel, (e) => {
+      const rows = [...e.querySelectorAll('tr')];
+      return rows.length > 0 ? rows.map((tr) => [...tr.children].map((c) => c.textContent).join('\t')).join('\n') : (e.textContent ?? '');
+    });
 
   async function nodeExplain(model: string, x: Float32Array, dims: number[], o: ExplainerOptions, target: number) {
     const ex = await Explainer.create(model, { ...o, threads: 1 });
