@@ -79,7 +79,12 @@ describe('exact likelihood on ONNX Runtime', () => {
       for (let s = 0; s < 2 ** nv; s++) v.set(bits(s, nv), s * nv);
       const star = await exactDbmLogPStar(p, v);
       const ref = dbmVisibleLogProbs64(p);
-      expect(maxAbsDiff(Array.from(star, (t) => t - logZ), ref)).toBeLessThan(1e-4);
+      expect(
+        maxAbsDiff(
+          Array.from(star, (t) => t - logZ),
+          ref,
+        ),
+      ).toBeLessThan(1e-4);
       expect(Math.abs((await meanDbmLogProb(p, v, logZ)) - ref.reduce((s, x) => s + x, 0) / ref.length)).toBeLessThan(1e-4);
     });
   }
@@ -156,7 +161,7 @@ describe('training step graph', () => {
       };
       // Start from a random model and binary chains so every term of the update is non-trivial.
       const start = randomDbm([9, 4, 3], 11, 0.7);
-      const chains = start.sizes.map((n, l) => Float32Array.from({ length: 2 * n }, (_, k) => (k * 7 + l) % 3 === 0 ? 1 : 0));
+      const chains = start.sizes.map((n, l) => Float32Array.from({ length: 2 * n }, (_, k) => ((k * 7 + l) % 3 === 0 ? 1 : 0)));
       const resumed = await DbmTrainer.create(data, opts, { params: start, chains, epoch: 0, step: 0 });
       const x = data.x.slice(0, 27);
       await resumed.step(x);
@@ -222,7 +227,8 @@ describe('training runs', () => {
   });
 
   it('raise the exact log-likelihood of bars and stripes', async () => {
-    const t = await DbmTrainer.create(data, { ...base, lr: 0.1 });
+    // From the symmetric start the model sits near a saddle for a while; lr 0.3 leaves it within 40 epochs.
+    const t = await DbmTrainer.create(data, { ...base, hidden: [8, 4], lr: 0.3, nu: 0.1 });
     const ll = async () => meanDbmLogProb(t.params, data.x, await exactDbmLogZ(t.params));
     const before = await ll();
     for (let e = 0; e < 40; e++) await t.epoch();

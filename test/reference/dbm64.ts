@@ -15,8 +15,7 @@ export function dbmEnergy64(p: DbmParams, x: number[][]): number {
   for (let l = 0; l < sizes.length; l++) for (let i = 0; i < sizes[l]!; i++) e -= (x[l]![i]! - p.o[l]![i]!) * p.b[l]![i]!;
   for (let l = 0; l + 1 < sizes.length; l++) {
     const n = sizes[l + 1]!;
-    for (let i = 0; i < sizes[l]!; i++)
-      for (let j = 0; j < n; j++) e -= (x[l]![i]! - p.o[l]![i]!) * p.W[l]![i * n + j]! * (x[l + 1]![j]! - p.o[l + 1]![j]!);
+    for (let i = 0; i < sizes[l]!; i++) for (let j = 0; j < n; j++) e -= (x[l]![i]! - p.o[l]![i]!) * p.W[l]![i * n + j]! * (x[l + 1]![j]! - p.o[l + 1]![j]!);
   }
   return e;
 }
@@ -117,8 +116,7 @@ export function dbmStep64(p: DbmParams, x: number[][], chains: number[][][], s: 
     return Array.from(w, (wij, k) => {
       const i = Math.floor(k / n);
       const j = k % n;
-      const cov = (rows: number[][][]) =>
-        rows.reduce((acc, xs) => acc + (xs[l]![i]! - p.o[l]![i]!) * (xs[l + 1]![j]! - p.o[l + 1]![j]!), 0) / rows.length;
+      const cov = (rows: number[][][]) => rows.reduce((acc, xs) => acc + (xs[l]![i]! - p.o[l]![i]!) * (xs[l + 1]![j]! - p.o[l + 1]![j]!), 0) / rows.length;
       return wij + s.lr * (cov(data) - cov(model) - s.decay * wij);
     });
   });

@@ -286,7 +286,14 @@ export function buildDbmAisGraph(sizes: number[], steps: number): Graph {
     prev = cur;
   }
   r.output('dlogw', b.sum(parts), ['M']);
-  const xNew = odd.length === 1 ? xs.get(odd[0]!)! : b.op('Concat', odd.map((l) => xs.get(l)!), { axis: 1 });
+  const xNew =
+    odd.length === 1
+      ? xs.get(odd[0]!)!
+      : b.op(
+          'Concat',
+          odd.map((l) => xs.get(l)!),
+          { axis: 1 },
+        );
   r.output('x_new', xNew, ['M', m]);
   return r.g;
 }

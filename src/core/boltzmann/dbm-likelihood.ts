@@ -80,7 +80,10 @@ export async function exactDbmLogPStar(p: DbmParams, v: Float32Array, opts: RunO
   const nv = u.sizes[0]!;
   if (v.length % nv !== 0) throw new Error(`data has ${v.length} values, not a multiple of ${nv} visible units`);
   const n = v.length / nv;
-  const m = unitsOf(u.sizes, layersOfParity(L, 'even').filter((l) => l > 0));
+  const m = unitsOf(
+    u.sizes,
+    layersOfParity(L, 'even').filter((l) => l > 0),
+  );
   if (m > MAX_ENUMERATED_UNITS) throw tooLarge('log p(v)', m, 'even hidden layers (2, 4, …)');
   const session = await open(buildDbmVisibleGraph(u.sizes), 'visible', opts);
   const result = new Float64Array(n);
