@@ -6,9 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { type DbmParams, moveDbmOffsets, uncenteredDbm } from '../src/core/boltzmann/dbm.js';
 import { aisDbmLogZ, exactDbmLogPStar, exactDbmLogZ, meanDbmLogProb } from '../src/core/boltzmann/dbm-likelihood.js';
+import { dbmFromOnnx, dbmToOnnx } from '../src/core/boltzmann/dbm-model-file.js';
 import { DbmTrainer, type DbmTrainOptions } from '../src/core/boltzmann/dbm-train.js';
 import type { BinaryData } from '../src/core/boltzmann/train.js';
 import { gaussian, rngFor } from '../src/core/math/rng.js';
+import { float32 } from '../src/core/onnx/tensor.js';
+import { openSession } from '../src/core/runtime.js';
 import { bits, dbmLogZ64, dbmStep64, dbmVisibleLogProbs64, lse64, negEnergies64 } from './reference/dbm64.js';
 
 /** A random DBM; `dyadic` rounds every value to a multiple of 1/8 so float32 holds it exactly. */
@@ -264,5 +267,31 @@ describe('AIS for DBMs', () => {
     const exact = await exactDbmLogZ(p);
     const r = await aisDbmLogZ(p, { chains: 4, temperatures: 10, seed: 1 });
     expect(maxAbsDiff(r.logWeights, new Array(4).fill(exact))).toBeLessThan(1e-4);
+  });
+});
+
+describe('model file', () => {
+  it('the saved graph computes the mean-field posterior as a float64 mean field does, and reads back exactly', async () => {
+    const p = randomDbm([5, 4, 3, 2], 31, 0.8);
+    const bytes = dbmToOnnx(p, 4);
+    const back = dbmFromOnnx(bytes);
+    expect(back.sizes).toEqual(p.sizes);
+    for (let l = 0; l < 4; l++) expect(Array.from(back.o[l]!)).toEqual(Array.from(p.o[l]!));
+    const v = [1, 0, 0, 1, 1];
+    // Float64: start at the offsets, 4 rounds of [odd layers; even hidden layers].
+    const sig = (t: number) => 1 / (1 + Math.exp(-t));
+    const mu: number[][] = p.sizes.map((n, l) => (l === 0 ? v : Array.from(p.o[l]!)));
+    for (let k = 0; k < 4; k++)
+      for (const l of [1, 3, 2])
+        mu[l] = Array.from({ length: p.sizes[l]! }, (_, i) => {
+          let t = p.b[l]![i]!;
+          for (let j = 0; j < p.sizes[l - 1]!; j++) t += (mu[l - 1]![j]! - p.o[l - 1]![j]!) * p.W[l - 1]![j * p.sizes[l]! + i]!;
+          if (l < 3) for (let j = 0; j < p.sizes[l + 1]!; j++) t += p.W[l]![i * p.sizes[l + 1]! + j]! * (mu[l + 1]![j]! - p.o[l + 1]![j]!);
+          return sig(t);
+        });
+    const s = await openSession(undefined, bytes, { threads: 1 }, 'the saved DBM');
+    const out = await s.run({ visible: float32([1, 5], v) });
+    await s.release();
+    for (let l = 1; l <= 3; l++) expect(maxAbsDiff(out[`hidden${l}`]!.data as Float32Array, mu[l]!)).toBeLessThan(1e-5);
   });
 });
