@@ -280,7 +280,7 @@ describe('model file', () => {
     const v = [1, 0, 0, 1, 1];
     // Float64: start at the offsets, 4 rounds of [odd layers; even hidden layers].
     const sig = (t: number) => 1 / (1 + Math.exp(-t));
-    const mu: number[][] = p.sizes.map((n, l) => (l === 0 ? v : Array.from(p.o[l]!)));
+    const mu: number[][] = p.sizes.map((_, l) => (l === 0 ? v : Array.from(p.o[l]!)));
     for (let k = 0; k < 4; k++)
       for (const l of [1, 3, 2])
         mu[l] = Array.from({ length: p.sizes[l]! }, (_, i) => {
