@@ -1,33 +1,14 @@
 /** `relprop dbm train` and `relprop dbm loglik` as a user runs them: outputs, resume, and bad input. */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exactDbmLogZ } from '../src/core/boltzmann/dbm-likelihood.js';
 import { dbmFromOnnx } from '../src/core/boltzmann/dbm-model-file.js';
-import { encodeNpy } from '../src/core/onnx/npy.js';
 import { float32 } from '../src/core/onnx/tensor.js';
 import { openSession } from '../src/core/runtime.js';
+import { barsNpy } from './helpers/bars.js';
 import { relprop } from './helpers/cli.js';
-
-/** Bars and stripes on 3×3, 14 patterns × 4, as a float32 .npy of 0/1. */
-function barsNpy(dir: string, mutate?: (x: Float32Array) => void): string {
-  const rows: number[][] = [];
-  for (let m = 0; m < 8; m++) {
-    const on = [m & 1, (m >> 1) & 1, (m >> 2) & 1];
-    rows.push(Array.from({ length: 9 }, (_, k) => on[Math.floor(k / 3)]!));
-    rows.push(Array.from({ length: 9 }, (_, k) => on[k % 3]!));
-  }
-  const unique = rows.filter((r, i) => rows.findIndex((s) => s.join() === r.join()) === i);
-  const all = Array.from({ length: 4 }, () => unique)
-    .flat()
-    .flat();
-  const x = Float32Array.from(all);
-  mutate?.(x);
-  const path = join(dir, 'bars.npy');
-  writeFileSync(path, encodeNpy(float32([all.length / 9, 9], x)));
-  return path;
-}
 
 const TRAIN = ['--hidden', '8,4', '--lr', '0.3', '--nu', '0.1', '--batch-size', '8', '--binarize', 'none', '--threads', '1'];
 

@@ -8,10 +8,10 @@ import { type DbmParams, moveDbmOffsets, uncenteredDbm } from '../src/core/boltz
 import { aisDbmLogZ, exactDbmLogPStar, exactDbmLogZ, meanDbmLogProb } from '../src/core/boltzmann/dbm-likelihood.js';
 import { dbmFromOnnx, dbmToOnnx } from '../src/core/boltzmann/dbm-model-file.js';
 import { DbmTrainer, type DbmTrainOptions } from '../src/core/boltzmann/dbm-train.js';
-import type { BinaryData } from '../src/core/boltzmann/train.js';
 import { gaussian, rngFor } from '../src/core/math/rng.js';
 import { float32 } from '../src/core/onnx/tensor.js';
 import { openSession } from '../src/core/runtime.js';
+import { barsAndStripes } from './helpers/bars.js';
 import { bits, dbmLogZ64, dbmStep64, dbmVisibleLogProbs64, lse64, negEnergies64 } from './reference/dbm64.js';
 
 /** A random DBM; `dyadic` rounds every value to a multiple of 1/8 so float32 holds it exactly. */
@@ -130,20 +130,6 @@ describe('exact likelihood on ONNX Runtime', () => {
     await expect(exactDbmLogPStar(randomDbm([4, 3, 22], 1), new Float32Array(4))).rejects.toThrow(/even hidden.*22 units.*AIS/);
   });
 });
-
-/** Bars and stripes on a 3×3 grid: 14 distinct patterns, each repeated. */
-function barsAndStripes(repeat: number): BinaryData {
-  const rows: number[][] = [];
-  for (let m = 0; m < 8; m++) {
-    const on = bits(m, 3);
-    rows.push(Array.from({ length: 9 }, (_, k) => on[Math.floor(k / 3)]!));
-    rows.push(Array.from({ length: 9 }, (_, k) => on[k % 3]!));
-  }
-  const unique = rows.filter((r, i) => rows.findIndex((s) => s.join() === r.join()) === i);
-  const x = new Float32Array(unique.length * repeat * 9);
-  for (let r = 0; r < unique.length * repeat; r++) x.set(unique[r % unique.length]!, r * 9);
-  return { x, n: unique.length * repeat, nv: 9 };
-}
 
 describe('training step graph', () => {
   for (const positive of ['meanfield', 'sample'] as const) {

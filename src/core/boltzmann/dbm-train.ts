@@ -12,7 +12,7 @@ import { openSession, type Runtime, type Session } from '../runtime.js';
 import { checkBinary } from './rbm.js';
 import { checkDbmSizes, cloneDbm, type DbmParams, initDbm } from './dbm.js';
 import { buildDbmStepGraph, type PositivePhase, unitCounts } from './dbm-graphs.js';
-import { type BinaryData, dataMean } from './train.js';
+import { type BinaryData, dataMean, epochOfBatches } from './train.js';
 
 export interface DbmTrainOptions {
   /** Hidden layer sizes, bottom to top. */
@@ -124,19 +124,10 @@ export class DbmTrainer {
   /** One pass over the data in the epoch's keyed random order; returns the mean reconstruction error. */
   async epoch(onStep?: (done: number, total: number, recon: number) => void): Promise<number> {
     const { data, opts } = this;
-    const B = opts.batchSize;
-    const batches = Math.floor(data.n / B);
     const order = permutation(data.n, rngFor(opts.seed, 'dbm-epoch', this.state.epoch));
-    let total = 0;
-    for (let bi = 0; bi < batches; bi++) {
-      const x = new Float32Array(B * data.nv);
-      for (let r = 0; r < B; r++) x.set(data.x.subarray(order[bi * B + r]! * data.nv, (order[bi * B + r]! + 1) * data.nv), r * data.nv);
-      const recon = await this.step(x);
-      total += recon;
-      onStep?.(bi + 1, batches, recon);
-    }
+    const recon = await epochOfBatches(data, opts.batchSize, order, (x) => this.step(x), onStep);
     this.state.epoch++;
-    return total / batches;
+    return recon;
   }
 
   /** One update on the batch `x` [B, n₀]; returns its reconstruction error. */

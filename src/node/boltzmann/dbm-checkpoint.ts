@@ -7,16 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DbmState } from '../../core/boltzmann/dbm-train.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
+import { b64, f32 } from './checkpoint.js';
 
 export const DBM_CHECKPOINT_FILE = 'dbm-checkpoint.json';
-
-const b64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-const f32 = (s: string) => {
-  const b = Buffer.from(s, 'base64');
-  const out = new Float32Array(b.length / 4);
-  new Uint8Array(out.buffer).set(b);
-  return out;
-};
 
 export interface DbmCheckpoint<H> {
   settings: Record<string, unknown>;

@@ -1,9 +1,3 @@
-/**
- * `relprop dbm train` and `relprop dbm loglik`: deep Boltzmann machines on binary data, centered
- * or not (src/core/boltzmann/dbm*.ts). A model is an ONNX file computing the mean-field
- * posterior of each hidden layer, with a JSON card beside it.
- */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { type Command, Option } from 'commander';
@@ -13,8 +7,8 @@ import { aisDbmLogZ, exactDbmLogZ, meanDbmLogProb } from '../../core/boltzmann/d
 import { dbmFromOnnx, dbmToOnnx } from '../../core/boltzmann/dbm-model-file.js';
 import { DbmTrainer, type DbmTrainOptions } from '../../core/boltzmann/dbm-train.js';
 import { type BetaSchedule, MAX_ENUMERATED_UNITS } from '../../core/boltzmann/likelihood.js';
-import { dataMean } from '../../core/boltzmann/train.js';
-import { type Binarize, loadBinaryData } from '../boltzmann/data.js';
+import { checkResumeSettings, type DataFlags, dataMeanBase, dataOptions, readModelBytes } from '../boltzmann/cli-common.js';
+import { loadBinaryData } from '../boltzmann/data.js';
 import { readDbmCheckpoint, writeDbmCheckpoint } from '../boltzmann/dbm-checkpoint.js';
 import { checkOutputFiles, checkOutputFolder, writeFilesAtomic } from '../io/atomic.js';
 import { quietOption, seedOption, threadsOption } from './options.js';
@@ -22,28 +16,6 @@ import { num, posInt } from './values.js';
 
 /** Enumerated layers up to this many units: each epoch's progress line includes the exact training log-likelihood. */
 const PROGRESS_EXACT_UNITS = 16;
-
-interface DataFlags {
-  data: string;
-  binarize: Binarize;
-  split: 'train' | 'test';
-  limit?: number;
-  seed: number;
-  threads?: number;
-  quiet?: boolean;
-}
-
-function dataOptions(cmd: Command, split: 'train' | 'test'): Command {
-  return cmd
-    .requiredOption('--data <path>', 'binary data: IDX images file or MNIST-style folder, or .npy [samples, …]')
-    .addOption(
-      new Option('--binarize <how>', 'threshold: value ≥ 0.5 → 1; sample: Bernoulli(value), seeded; none: the data must already be 0/1')
-        .choices(['threshold', 'sample', 'none'])
-        .default('threshold'),
-    )
-    .addOption(new Option('--split <name>', 'IDX folders: which split').choices(['train', 'test']).default(split))
-    .option('--limit <n>', 'use the first n samples', posInt('--limit'));
-}
 
 function layerList(v: string): number[] {
   const parts = v.split(',').map((p) => Number(p.trim()));
@@ -114,10 +86,7 @@ async function trainDbm(f: TrainFlags): Promise<void> {
   if (f.resume) {
     const c = readDbmCheckpoint<EpochRecord>(f.checkpointDir!);
     if (!c) throw new Error(`--resume: no checkpoint in ${f.checkpointDir}`);
-    const saved = JSON.stringify(c.settings);
-    const now = JSON.stringify(JSON.parse(JSON.stringify(settings)));
-    if (saved !== now)
-      throw new Error(`--resume: the checkpoint in ${f.checkpointDir} was made with other settings (${saved}); use the same ones or another folder`);
+    checkResumeSettings(f.checkpointDir!, c.settings, settings);
     ({ history, state: resume } = c);
     if (!f.quiet) process.stderr.write(`relprop: resuming after epoch ${resume.epoch} from ${f.checkpointDir}\n`);
   }
@@ -179,12 +148,7 @@ interface LoglikFlags extends DataFlags {
 }
 
 async function loglikDbm(f: LoglikFlags): Promise<void> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(f.model);
-  } catch (err) {
-    throw new Error(`cannot read model ${f.model}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const bytes = readModelBytes(f.model);
   const p = dbmFromOnnx(bytes, f.model);
   const data = loadBinaryData(f.data, f);
   if (data.nv !== p.sizes[0]) throw new Error(`${f.data} has ${data.nv} values per sample; the model ${basename(f.model)} has ${p.sizes[0]} visible units`);
@@ -199,11 +163,7 @@ async function loglikDbm(f: LoglikFlags): Promise<void> {
   let stdErr: number | undefined;
   if (estimator === 'exact') logZ = await exactDbmLogZ(p, run);
   else {
-    // The base model matches the data's pixel means, as in the centered-DBM reference.
-    const baseBias = Array.from(dataMean(data), (m) => {
-      const q = Math.min(0.99, Math.max(0.01, m));
-      return Math.log(q / (1 - q));
-    });
+    const baseBias = dataMeanBase(data);
     ({ logZ, stdErr } = await aisDbmLogZ(p, { ...run, chains: f.chains, temperatures: f.temperatures, schedule: f.schedule, seed: f.seed, baseBias }));
   }
   const ll = await meanDbmLogProb(p, data.x, logZ, run);
