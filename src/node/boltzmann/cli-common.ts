@@ -57,3 +57,60 @@ export function checkResumeSettings(dir: string, saved: Record<string, unknown>,
   if (a !== JSON.stringify(JSON.parse(JSON.stringify(now))))
     throw new Error(`--resume: the checkpoint in ${dir} was made with other settings (${a}); use the same ones or another folder`);
 }
+
+export interface EpochRecord {
+  epoch: number;
+  /** Parameter updates so far. */
+  updates: number;
+  reconstruction_error: number;
+  train_loglik_exact?: number;
+}
+
+interface EpochTrainer<S extends { epoch: number; step: number }> {
+  epoch(onStep?: (done: number, total: number, recon: number) => void): Promise<number>;
+  snapshot(): S;
+}
+
+export interface EpochLoopOptions<S> {
+  epochs: number;
+  quiet?: boolean;
+  checkpointDir?: string;
+  /** The exact mean training log-likelihood, when it is cheap enough to print every epoch. */
+  exactLoglik?: () => Promise<number>;
+  /** Write a checkpoint of this state and the history so far. */
+  save?: (state: S, history: EpochRecord[]) => Promise<void>;
+}
+
+/**
+ * Train until `epochs` epochs are done (counting those of a resumed state), with a progress line on
+ * a terminal, one printed line and one history record per epoch, and a checkpoint after each; a
+ * failing epoch (e.g. divergence) names the checkpoint that is kept.
+ */
+export async function runEpochs<S extends { epoch: number; step: number }>(
+  trainer: EpochTrainer<S>,
+  history: EpochRecord[],
+  o: EpochLoopOptions<S>,
+): Promise<void> {
+  while (trainer.snapshot().epoch < o.epochs) {
+    const epoch = trainer.snapshot().epoch + 1;
+    let recon: number;
+    try {
+      recon = await trainer.epoch((done, total, r) => {
+        if (!o.quiet && process.stderr.isTTY) process.stderr.write(`\repoch ${epoch}/${o.epochs}: step ${done}/${total}, reconstruction error ${r.toFixed(4)}`);
+      });
+    } catch (e) {
+      const kept = o.checkpointDir && epoch > 1 ? `; the last checkpoint (epoch ${epoch - 1}) is kept in ${o.checkpointDir}` : '';
+      throw new Error(`${(e as Error).message}${kept}`);
+    }
+    const state = trainer.snapshot();
+    const record: EpochRecord = { epoch, updates: state.step, reconstruction_error: recon };
+    if (o.exactLoglik) record.train_loglik_exact = await o.exactLoglik();
+    history.push(record);
+    if (!o.quiet) {
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      const ll = record.train_loglik_exact === undefined ? '' : `, exact train log-likelihood ${record.train_loglik_exact.toFixed(4)} nats`;
+      process.stdout.write(`epoch ${epoch}/${o.epochs}: reconstruction error ${recon.toFixed(4)}${ll}\n`);
+    }
+    if (o.save) await o.save(state, history);
+  }
+}

@@ -7,7 +7,7 @@ import { aisDbmLogZ, exactDbmLogZ, meanDbmLogProb } from '../../core/boltzmann/d
 import { dbmFromOnnx, dbmToOnnx } from '../../core/boltzmann/dbm-model-file.js';
 import { DbmTrainer, type DbmTrainOptions } from '../../core/boltzmann/dbm-train.js';
 import { type BetaSchedule, MAX_ENUMERATED_UNITS } from '../../core/boltzmann/likelihood.js';
-import { checkResumeSettings, type DataFlags, dataMeanBase, dataOptions, readModelBytes } from '../boltzmann/cli-common.js';
+import { checkResumeSettings, type DataFlags, dataMeanBase, dataOptions, type EpochRecord, readModelBytes, runEpochs } from '../boltzmann/cli-common.js';
 import { loadBinaryData } from '../boltzmann/data.js';
 import { readDbmCheckpoint, writeDbmCheckpoint } from '../boltzmann/dbm-checkpoint.js';
 import { checkOutputFiles, checkOutputFolder, writeFilesAtomic } from '../io/atomic.js';
@@ -49,13 +49,6 @@ interface TrainFlags extends DataFlags {
   resume?: boolean;
 }
 
-interface EpochRecord {
-  epoch: number;
-  updates: number;
-  reconstruction_error: number;
-  train_loglik_exact?: number;
-}
-
 async function trainDbm(f: TrainFlags): Promise<void> {
   checkOutputFiles([
     { flag: '--out', path: f.out, ext: ['.onnx'] },
@@ -95,28 +88,13 @@ async function trainDbm(f: TrainFlags): Promise<void> {
   const exactProgress = Math.max(e.odd, e.evenHidden) <= PROGRESS_EXACT_UNITS;
   const started = Date.now();
   try {
-    while (trainer.snapshot().epoch < f.epochs) {
-      const epoch = trainer.snapshot().epoch + 1;
-      let recon: number;
-      try {
-        recon = await trainer.epoch((done, total, r) => {
-          if (!f.quiet && process.stderr.isTTY)
-            process.stderr.write(`\repoch ${epoch}/${f.epochs}: step ${done}/${total}, reconstruction error ${r.toFixed(4)}`);
-        });
-      } catch (err) {
-        const kept = f.checkpointDir && epoch > 1 ? `; the last checkpoint (epoch ${epoch - 1}) is kept in ${f.checkpointDir}` : '';
-        throw new Error(`${(err as Error).message}${kept}`);
-      }
-      const record: EpochRecord = { epoch, updates: trainer.snapshot().step, reconstruction_error: recon };
-      if (exactProgress) record.train_loglik_exact = await meanDbmLogProb(trainer.params, data.x, await exactDbmLogZ(trainer.params, opts), opts);
-      history.push(record);
-      if (!f.quiet) {
-        if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-        const ll = record.train_loglik_exact === undefined ? '' : `, exact train log-likelihood ${record.train_loglik_exact.toFixed(4)} nats`;
-        process.stdout.write(`epoch ${epoch}/${f.epochs}: reconstruction error ${recon.toFixed(4)}${ll}\n`);
-      }
-      if (f.checkpointDir) await writeDbmCheckpoint(f.checkpointDir, { settings, state: trainer.snapshot(), history });
-    }
+    await runEpochs(trainer, history, {
+      epochs: f.epochs,
+      quiet: f.quiet,
+      checkpointDir: f.checkpointDir,
+      exactLoglik: exactProgress ? async () => meanDbmLogProb(trainer.params, data.x, await exactDbmLogZ(trainer.params, opts), opts) : undefined,
+      save: f.checkpointDir ? (state, h) => writeDbmCheckpoint(f.checkpointDir!, { settings, state, history: h }) : undefined,
+    });
   } finally {
     await trainer.release();
   }

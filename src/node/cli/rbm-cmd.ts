@@ -9,7 +9,7 @@ import { aisLogZ, exactLogZ, MAX_ENUMERATED_UNITS, meanLogProb, type BetaSchedul
 import { rbmFromOnnx, rbmToOnnx } from '../../core/boltzmann/model-file.js';
 import { RbmTrainer, type RbmTrainOptions } from '../../core/boltzmann/train.js';
 import { readRbmCheckpoint, writeRbmCheckpoint } from '../boltzmann/checkpoint.js';
-import { checkResumeSettings, type DataFlags, dataMeanBase, dataOptions, readModelBytes } from '../boltzmann/cli-common.js';
+import { checkResumeSettings, type DataFlags, dataMeanBase, dataOptions, type EpochRecord, readModelBytes, runEpochs } from '../boltzmann/cli-common.js';
 import { loadBinaryData } from '../boltzmann/data.js';
 import { checkOutputFiles, checkOutputFolder, writeFilesAtomic } from '../io/atomic.js';
 import { quietOption, seedOption, threadsOption } from './options.js';
@@ -32,12 +32,6 @@ interface TrainFlags extends DataFlags {
   epochs: number;
   checkpointDir?: string;
   resume?: boolean;
-}
-
-interface EpochRecord {
-  epoch: number;
-  reconstruction_error: number;
-  train_loglik_exact?: number;
 }
 
 async function trainRbm(f: TrainFlags): Promise<void> {
@@ -76,28 +70,13 @@ async function trainRbm(f: TrainFlags): Promise<void> {
   const exactProgress = Math.min(data.nv, f.hidden) <= PROGRESS_EXACT_UNITS;
   const started = Date.now();
   try {
-    while (trainer.snapshot().epoch < f.epochs) {
-      const epoch = trainer.snapshot().epoch + 1;
-      let recon: number;
-      try {
-        recon = await trainer.epoch((done, total, r) => {
-          if (!f.quiet && process.stderr.isTTY)
-            process.stderr.write(`\repoch ${epoch}/${f.epochs}: step ${done}/${total}, reconstruction error ${r.toFixed(4)}`);
-        });
-      } catch (e) {
-        const kept = f.checkpointDir && epoch > 1 ? `; the last checkpoint (epoch ${epoch - 1}) is kept in ${f.checkpointDir}` : '';
-        throw new Error(`${(e as Error).message}${kept}`);
-      }
-      const record: EpochRecord = { epoch, reconstruction_error: recon };
-      if (exactProgress) record.train_loglik_exact = await meanLogProb(trainer.params, data.x, await exactLogZ(trainer.params, opts));
-      history.push(record);
-      if (!f.quiet) {
-        if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-        const ll = record.train_loglik_exact === undefined ? '' : `, exact train log-likelihood ${record.train_loglik_exact.toFixed(4)} nats`;
-        process.stdout.write(`epoch ${epoch}/${f.epochs}: reconstruction error ${recon.toFixed(4)}${ll}\n`);
-      }
-      if (f.checkpointDir) await writeRbmCheckpoint(f.checkpointDir, { settings, state: trainer.snapshot(), history });
-    }
+    await runEpochs(trainer, history, {
+      epochs: f.epochs,
+      quiet: f.quiet,
+      checkpointDir: f.checkpointDir,
+      exactLoglik: exactProgress ? async () => meanLogProb(trainer.params, data.x, await exactLogZ(trainer.params, opts)) : undefined,
+      save: f.checkpointDir ? (state, h) => writeRbmCheckpoint(f.checkpointDir!, { settings, state, history: h }) : undefined,
+    });
   } finally {
     await trainer.release();
   }
