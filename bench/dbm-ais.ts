@@ -5,7 +5,7 @@
  * pixel means as in the CLI.
  *
  *   node dist/bench/dbm-ais.js [--runs 100] [--chains 100] [--temperatures 1000] [--schedule linear|geometric]
- *        [--digits ../shared/datasets/digits/digits.csv] [--epochs 200]
+ *        [--digits ../shared/datasets/digits/digits.csv] [--epochs 200] [--digits-only]
  */
 import '../src/node/register.js';
 import { readFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     schedule: { type: 'string', default: 'linear' },
     digits: { type: 'string' },
     epochs: { type: 'string', default: '200' },
+    'digits-only': { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
@@ -42,11 +43,12 @@ function randomDbm(sizes: number[], seed: number, scale: number): DbmParams {
   };
 }
 
-const models: { name: string; p: DbmParams; baseBias?: number[] }[] = [
+const randomModels: { name: string; p: DbmParams; baseBias?: number[] }[] = [
   { name: 'random 20-12-8', p: randomDbm([20, 12, 8], 1, 0.5) },
   { name: 'random 12-8-6-4', p: randomDbm([12, 8, 6, 4], 2, 0.7) },
   { name: 'random 16-14-6, larger weights', p: randomDbm([16, 14, 6], 3, 1) },
 ];
+const models = values['digits-only'] ? [] : randomModels;
 if (values.digits) {
   const rows = readFileSync(values.digits, 'utf8').trim().split('\n');
   const x = new Float32Array(rows.length * 64);
