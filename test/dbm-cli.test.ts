@@ -96,4 +96,14 @@ describe('relprop dbm', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/^relprop: error: exact log Z enumerates 2\^21 states of the odd layers.*use AIS/);
   });
+
+  it('bounds log p(v) by mean field when the even hidden layers are too large to enumerate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbm-cli-'));
+    const data = barsNpy(dir);
+    const out = join(dir, 'm.onnx');
+    expect((await relprop(['dbm', 'train', '--data', data, '--hidden', '3,21', '--epochs', '1', '--batch-size', '8', '--out', out, '--quiet'])).code).toBe(0);
+    const r = await relprop(['dbm', 'loglik', '--model', out, '--data', data, '--threads', '1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^mean log p\(v\) ≥ -[\d.]+ \(mean-field bound\) nats over 56 samples; exact log Z/);
+  });
 });

@@ -5,14 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type DbmParams, moveDbmOffsets, uncenteredDbm } from '../src/core/boltzmann/dbm.js';
-import { aisDbmLogZ, exactDbmLogPStar, exactDbmLogZ, meanDbmLogProb } from '../src/core/boltzmann/dbm-likelihood.js';
+import { aisDbmLogZ, exactDbmLogPStar, exactDbmLogZ, meanDbmLogProb, meanDbmLogProbBound } from '../src/core/boltzmann/dbm-likelihood.js';
 import { dbmFromOnnx, dbmToOnnx } from '../src/core/boltzmann/dbm-model-file.js';
 import { DbmTrainer, type DbmTrainOptions } from '../src/core/boltzmann/dbm-train.js';
 import { gaussian, rngFor } from '../src/core/math/rng.js';
 import { float32 } from '../src/core/onnx/tensor.js';
 import { openSession } from '../src/core/runtime.js';
 import { barsAndStripes } from './helpers/bars.js';
-import { bits, dbmLogZ64, dbmStep64, dbmVisibleLogProbs64, lse64, negEnergies64 } from './reference/dbm64.js';
+import { bits, dbmEnergy64, dbmLogZ64, dbmStep64, dbmVisibleLogProbs64, lse64, negEnergies64 } from './reference/dbm64.js';
 
 /** A random DBM; `dyadic` rounds every value to a multiple of 1/8 so float32 holds it exactly. */
 function randomDbm(sizes: number[], seed: number, scale = 1, dyadic = false): DbmParams {
@@ -288,5 +288,47 @@ describe('model file', () => {
     const out = await s.run({ visible: float32([1, 5], v) });
     await s.release();
     for (let l = 1; l <= 3; l++) expect(maxAbsDiff(out[`hidden${l}`]!.data as Float32Array, mu[l]!)).toBeLessThan(1e-5);
+  });
+});
+
+describe('mean-field lower bound on log p(v)', () => {
+  const allV = (nv: number) => {
+    const v = new Float32Array(2 ** nv * nv);
+    for (let k = 0; k < 2 ** nv; k++) v.set(bits(k, nv), k * nv);
+    return v;
+  };
+
+  it('equals a float64 mean-field bound and lies below the exact log p(v) of every visible state', async () => {
+    const p = randomDbm([4, 3, 3, 2], 41, 0.8);
+    const logZ = await exactDbmLogZ(p);
+    const shift = uncenteredDbm(p).shift;
+    const exact = dbmVisibleLogProbs64(p);
+    const sig = (t: number) => 1 / (1 + Math.exp(-t));
+    const { sizes } = p;
+    for (let k = 0; k < 16; k++) {
+      const v = bits(k, 4);
+      const bound = await meanDbmLogProbBound(p, Float32Array.from(v), logZ, { iterations: 7 });
+      // Float64: 7 rounds of [odd; even hidden] from the offsets, then −E_centered(v, μ) + H(q) + shift − log Z.
+      const mu: number[][] = sizes.map((_, l) => (l === 0 ? v : Array.from(p.o[l]!)));
+      const input = (l: number, i: number) => {
+        let t = p.b[l]![i]!;
+        for (let j = 0; j < sizes[l - 1]!; j++) t += (mu[l - 1]![j]! - p.o[l - 1]![j]!) * p.W[l - 1]![j * sizes[l]! + i]!;
+        if (l < 3) for (let j = 0; j < sizes[l + 1]!; j++) t += p.W[l]![i * sizes[l + 1]! + j]! * (mu[l + 1]![j]! - p.o[l + 1]![j]!);
+        return t;
+      };
+      for (let it = 0; it < 7; it++) for (const l of [1, 3, 2]) mu[l] = Array.from({ length: sizes[l]! }, (_, i) => sig(input(l, i)));
+      let ref = -dbmEnergy64(p, mu) + shift - logZ;
+      for (let l = 1; l <= 3; l++) for (const q of mu[l]!) ref -= q * Math.log(q) + (1 - q) * Math.log(1 - q);
+      expect(Math.abs(bound - ref)).toBeLessThan(1e-4);
+      expect(bound).toBeLessThanOrEqual(exact[k]! + 1e-5);
+    }
+  });
+
+  it('is exact when the posterior factorises (zero weights)', async () => {
+    const p = randomDbm([4, 3, 2], 42);
+    for (const w of p.W) w.fill(0);
+    const v = allV(4);
+    const logZ = await exactDbmLogZ(p);
+    expect(Math.abs((await meanDbmLogProbBound(p, v, logZ)) - (await meanDbmLogProb(p, v, logZ)))).toBeLessThan(1e-4);
   });
 });

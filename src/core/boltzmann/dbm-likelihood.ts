@@ -12,6 +12,7 @@ import { rngFor } from '../math/rng.js';
 import { openSession, type Session } from '../runtime.js';
 import { type DbmParams, layersOfParity, type UncenteredDbm, uncenteredDbm } from './dbm.js';
 import { buildDbmAisGraph, buildDbmOddMarginalGraph, buildDbmVisibleGraph, unitCounts } from './dbm-graphs.js';
+import { buildMeanFieldBoundGraph } from './dbm-model-file.js';
 import { type AisOptions, type AisResult, betaSchedule, logMeanExp, logSumExp, MAX_ENUMERATED_UNITS, type RunOptions } from './likelihood.js';
 
 const softplus = (t: number) => (t > 0 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t)));
@@ -165,4 +166,32 @@ export async function aisDbmLogZ(p: DbmParams, opts: AisOptions = {}): Promise<A
   }
   const { value, stdErr } = logMeanExp(logw);
   return { logZ: value, stdErr, logWeights: logw };
+}
+
+/** Mean-field rounds for the variational bound (default). */
+export const BOUND_MEANFIELD_ITERATIONS = 30;
+
+/**
+ * Mean over the rows of `v` of the mean-field lower bound on log p(v) given log Z (uncentered, from
+ * exactDbmLogZ or AIS): E_q[log p*(v, h)] + H(q) − log Z (see buildMeanFieldBoundGraph). For DBMs
+ * whose even hidden layers are too large to enumerate; equal to log p(v) only if q is the posterior.
+ */
+export async function meanDbmLogProbBound(p: DbmParams, v: Float32Array, logZ: number, opts: RunOptions & { iterations?: number } = {}): Promise<number> {
+  const nv = p.sizes[0]!;
+  if (v.length % nv !== 0) throw new Error(`data has ${v.length} values, not a multiple of ${nv} visible units`);
+  const n = v.length / nv;
+  const bytes = buildMeanFieldBoundGraph(p, opts.iterations ?? BOUND_MEANFIELD_ITERATIONS);
+  const session = await openSession(opts.runtime, bytes, { threads: opts.threads ?? 1 }, 'the DBM bound graph');
+  let sum = 0;
+  try {
+    const batch = 1024;
+    for (let r0 = 0; r0 < n; r0 += batch) {
+      const rows = Math.min(batch, n - r0);
+      const out = await session.run({ visible: float32([rows, nv], v.subarray(r0 * nv, (r0 + rows) * nv)) }, ['bound']);
+      for (const x of out.bound!.data as Float32Array) sum += x;
+    }
+  } finally {
+    await session.release();
+  }
+  return sum / n + uncenteredDbm(p).shift - logZ;
 }

@@ -17,7 +17,8 @@ const name = { W: (l: number) => `dbm.W${l}`, b: (l: number) => `dbm.bias${l}`, 
 /** Mean-field rounds in the saved graph. */
 export const MODEL_MEANFIELD_ITERATIONS = 10;
 
-export function dbmToOnnx(p: DbmParams, iterations = MODEL_MEANFIELD_ITERATIONS): Uint8Array {
+/** The mean-field rounds as a graph with the parameters as initializers (see the file head). */
+function meanFieldGraph(p: DbmParams, iterations: number) {
   const { sizes } = p;
   const L = sizes.length - 1;
   const g: Graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], opset: 17, irVersion: 8, producer: 'relprop' };
@@ -42,11 +43,42 @@ export function dbmToOnnx(p: DbmParams, iterations = MODEL_MEANFIELD_ITERATIONS)
     for (const l of layersOfParity(L, 'odd')) update(l);
     for (const l of layersOfParity(L, 'even')) if (l > 0) update(l);
   }
+  return { g, b, mu, centered: centered as string[], L };
+}
+
+export function dbmToOnnx(p: DbmParams, iterations = MODEL_MEANFIELD_ITERATIONS): Uint8Array {
+  const { g, mu, L } = meanFieldGraph(p, iterations);
   for (let l = 1; l <= L; l++) {
     g.nodes.push({ op: 'Identity', name: `hidden${l}_out`, inputs: [mu[l]!], outputs: [`hidden${l}`], attrs: {} });
-    g.outputs.push({ name: `hidden${l}`, elemType: ELEM.FLOAT, shape: ['N', sizes[l]!] });
+    g.outputs.push({ name: `hidden${l}`, elemType: ELEM.FLOAT, shape: ['N', p.sizes[l]!] });
   }
   return encodeModel(g, 'relprop-dbm');
+}
+
+/**
+ * The mean-field variational bound's data-dependent part (Salakhutdinov & Hinton 2009): with the
+ * factorised q(h) of mean μ from `iterations` rounds, output `bound` [N] =
+ *   −E_centered(v, μ) + H(q),  H(q) = −Σ [μ log μ + (1 − μ) log(1 − μ)],
+ * using that the energy is linear in each layer and the layers are independent under q, so
+ * E_q[E(v, h)] = E(v, μ). Then log p(v) ≥ bound + shift − log Z (shift and log Z of uncenteredDbm).
+ */
+export function buildMeanFieldBoundGraph(p: DbmParams, iterations: number): Uint8Array {
+  const { g, b, mu, centered, L } = meanFieldGraph(p, iterations);
+  const rowSum = (t: string) => b.op('ReduceSum', [t, b.ints([1])], { keepdims: 0 });
+  const parts: string[] = [];
+  for (let l = 0; l <= L; l++) {
+    parts.push(rowSum(b.mul(centered[l]!, name.b(l))));
+    if (l < L) parts.push(rowSum(b.mul(b.op('MatMul', [centered[l]!, name.W(l)]), centered[l + 1]!)));
+    if (l > 0) {
+      const q = b.op('Clip', [mu[l]!, b.scalar(1e-7), b.scalar(1 - 1e-7)]);
+      const one = b.scalar(1);
+      const plogp = b.add(b.mul(q, b.op('Log', [q])), b.mul(b.sub(one, q), b.op('Log', [b.sub(one, q)])));
+      parts.push(b.op('Neg', [rowSum(plogp)]));
+    }
+  }
+  g.nodes.push({ op: 'Identity', name: 'bound_out', inputs: [b.sum(parts)], outputs: ['bound'], attrs: {} });
+  g.outputs.push({ name: 'bound', elemType: ELEM.FLOAT, shape: ['N'] });
+  return encodeModel(g, 'relprop-dbm-bound');
 }
 
 export function dbmFromOnnx(bytes: Uint8Array, source = 'model'): DbmParams {
