@@ -11,7 +11,7 @@ import '../src/node/register.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { DbmParams } from '../src/core/boltzmann/dbm.js';
-import { aisDbmLogZ, exactDbmLogZ } from '../src/core/boltzmann/dbm-likelihood.js';
+import { aisDbmLogZ, exactDbmLogZ, meanDbmLogProb, meanDbmLogProbBound } from '../src/core/boltzmann/dbm-likelihood.js';
 import { DbmTrainer } from '../src/core/boltzmann/dbm-train.js';
 import type { BetaSchedule } from '../src/core/boltzmann/likelihood.js';
 import { dataMean } from '../src/core/boltzmann/train.js';
@@ -67,6 +67,13 @@ if (values.digits) {
     return Math.log(q / (1 - q));
   });
   models.push({ name: `digits 64-16-8, ${values.epochs} epochs lr 0.05`, p: t.params, baseBias });
+  // How far the mean-field bound (what loglik reports for large even layers) lies below the exact value.
+  const logZ = await exactDbmLogZ(t.params);
+  const exactLl = await meanDbmLogProb(t.params, x, logZ);
+  const boundLl = await meanDbmLogProbBound(t.params, x, logZ);
+  process.stdout.write(
+    `digits model: exact mean log p(v) ${exactLl.toFixed(4)}, mean-field bound ${boundLl.toFixed(4)} (gap ${(exactLl - boundLl).toFixed(4)} nats)\n`,
+  );
   await t.release();
 }
 
