@@ -67,6 +67,13 @@ function checkOptions(o: DbmTrainOptions): void {
 
 const sigmoid = (t: number) => 1 / (1 + Math.exp(-t));
 
+/** True when no value is NaN or ±∞ (a plain loop: `every(Number.isFinite)` costs milliseconds per update on 784-400 weights). */
+function allFinite(a: Float32Array): boolean {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * 0;
+  return s === 0;
+}
+
 export class DbmTrainer {
   private constructor(
     private readonly data: BinaryData,
@@ -171,7 +178,7 @@ export class DbmTrainer {
       o: p.o.map((_, l) => f(`o${l}_new`)),
     };
     const recon = f('recon')[0]!;
-    if (!Number.isFinite(recon) || !next.W.every((w) => w.every(Number.isFinite)) || !next.b.every((b) => b.every(Number.isFinite))) {
+    if (!Number.isFinite(recon) || !next.W.every(allFinite) || !next.b.every(allFinite)) {
       throw new Error(`training diverged at step ${this.state.step + 1} (non-finite parameters); lower the learning rate`);
     }
     this.state.params = next;
