@@ -34,9 +34,11 @@ def sig(t):
     return 1 / (1 + np.exp(-t))
 
 
-def pre(l, xs):
+def pre(l, xs, from_below=None):
     t = b[l].copy()
-    if l > 0 and xs[l - 1] is not None:
+    if from_below is not None:
+        t = t + from_below
+    elif l > 0 and xs[l - 1] is not None:
         t = t + (xs[l - 1] - o[l - 1]) @ W[l - 1]
     if l < L and xs[l + 1] is not None:
         t = t + (xs[l + 1] - o[l + 1]) @ W[l].T
@@ -46,9 +48,10 @@ def pre(l, xs):
 def update(x):
     global chains
     xd = [x] + [None] * L
+    visible_in = (x - o[0]) @ W[0]  # the clamped visible layer's input to layer 1, once (as the graph does)
     for _ in range(P):
         for l in odd:
-            xd[l] = sig(pre(l, xd))
+            xd[l] = sig(pre(l, xd, visible_in if l == 1 else None))
         for l in even[1:]:
             xd[l] = sig(pre(l, xd))
     xm = list(chains)

@@ -23,6 +23,17 @@ class DbmGraph extends RbmGraph {
       this.Wt.push(this.b.op('Transpose', [this.W[l]!], { perm: [1, 0] }));
     }
   }
+  private readonly products = new Map<string, string>();
+  /** x·M, built once per (x, M): the positive phase's rounds reuse the clamped visible layer's input to layer 1. */
+  product(x: string, M: string): string {
+    const key = `${x}\u0000${M}`;
+    let out = this.products.get(key);
+    if (!out) {
+      out = this.matmul(x, M);
+      this.products.set(key, out);
+    }
+    return out;
+  }
   get L(): number {
     return this.sizes.length - 1;
   }
@@ -36,8 +47,8 @@ class DbmGraph extends RbmGraph {
   pre(l: number, bias: string | null, below: string | null, above: string | null): string {
     const parts: string[] = [];
     if (bias) parts.push(bias);
-    if (below) parts.push(this.matmul(below, this.W[l - 1]!));
-    if (above) parts.push(this.matmul(above, this.Wt[l]!));
+    if (below) parts.push(this.product(below, this.W[l - 1]!));
+    if (above) parts.push(this.product(above, this.Wt[l]!));
     if (parts.length === 0) throw new Error('internal: a layer input with no terms');
     return parts.reduce((s, p) => this.b.add(s, p));
   }
