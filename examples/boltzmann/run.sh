@@ -13,4 +13,5 @@ node "$(dirname "$0")/summary.mjs" "$out" 1300
 node "$(dirname "$0")/experiment.mjs" "$1" "$out-lr0.05" --epochs 500 --every 25 --seeds 1,2 --positive meanfield,sample --lr 0.05 > "$out-lr0.05.log"
 node "$(dirname "$0")/summary.mjs" "$out-lr0.05" 300
 node dist/bench/dbm-ais.js --runs 100 --chains 100 --temperatures 1000 --digits "$1" --epochs 200 | tee "$out/ais.md"
+node dist/bench/dbm-ais.js --runs 100 --chains 100 --temperatures 5000 --digits "$1" --epochs 200 --digits-only | tee "$out/ais-5000.md"
 node "$(dirname "$0")/fisher.mjs" "$1" "$out/fisher.md"
