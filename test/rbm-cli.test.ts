@@ -7,26 +7,8 @@ import { exactLogZ } from '../src/core/boltzmann/likelihood.js';
 import { rbmFromOnnx } from '../src/core/boltzmann/model-file.js';
 import { encodeNpy } from '../src/core/onnx/npy.js';
 import { float32 } from '../src/core/onnx/tensor.js';
+import { barsNpy } from './helpers/bars.js';
 import { relprop } from './helpers/cli.js';
-
-/** Bars and stripes on 3×3, 14 patterns × 4, as a float32 .npy of 0/1. */
-function barsNpy(dir: string, mutate?: (x: Float32Array) => void): string {
-  const rows: number[][] = [];
-  for (let m = 0; m < 8; m++) {
-    const on = [m & 1, (m >> 1) & 1, (m >> 2) & 1];
-    rows.push(Array.from({ length: 9 }, (_, k) => on[Math.floor(k / 3)]!));
-    rows.push(Array.from({ length: 9 }, (_, k) => on[k % 3]!));
-  }
-  const unique = rows.filter((r, i) => rows.findIndex((s) => s.join() === r.join()) === i);
-  const all = Array.from({ length: 4 }, () => unique)
-    .flat()
-    .flat();
-  const x = Float32Array.from(all);
-  mutate?.(x);
-  const path = join(dir, 'bars.npy');
-  writeFileSync(path, encodeNpy(float32([all.length / 9, 9], x)));
-  return path;
-}
 
 const TRAIN = ['--hidden', '8', '--lr', '0.2', '--batch-size', '8', '--nu', '0.05', '--binarize', 'none', '--threads', '1'];
 

@@ -10,8 +10,9 @@ import { encodeModel } from '../src/core/onnx/model.js';
 import { float32 } from '../src/core/onnx/tensor.js';
 import { openSession } from '../src/core/runtime.js';
 import { moveOffsets, type RbmParams, uncentered } from '../src/core/boltzmann/rbm.js';
-import { type BinaryData, RbmTrainer, type RbmTrainOptions } from '../src/core/boltzmann/train.js';
+import { RbmTrainer, type RbmTrainOptions } from '../src/core/boltzmann/train.js';
 import { gaussian, rngFor } from '../src/core/math/rng.js';
+import { barsAndStripes } from './helpers/bars.js';
 import { logProbs64, logZ64, logZHidden64, stateOf } from './reference/rbm64.js';
 
 /** A random RBM; `dyadic` rounds every value to a multiple of 1/8 so float32 holds sums of products exactly. */
@@ -21,20 +22,6 @@ function randomRbm(nv: number, nh: number, seed: number, scale = 1, dyadic = fal
   const f = (n: number, s: number) => Float32Array.from({ length: n }, () => q(s * gaussian(rng)));
   const o = (n: number) => Float32Array.from({ length: n }, () => q(rng()));
   return { nv, nh, W: f(nv * nh, scale), a: f(nv, 1), c: f(nh, 1), ov: o(nv), oh: o(nh) };
-}
-
-/** Bars and stripes on a 3×3 grid: 14 distinct patterns, each row of the data set repeated. */
-function barsAndStripes(repeat: number): BinaryData {
-  const rows: number[][] = [];
-  for (let m = 0; m < 8; m++) {
-    const on = stateOf(m, 3);
-    rows.push(Array.from({ length: 9 }, (_, k) => on[Math.floor(k / 3)]!));
-    rows.push(Array.from({ length: 9 }, (_, k) => on[k % 3]!));
-  }
-  const unique = rows.filter((r, i) => rows.findIndex((s) => s.join() === r.join()) === i);
-  const x = new Float32Array(unique.length * repeat * 9);
-  for (let r = 0; r < unique.length * repeat; r++) x.set(unique[r % unique.length]!, r * 9);
-  return { x, n: unique.length * repeat, nv: 9 };
 }
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {

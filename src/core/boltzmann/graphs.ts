@@ -13,7 +13,7 @@ function emptyGraph(): Graph {
   return { nodes: [], initializers: new Map(), inputs: [], outputs: [], opset: 17, irVersion: 8, producer: 'relprop' };
 }
 
-class RbmGraph {
+export class RbmGraph {
   readonly g = emptyGraph();
   readonly b = new GraphBuilder(this.g, 'rbm');
   input(name: string, shape: Dim[]): string {

@@ -53,6 +53,31 @@ export function dataMean(d: BinaryData): Float64Array {
   return m;
 }
 
+/**
+ * One pass over `data` in mini-batches of `batchSize` rows taken in `order` (a trailing partial
+ * batch is dropped): `step` updates on each batch and returns its reconstruction error; returns
+ * their mean.
+ */
+export async function epochOfBatches(
+  data: BinaryData,
+  batchSize: number,
+  order: Int32Array,
+  step: (x: Float32Array) => Promise<number>,
+  onStep?: (done: number, total: number, recon: number) => void,
+): Promise<number> {
+  const B = batchSize;
+  const batches = Math.floor(data.n / B);
+  let total = 0;
+  for (let bi = 0; bi < batches; bi++) {
+    const x = new Float32Array(B * data.nv);
+    for (let r = 0; r < B; r++) x.set(data.x.subarray(order[bi * B + r]! * data.nv, (order[bi * B + r]! + 1) * data.nv), r * data.nv);
+    const recon = await step(x);
+    total += recon;
+    onStep?.(bi + 1, batches, recon);
+  }
+  return total / batches;
+}
+
 function checkOptions(o: RbmTrainOptions): void {
   const positiveInt = (v: number, what: string) => {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${what} must be an integer ≥ 1, got ${v}`);
@@ -107,19 +132,10 @@ export class RbmTrainer {
   /** One pass over the data in the epoch's keyed random order; returns the mean reconstruction error. */
   async epoch(onStep?: (done: number, total: number, recon: number) => void): Promise<number> {
     const { data, opts } = this;
-    const B = opts.batchSize;
-    const batches = Math.floor(data.n / B);
     const order = permutation(data.n, rngFor(opts.seed, 'rbm-epoch', this.state.epoch));
-    let total = 0;
-    for (let bi = 0; bi < batches; bi++) {
-      const x = new Float32Array(B * data.nv);
-      for (let r = 0; r < B; r++) x.set(data.x.subarray(order[bi * B + r]! * data.nv, (order[bi * B + r]! + 1) * data.nv), r * data.nv);
-      const recon = await this.step(x);
-      total += recon;
-      onStep?.(bi + 1, batches, recon);
-    }
+    const recon = await epochOfBatches(data, opts.batchSize, order, (x) => this.step(x), onStep);
     this.state.epoch++;
-    return total / batches;
+    return recon;
   }
 
   /** One update on the batch `x` [B, nv]; returns its reconstruction error. */

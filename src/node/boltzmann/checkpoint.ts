@@ -10,8 +10,9 @@ import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 
 export const CHECKPOINT_FILE = 'rbm-checkpoint.json';
 
-const b64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-const f32 = (s: string) => {
+/** Float32 arrays as base64 of their bytes, and back: bit-exact in JSON. */
+export const b64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+export const f32 = (s: string) => {
   const b = Buffer.from(s, 'base64');
   const out = new Float32Array(b.length / 4);
   new Uint8Array(out.buffer).set(b);

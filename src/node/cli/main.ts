@@ -134,6 +134,7 @@ quietOption(demo).action(async (opts) => demoCommand(opts));
 (await import('./evaluate-cmd.js')).registerEvaluateCommand(program);
 (await import('./text-commands.js')).registerTextCommands(program);
 (await import('./rbm-cmd.js')).registerRbmCommands(program);
+(await import('./dbm-cmd.js')).registerDbmCommands(program);
 (await import('../molecules/cli.js')).registerMoleculesCommands(program);
 (await import('./web-cmd.js')).registerWebCommand(program);
 

@@ -5,40 +5,18 @@
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { aisLogZ, exactLogZ, MAX_ENUMERATED_UNITS, meanLogProb, type BetaSchedule } from '../../core/boltzmann/likelihood.js';
 import { rbmFromOnnx, rbmToOnnx } from '../../core/boltzmann/model-file.js';
-import { dataMean, RbmTrainer, type RbmTrainOptions } from '../../core/boltzmann/train.js';
+import { RbmTrainer, type RbmTrainOptions } from '../../core/boltzmann/train.js';
 import { readRbmCheckpoint, writeRbmCheckpoint } from '../boltzmann/checkpoint.js';
-import { type Binarize, loadBinaryData } from '../boltzmann/data.js';
+import { checkResumeSettings, type DataFlags, dataMeanBase, dataOptions, type EpochRecord, readModelBytes, runEpochs } from '../boltzmann/cli-common.js';
+import { loadBinaryData } from '../boltzmann/data.js';
 import { checkOutputFiles, checkOutputFolder, writeFilesAtomic } from '../io/atomic.js';
 import { quietOption, seedOption, threadsOption } from './options.js';
 import { num, posInt } from './values.js';
 
 /** Smaller layer up to this size: the per-epoch progress line includes the exact training log-likelihood. */
 const PROGRESS_EXACT_UNITS = 16;
-
-interface DataFlags {
-  data: string;
-  binarize: Binarize;
-  split: 'train' | 'test';
-  limit?: number;
-  seed: number;
-  threads?: number;
-  quiet?: boolean;
-}
-
-function dataOptions(cmd: Command, split: 'train' | 'test'): Command {
-  return cmd
-    .requiredOption('--data <path>', 'binary data: IDX images file or MNIST-style folder, or .npy [samples, …]')
-    .addOption(
-      new Option('--binarize <how>', 'threshold: value ≥ 0.5 → 1; sample: Bernoulli(value), seeded; none: the data must already be 0/1')
-        .choices(['threshold', 'sample', 'none'])
-        .default('threshold'),
-    )
-    .addOption(new Option('--split <name>', 'IDX folders: which split').choices(['train', 'test']).default(split))
-    .option('--limit <n>', 'use the first n samples', posInt('--limit'));
-}
 
 interface TrainFlags extends DataFlags {
   hidden: number;
@@ -54,12 +32,6 @@ interface TrainFlags extends DataFlags {
   epochs: number;
   checkpointDir?: string;
   resume?: boolean;
-}
-
-interface EpochRecord {
-  epoch: number;
-  reconstruction_error: number;
-  train_loglik_exact?: number;
 }
 
 async function trainRbm(f: TrainFlags): Promise<void> {
@@ -90,10 +62,7 @@ async function trainRbm(f: TrainFlags): Promise<void> {
   if (f.resume) {
     const c = readRbmCheckpoint<EpochRecord>(f.checkpointDir!);
     if (!c) throw new Error(`--resume: no checkpoint in ${f.checkpointDir}`);
-    const saved = JSON.stringify(c.settings);
-    const now = JSON.stringify(JSON.parse(JSON.stringify(settings)));
-    if (saved !== now)
-      throw new Error(`--resume: the checkpoint in ${f.checkpointDir} was made with other settings (${saved}); use the same ones or another folder`);
+    checkResumeSettings(f.checkpointDir!, c.settings, settings);
     ({ history, state: resume } = c);
     if (!f.quiet) process.stderr.write(`relprop: resuming after epoch ${resume.epoch} from ${f.checkpointDir}\n`);
   }
@@ -101,28 +70,13 @@ async function trainRbm(f: TrainFlags): Promise<void> {
   const exactProgress = Math.min(data.nv, f.hidden) <= PROGRESS_EXACT_UNITS;
   const started = Date.now();
   try {
-    while (trainer.snapshot().epoch < f.epochs) {
-      const epoch = trainer.snapshot().epoch + 1;
-      let recon: number;
-      try {
-        recon = await trainer.epoch((done, total, r) => {
-          if (!f.quiet && process.stderr.isTTY)
-            process.stderr.write(`\repoch ${epoch}/${f.epochs}: step ${done}/${total}, reconstruction error ${r.toFixed(4)}`);
-        });
-      } catch (e) {
-        const kept = f.checkpointDir && epoch > 1 ? `; the last checkpoint (epoch ${epoch - 1}) is kept in ${f.checkpointDir}` : '';
-        throw new Error(`${(e as Error).message}${kept}`);
-      }
-      const record: EpochRecord = { epoch, reconstruction_error: recon };
-      if (exactProgress) record.train_loglik_exact = await meanLogProb(trainer.params, data.x, await exactLogZ(trainer.params, opts));
-      history.push(record);
-      if (!f.quiet) {
-        if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-        const ll = record.train_loglik_exact === undefined ? '' : `, exact train log-likelihood ${record.train_loglik_exact.toFixed(4)} nats`;
-        process.stdout.write(`epoch ${epoch}/${f.epochs}: reconstruction error ${recon.toFixed(4)}${ll}\n`);
-      }
-      if (f.checkpointDir) await writeRbmCheckpoint(f.checkpointDir, { settings, state: trainer.snapshot(), history });
-    }
+    await runEpochs(trainer, history, {
+      epochs: f.epochs,
+      quiet: f.quiet,
+      checkpointDir: f.checkpointDir,
+      exactLoglik: exactProgress ? async () => meanLogProb(trainer.params, data.x, await exactLogZ(trainer.params, opts)) : undefined,
+      save: f.checkpointDir ? (state, h) => writeRbmCheckpoint(f.checkpointDir!, { settings, state, history: h }) : undefined,
+    });
   } finally {
     await trainer.release();
   }
@@ -154,12 +108,7 @@ interface LoglikFlags extends DataFlags {
 }
 
 async function loglikRbm(f: LoglikFlags): Promise<void> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(f.model);
-  } catch (e) {
-    throw new Error(`cannot read model ${f.model}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const bytes = readModelBytes(f.model);
   const p = rbmFromOnnx(bytes, f.model);
   const data = loadBinaryData(f.data, f);
   if (data.nv !== p.nv) throw new Error(`${f.data} has ${data.nv} values per sample; the model ${basename(f.model)} has ${p.nv} visible units`);
@@ -170,13 +119,7 @@ async function loglikRbm(f: LoglikFlags): Promise<void> {
   let stdErr: number | undefined;
   if (estimator === 'exact') logZ = await exactLogZ(p, run);
   else {
-    // The base model matches the data's pixel means (as in the centered-DBM reference): AIS is
-    // unbiased for any base, but a base far from the target (e.g. the model's own visible biases)
-    // gave a confident 1.4-nat underestimate on a 784-16 Fashion-MNIST RBM.
-    const baseBias = Array.from(dataMean(data), (m) => {
-      const q = Math.min(0.99, Math.max(0.01, m));
-      return Math.log(q / (1 - q));
-    });
+    const baseBias = dataMeanBase(data);
     ({ logZ, stdErr } = await aisLogZ(p, { ...run, chains: f.chains, temperatures: f.temperatures, schedule: f.schedule, seed: f.seed, baseBias }));
   }
   const ll = await meanLogProb(p, data.x, logZ, run);
