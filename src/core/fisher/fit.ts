@@ -1,0 +1,183 @@
+/**
+ * Fitting an FV classifier from labelled images, every data pass on ONNX Runtime: descriptors
+ * (descriptors.ts) of all images with a seeded sample kept, PCA (pca.ts) of the sample, the
+ * sample projected, a GMM by EM (gmm.ts), the FV of every image (model.ts, features only), the
+ * one-vs-rest SVMs (svm.ts). Seeded: the same seed and data give the same model.
+ */
+import { rngFor, permutation } from '../math/rng.js';
+import { encodeModel } from '../onnx/model.js';
+import { float32, type TensorData } from '../onnx/tensor.js';
+import { openSession, type Runtime } from '../runtime.js';
+import { DEFAULT_CONFIG, type FisherConfig, geometry } from './config.js';
+import { addDescriptors } from './descriptors.js';
+import { fitGmm } from './gmm.js';
+import { FvGraph } from './graph.js';
+import { buildFisherGraph, type FisherParams } from './model.js';
+import { fitPca } from './pca.js';
+import { trainSvm } from './svm.js';
+
+export interface FisherFitOptions {
+  config?: Partial<FisherConfig>;
+  classes: number;
+  seed?: number;
+  /** Descriptors sampled for PCA and the GMM (default 50,000). */
+  sampleDescriptors?: number;
+  gmmIterations?: number;
+  varianceFloor?: number;
+  svmLambda?: number;
+  svmIterations?: number;
+  /** Images per runtime call when computing descriptors and FVs (default 32). */
+  batch?: number;
+  runtime?: Runtime;
+  threads?: number;
+  onProgress?: (stage: string, done: number, total: number, note?: string) => void;
+}
+
+export interface FisherFit {
+  params: FisherParams;
+  /** ε for LRP: 1e-2 × median |z_d| over (up to 256) training images' raw FVs. */
+  epsilon: number;
+  gmmLogLik: number[];
+  reseeded: number;
+  svmObjective: number[];
+  trainAccuracy: number;
+  descriptorsSampled: number;
+}
+
+export function checkImages(x: TensorData, what = 'images'): void {
+  if (x.dims.length !== 4) throw new Error(`${what} must be [N, C, H, W], got shape ${JSON.stringify(x.dims)}`);
+  if (x.dtype !== 'float32') throw new Error(`${what} must be float32, got ${x.dtype}`);
+  for (const v of x.data as Float32Array) if (!Number.isFinite(v)) throw new Error(`${what} hold NaN or infinite values`);
+}
+
+function rowsView(x: TensorData, s: number, e: number): TensorData {
+  const per = x.data.length / x.dims[0]!;
+  return { dtype: 'float32', dims: [e - s, ...x.dims.slice(1)], data: (x.data as Float32Array).subarray(s * per, e * per) };
+}
+
+export async function fitFisher(images: TensorData, labels: Int32Array, o: FisherFitOptions): Promise<FisherFit> {
+  checkImages(images);
+  const [N, C, H, W] = images.dims as [number, number, number, number];
+  if (labels.length !== N) throw new Error(`${N} images but ${labels.length} labels`);
+  for (const y of labels) if (!(y >= 0 && y < o.classes)) throw new Error(`label ${y} is outside 0..${o.classes - 1}`);
+  const cfg: FisherConfig = { ...DEFAULT_CONFIG, ...o.config };
+  const geo = geometry(cfg, C, H, W);
+  const seed = o.seed ?? 0;
+  const batch = o.batch ?? 32;
+  const progress = o.onProgress ?? (() => undefined);
+  const T = geo.count;
+  const R = geo.rawDims;
+
+  // 1. descriptors of every image, a seeded subset of each kept
+  const fgD = new FvGraph();
+  fgD.output('desc', addDescriptors(fgD, fgD.input('image', ['N', C, H, W]), cfg, geo), ['N', T, R]);
+  const dSession = await fgD.session(o.runtime, 'the descriptor graph', o.threads);
+  const perImage = Math.min(T, Math.ceil((o.sampleDescriptors ?? 50_000) / N));
+  const M = perImage * N;
+  const sample = new Float32Array(M * R);
+  try {
+    for (let s = 0; s < N; s += batch) {
+      const e = Math.min(N, s + batch);
+      const d = (await dSession.run({ image: rowsView(images, s, e) })).desc!.data as Float32Array;
+      for (let i = s; i < e; i++) {
+        const pick = perImage === T ? null : permutation(T, rngFor(seed, 'fv-descriptor-sample', i));
+        for (let j = 0; j < perImage; j++) {
+          const t = pick ? pick[j]! : j;
+          sample.set(d.subarray(((i - s) * T + t) * R, ((i - s) * T + t + 1) * R), (i * perImage + j) * R);
+        }
+      }
+      progress('descriptors', e, N);
+    }
+  } finally {
+    await dSession.release();
+  }
+
+  // 2. PCA, then the sample projected
+  const D = cfg.pcaDims;
+  const pca = await fitPca(sample, M, R, D, { runtime: o.runtime, threads: o.threads });
+  progress('pca', 1, 1);
+  const fgP = new FvGraph();
+  const proj = fgP.b.op('MatMul', [
+    fgP.b.sub(fgP.input('x', ['M', R]), fgP.param('mean', float32([R], pca.mean))),
+    fgP.param('proj', float32([R, D], pca.proj)),
+  ]);
+  fgP.output('l', proj, ['M', D]);
+  const pSession = await openSession(o.runtime, encodeModel(fgP.g), { threads: o.threads ?? 0 }, 'the PCA projection graph');
+  let projected: Float32Array;
+  try {
+    projected = (await pSession.run({ x: float32([M, R], sample) })).l!.data as Float32Array;
+  } finally {
+    await pSession.release();
+  }
+
+  // 3. GMM
+  const gmmFit = await fitGmm(projected, M, D, {
+    K: cfg.components,
+    seed,
+    maxIterations: o.gmmIterations ?? 100,
+    varianceFloor: o.varianceFloor,
+    runtime: o.runtime,
+    threads: o.threads,
+    onIteration: (it, ll) => progress('gmm', it, o.gmmIterations ?? 100, `mean log-likelihood ${ll.toFixed(4)}`),
+  });
+
+  // 4. FV of every image
+  const params: FisherParams = { config: cfg, channels: C, height: H, width: W, pcaMean: pca.mean, pcaProj: pca.proj, gmm: gmmFit.gmm, classes: o.classes };
+  const F = geo.fvDims;
+  const features = new Float32Array(N * F);
+  const zSample: number[] = [];
+  const fSession = await openSession(
+    o.runtime,
+    encodeModel(buildFisherGraph(params, { featuresOnly: true })),
+    { threads: o.threads ?? 0 },
+    'the FV encoding graph',
+  );
+  try {
+    for (let s = 0; s < N; s += batch) {
+      const e = Math.min(N, s + batch);
+      const out = await fSession.run({ image: rowsView(images, s, e) });
+      features.set(out.phi!.data as Float32Array, s * F);
+      if (s < 256) for (const v of out.z!.data as Float32Array) zSample.push(Math.abs(v));
+      progress('encode', e, N);
+    }
+  } finally {
+    await fSession.release();
+  }
+  zSample.sort((a, b) => a - b);
+  const epsilon = 1e-2 * (zSample[Math.floor(zSample.length / 2)] ?? 0) || 1e-9;
+
+  // 5. one-vs-rest SVMs
+  const iterations = o.svmIterations ?? 300;
+  const svm = await trainSvm(features, labels, F, o.classes, {
+    lambda: o.svmLambda ?? 1e-4,
+    iterations,
+    runtime: o.runtime,
+    threads: o.threads,
+    onIteration: (it, obj) => progress('svm', it + 1, iterations, `objective ${obj.toFixed(4)}`),
+  });
+  params.weights = svm.weights;
+  params.bias = svm.bias;
+  let correct = 0;
+  for (let i = 0; i < N; i++) {
+    let best = 0;
+    let bestScore = -Infinity;
+    for (let c = 0; c < o.classes; c++) {
+      let s = svm.bias[c]!;
+      for (let f = 0; f < F; f++) s += features[i * F + f]! * svm.weights[f * o.classes + c]!;
+      if (s > bestScore) {
+        bestScore = s;
+        best = c;
+      }
+    }
+    if (best === labels[i]) correct++;
+  }
+  return {
+    params,
+    epsilon,
+    gmmLogLik: gmmFit.logLik,
+    reseeded: gmmFit.reseeded,
+    svmObjective: svm.objective,
+    trainAccuracy: correct / N,
+    descriptorsSampled: M,
+  };
+}
