@@ -17,6 +17,8 @@ import { nearestRootTaylor, sensitivity, TAYLOR_BASELINES, type TaylorBaseline }
 
 export const EXPLAIN_METHODS = [...METHODS, ...TAYLOR_BASELINES];
 import { parseTarget } from './values.js';
+import { fisherExplain } from '../fisher/cli.js';
+import { isFisherModel } from '../fisher/model-file.js';
 import type { TensorData } from '../../core/onnx/tensor.js';
 import type { Target } from '../../core/explain/explainer.js';
 
@@ -36,6 +38,8 @@ export interface ExplainFlags extends MethodFlags, ImageFlags {
 }
 
 export async function explainCommand(f: ExplainFlags): Promise<void> {
+  // Fisher-vector models have their own LRP decomposition (src/core/fisher/lrp.ts).
+  if (isFisherModel(f.model)) return fisherExplain(f);
   const colormap = (f.colormap ?? 'auto') as ColormapChoice;
   if (colormap !== 'auto' && !COLORMAP_NAMES.includes(colormap)) throw unknownNameError('colormap', String(f.colormap), ['auto', ...COLORMAP_NAMES]);
   // --overlay alone asks for the overlay style; with --heatmap-style bare it blends the bare tile over the image.

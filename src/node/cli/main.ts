@@ -136,6 +136,7 @@ quietOption(demo).action(async (opts) => demoCommand(opts));
 (await import('./rbm-cmd.js')).registerRbmCommands(program);
 (await import('../molecules/cli.js')).registerMoleculesCommands(program);
 (await import('./web-cmd.js')).registerWebCommand(program);
+(await import('../fisher/cli.js')).registerFisherCommands(program);
 
 try {
   await program.parseAsync(process.argv);
