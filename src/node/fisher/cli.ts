@@ -17,6 +17,7 @@ import { num, numList, parseSize, parseTarget, posInt } from '../cli/values.js';
 import { type LabelledData, loadLabelledData } from '../data/datasets.js';
 import { checkOutputFiles, type OutputFile, writeFilesAtomic } from '../io/atomic.js';
 import { cardPathFor } from '../model-card.js';
+import { registerCanvasCommand } from './canvas-cmd.js';
 import { loadFisherModel, saveFisherModel } from './model-file.js';
 
 interface TrainFlags {
@@ -282,4 +283,5 @@ export function registerFisherCommands(program: Command): void {
     .option('--save-explainer <file>', 'save the explainer ONNX graph');
   threadsOption(explain);
   quietOption(explain).action(async (opts: FisherExplainFlags) => fisherExplain(opts));
+  registerCanvasCommand(fv);
 }
