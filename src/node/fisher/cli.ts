@@ -148,6 +148,9 @@ async function trainCommand(f: TrainFlags): Promise<void> {
     },
   });
   say(
+    `fv train: GMM ${fit.gmmLogLik.length - 1} EM iterations, mean log-likelihood ${fit.gmmLogLik[fit.gmmLogLik.length - 1]!.toFixed(4)}${fit.reseeded ? `, ${fit.reseeded} components re-seeded` : ''}`,
+  );
+  say(
     `fv train: train accuracy ${(100 * fit.trainAccuracy).toFixed(2)}%${testAccuracy === undefined ? '' : `, test accuracy ${(100 * testAccuracy).toFixed(2)}%`}; LRP epsilon ${fit.epsilon.toExponential(3)}`,
   );
   if (!f.quiet) process.stdout.write(`wrote ${f.out}, ${cardPathFor(f.out)}\n`);
