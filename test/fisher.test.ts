@@ -32,7 +32,7 @@ function randomParams(cfg: FisherConfig, channels: number, h: number, w: number,
   const { pcaDims: D, components: K } = cfg;
   const priors = Float32Array.from({ length: K }, () => 0.5 + rng());
   const ps = priors.reduce((a, v) => a + v, 0);
-  const F = 2 * K * D;
+  const F = 2 * K * D * (cfg.pyramid ?? [1]).reduce((a, g) => a + g * g, 0);
   return {
     config: cfg,
     channels,
@@ -157,6 +157,34 @@ describe('FV graphs against the float64 reference', () => {
     const expected = ref.Rd.reduce((a, r, f) => a + (r * pipe.z[f]!) / (pipe.z[f]! + eps * (pipe.z[f]! >= 0 ? 1 : -1)), 0);
     expect((out.relevance_descriptor_sum!.data as Float32Array)[0]).toBeCloseTo(expected, 4);
     expect(Math.abs(expected - ref.Rd.reduce((a, v) => a + v, 0))).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('spatial pyramid (1×1 + 2×2)', () => {
+  const cfg = { ...CFG, pyramid: [1, 2] };
+  const images = randomImages(2, 1, 20, 20, 11);
+  const p = randomParams(cfg, 1, 20, 20, 3, 12);
+  const geo = geometry(cfg, 1, 20, 20);
+  const per = 400;
+  const img = (i: number) => (images.data as Float32Array).subarray(i * per, (i + 1) * per);
+
+  it('scores and LRP match the reference; every descriptor collects from its two regions', async () => {
+    expect(geo.regions).toBe(5);
+    expect(geo.fvDims).toBe(5 * 2 * 3 * 6);
+    const eps = 1e-9;
+    const out = await run(buildFisherGraph(p, { explain: { epsilon: eps } }), { image: images, target: int64([2], [1, 2]) });
+    const s = out.scores!.data as Float32Array;
+    for (const [i, c] of [
+      [0, 1],
+      [1, 2],
+    ] as const) {
+      const ref = pipeline64(img(i), p, geo);
+      expect(relErr(s.subarray(i * 3, (i + 1) * 3), ref.scores!)).toBeLessThan(1e-4);
+      const r = lrp64(img(i), p, geo, c, eps);
+      expect(relErr((out.relevance!.data as Float32Array).subarray(i * per, (i + 1) * per), r.pix)).toBeLessThan(1e-3);
+      const fMinusB = s[i * 3 + c]! - p.bias![c]!;
+      expect(Math.abs(r.pix.reduce((a, v) => a + v, 0) - fMinusB)).toBeLessThan(1e-5 * Math.abs(fMinusB));
+    }
   });
 });
 

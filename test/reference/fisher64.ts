@@ -133,12 +133,36 @@ export function scores64(phi: Float64Array, p: FisherParams): Float64Array {
   return s;
 }
 
-/** The whole pipeline for one image: descriptors, ψ, z, Φ̃, scores. */
+/** Pyramid regions of each descriptor (by its patch centre), as indices into the concatenated regions. */
+export function regionsOf64(p: FisherParams, geo: Geometry): number[][] {
+  const out: number[][] = [];
+  for (const s of geo.scales)
+    for (let r = 0; r < s.rows; r++)
+      for (let q = 0; q < s.cols; q++) {
+        const cy = r * geo.stride + s.patch / 2;
+        const cx = q * geo.stride + s.patch / 2;
+        const mine: number[] = [];
+        let base = 0;
+        for (const g of p.config.pyramid ?? [1]) {
+          mine.push(base + Math.min(g - 1, Math.floor((cy / geo.height) * g)) * g + Math.min(g - 1, Math.floor((cx / geo.width) * g)));
+          base += g * g;
+        }
+        out.push(mine);
+      }
+  return out;
+}
+
+/** The whole pipeline for one image: descriptors, ψ, z (regions concatenated), Φ̃, scores. */
 export function pipeline64(img: ArrayLike<number>, p: FisherParams, geo: Geometry) {
   const d = descriptors64(img, p.config, geo);
   const l = project64(d, p);
   const psi = fisherTerms64(l, p.gmm);
-  const z = sumRows(psi);
+  const F = psi[0]!.length;
+  const member = regionsOf64(p, geo);
+  const z = new Float64Array(geo.regions * F);
+  psi.forEach((row, t) => {
+    for (const r of member[t]!) for (let f = 0; f < F; f++) z[r * F + f]! += row[f]!;
+  });
   const phi = normalise64(z, p.config.power);
   return { d, l, psi, z, phi, scores: p.weights ? scores64(phi, p) : undefined };
 }
@@ -149,7 +173,9 @@ export function lrp64(img: ArrayLike<number>, p: FisherParams, geo: Geometry, c:
   const C = p.classes;
   const Rd = Float64Array.from(phi, (v, f) => v * p.weights![f * C + c]!);
   const ratio = Rd.map((r, f) => r / (z[f]! + eps * (z[f]! >= 0 ? 1 : -1)));
-  const Rt = psi.map((row) => row.reduce((a, v, f) => a + v * ratio[f]!, 0));
+  const F = psi[0]!.length;
+  const member = regionsOf64(p, geo);
+  const Rt = psi.map((row, t) => member[t]!.reduce((acc, r) => acc + row.reduce((a, v, f) => a + v * ratio[r * F + f]!, 0), 0));
   const { height: H, width: W, channels: Ch } = geo;
   const pix = new Float64Array(Ch * H * W);
   for (const s of geo.scales)

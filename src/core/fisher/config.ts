@@ -24,6 +24,11 @@ export interface FisherConfig {
   components: number;
   /** Power normalisation exponent ρ (0.5: signed square root). */
   power: number;
+  /**
+   * Spatial pyramid: for each g, a g×g grid of regions, each with its own FV over the descriptors
+   * whose patch centre falls in it; [1] is one global FV (Chatfield et al. 2011 use 1×1, 2×2 and 3×1).
+   */
+  pyramid: number[];
 }
 
 export const DEFAULT_CONFIG: FisherConfig = {
@@ -35,6 +40,7 @@ export const DEFAULT_CONFIG: FisherConfig = {
   pcaDims: 32,
   components: 16,
   power: 0.5,
+  pyramid: [1],
 };
 
 /** One descriptor scale on an H×W image: its patch side, cell side and grid of positions. */
@@ -57,7 +63,11 @@ export interface Geometry {
   count: number;
   /** Raw descriptor length: cells² × orientations. */
   rawDims: number;
-  /** FV length 2·K·D. */
+  /** Pyramid regions (Σ g² over the pyramid's grids). */
+  regions: number;
+  /** FV length 2·K·D per region. */
+  regionDims: number;
+  /** Full FV length 2·K·D·regions. */
   fvDims: number;
 }
 
@@ -80,6 +90,8 @@ export function checkConfig(c: FisherConfig): void {
     throw new Error(`PCA dimensions ${c.pcaDims} exceed the descriptor length ${c.cells * c.cells * c.orientations}`);
   if (!(c.descriptorFloor > 0)) throw new Error(`descriptor floor must be > 0, got ${c.descriptorFloor}`);
   if (!(c.power > 0 && c.power <= 1)) throw new Error(`power exponent must be in (0, 1], got ${c.power}`);
+  if (c.pyramid.length === 0) throw new Error('the spatial pyramid needs at least one grid (1: the whole image)');
+  for (const g of c.pyramid) posInt(g, 'pyramid grid size');
 }
 
 export function geometry(c: FisherConfig, channels: number, height: number, width: number): Geometry {
@@ -101,6 +113,30 @@ export function geometry(c: FisherConfig, channels: number, height: number, widt
     scales,
     count: offset,
     rawDims: c.cells * c.cells * c.orientations,
-    fvDims: 2 * c.components * c.pcaDims,
+    regions: c.pyramid.reduce((a, g) => a + g * g, 0),
+    regionDims: 2 * c.components * c.pcaDims,
+    fvDims: c.pyramid.reduce((a, g) => a + g * g, 0) * 2 * c.components * c.pcaDims,
   };
+}
+
+/**
+ * Pyramid membership [regions, T] (row-major, 0/1): descriptor t belongs to the region of each
+ * grid that contains its patch centre (cells of a g×g grid: rows ⌊g·y/H⌋, columns ⌊g·x/W⌋).
+ */
+export function regionMask(c: FisherConfig, geo: Geometry): Float32Array {
+  const m = new Float32Array(geo.regions * geo.count);
+  let base = 0;
+  for (const g of c.pyramid) {
+    for (const s of geo.scales)
+      for (let r = 0; r < s.rows; r++)
+        for (let q = 0; q < s.cols; q++) {
+          const cy = r * geo.stride + s.patch / 2;
+          const cx = q * geo.stride + s.patch / 2;
+          const gy = Math.min(g - 1, Math.floor((g * cy) / geo.height));
+          const gx = Math.min(g - 1, Math.floor((g * cx) / geo.width));
+          m[(base + gy * g + gx) * geo.count + s.offset + r * s.cols + q] = 1;
+        }
+    base += g * g;
+  }
+  return m;
 }

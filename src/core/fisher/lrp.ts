@@ -6,6 +6,8 @@
  *      monotone sign-preserving map of each dimension, L2 one positive global scale)
  *   3. R_t = Σ_d ψ_d(l_t) / (z_d + ε·s(z_d)) · R_d, s(z) = +1 for z ≥ 0 else −1, because
  *      z_d = Σ_t ψ_d(l_t) exactly
+ *      (with a spatial pyramid, z_rd = Σ_{t in region r} ψ_d(l_t), and a descriptor collects from
+ *      every region it belongs to: R_t = Σ_r m_rt Σ_d ψ_d(l_t) / (z_rd + ε s(z_rd)) · R_rd)
  *   4. each descriptor's R_t spread uniformly over its P×P patch: R_t / P² per pixel, summed over
  *      every descriptor (all scales) covering the pixel; for C channels, an equal share per channel.
  * Exact (an identity of the model): steps 3 and 4 conserve relevance (step 3 up to the ε term:
@@ -21,6 +23,8 @@ export interface RelevanceInputs {
   phi: string;
   z: string;
   psi: string;
+  /** Pyramid membership [regions, T], absent for one global FV. */
+  mask?: string;
   /** [F, classes] and [classes]. */
   W: string;
   bias: string;
@@ -37,7 +41,14 @@ export function addRelevance(fg: FvGraph, r: RelevanceInputs) {
   const w = b.op('Gather', [Wt, r.target], { axis: 0 }, 'target_weights'); // [N, F]
   const Rfv = b.mul(w, r.phi);
   const ratio = b.div(Rfv, b.stabilize(r.z, r.epsilon));
-  const Rt = b.op('Squeeze', [b.op('MatMul', [r.psi, b.op('Unsqueeze', [ratio, b.ints([2])])]), b.ints([2])], {}, 'descriptor_relevance'); // [N, T]
+  let Rt: string; // [N, T]
+  if (!r.mask) Rt = b.op('Squeeze', [b.op('MatMul', [r.psi, b.op('Unsqueeze', [ratio, b.ints([2])])]), b.ints([2])], {}, 'descriptor_relevance');
+  else {
+    // a descriptor collects from every pyramid region it belongs to: Σ_r m_rt Σ_d ψ_d(l_t) ratio_rd
+    const perRegion = b.op('Transpose', [b.op('Reshape', [ratio, b.ints([0, geo.regions, geo.regionDims])])], { perm: [0, 2, 1] }); // [N, F, regions]
+    const maskT = b.op('Transpose', [r.mask], { perm: [1, 0] }); // [T, regions]
+    Rt = b.op('ReduceSum', [b.mul(b.op('MatMul', [r.psi, perRegion]), maskT), b.ints([2])], { keepdims: 0 }, 'descriptor_relevance');
+  }
   let pixels: string | undefined;
   for (const s of geo.scales) {
     const part = b.op('Slice', [Rt, b.ints([s.offset]), b.ints([s.offset + s.rows * s.cols]), b.ints([1])]);

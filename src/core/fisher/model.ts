@@ -8,7 +8,7 @@
 import { ELEM, type Graph } from '../onnx/model.js';
 import { float32 } from '../onnx/tensor.js';
 import { toF32 } from '../onnx/values.js';
-import { type FisherConfig, type Geometry, geometry } from './config.js';
+import { DEFAULT_CONFIG, type FisherConfig, type Geometry, geometry, regionMask } from './config.js';
 import { addDescriptors } from './descriptors.js';
 import { fisherTerms, logJoint, normalise, posteriors, type GmmTensors } from './encode.js';
 import { FvGraph } from './graph.js';
@@ -78,7 +78,9 @@ export function buildFisherGraph(p: FisherParams, opts: BuildOptions = {}): Grap
   };
   const gamma = posteriors(b, logJoint(b, l, g, D));
   const psi = fisherTerms(b, l, gamma, g, geo.count);
-  const z = b.op('ReduceSum', [psi, b.ints([1])], { keepdims: 0 }, 'fv');
+  // z [N, regions·F]: the sum of ψ over each pyramid region's descriptors
+  const mask = geo.regions === 1 ? undefined : fg.param('fv/pyramid_mask', float32([geo.regions, geo.count], regionMask(p.config, geo)));
+  const z = mask ? b.op('Reshape', [b.op('MatMul', [mask, psi]), b.ints([0, -1])], {}, 'fv') : b.op('ReduceSum', [psi, b.ints([1])], { keepdims: 0 }, 'fv');
   const phi = normalise(b, z, p.config.power);
   if (opts.featuresOnly) {
     fg.output('phi', phi, ['N', geo.fvDims]);
@@ -92,7 +94,7 @@ export function buildFisherGraph(p: FisherParams, opts: BuildOptions = {}): Grap
   fg.output('scores', scores, ['N', p.classes]);
   if (opts.explain) {
     const target = fg.input('target', ['N'], ELEM.INT64);
-    const r = addRelevance(fg, { phi, z, psi, W, bias, target, geo, epsilon: opts.explain.epsilon });
+    const r = addRelevance(fg, { phi, z, psi, mask, W, bias, target, geo, epsilon: opts.explain.epsilon });
     fg.output('relevance', r.pixels, ['N', p.channels, p.height, p.width]);
     fg.output('relevance_fv_sum', r.fvSum, ['N']);
     fg.output('relevance_descriptor_sum', r.descriptorSum, ['N']);
@@ -128,7 +130,7 @@ export function fisherFromGraph(g: Graph, s: FisherCardSection, source: string):
   const D = s.config.pcaDims;
   if (means.length !== K * D) throw new Error(`${source}: ${NAMES.means} holds ${means.length} values, the card says ${K}×${D}`);
   return {
-    config: s.config,
+    config: { ...DEFAULT_CONFIG, ...s.config },
     channels: s.channels,
     height: s.height,
     width: s.width,

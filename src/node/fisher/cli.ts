@@ -34,6 +34,7 @@ interface TrainFlags {
   pcaDims: number;
   components: number;
   power: number;
+  pyramid: number[];
   samples: number;
   gmmIterations: number;
   varianceFloor: number;
@@ -78,6 +79,7 @@ async function trainCommand(f: TrainFlags): Promise<void> {
     pcaDims: f.pcaDims,
     components: f.components,
     power: f.power,
+    pyramid: f.pyramid,
   };
   const train = loadImages(f.data, f, 'train');
   const labels = labelsOf(train);
@@ -261,6 +263,12 @@ export function registerFisherCommands(program: Command): void {
     .option('--pca-dims <n>', `PCA dimensions (default ${D.pcaDims})`, posInt('--pca-dims'), D.pcaDims)
     .option('--components <n>', `GMM components (default ${D.components})`, posInt('--components'), D.components)
     .option('--power <rho>', `power normalisation exponent (default ${D.power})`, num('--power'), D.power)
+    .option(
+      '--pyramid <grids>',
+      'spatial pyramid: g×g grids of regions, each with its own FV (default 1: one global FV; e.g. 1,2)',
+      numList('--pyramid'),
+      D.pyramid,
+    )
     .option('--samples <n>', 'descriptors sampled for PCA and the GMM (default 50000)', posInt('--samples'), 50_000)
     .option('--gmm-iterations <n>', 'most EM iterations (default 100)', posInt('--gmm-iterations'), 100)
     .option('--variance-floor <f>', 'GMM variance floor, a fraction of the data variance (default 1e-3)', num('--variance-floor'), 1e-3)
