@@ -107,6 +107,12 @@ describe('relprop fv train / explain (built CLI)', () => {
     expect(card.training.test.accuracy).toBeGreaterThan(0.9);
     const m = loadFisherModel(model);
     expect(m.classes).toEqual(['h', 'v', 'sq']);
+    // a card written before the pyramid setting existed still loads (one global FV)
+    const old = join(dir, 'old.onnx');
+    writeFileSync(old, readFileSync(model));
+    delete card.fisher.config.pyramid;
+    writeFileSync(join(dir, 'old.json'), JSON.stringify(card));
+    expect(loadFisherModel(old).params.config.pyramid).toEqual([1]);
     // the file alone, on plain ONNX Runtime
     const s = await openSession(undefined, new Uint8Array(readFileSync(model)), { threads: 1 });
     expect(s.inputNames).toEqual(['image']);

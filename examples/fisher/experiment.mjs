@@ -70,8 +70,13 @@ for (const name of ['FV', 'CNN']) {
     out[set] = res;
     const L = res.logits.data;
     let ok = 0;
-    for (let i = 0; i < N; i++) if (argmax(L, i, K) === d.labels[i]) ok++;
+    const okC = new Array(K).fill(0), nC = new Array(K).fill(0);
+    for (let i = 0; i < N; i++) {
+      nC[d.labels[i]]++;
+      if (argmax(L, i, K) === d.labels[i]) { ok++; okC[d.labels[i]]++; }
+    }
     r.accuracy[set] = ok / N;
+    (r.class_accuracy ??= {})[set] = okC.map((v, c) => v / nC[c]);
     // context per class (true-class relevance), images whose box holds positive relevance
     const per = Array.from({ length: K }, () => []);
     for (let i = 0; i < N; i++) {
@@ -139,11 +144,16 @@ const names = ['tshirt_top', 'trouser', 'pullover', 'dress', 'coat', 'sandal', '
 const f3 = (v) => v.toFixed(3);
 let md = `| model | acc. matched | acc. swapped | acc. stamped |\n|---|---|---|---|\n`;
 for (const [n, r] of Object.entries(results.models)) md += `| ${n} | ${f3(r.accuracy.matched)} | ${f3(r.accuracy.swapped)} | ${f3(r.accuracy.stamped)} |\n`;
-md += `\nContext measure (mean over test images of the class; true-class relevance):\n\n| class | FV matched | FV swapped | CNN matched | CNN swapped |\n|---|---|---|---|---|\n`;
+md += `\nContext measure (mean over test images of the class; true-class relevance) and class accuracy:\n\n| class | FV matched | FV swapped | CNN matched | CNN swapped | FV acc. matched → swapped | CNN acc. matched → swapped |\n|---|---|---|---|---|---|---|\n`;
 for (let c = 0; c < K; c++) {
   const v = (m, s) => f3(results.models[m].context[s][c].mean);
-  md += `| ${c} ${names[c]}${CONTEXT[c] ? ' (context)' : ''} | ${v('FV', 'matched')} | ${v('FV', 'swapped')} | ${v('CNN', 'matched')} | ${v('CNN', 'swapped')} |\n`;
+  const a = (m) => `${f3(results.models[m].class_accuracy.matched[c])} → ${f3(results.models[m].class_accuracy.swapped[c])}`;
+  md += `| ${c} ${names[c]}${CONTEXT[c] ? ' (context)' : ''} | ${v('FV', 'matched')} | ${v('FV', 'swapped')} | ${v('CNN', 'matched')} | ${v('CNN', 'swapped')} | ${a('FV')} | ${a('CNN')} |\n`;
 }
+const grp = (m, s, cs) => f3(cs.reduce((acc, c) => acc + results.models[m].context[s][c].mean, 0) / cs.length);
+const ctxC = Object.keys(CONTEXT).map(Number), restC = [...Array(K).keys()].filter((c) => !(c in CONTEXT));
+md += `| mean of context classes | ${grp('FV', 'matched', ctxC)} | ${grp('FV', 'swapped', ctxC)} | ${grp('CNN', 'matched', ctxC)} | ${grp('CNN', 'swapped', ctxC)} | | |\n`;
+md += `| mean of other classes | ${grp('FV', 'matched', restC)} | ${grp('FV', 'swapped', restC)} | ${grp('CNN', 'matched', restC)} | ${grp('CNN', 'swapped', restC)} | | |\n`;
 md += `\nStamp (class ${STAMP_CLASS} ${names[STAMP_CLASS]}):\n\n| model | Δ score, other classes | Δ score, own class | predicted ${names[STAMP_CLASS]} unstamped | flipped to ${names[STAMP_CLASS]} by the stamp | relevance per pixel on stamp / elsewhere (median) |\n|---|---|---|---|---|---|\n`;
 for (const [n, r] of Object.entries(results.models)) {
   const s = r.stamp;

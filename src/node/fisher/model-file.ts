@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import { cardSection, type FisherCardSection, fisherFromGraph, type FisherParams, buildFisherGraph } from '../../core/fisher/model.js';
-import { checkConfig } from '../../core/fisher/config.js';
+import { checkConfig, DEFAULT_CONFIG } from '../../core/fisher/config.js';
 import { decodeModel, encodeModel } from '../../core/onnx/model.js';
 import { readModelFile } from '../files.js';
 import { writeFilesAtomic } from '../io/atomic.js';
@@ -54,7 +54,8 @@ export function loadFisherModel(path: string): LoadedFisher {
   if (card.raw.family !== FISHER_FAMILY || !s || typeof s !== 'object' || !s.config)
     throw new Error(`model card ${card.path} does not describe an FV model (no "family": "${FISHER_FAMILY}" with a "fisher" section)`);
   try {
-    checkConfig(s.config);
+    // cards written before a setting existed get its default (e.g. pyramid: [1])
+    checkConfig({ ...DEFAULT_CONFIG, ...s.config });
   } catch (e) {
     throw new Error(`model card ${card.path}: ${(e as Error).message}`);
   }
