@@ -173,6 +173,7 @@ describe('spatial pyramid (1×1 + 2×2)', () => {
     expect(geo.fvDims).toBe(5 * 2 * 3 * 6);
     const eps = 1e-9;
     const out = await run(buildFisherGraph(p, { explain: { epsilon: eps } }), { image: images, target: int64([2], [1, 2]) });
+    const plain = (await run(buildFisherGraph(p), { image: images })).scores!.data as Float32Array; // moment form, no ψ
     const s = out.scores!.data as Float32Array;
     for (const [i, c] of [
       [0, 1],
@@ -180,6 +181,7 @@ describe('spatial pyramid (1×1 + 2×2)', () => {
     ] as const) {
       const ref = pipeline64(img(i), p, geo);
       expect(relErr(s.subarray(i * 3, (i + 1) * 3), ref.scores!)).toBeLessThan(1e-4);
+      expect(relErr(plain.subarray(i * 3, (i + 1) * 3), ref.scores!)).toBeLessThan(1e-4);
       const r = lrp64(img(i), p, geo, c, eps);
       expect(relErr((out.relevance!.data as Float32Array).subarray(i * per, (i + 1) * per), r.pix)).toBeLessThan(1e-3);
       const fMinusB = s[i * 3 + c]! - p.bias![c]!;

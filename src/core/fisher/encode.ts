@@ -61,3 +61,31 @@ export function normalise(b: GraphBuilder, z: string, rho: number): string {
   const norm = b.op('Sqrt', [b.op('ReduceSum', [b.mul(p, p), b.ints([1])], { keepdims: 1 })]);
   return b.div(p, b.op('Max', [norm, b.scalar(1e-12)]));
 }
+
+/**
+ * z [N, regions·2KD] from posterior-weighted moments, without the ψ tensor (the inference and
+ * fitting path; the explainer sums ψ instead, so that its z is exactly the sum it redistributes).
+ * For region r with membership m_rt (all ones without a pyramid):
+ *   n_k = Σ_t m γ_tk,  A_k = Σ_t m γ_tk l_t,  B_k = Σ_t m γ_tk l_t²
+ *   G^μ_k = (A_k − n_k μ_k) / σ_k / (T √π_k)
+ *   G^σ_k = ((B_k − 2 A_k μ_k + n_k μ_k²) / σ²_k − n_k) / (T √(2π_k))
+ * which equal Σ_t m ψ^μ(l_t) and Σ_t m ψ^σ(l_t) of fisherTerms.
+ */
+export function fisherVector(b: GraphBuilder, l: string, gamma: string, g: GmmTensors, T: number, mask?: string): string {
+  const g1 = b.op('Unsqueeze', [gamma, b.ints([1])]); // [N,1,T,K]
+  const gm = mask ? b.mul(b.op('Unsqueeze', [mask, b.ints([2])]), g1) : g1; // [N,R,T,K]
+  const gT = b.op('Transpose', [gm], { perm: [0, 1, 3, 2] }); // [N,R,K,T]
+  const l1 = b.op('Unsqueeze', [l, b.ints([1])]); // [N,1,T,D]
+  const A = b.op('MatMul', [gT, l1]);
+  const B = b.op('MatMul', [gT, b.mul(l1, l1)]);
+  const n = b.op('ReduceSum', [gT, b.ints([3])], { keepdims: 1 }); // [N,R,K,1]
+  const prec = b.div(b.scalar(1), g.variances);
+  const invSd = b.op('Sqrt', [prec]);
+  const sqrtPi = b.op('Sqrt', [b.op('Exp', [g.logPriors])]);
+  const aMu = b.op('Unsqueeze', [b.div(b.scalar(1 / T), sqrtPi), b.ints([1])]); // [K,1]
+  const aSig = b.mul(aMu, b.scalar(Math.SQRT1_2));
+  const gMu = b.mul(b.mul(b.sub(A, b.mul(n, g.means)), invSd), aMu);
+  const sq = b.add(b.sub(B, b.mul(b.mul(A, g.means), b.scalar(2))), b.mul(n, b.mul(g.means, g.means)));
+  const gSig = b.mul(b.sub(b.mul(sq, prec), n), aSig);
+  return b.op('Reshape', [b.op('Concat', [gMu, gSig], { axis: 2 }), b.ints([0, -1])], {}, 'fv');
+}

@@ -10,7 +10,7 @@ import { float32 } from '../onnx/tensor.js';
 import { toF32 } from '../onnx/values.js';
 import { DEFAULT_CONFIG, type FisherConfig, type Geometry, geometry, regionMask } from './config.js';
 import { addDescriptors } from './descriptors.js';
-import { fisherTerms, logJoint, normalise, posteriors, type GmmTensors } from './encode.js';
+import { fisherTerms, fisherVector, logJoint, normalise, posteriors, type GmmTensors } from './encode.js';
 import { FvGraph } from './graph.js';
 import { addRelevance } from './lrp.js';
 
@@ -77,10 +77,15 @@ export function buildFisherGraph(p: FisherParams, opts: BuildOptions = {}): Grap
     variances: fg.param(NAMES.variances, float32([K, D], p.gmm.variances)),
   };
   const gamma = posteriors(b, logJoint(b, l, g, D));
-  const psi = fisherTerms(b, l, gamma, g, geo.count);
-  // z [N, regions·F]: the sum of ψ over each pyramid region's descriptors
   const mask = geo.regions === 1 ? undefined : fg.param('fv/pyramid_mask', float32([geo.regions, geo.count], regionMask(p.config, geo)));
-  const z = mask ? b.op('Reshape', [b.op('MatMul', [mask, psi]), b.ints([0, -1])], {}, 'fv') : b.op('ReduceSum', [psi, b.ints([1])], { keepdims: 0 }, 'fv');
+  // z [N, regions·F]. The explainer keeps the per-descriptor terms ψ [N, T, F] and sums them
+  // (LRP redistributes over exactly that sum); inference and fitting use the moment form.
+  const psi = opts.explain ? fisherTerms(b, l, gamma, g, geo.count) : undefined;
+  const z = !psi
+    ? fisherVector(b, l, gamma, g, geo.count, mask)
+    : mask
+      ? b.op('Reshape', [b.op('MatMul', [mask, psi]), b.ints([0, -1])], {}, 'fv')
+      : b.op('ReduceSum', [psi, b.ints([1])], { keepdims: 0 }, 'fv');
   const phi = normalise(b, z, p.config.power);
   if (opts.featuresOnly) {
     fg.output('phi', phi, ['N', geo.fvDims]);
@@ -94,7 +99,7 @@ export function buildFisherGraph(p: FisherParams, opts: BuildOptions = {}): Grap
   fg.output('scores', scores, ['N', p.classes]);
   if (opts.explain) {
     const target = fg.input('target', ['N'], ELEM.INT64);
-    const r = addRelevance(fg, { phi, z, psi, mask, W, bias, target, geo, epsilon: opts.explain.epsilon });
+    const r = addRelevance(fg, { phi, z, psi: psi!, mask, W, bias, target, geo, epsilon: opts.explain.epsilon });
     fg.output('relevance', r.pixels, ['N', p.channels, p.height, p.width]);
     fg.output('relevance_fv_sum', r.fvSum, ['N']);
     fg.output('relevance_descriptor_sum', r.descriptorSum, ['N']);
