@@ -15,7 +15,7 @@
 import { rngFor } from '../math/rng.js';
 import { float32 } from '../onnx/tensor.js';
 import type { Runtime, Session } from '../runtime.js';
-import { logJoint, posteriors } from './encode.js';
+import { logJoint } from './encode.js';
 import { FvGraph } from './graph.js';
 import type { Gmm } from './model.js';
 
@@ -25,12 +25,14 @@ export function buildEStepGraph(K: number, D: number) {
   const x = fg.input('x', ['M', D]);
   const g = { logPriors: fg.input('log_priors', [K]), means: fg.input('means', [K, D]), variances: fg.input('variances', [K, D]) };
   const lj = logJoint(b, x, g, D);
-  const gamma = posteriors(b, lj);
+  // γ = exp(log p(x, k) − log Σ_j p(x, j)): one exp pass serves both the posteriors and the likelihood
+  const lse = b.op('ReduceLogSumExp', [lj], { axes: [1], keepdims: 1 });
+  const gamma = b.op('Exp', [b.sub(lj, lse)], {}, 'gamma');
   const gT = b.op('Transpose', [gamma], { perm: [1, 0] });
   fg.output('nk', b.op('ReduceSum', [gamma, b.ints([0])], { keepdims: 0 }), [K]);
   fg.output('s1', b.op('MatMul', [gT, x]), [K, D]);
   fg.output('s2', b.op('MatMul', [gT, b.mul(x, x)]), [K, D]);
-  fg.output('loglik', b.op('ReduceSum', [b.op('ReduceLogSumExp', [lj], { axes: [1], keepdims: 0 })], { keepdims: 0 }), []);
+  fg.output('loglik', b.op('ReduceSum', [lse], { keepdims: 0 }), []);
   fg.output('gamma', gamma, ['M', K]);
   fg.output('log_joint', lj, ['M', K]);
   return fg;
