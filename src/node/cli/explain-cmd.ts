@@ -38,8 +38,6 @@ export interface ExplainFlags extends MethodFlags, ImageFlags {
 }
 
 export async function explainCommand(f: ExplainFlags): Promise<void> {
-  // Fisher-vector models have their own LRP decomposition (src/core/fisher/lrp.ts).
-  if (isFisherModel(f.model)) return fisherExplain(f);
   const colormap = (f.colormap ?? 'auto') as ColormapChoice;
   if (colormap !== 'auto' && !COLORMAP_NAMES.includes(colormap)) throw unknownNameError('colormap', String(f.colormap), ['auto', ...COLORMAP_NAMES]);
   // --overlay alone asks for the overlay style; with --heatmap-style bare it blends the bare tile over the image.
@@ -52,6 +50,8 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
   if (f.summary) outputs.push({ flag: '--summary', path: f.summary, ext: ['.json'] });
   if (f.saveExplainer) outputs.push({ flag: '--save-explainer', path: f.saveExplainer, ext: ['.onnx'] });
   checkOutputFiles(outputs);
+  // Fisher-vector models have their own LRP decomposition (src/core/fisher/lrp.ts).
+  if (isFisherModel(f.model)) return fisherExplain(f);
   const target = parseTarget(f.target);
   const baseline = (TAYLOR_BASELINES as readonly string[]).includes(f.method ?? '') ? (f.method as TaylorBaseline) : undefined;
   if (!baseline && f.method !== undefined && !(METHODS as readonly string[]).includes(f.method.replace(/_/g, '-')))

@@ -7,6 +7,7 @@ import { DEFAULT_CONFIG, type FisherConfig } from '../../core/fisher/config.js';
 import { FisherExplainer, formatFisherAudit } from '../../core/fisher/explainer.js';
 import { fitFisher } from '../../core/fisher/fit.js';
 import type { ImportedModel } from '../../core/graph/import.js';
+import type { ColormapChoice, HeatmapStyle } from '../../core/visualize/figure.js';
 import { encodeNpy } from '../../core/onnx/npy.js';
 import type { TensorData } from '../../core/onnx/tensor.js';
 import { classLabel } from '../cli/class-names.js';
@@ -176,6 +177,8 @@ export interface FisherExplainFlags {
   composite?: string;
   rules?: string;
   colormap?: string;
+  heatmapStyle?: string;
+  overlay?: boolean;
 }
 
 /** Explain an FV model (`relprop fv explain`, and `relprop explain` on an FV model). */
@@ -190,6 +193,8 @@ export async function fisherExplain(f: FisherExplainFlags): Promise<void> {
   if (f.saveExplainer) outputs.push({ flag: '--save-explainer', path: f.saveExplainer, ext: ['.onnx'] });
   checkOutputFiles(outputs);
   const target = parseTarget(f.target);
+  // the same heatmap flags as relprop explain (checked there before it hands FV models over)
+  const style = (f.heatmapStyle ?? (f.overlay ? 'overlay' : 'side-by-side')) as HeatmapStyle;
   const m = loadFisherModel(f.model);
   const epsilon = f.epsilon ?? m.epsilon;
   const p = m.params;
@@ -206,9 +211,10 @@ export async function fisherExplain(f: FisherExplainFlags): Promise<void> {
     const files: [string, Uint8Array | string][] = [[f.out, encodeNpy(res.relevance)]];
     if (f.heatmap) {
       const pngs = heatmapPngs(res.relevance, {
-        colormap: (f.colormap ?? 'auto') as 'auto',
+        colormap: (f.colormap ?? 'auto') as ColormapChoice,
         layout: 'nchw',
-        overlayPixels: loaded.pixels,
+        style,
+        overlayPixels: style !== 'bare' || f.overlay ? loaded.pixels : undefined,
         input: x,
         titles: res.targets.map((t) => `FV LRP (eps ${epsilon.toExponential(1)})\nclass ${classLabel(t, m.classes)}`),
       });
@@ -228,6 +234,7 @@ export async function fisherExplain(f: FisherExplainFlags): Promise<void> {
     }
     if (f.saveExplainer) files.push([f.saveExplainer, ex.explainerModel()]);
     await writeFilesAtomic(files);
+    if (loaded.conversion) process.stderr.write(`relprop: ${loaded.conversion}\n`);
     if (f.audit) process.stderr.write(`${formatFisherAudit(res.audit)}\n`);
     if (!f.quiet) {
       for (let i = 0; i < Math.min(N, 10); i++) {
