@@ -148,6 +148,53 @@ describe('relprop fv train / explain (built CLI)', () => {
     }
   });
 
+  it('relprop fv canvas writes the image folders and boxes files', async () => {
+    const fm = join(dir, 'fm');
+    mkdirSync(fm);
+    const rng = rngFor(7, 'fm');
+    const items = Float32Array.from({ length: 12 * 784 }, () => rng());
+    const labels = Int32Array.from({ length: 12 }, (_, i) => i % 10);
+    writeIdx(fm, 'train', items, labels, 12, 28, 28);
+    writeIdx(fm, 't10k', items, labels, 12, 28, 28);
+    const out = join(dir, 'canvases');
+    const r = await relprop([
+      'fv',
+      'canvas',
+      '--data',
+      fm,
+      '--out',
+      out,
+      '--train',
+      '10',
+      '--test',
+      '4',
+      '--stamp-class',
+      '6',
+      '--stamp-share',
+      '1',
+      '--quiet',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const set of ['train', 'test-matched', 'test-swapped', 'test-stamped']) {
+      const lines = readFileSync(join(out, set, 'boxes.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines).toHaveLength(set === 'train' ? 10 : 4);
+      for (const l of lines) expect(existsSync(join(out, set, l.file))).toBe(true);
+      if (set === 'test-stamped') for (const l of lines) expect(l.stamp).toEqual([2, 56, 8, 62]);
+    }
+    const train = readFileSync(join(out, 'train', 'boxes.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(train.filter((l) => l.stamp).map((l) => l.label)).toEqual([6]);
+    const tooMany = await relprop(['fv', 'canvas', '--data', fm, '--out', join(dir, 'c2'), '--train', '100']);
+    expect(tooMany.code).not.toBe(0);
+    expect(tooMany.stderr).toMatch(/holds 12 training and 12 test images; asked for 100 and 1000/);
+  });
+
   it('bad input: one error line and a non-zero exit, no output', async () => {
     const mixed = join(dir, 'mixed');
     for (const [cls, size] of [
