@@ -23,7 +23,9 @@ import { loadFisherModel, saveFisherModel } from './model-file.js';
 
 interface TrainFlags {
   data: string;
+  labels?: string;
   test?: string;
+  testLabels?: string;
   limit?: number;
   size?: [number, number];
   channels: number;
@@ -49,8 +51,8 @@ interface TrainFlags {
   quiet?: boolean;
 }
 
-function loadImages(path: string, f: { size?: [number, number]; channels: number; limit?: number }, split: 'train' | 'test'): LabelledData {
-  const d = loadLabelledData(path, { split, size: f.size, channels: f.channels === 3 ? 3 : 1 });
+function loadImages(path: string, f: { size?: [number, number]; channels: number; limit?: number; labels?: string }, split: 'train' | 'test'): LabelledData {
+  const d = loadLabelledData(path, { split, labels: f.labels, size: f.size, channels: f.channels === 3 ? 3 : 1 });
   if (d.x.dims.length !== 4 || d.x.dtype !== 'float32') throw new Error(`${path}: expected images [N, C, H, W], got ${JSON.stringify(d.x.dims)}`);
   if (d.y.dtype !== 'int64') throw new Error(`${path}: expected class labels`);
   if (f.limit === undefined || f.limit >= d.x.dims[0]!) return d;
@@ -88,7 +90,7 @@ async function trainCommand(f: TrainFlags): Promise<void> {
   const names = f.classNames?.split(',').map((s) => s.trim()) ?? train.classes;
   if (names && names.length !== classes) throw new Error(`--class-names lists ${names.length} names but the data has ${classes} classes`);
   if (classes < 2) throw new Error(`${f.data}: the training data holds one class only`);
-  const test = f.test ? loadImages(f.test, { ...f, limit: undefined }, 'test') : undefined;
+  const test = f.test ? loadImages(f.test, { ...f, limit: undefined, labels: f.testLabels }, 'test') : undefined;
   if (test && test.x.dims.slice(1).join('x') !== train.x.dims.slice(1).join('x'))
     throw new Error(`test images are ${test.x.dims.slice(1).join('x')} but training images are ${train.x.dims.slice(1).join('x')}`);
   const say = (s: string) => {
@@ -257,8 +259,13 @@ export function registerFisherCommands(program: Command): void {
   const train = fv
     .command('train')
     .description('fit descriptors → PCA → GMM → Fisher vectors → one-vs-rest linear SVMs; save one ONNX model (image in, scores out) and its card')
-    .requiredOption('--data <path>', 'training images: an IDX folder/file (train split) or an image folder (one sub-folder per class)')
+    .requiredOption(
+      '--data <path>',
+      'training images: an IDX folder/file (train split), an image folder (one sub-folder per class), or .npy [N, C, H, W] with --labels',
+    )
+    .option('--labels <file>', 'labels .npy for a .npy --data')
     .option('--test <path>', 'test images (same forms), scored after training and recorded in the card')
+    .option('--test-labels <file>', 'labels .npy for a .npy --test')
     .option('--limit <n>', 'use the first n training images', posInt('--limit'))
     .option('--size <HxW>', 'image folders: resize every image to HxW', parseSize)
     .option('--channels <n>', 'image folders: 1 (grey) or 3', posInt('--channels'), 1)
