@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FisherExplainer } from '../src/core/fisher/explainer.js';
 import { fitFisher } from '../src/core/fisher/fit.js';
 import { buildFisherGraph } from '../src/core/fisher/model.js';
 import { geometry } from '../src/core/fisher/config.js';
@@ -70,6 +71,13 @@ describe('fitting', () => {
     const s = await openSession(undefined, encodeModel(buildFisherGraph(a.params)), { threads: 1 });
     const out = (await s.run({ image: x })).scores!.data as Float32Array;
     await s.release();
+    const ex = await FisherExplainer.create(a.params, a.epsilon, { threads: 1 });
+    await expect(ex.explain(x, 3)).rejects.toThrow(/target 3 is outside the model's classes 0..2/);
+    await expect(ex.explain(float32([1, 1, S + 1, S]), 0)).rejects.toThrow(/takes images \[N, 1, 16, 16\]/);
+    const bad = float32([1, 1, S, S]);
+    (bad.data as Float32Array)[3] = Number.NaN;
+    await expect(ex.explain(bad, 0)).rejects.toThrow(/NaN or infinite values in the input/);
+    await ex.release();
     const geo = geometry(a.params.config, 1, S, S);
     for (const i of [0, 1, 2, 20]) {
       const ref = pipeline64((x.data as Float32Array).subarray(i * S * S, (i + 1) * S * S), a.params, geo).scores!;

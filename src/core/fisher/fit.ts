@@ -47,7 +47,7 @@ export interface FisherFit {
 export function checkImages(x: TensorData, what = 'images'): void {
   if (x.dims.length !== 4) throw new Error(`${what} must be [N, C, H, W], got shape ${JSON.stringify(x.dims)}`);
   if (x.dtype !== 'float32') throw new Error(`${what} must be float32, got ${x.dtype}`);
-  for (const v of x.data as Float32Array) if (!Number.isFinite(v)) throw new Error(`${what} hold NaN or infinite values`);
+  for (const v of x.data as Float32Array) if (!Number.isFinite(v)) throw new Error(`NaN or infinite values in ${what}`);
 }
 
 function rowsView(x: TensorData, s: number, e: number): TensorData {
