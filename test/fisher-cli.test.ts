@@ -85,6 +85,35 @@ describe('fitting', () => {
     }
   });
 
+  it('resumes from any saved state to the same model', async () => {
+    const { x, y } = stripes(30, 8);
+    const opts = { ...OPTS, svmIterations: 100, gmmIterations: 8, seed: 5 };
+    const whole = await fitFisher(x, y, opts);
+    const history: [string, unknown][] = [];
+    const recording = { load: async () => undefined, save: async (k: string, v: unknown) => void history.push([k, JSON.parse(JSON.stringify(v))]) };
+    await fitFisher(x, y, { ...opts, store: recording });
+    const gmmStates = history.filter(([k]) => k === 'gmm');
+    const svmStates = history.filter(([k]) => k === 'svm');
+    expect(gmmStates.length).toBeGreaterThan(2);
+    expect(svmStates.map(([, v]) => (v as { iteration: number }).iteration)).toEqual([50, 100]);
+    // interrupted after the second EM iteration (no SVM state yet), and after 50 SVM iterations
+    for (const kept of [{ gmm: gmmStates[1]![1] }, { gmm: gmmStates[gmmStates.length - 1]![1], svm: svmStates[0]![1] }]) {
+      const saved = new Map<string, unknown>([
+        ['meta', history.find(([k]) => k === 'meta')![1]],
+        ['pca', history.find(([k]) => k === 'pca')![1]],
+        ...Object.entries(kept),
+      ]);
+      const store = { load: async (k: string) => saved.get(k), save: async (k: string, v: unknown) => void saved.set(k, JSON.parse(JSON.stringify(v))) };
+      const resumed = await fitFisher(x, y, { ...opts, store });
+      expect(Array.from(resumed.params.weights!)).toEqual(Array.from(whole.params.weights!));
+      expect(Array.from(resumed.params.gmm.means)).toEqual(Array.from(whole.params.gmm.means));
+    }
+    const other = new Map<string, unknown>([['meta', history[0]![1]]]);
+    await expect(fitFisher(x, y, { ...opts, seed: 6, store: { load: async (k: string) => other.get(k), save: async () => undefined } })).rejects.toThrow(
+      /cannot resume: the checkpoint was written by a fit with other data or settings/,
+    );
+  });
+
   it('refuses fewer descriptors than GMM components and NaN images', async () => {
     const { x, y } = stripes(3, 2);
     await expect(fitFisher(x, y, { ...OPTS, config: { ...OPTS.config, components: 64 }, seed: 0 })).rejects.toThrow(

@@ -31,6 +31,29 @@ export interface FisherFitOptions {
   runtime?: Runtime;
   threads?: number;
   onProgress?: (stage: string, done: number, total: number, note?: string) => void;
+  /**
+   * Where the fit keeps its state (PCA, the GMM after every EM iteration, the SVM every 50
+   * iterations) and finds it again: a fit given the store of an interrupted one continues it and
+   * ends with the same model as an uninterrupted fit.
+   */
+  store?: FitStore;
+}
+
+/** JSON-able values under string keys (src/node/fisher/checkpoint.ts keeps them in a folder). */
+export interface FitStore {
+  load(key: string): Promise<unknown>;
+  save(key: string, value: unknown): Promise<void>;
+}
+
+const list = (a: ArrayLike<number>) => Array.from(a);
+type Saved = Record<string, number[] | number | unknown>;
+
+/** Refuse a store written by a fit with other data or settings. */
+async function checkStore(store: FitStore, meta: Record<string, unknown>): Promise<void> {
+  const saved = (await store.load('meta')) as Record<string, unknown> | undefined;
+  if (saved === undefined) return store.save('meta', meta);
+  const differ = Object.keys({ ...meta, ...saved }).filter((k) => JSON.stringify(meta[k]) !== JSON.stringify(saved[k]));
+  if (differ.length) throw new Error(`cannot resume: the checkpoint was written by a fit with other data or settings (${differ.join(', ')} differ)`);
 }
 
 export interface FisherFit {
@@ -67,6 +90,21 @@ export async function fitFisher(images: TensorData, labels: Int32Array, o: Fishe
   const progress = o.onProgress ?? (() => undefined);
   const T = geo.count;
   const R = geo.rawDims;
+  const store = o.store;
+  if (store)
+    await checkStore(store, {
+      config: cfg,
+      images: [N, C, H, W],
+      // a fingerprint of the data: the pixel sum and the labels' weighted sum
+      data: [(images.data as Float32Array).reduce((a, v) => a + v, 0), labels.reduce((a, v, i) => a + v * ((i % 97) + 1), 0)],
+      classes: o.classes,
+      seed,
+      samples: o.sampleDescriptors ?? null,
+      gmmIterations: o.gmmIterations ?? null,
+      varianceFloor: o.varianceFloor ?? null,
+      svmLambda: o.svmLambda ?? null,
+      svmIterations: o.svmIterations ?? null,
+    });
 
   // 1. descriptors of every image, a seeded subset of each kept
   const fgD = new FvGraph();
@@ -94,7 +132,15 @@ export async function fitFisher(images: TensorData, labels: Int32Array, o: Fishe
 
   // 2. PCA, then the sample projected
   const D = cfg.pcaDims;
-  const pca = await fitPca(sample, M, R, D, { runtime: o.runtime, threads: o.threads });
+  const savedPca = (await store?.load('pca')) as Saved | undefined;
+  const pca = savedPca
+    ? {
+        mean: Float32Array.from(savedPca.mean as number[]),
+        proj: Float32Array.from(savedPca.proj as number[]),
+        variance: Float64Array.from(savedPca.variance as number[]),
+      }
+    : await fitPca(sample, M, R, D, { runtime: o.runtime, threads: o.threads });
+  if (!savedPca) await store?.save('pca', { mean: list(pca.mean), proj: list(pca.proj), variance: list(pca.variance) });
   progress('pca', 1, 1);
   const fgP = new FvGraph();
   const proj = fgP.b.op('MatMul', [
@@ -111,7 +157,31 @@ export async function fitFisher(images: TensorData, labels: Int32Array, o: Fishe
   }
 
   // 3. GMM
+  const savedGmm = (await store?.load('gmm')) as Saved | undefined;
   const gmmFit = await fitGmm(projected, M, D, {
+    start: savedGmm && {
+      iteration: savedGmm.iteration as number,
+      logLik: savedGmm.logLik as number[],
+      reseeded: savedGmm.reseeded as number,
+      gmm: {
+        K: cfg.components,
+        D,
+        priors: Float32Array.from(savedGmm.priors as number[]),
+        means: Float32Array.from(savedGmm.means as number[]),
+        variances: Float32Array.from(savedGmm.variances as number[]),
+      },
+    },
+    onState:
+      store &&
+      ((st) =>
+        store.save('gmm', {
+          iteration: st.iteration,
+          logLik: st.logLik,
+          reseeded: st.reseeded,
+          priors: list(st.gmm.priors),
+          means: list(st.gmm.means),
+          variances: list(st.gmm.variances),
+        })),
     K: cfg.components,
     seed,
     maxIterations: o.gmmIterations ?? 100,
@@ -148,7 +218,15 @@ export async function fitFisher(images: TensorData, labels: Int32Array, o: Fishe
 
   // 5. one-vs-rest SVMs
   const iterations = o.svmIterations ?? 300;
+  const savedSvm = (await store?.load('svm')) as Saved | undefined;
   const svm = await trainSvm(features, labels, F, o.classes, {
+    start: savedSvm && {
+      iteration: savedSvm.iteration as number,
+      w: Float64Array.from(savedSvm.w as number[]),
+      prevW: Float64Array.from(savedSvm.prevW as number[]),
+      objective: savedSvm.objective as number[],
+    },
+    onState: store && ((st) => store.save('svm', { iteration: st.iteration, w: list(st.w), prevW: list(st.prevW), objective: st.objective })),
     lambda: o.svmLambda ?? 1e-4,
     iterations,
     runtime: o.runtime,

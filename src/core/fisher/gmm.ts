@@ -79,6 +79,18 @@ export interface GmmFitOptions {
   runtime?: Runtime;
   threads?: number;
   onIteration?: (iteration: number, meanLogLik: number) => void;
+  /** Continue from a state saved by onState (a resumed fit ends exactly where an uninterrupted one does). */
+  start?: GmmState;
+  /** Called after every M-step with the state to resume from. */
+  onState?: (state: GmmState) => Promise<void> | void;
+}
+
+/** The mixture after `iteration` M-steps, with the log-likelihoods seen so far. */
+export interface GmmState {
+  iteration: number;
+  gmm: Gmm;
+  logLik: number[];
+  reseeded: number;
 }
 
 export interface GmmFit {
@@ -167,16 +179,26 @@ export async function fitGmm(x: Float32Array, M: number, D: number, o: GmmFitOpt
   const { variance } = columnStats(x, M, D);
   const floor = Float32Array.from(variance, (v) => Math.max(v * (o.varianceFloor ?? 1e-3), 1e-12));
   const dataVar = Float32Array.from(variance, (v, d) => Math.max(v, floor[d]!));
-  const gmm: Gmm = { K, D, priors: new Float32Array(K).fill(1 / K), means: await seeds(x, M, D, K, o.seed, o), variances: new Float32Array(K * D) };
-  for (let k = 0; k < K; k++) gmm.variances.set(dataVar, k * D);
+  let gmm: Gmm;
+  if (o.start) {
+    if (o.start.gmm.K !== K || o.start.gmm.D !== D) throw new Error(`cannot resume: the saved GMM is ${o.start.gmm.K}×${o.start.gmm.D}, not ${K}×${D}`);
+    gmm = {
+      ...o.start.gmm,
+      priors: Float32Array.from(o.start.gmm.priors),
+      means: Float32Array.from(o.start.gmm.means),
+      variances: Float32Array.from(o.start.gmm.variances),
+    };
+  } else {
+    gmm = { K, D, priors: new Float32Array(K).fill(1 / K), means: await seeds(x, M, D, K, o.seed, o), variances: new Float32Array(K * D) };
+    for (let k = 0; k < K; k++) gmm.variances.set(dataVar, k * D);
+  }
   const eSession = await buildEStepGraph(K, D).session(o.runtime, 'the GMM E-step graph', o.threads);
   const mSession = await buildMStepGraph(K, D).session(o.runtime, 'the GMM M-step graph', o.threads);
-  const logLik: number[] = [];
-  let reseeded = 0;
-  const rng = rngFor(o.seed, 'gmm-reseed');
+  const logLik: number[] = [...(o.start?.logLik ?? [])];
+  let reseeded = o.start?.reseeded ?? 0;
   try {
     const maxIt = o.maxIterations ?? 100;
-    for (let it = 0; ; it++) {
+    for (let it = o.start?.iteration ?? 0; ; it++) {
       const st = await eStep(eSession, x, M, D, gmm, batch);
       const ll = st.loglik / M;
       logLik.push(ll);
@@ -196,7 +218,7 @@ export async function fitGmm(x: Float32Array, M: number, D: number, o: GmmFitOpt
       let fixed = false;
       for (let k = 0; k < K; k++) {
         if (st.nk[k]! >= 1e-6 * M) continue;
-        const pick = Math.floor(rng() * M);
+        const pick = Math.floor(rngFor(o.seed, 'gmm-reseed', it, k)() * M);
         gmm.means.set(x.subarray(pick * D, (pick + 1) * D), k * D);
         gmm.variances.set(dataVar, k * D);
         gmm.priors[k] = 1 / K;
@@ -207,6 +229,7 @@ export async function fitGmm(x: Float32Array, M: number, D: number, o: GmmFitOpt
         const total = gmm.priors.reduce((a, v) => a + v, 0);
         gmm.priors = gmm.priors.map((v) => v / total);
       }
+      await o.onState?.({ iteration: it + 1, gmm, logLik: [...logLik], reseeded });
     }
   } finally {
     await eSession.release();

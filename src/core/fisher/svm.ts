@@ -33,6 +33,19 @@ export interface SvmOptions {
   runtime?: Runtime;
   threads?: number;
   onIteration?: (iteration: number, objective: number) => void;
+  /** Continue from a state saved by onState. */
+  start?: SvmState;
+  /** Called every `stateEvery` iterations (default 50) with the state to resume from. */
+  onState?: (state: SvmState) => Promise<void> | void;
+  stateEvery?: number;
+}
+
+/** Weights then biases after `iteration` steps, the previous iterate (for the momentum) and the objectives so far. */
+export interface SvmState {
+  iteration: number;
+  w: Float64Array;
+  prevW: Float64Array;
+  objective: number[];
 }
 
 /** Train on features x [n, F] (rows L2-normalised or smaller) with labels 0..C−1. */
@@ -49,13 +62,14 @@ export async function trainSvm(x: Float32Array, labels: Int32Array, F: number, C
   for (let i = 0; i < n; i++) y[i * C + labels[i]!] = 1;
   const session = await buildSvmGradientGraph(F, C).session(o.runtime, 'the SVM gradient graph', o.threads);
   const P = F * C + C; // weights then biases, one vector
-  let w = new Float64Array(P);
-  let prevW = new Float64Array(P);
-  const objective: number[] = [];
+  if (o.start && o.start.w.length !== P) throw new Error(`cannot resume: the saved SVM has ${o.start.w.length} parameters, not ${P}`);
+  let w = o.start ? Float64Array.from(o.start.w) : new Float64Array(P);
+  let prevW = o.start ? Float64Array.from(o.start.prevW) : new Float64Array(P);
+  const objective: number[] = [...(o.start?.objective ?? [])];
   const feedX = float32([n, F], x);
   const feedY = float32([n, C], y);
   try {
-    for (let it = 0; it < o.iterations; it++) {
+    for (let it = o.start?.iteration ?? 0; it < o.iterations; it++) {
       const mom = it / (it + 3);
       const v = w.map((wi, i) => wi + mom * (wi - prevW[i]!));
       const out = await session.run({ x: feedX, y: feedY, W: float32([F, C], v.subarray(0, F * C)), b: float32([C], v.subarray(F * C)), n: float32([], [n]) });
@@ -71,6 +85,8 @@ export async function trainSvm(x: Float32Array, labels: Int32Array, F: number, C
       for (let c = 0; c < C; c++) next[F * C + c] = v[F * C + c]! - step * gb[c]!;
       prevW = w;
       w = next;
+      if (o.onState && ((it + 1) % (o.stateEvery ?? 50) === 0 || it + 1 === o.iterations))
+        await o.onState({ iteration: it + 1, w, prevW, objective: [...objective] });
     }
   } finally {
     await session.release();

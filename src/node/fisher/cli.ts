@@ -19,6 +19,7 @@ import { type LabelledData, loadLabelledData } from '../data/datasets.js';
 import { checkOutputFiles, type OutputFile, writeFilesAtomic } from '../io/atomic.js';
 import { cardPathFor } from '../model-card.js';
 import { registerCanvasCommand } from './canvas-cmd.js';
+import { folderStore } from './checkpoint.js';
 import { loadFisherModel, saveFisherModel } from './model-file.js';
 
 interface TrainFlags {
@@ -48,6 +49,8 @@ interface TrainFlags {
   threads?: number;
   batchSize: number;
   out: string;
+  checkpointDir?: string;
+  resume?: boolean;
   quiet?: boolean;
 }
 
@@ -73,6 +76,7 @@ async function trainCommand(f: TrainFlags): Promise<void> {
     { flag: '--out', path: f.out, ext: ['.onnx'] },
     { flag: '--out (card)', path: cardPathFor(f.out), ext: ['.json'] },
   ]);
+  if (f.resume && !f.checkpointDir) throw new Error('--resume needs --checkpoint-dir');
   const config: FisherConfig = {
     patchSizes: f.patchSizes,
     stride: f.stride,
@@ -109,6 +113,7 @@ async function trainCommand(f: TrainFlags): Promise<void> {
     svmIterations: f.svmIterations,
     batch: f.batchSize,
     threads: f.threads,
+    store: f.checkpointDir ? folderStore(f.checkpointDir, !!f.resume) : undefined,
     onProgress: (stage, done, total, note) => {
       // one line per stage end, and every 10th GMM / 50th SVM iteration
       const every = stage === 'gmm' ? 10 : stage === 'svm' ? 50 : total;
@@ -291,7 +296,10 @@ export function registerFisherCommands(program: Command): void {
     .option('--class-names <list>', 'comma-separated class names for the card')
     .option('--batch-size <n>', 'images per runtime call (default 32)', posInt('--batch-size'), 32);
   seedOption(train, 'descriptor sample, k-means++ seeding', 0);
-  threadsOption(train).requiredOption('--out <file>', 'output model (.onnx; the card goes beside it as .json)');
+  threadsOption(train)
+    .requiredOption('--out <file>', 'output model (.onnx; the card goes beside it as .json)')
+    .option('--checkpoint-dir <dir>', 'keep the fit’s state here (PCA, GMM after every EM iteration, SVM every 50 iterations)')
+    .option('--resume', 'continue the fit whose state is in --checkpoint-dir');
   quietOption(train, 'print nothing but errors').action(async (opts: TrainFlags) => trainCommand(opts));
 
   const explain = fv
