@@ -23,6 +23,10 @@ for (const scale of [1, 1e-2, 1e-4]) {
   const mean = rel.reduce((a, b) => a + b, 0) / N;
   const fb = r.audit.reduce((a, b) => a + b.fvSum, 0) / N;
   const pix = r.audit.reduce((a, b) => a + b.pixelSum, 0) / N;
-  rows.push(`| ${eps.toExponential(3)} | ${fb.toFixed(4)} | ${pix.toFixed(4)} | ${mean.toExponential(2)} | ${rel[Math.floor(N / 2)].toExponential(2)} | ${rel[N - 1].toExponential(2)} |`);
+  rows.push(
+    `| ${eps.toExponential(3)} | ${fb.toFixed(4)} | ${pix.toFixed(4)} | ${mean.toExponential(2)} | ${rel[Math.floor(N / 2)].toExponential(2)} | ${rel[N - 1].toExponential(2)} |`,
+  );
 }
-process.stdout.write(`${N} test images of ${data}, target = predicted class\n\n| ε | mean f − b | mean Σ R_p | mean |Σ R_p − (f − b)| / |f − b| | median | max |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`);
+process.stdout.write(
+  `${N} test images of ${data}, target = predicted class\n\n| ε | mean f − b | mean Σ R_p | mean |Σ R_p − (f − b)| / |f − b| | median | max |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
+);

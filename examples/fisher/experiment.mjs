@@ -11,7 +11,7 @@ import '../../dist/src/node/register.js';
 import { FisherExplainer } from '../../dist/src/core/fisher/explainer.js';
 import { loadFisherModel } from '../../dist/src/node/fisher/model-file.js';
 import { loadImageFolder } from '../../dist/src/node/data/image-folder.js';
-import { relevanceToHeatmap, heatmapGrid, imageToRgba, sumChannels } from '../../dist/src/core/visualize/heatmap.js';
+import { relevanceToHeatmap, heatmapGrid, imageToRgba } from '../../dist/src/core/visualize/heatmap.js';
 import { encodePng } from '../../dist/src/node/visualize/png.js';
 
 const [canvasDir, modelsDir, outDir, stampArg] = process.argv.slice(2);
@@ -24,25 +24,47 @@ const S = 64;
 function loadSet(name) {
   const dir = join(canvasDir, name);
   const set = loadImageFolder(dir, { size: [S, S], channels: 1 });
-  const boxes = new Map(readFileSync(join(dir, 'boxes.jsonl'), 'utf8').trim().split('\n').map((l) => { const o = JSON.parse(l); return [o.file, o]; }));
+  const boxes = new Map(
+    readFileSync(join(dir, 'boxes.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const o = JSON.parse(l);
+        return [o.file, o];
+      }),
+  );
   const meta = set.files.map((f) => boxes.get(f.slice(dir.length + 1)));
   return { x: set.images, labels: set.labels, meta };
 }
 
 /** §2.4: mean positive relevance per pixel outside the box over the mean inside it. */
 function contextRatio(rel, box) {
-  let inS = 0, inN = 0, outS = 0, outN = 0;
-  for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
-    const r = Math.max(0, rel[y * S + x]);
-    if (x >= box[0] && x < box[2] && y >= box[1] && y < box[3]) { inS += r; inN++; } else { outS += r; outN++; }
-  }
+  let inS = 0,
+    inN = 0,
+    outS = 0,
+    outN = 0;
+  for (let y = 0; y < S; y++)
+    for (let x = 0; x < S; x++) {
+      const r = Math.max(0, rel[y * S + x]);
+      if (x >= box[0] && x < box[2] && y >= box[1] && y < box[3]) {
+        inS += r;
+        inN++;
+      } else {
+        outS += r;
+        outN++;
+      }
+    }
   return inS > 0 ? outS / outN / (inS / inN) : undefined;
 }
 
 /** Mean positive relevance per pixel in the stamp box over the mean elsewhere. */
 const stampRatio = (rel, box) => contextRatio(rel, box);
 
-const argmax = (a, i, K) => { let b = 0; for (let k = 1; k < K; k++) if (a[i * K + k] > a[i * K + b]) b = k; return b; };
+const argmax = (a, i, K) => {
+  let b = 0;
+  for (let k = 1; k < K; k++) if (a[i * K + k] > a[i * K + b]) b = k;
+  return b;
+};
 
 async function makeModels() {
   const fv = loadFisherModel(join(modelsDir, 'fv.onnx'));
@@ -51,7 +73,10 @@ async function makeModels() {
   return {
     FV: { explain: (x, t) => fvEx.explain(x, t), info: `FV LRP, ε = ${fv.epsilon.toExponential(3)} (card), bias dropped` },
     CNN: { explain: (x, t) => cnnEx.explain(x, { target: t }), info: 'CNN LRP, relprop default composite (epsilon-plus-flat)' },
-    release: async () => { await fvEx.release(); await cnnEx.release(); },
+    release: async () => {
+      await fvEx.release();
+      await cnnEx.release();
+    },
   };
 }
 
@@ -70,10 +95,14 @@ for (const name of ['FV', 'CNN']) {
     out[set] = res;
     const L = res.logits.data;
     let ok = 0;
-    const okC = new Array(K).fill(0), nC = new Array(K).fill(0);
+    const okC = new Array(K).fill(0),
+      nC = new Array(K).fill(0);
     for (let i = 0; i < N; i++) {
       nC[d.labels[i]]++;
-      if (argmax(L, i, K) === d.labels[i]) { ok++; okC[d.labels[i]]++; }
+      if (argmax(L, i, K) === d.labels[i]) {
+        ok++;
+        okC[d.labels[i]]++;
+      }
     }
     r.accuracy[set] = ok / N;
     (r.class_accuracy ??= {})[set] = okC.map((v, c) => v / nC[c]);
@@ -86,13 +115,24 @@ for (const name of ['FV', 'CNN']) {
     r.context[set] = per.map((v) => ({ n: v.length, mean: v.reduce((a, b) => a + b, 0) / Math.max(1, v.length) }));
   }
   // stamp: score of the stamp class and predictions, stamped vs matched (the same canvases)
-  const Lm = out.matched.logits.data, Ls = out.stamped.logits.data;
-  let dOther = 0, nOther = 0, flips = 0, predBefore = 0, dOwn = 0, nOwn = 0;
+  const Lm = out.matched.logits.data,
+    Ls = out.stamped.logits.data;
+  let dOther = 0,
+    nOther = 0,
+    flips = 0,
+    predBefore = 0,
+    dOwn = 0,
+    nOwn = 0;
   for (let i = 0; i < N; i++) {
     const y = sets.matched.labels[i];
     const delta = Ls[i * K + STAMP_CLASS] - Lm[i * K + STAMP_CLASS];
-    if (y === STAMP_CLASS) { dOwn += delta; nOwn++; continue; }
-    dOther += delta; nOther++;
+    if (y === STAMP_CLASS) {
+      dOwn += delta;
+      nOwn++;
+      continue;
+    }
+    dOther += delta;
+    nOther++;
     if (argmax(Lm, i, K) === STAMP_CLASS) predBefore++;
     if (argmax(Ls, i, K) === STAMP_CLASS && argmax(Lm, i, K) !== STAMP_CLASS) flips++;
   }
@@ -123,7 +163,15 @@ function tile(rel, i) {
   return { rgba: relevanceToHeatmap(rel.data.subarray(i * S * S, (i + 1) * S * S), S, S, { colormap: 'bwr' }), width: S, height: S };
 }
 function inputTile(x, i) {
-  return { rgba: imageToRgba(Array.from(x.data.subarray(i * S * S, (i + 1) * S * S), (v) => v * 255), S, S), width: S, height: S };
+  return {
+    rgba: imageToRgba(
+      Array.from(x.data.subarray(i * S * S, (i + 1) * S * S), (v) => v * 255),
+      S,
+      S,
+    ),
+    width: S,
+    height: S,
+  };
 }
 function grid(setName, pick, rel) {
   const tiles = [];
@@ -132,7 +180,14 @@ function grid(setName, pick, rel) {
   writeFileSync(join(outDir, `heatmaps-${setName}.png`), encodePng(g.rgba, g.width, g.height, 2));
 }
 const ctxPick = [];
-for (const c of [5, 7, 8]) { let k = 0; for (let i = 0; i < N && k < 2; i++) if (sets.swapped.labels[i] === c) { ctxPick.push(i); k++; } }
+for (const c of [5, 7, 8]) {
+  let k = 0;
+  for (let i = 0; i < N && k < 2; i++)
+    if (sets.swapped.labels[i] === c) {
+      ctxPick.push(i);
+      k++;
+    }
+}
 grid('swapped', ctxPick, (m) => maps[m].out.swapped.relevance);
 grid('matched', ctxPick, (m) => maps[m].out.matched.relevance);
 const stPick = [];
@@ -151,7 +206,8 @@ for (let c = 0; c < K; c++) {
   md += `| ${c} ${names[c]}${CONTEXT[c] ? ' (context)' : ''} | ${v('FV', 'matched')} | ${v('FV', 'swapped')} | ${v('CNN', 'matched')} | ${v('CNN', 'swapped')} | ${a('FV')} | ${a('CNN')} |\n`;
 }
 const grp = (m, s, cs) => f3(cs.reduce((acc, c) => acc + results.models[m].context[s][c].mean, 0) / cs.length);
-const ctxC = Object.keys(CONTEXT).map(Number), restC = [...Array(K).keys()].filter((c) => !(c in CONTEXT));
+const ctxC = Object.keys(CONTEXT).map(Number),
+  restC = [...Array(K).keys()].filter((c) => !(c in CONTEXT));
 md += `| mean of context classes | ${grp('FV', 'matched', ctxC)} | ${grp('FV', 'swapped', ctxC)} | ${grp('CNN', 'matched', ctxC)} | ${grp('CNN', 'swapped', ctxC)} | | |\n`;
 md += `| mean of other classes | ${grp('FV', 'matched', restC)} | ${grp('FV', 'swapped', restC)} | ${grp('CNN', 'matched', restC)} | ${grp('CNN', 'swapped', restC)} | | |\n`;
 md += `\nStamp (class ${STAMP_CLASS} ${names[STAMP_CLASS]}):\n\n| model | Δ score, other classes | Δ score, own class | predicted ${names[STAMP_CLASS]} unstamped | flipped to ${names[STAMP_CLASS]} by the stamp | relevance per pixel on stamp / elsewhere (median) |\n|---|---|---|---|---|---|\n`;
