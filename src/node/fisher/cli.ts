@@ -259,7 +259,9 @@ export async function fisherExplain(f: FisherExplainFlags): Promise<void> {
 }
 
 export function registerFisherCommands(program: Command): void {
-  const fv = program.command('fv').description('Fisher-vector classifiers: train, explain (Lapuschkin et al. 2016)');
+  const fv = program
+    .command('fv')
+    .description('Fisher-vector classifiers: train, explain, and the canvases of the context experiment (Lapuschkin et al. 2016)');
   const D = DEFAULT_CONFIG;
   const train = fv
     .command('train')
