@@ -28,3 +28,7 @@ export { evaluateRegionPerturbation, type EvaluateConfig, type EvaluationResult,
 export { memoryProgress, type ProgressStore, type ProgressLog, type SampleRecord } from './evaluate/progress.js';
 export { Vocabulary } from './text/vocab.js';
 export { tokenize } from './text/tokenizer.js';
+export { fitFisher, type FisherFit, type FisherFitOptions } from './fisher/fit.js';
+export { FisherExplainer, formatFisherAudit, type FisherExplanation } from './fisher/explainer.js';
+export { buildFisherGraph, fisherFromGraph, type FisherParams } from './fisher/model.js';
+export { DEFAULT_CONFIG as FISHER_DEFAULTS, type FisherConfig } from './fisher/config.js';

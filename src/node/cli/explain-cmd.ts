@@ -17,6 +17,8 @@ import { nearestRootTaylor, sensitivity, TAYLOR_BASELINES, type TaylorBaseline }
 
 export const EXPLAIN_METHODS = [...METHODS, ...TAYLOR_BASELINES];
 import { parseTarget } from './values.js';
+import { fisherExplain } from '../fisher/cli.js';
+import { isFisherModel } from '../fisher/model-file.js';
 import type { TensorData } from '../../core/onnx/tensor.js';
 import type { Target } from '../../core/explain/explainer.js';
 
@@ -48,6 +50,8 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
   if (f.summary) outputs.push({ flag: '--summary', path: f.summary, ext: ['.json'] });
   if (f.saveExplainer) outputs.push({ flag: '--save-explainer', path: f.saveExplainer, ext: ['.onnx'] });
   checkOutputFiles(outputs);
+  // Fisher-vector models have their own LRP decomposition (src/core/fisher/lrp.ts).
+  if (isFisherModel(f.model)) return fisherExplain(f);
   const target = parseTarget(f.target);
   const baseline = (TAYLOR_BASELINES as readonly string[]).includes(f.method ?? '') ? (f.method as TaylorBaseline) : undefined;
   if (!baseline && f.method !== undefined && !(METHODS as readonly string[]).includes(f.method.replace(/_/g, '-')))

@@ -137,6 +137,7 @@ quietOption(demo).action(async (opts) => demoCommand(opts));
 (await import('./dbm-cmd.js')).registerDbmCommands(program);
 (await import('../molecules/cli.js')).registerMoleculesCommands(program);
 (await import('./web-cmd.js')).registerWebCommand(program);
+(await import('../fisher/cli.js')).registerFisherCommands(program);
 
 try {
   await program.parseAsync(process.argv);
