@@ -8,9 +8,10 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { DEFAULT_TARGETS, type MoleculeRecord, targetUnit } from '../../core/molecules/dataset.js';
 import { krrPredict, KRR_DEFAULTS, makeSplit, matrixSet, meanPredictor, representationRows, targetRows } from '../../core/molecules/experiment.js';
-import { expansionToJson, expansionWidth } from '../../core/molecules/expand.js';
+import { expansionWidth } from '../../core/molecules/expand.js';
 import type { KernelKind } from '../../core/molecules/krr.js';
-import { predictQm, QM_DEFAULTS, qmInferenceModel, scores, trainQm } from '../../core/molecules/network.js';
+import { pipelineOf, predictQm, QM_DEFAULTS, qmInferenceModel, scores, trainQm } from '../../core/molecules/network.js';
+import { pipelineToJson } from '../../core/molecules/pipeline.js';
 import { writeFilesAtomic } from '../io/atomic.js';
 import { nonNegInt, num, posInt } from '../cli/values.js';
 import { loadMoleculeRecords } from './data.js';
@@ -147,10 +148,7 @@ async function train(
   if (o.model && pipeline) {
     const { onEpoch: _, runtime: __, ...options } = model.options;
     files.push([o.model, qmInferenceModel(model)]);
-    files.push([
-      pipeline,
-      `${JSON.stringify({ kind: 'relprop-molecules', targets, units: targets.map(targetUnit), targetMean: [...model.targetMean], targetStd: [...model.targetStd], options, expansion: expansionToJson(model.expansion) })}\n`,
-    ]);
+    files.push([pipeline, `${JSON.stringify(pipelineToJson(pipelineOf(model), options))}\n`]);
   }
   if (files.length) await writeFilesAtomic(files);
 }
