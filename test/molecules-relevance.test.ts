@@ -13,6 +13,7 @@ import { matrixSet, targetRows } from '../src/core/molecules/experiment.js';
 import type { Molecule } from '../src/core/molecules/molecule.js';
 import { pipelineOf, predictQm, QM_DEFAULTS, type QmModel, qmInferenceModel, trainQm } from '../src/core/molecules/network.js';
 import { type QmPipeline, testRealisations } from '../src/core/molecules/pipeline.js';
+import { bondsByDistance, layout2d } from '../src/core/molecules/depict.js';
 import { entryRelevance, explainAtoms, moleculeExplainerOptions, propertyIndex, slotRelevance } from '../src/core/molecules/relevance.js';
 import type { TensorData } from '../src/core/onnx/tensor.js';
 import { dense64, denseForward64 } from './reference/lrp64.js';
@@ -178,5 +179,31 @@ describe('per-atom relevance', () => {
     expect(propertyIndex(TARGETS, 'homo_eV')).toBe(1);
     expect(() => propertyIndex(TARGETS, 'lumo')).toThrow('unknown property "lumo"; the model predicts gfn2.atomization_energy_kcal_mol, gfn2.homo_eV');
     expect(() => propertyIndex(['a.homo_eV', 'b.homo_eV'], 'homo_eV')).toThrow('ambiguous');
+  });
+
+  it('picture geometry: bonds by covalent radii; the layout does not depend on rotation, translation or atom order', () => {
+    const mol = records[40]!;
+    const bonds = bondsByDistance(mol);
+    // Every hydrogen has exactly one bond; the molecule is connected (a tree or rings: bonds ≥ atoms − 1).
+    mol.Z.forEach((z, i) => {
+      if (z === 1) expect(bonds.filter(([a, b]) => a === i || b === i)).toHaveLength(1);
+    });
+    expect(bonds.length).toBeGreaterThanOrEqual(mol.Z.length - 1);
+    const [c, s] = [Math.cos(0.7), Math.sin(0.7)];
+    const n = mol.Z.length;
+    const order = Array.from({ length: n }, (_, i) => n - 1 - i);
+    const moved: Molecule = {
+      name: 'moved',
+      Z: order.map((i) => mol.Z[i]!),
+      xyz: order.map((i) => {
+        const [x, y, z] = mol.xyz[i]!;
+        return [c * x - s * y + 3, s * x + c * y - 1, z + 2] as [number, number, number];
+      }),
+    };
+    const [a, b] = [layout2d(mol), layout2d(moved)];
+    order.forEach((old, k) => {
+      expect(b[k]![0]).toBeCloseTo(a[old]![0], 6);
+      expect(b[k]![1]).toBeCloseTo(a[old]![1], 6);
+    });
   });
 });

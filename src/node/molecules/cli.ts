@@ -15,6 +15,9 @@ import { pipelineToJson } from '../../core/molecules/pipeline.js';
 import { writeFilesAtomic } from '../io/atomic.js';
 import { nonNegInt, num, posInt } from '../cli/values.js';
 import { loadMoleculeRecords } from './data.js';
+import { registerMoleculesUseCommands } from './use.js';
+
+const hiddenList = (v: string): number[] => v.split(',').map((p) => posInt('--hidden')(p.trim()));
 
 interface Common {
   targets?: string;
@@ -107,7 +110,17 @@ async function baselines(data: string, o: Common & { kernels: string; representa
 
 async function train(
   data: string,
-  o: Common & { epochs: number; batchSize: number; lr: number; seed: number; testRealisations: number; threads?: number; maxTrain?: number; model?: string },
+  o: Common & {
+    epochs: number;
+    hidden: number[];
+    batchSize: number;
+    lr: number;
+    seed: number;
+    testRealisations: number;
+    threads?: number;
+    maxTrain?: number;
+    model?: string;
+  },
 ) {
   const log = (s: string) => o.quiet || process.stderr.write(`${s}\n`);
   // Checked before the work: the pipeline JSON goes beside the model and must not replace the results.
@@ -123,6 +136,7 @@ async function train(
     ...QM_DEFAULTS,
     size: o.size,
     epochs: o.epochs,
+    hidden: o.hidden,
     batchSize: o.batchSize,
     lr: o.lr,
     seed: o.seed,
@@ -168,6 +182,7 @@ export function registerMoleculesCommands(program: Command): void {
     .action(async (data, opts) => baselines(data, opts));
   common(m.command('train').description('train the multi-task network on the training folds and score it on the test fold'))
     .option('--epochs <n>', 'epochs', posInt('--epochs'), QM_DEFAULTS.epochs)
+    .option('--hidden <units>', 'hidden layer widths, comma-separated', hiddenList, QM_DEFAULTS.hidden)
     .option('--batch-size <n>', 'molecules per step', posInt('--batch-size'), QM_DEFAULTS.batchSize)
     .option('--lr <rate>', 'Adam learning rate', num('--lr'), QM_DEFAULTS.lr)
     .option('--seed <n>', 'initialisation, shuffling, random matrices', nonNegInt('--seed'), 0)
@@ -176,4 +191,5 @@ export function registerMoleculesCommands(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
     .option('--model <file.onnx>', 'save the network (ONNX: expanded input → standardised targets) and its pipeline JSON beside it')
     .action(async (data, opts) => train(data, opts));
+  registerMoleculesUseCommands(m);
 }
