@@ -17,6 +17,11 @@ import { nonNegInt, num, posInt } from '../cli/values.js';
 import { loadMoleculeRecords } from './data.js';
 import { registerMoleculesUseCommands } from './use.js';
 
+const nonNegNum = (v: string): number => {
+  const x = num('--noise')(v);
+  if (x < 0) throw new Error(`--noise needs a number ≥ 0, got "${v}"`);
+  return x;
+};
 const hiddenList = (v: string): number[] => v.split(',').map((p) => posInt('--hidden')(p.trim()));
 
 interface Common {
@@ -118,6 +123,7 @@ async function train(
     seed: number;
     testRealisations: number;
     threads?: number;
+    noise: number;
     maxTrain?: number;
     model?: string;
   },
@@ -137,6 +143,7 @@ async function train(
     size: o.size,
     epochs: o.epochs,
     hidden: o.hidden,
+    noise: o.noise,
     batchSize: o.batchSize,
     lr: o.lr,
     seed: o.seed,
@@ -155,6 +162,7 @@ async function train(
   const summary = {
     data,
     split: { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, train: trainIdx.length, test: split.test.length },
+    options: { hidden: o.hidden, noise: o.noise, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, seed: o.seed, testRealisations: o.testRealisations },
     history: model.history,
     results: rows,
   };
@@ -183,6 +191,7 @@ export function registerMoleculesCommands(program: Command): void {
   common(m.command('train').description('train the multi-task network on the training folds and score it on the test fold'))
     .option('--epochs <n>', 'epochs', posInt('--epochs'), QM_DEFAULTS.epochs)
     .option('--hidden <units>', 'hidden layer widths, comma-separated', hiddenList, QM_DEFAULTS.hidden)
+    .option('--noise <sigma>', 'σ of the noise on the row norms (0: the sorted Coulomb matrix)', nonNegNum, QM_DEFAULTS.noise)
     .option('--batch-size <n>', 'molecules per step', posInt('--batch-size'), QM_DEFAULTS.batchSize)
     .option('--lr <rate>', 'Adam learning rate', num('--lr'), QM_DEFAULTS.lr)
     .option('--seed <n>', 'initialisation, shuffling, random matrices', nonNegInt('--seed'), 0)
