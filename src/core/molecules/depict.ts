@@ -100,7 +100,7 @@ const FONT = 'DejaVu Sans, Arial, sans-serif';
 
 /** The molecule as SVG: atoms coloured by relevance and labelled with element and value; title, conservation line and colour bar. */
 export function moleculeSvg(m: Molecule, r: AtomRelevance, o: { width?: number } = {}): string {
-  const W = o.width ?? 520;
+  const W = o.width ?? 560;
   const head = 72;
   const foot = 44;
   const pad = 34;
@@ -117,12 +117,23 @@ export function moleculeSvg(m: Molecule, r: AtomRelevance, o: { width?: number }
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H.toFixed(0)}" viewBox="0 0 ${W} ${H.toFixed(0)}" font-family="${FONT}">`);
   parts.push(`<rect width="100%" height="100%" fill="white"/>`);
-  parts.push(`<text x="${W / 2}" y="20" font-size="14" text-anchor="middle">${escapeHtml(`${m.name}: ${r.property}`)}</text>`);
-  parts.push(
-    `<text x="${W / 2}" y="40" font-size="12" text-anchor="middle">${escapeHtml(`prediction ${formatNumber(r.prediction)} ${r.unit} = training mean ${formatNumber(r.baseline)} + relevance ${formatNumber(r.relevance)} + absorbed ${formatNumber(r.absorbed)}`)}</text>`,
-  );
-  parts.push(
-    `<text x="${W / 2}" y="57" font-size="11" fill="#333" text-anchor="middle">${escapeHtml(`relevance = atoms ${formatNumber(r.relevance - r.padding)} + padding slots ${formatNumber(r.padding)} (${r.realisations} random Coulomb matrices)`)}</text>`,
+  const text = (y: number, size: number, t: string, fill = 'black') =>
+    parts.push(`<text x="${W / 2}" y="${y}" font-size="${size}" fill="${fill}" text-anchor="middle">${escapeHtml(t)}</text>`);
+  // About 0.55 em per character: long names are cut to the width.
+  const fit = (t: string, size: number) => {
+    const n = Math.floor((W - 20) / (0.55 * size));
+    return t.length > n ? `${t.slice(0, n - 1)}…` : t;
+  };
+  text(20, 14, fit(m.name, 14));
+  text(40, 12, fit(`${r.property}: prediction ${formatNumber(r.prediction)} ${r.unit}`, 12));
+  text(
+    57,
+    11,
+    fit(
+      `= training mean ${formatNumber(r.baseline)} + atoms ${formatNumber(r.relevance - r.padding)} + padding ${formatNumber(r.padding)} + absorbed ${formatNumber(r.absorbed)}`,
+      11,
+    ),
+    '#333',
   );
   for (const [i, j] of bondsByDistance(m))
     parts.push(
