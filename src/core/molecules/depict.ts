@@ -120,16 +120,16 @@ export function moleculeSvg(m: Molecule, r: AtomRelevance, o: { width?: number }
   const text = (y: number, size: number, t: string, fill = 'black') =>
     parts.push(`<text x="${W / 2}" y="${y}" font-size="${size}" fill="${fill}" text-anchor="middle">${escapeHtml(t)}</text>`);
   // About 0.55 em per character: long names are cut to the width.
-  const fit = (t: string, size: number) => {
+  const clip = (t: string, size: number) => {
     const n = Math.floor((W - 20) / (0.55 * size));
     return t.length > n ? `${t.slice(0, n - 1)}…` : t;
   };
-  text(20, 14, fit(m.name, 14));
-  text(40, 12, fit(`${r.property}: prediction ${formatNumber(r.prediction)} ${r.unit}`, 12));
+  text(20, 14, clip(m.name, 14));
+  text(40, 12, clip(`${r.property}: prediction ${formatNumber(r.prediction)} ${r.unit}`, 12));
   text(
     57,
     11,
-    fit(
+    clip(
       `= training mean ${formatNumber(r.baseline)} + atoms ${formatNumber(r.relevance - r.padding)} + padding ${formatNumber(r.padding)} + absorbed ${formatNumber(r.absorbed)}`,
       11,
     ),
