@@ -142,6 +142,18 @@ describe('per-atom relevance', () => {
     got.forEach((g, k) => expect(g.prediction).toBeCloseTo(pred[k * 2 + 1]!, 4));
   });
 
+  it('a molecule’s relevance does not depend on its batch (70 molecules: two chunks)', async () => {
+    const ex = await Explainer.create(qmInferenceModel(model), moleculeExplainerOptions(EPS, 1));
+    const many = [...records, ...records.slice(0, 10)];
+    const all = await explainAtoms(ex, pipeline, many, many.map((m) => m.id), 0);
+    expect(all).toHaveLength(70);
+    for (const k of [3, 65]) {
+      const [alone] = await explainAtoms(ex, pipeline, [many[k]!], [many[k]!.id], 0);
+      alone!.atoms.forEach((v, i) => expect(all[k]!.atoms[i]!).toBeCloseTo(v, 5));
+      expect(all[k]!.padding).toBeCloseTo(alone!.padding, 5);
+    }
+  });
+
   it('conserves: without biases, Σ atoms + padding = prediction − training mean', async () => {
     const params = new Map([...model.params].map(([k, v]) => [k, k.endsWith('.bias') ? { ...v, data: new Float32Array(v.data.length) } : v]));
     const ex = await Explainer.create(qmInferenceModel({ ...model, params }), moleculeExplainerOptions(1e-9, 1));

@@ -104,6 +104,15 @@ export async function explainAtoms(
   R = p.testRealisations,
 ): Promise<AtomRelevance[]> {
   if (!(Number.isInteger(t) && t >= 0 && t < p.targets.length)) throw new Error(`property index ${t} out of range (${p.targets.length} targets)`);
+  // Chunks of molecules bound the memory of the expanded rows (R × width floats per molecule).
+  const chunk = 64;
+  const out: AtomRelevance[] = [];
+  for (let s = 0; s < molecules.length; s += chunk)
+    out.push(...(await explainChunk(explainer, p, molecules.slice(s, s + chunk), ids.slice(s, s + chunk), t, R)));
+  return out;
+}
+
+async function explainChunk(explainer: Explainer, p: QmPipeline, molecules: Molecule[], ids: number[], t: number, R: number): Promise<AtomRelevance[]> {
   const S = p.size;
   const D = triangleLength(S);
   const all = molecules.map((m, k) => testRealisations(p, coulombMatrix(m, S), ids[k]!, R));
