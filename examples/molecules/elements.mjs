@@ -21,7 +21,13 @@ const explainer = await Explainer.create(model, moleculeExplainerOptions(0.01, 1
 console.log(`Test fold 0 (${test.length} molecules), model qm-50-25, ε = 0.01, ${pipeline.testRealisations} random matrices per molecule.\n`);
 for (const name of ['gfn2.atomization_energy_kcal_mol', 'gfn2.homo_eV', 'gfn2.lumo_eV', 'gfn2.dipole_debye', 'gfn2.polarizability_ang3']) {
   const t = propertyIndex(pipeline.targets, name);
-  const rel = await explainAtoms(explainer, pipeline, test, test.map((m) => m.id), t);
+  const rel = await explainAtoms(
+    explainer,
+    pipeline,
+    test,
+    test.map((m) => m.id),
+    t,
+  );
   const by = new Map();
   let [atoms, padding, absorbed, dev] = [0, 0, 0, 0];
   rel.forEach((r, k) => {
