@@ -13,7 +13,6 @@ const fmt = (x) => (x === undefined ? '–' : String(Number(x.toPrecision(4))));
 const columns = [
   ['mean predictor', ['baselines.json'], 'mean predictor'],
   ['KRR Laplace, sorted CM', ['baselines.json'], 'KRR laplacian sorted'],
-  ['KRR Gauss, eigenspectrum', ['baselines.json'], 'KRR gaussian eigenspectrum'],
   ['net 400-100, multi-task', ['multitask-400-100.json']],
   ['net 50-25, multi-task', ['multitask-50-25.json']],
   ['net 400-100, single-task', ['single-ae.json', 'single-pbe0.json']],
