@@ -50,8 +50,22 @@ function load(data: string, o: Common) {
   const targets = o.targets ? o.targets.split(',').map((s) => s.trim()) : DEFAULT_TARGETS;
   const records = loadMoleculeRecords(data, targets);
   for (const r of records) if (r.Z.length > o.size) throw new Error(`molecule id ${r.id}: ${r.Z.length} atoms, more than --size ${o.size}`);
-  const split = makeSplit(records, { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, size: o.size });
+  const split = makeSplit(strata(data, targets, records), { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, size: o.size });
   return { targets, records, split };
+}
+
+/**
+ * The records the split is stratified by: those of the default target set (every target present or
+ * not; the first, GFN2 atomization energy), whatever --targets chooses, so that runs on different
+ * targets share one test fold. Data without those properties are stratified by the chosen targets.
+ */
+function strata(data: string, targets: string[], records: MoleculeRecord[]): MoleculeRecord[] {
+  if (targets.join() === DEFAULT_TARGETS.join()) return records;
+  try {
+    return loadMoleculeRecords(data, DEFAULT_TARGETS);
+  } catch {
+    return records;
+  }
 }
 
 type Row = { method: string; target: string; unit: string; mae: number; rmse: number; n: number };
@@ -108,7 +122,7 @@ async function baselines(data: string, o: Common & { kernels: string; representa
     await writeFilesAtomic([
       [
         o.out,
-        `${JSON.stringify({ data, split: { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, train: split.train.length, test: split.test.length }, krr: { maxTrain: o.krrMaxTrain, cvSize: o.krrCvSize, chosen }, results: rows }, null, 1)}\n`,
+        `${JSON.stringify({ data, split: { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, train: split.train.length, test: split.test.length, testIds: split.test.map((i) => records[i]!.id) }, krr: { maxTrain: o.krrMaxTrain, cvSize: o.krrCvSize, chosen }, results: rows }, null, 1)}\n`,
       ],
     ]);
 }
@@ -161,7 +175,14 @@ async function train(
   const files: [string, string | Uint8Array][] = [];
   const summary = {
     data,
-    split: { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, train: trainIdx.length, test: split.test.length },
+    split: {
+      folds: o.folds,
+      testFold: o.testFold,
+      seed: o.splitSeed,
+      train: trainIdx.length,
+      test: split.test.length,
+      testIds: split.test.map((i) => records[i]!.id),
+    },
     options: { hidden: o.hidden, noise: o.noise, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, seed: o.seed, testRealisations: o.testRealisations },
     history: model.history,
     results: rows,
