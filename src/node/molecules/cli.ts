@@ -170,7 +170,8 @@ async function train(
   });
   log(`input width ${expansionWidth(model.expansion)}`);
   const pred = await predictQm(model, matrixSet(records, split.test, o.size));
-  const rows = rowsOf(`network (${o.testRealisations} random CMs)`, targets, scores(pred, targetRows(records, split.test, T), T));
+  const method = o.noise > 0 ? `network (${o.testRealisations} random CMs)` : 'network (sorted CM)';
+  const rows = rowsOf(method, targets, scores(pred, targetRows(records, split.test, T), T));
   process.stdout.write(table(rows, testStd(records, split.test, targets)));
   const files: [string, string | Uint8Array][] = [];
   const summary = {
