@@ -145,7 +145,13 @@ describe('per-atom relevance', () => {
   it('a molecule’s relevance does not depend on its batch (70 molecules: two chunks)', async () => {
     const ex = await Explainer.create(qmInferenceModel(model), moleculeExplainerOptions(EPS, 1));
     const many = [...records, ...records.slice(0, 10)];
-    const all = await explainAtoms(ex, pipeline, many, many.map((m) => m.id), 0);
+    const all = await explainAtoms(
+      ex,
+      pipeline,
+      many,
+      many.map((m) => m.id),
+      0,
+    );
     expect(all).toHaveLength(70);
     for (const k of [3, 65]) {
       const [alone] = await explainAtoms(ex, pipeline, [many[k]!], [many[k]!.id], 0);
