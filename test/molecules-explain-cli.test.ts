@@ -133,6 +133,14 @@ describe('relprop molecules explain', () => {
     writeFileSync(noPipeline, readFileSync(MODEL));
     const np = await relprop(['molecules', 'predict', noPipeline, XYZ]);
     expect(np.stderr).toMatch(/^relprop: error: cannot read .*lonely\.json, the pipeline written beside the model by relprop molecules train --model\n$/);
+    // A model beside another run's pipeline (the committed example's).
+    const mixed = join(tmp, 'mixed.onnx');
+    writeFileSync(mixed, readFileSync(MODEL));
+    writeFileSync(join(tmp, 'mixed.json'), readFileSync('examples/molecules/model/qm-50-25.json'));
+    const mx = await relprop(['molecules', 'explain', mixed, XYZ, '--property', 'homo_eV', '--out', out]);
+    expect(mx.stderr).toMatch(
+      /^relprop: error: .*mixed\.onnx reads \d+ features but its pipeline .*mixed\.json expands molecules to 3356: a model and a pipeline from different runs\n$/,
+    );
     expect(existsSync(out) || existsSync(`${out}.json`)).toBe(false);
     // A write that cannot complete leaves nothing behind: index.html is a folder here.
     const blocked = join(tmp, 'blocked');

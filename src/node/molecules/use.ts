@@ -10,6 +10,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { Resvg } from '@resvg/resvg-js';
 import type { Command } from 'commander';
 import { Explainer } from '../../core/explain/explainer.js';
+import { type ImportedModel, importModel } from '../../core/graph/import.js';
+import { expansionWidth } from '../../core/molecules/expand.js';
 import { moleculeSvg, relevanceHtml } from '../../core/molecules/depict.js';
 import { elementSymbol, type Molecule } from '../../core/molecules/molecule.js';
 import { pipelineFromJson, predictMatrices, type QmPipeline } from '../../core/molecules/pipeline.js';
@@ -23,6 +25,7 @@ import { loadMoleculeRecords, loadXyz } from './data.js';
 
 export interface LoadedQm {
   model: Uint8Array;
+  imported: ImportedModel;
   pipeline: QmPipeline;
 }
 
@@ -43,7 +46,14 @@ export function loadQmModel(path: string): LoadedQm {
   } catch (e) {
     throw new Error(`${pj}: not JSON (${(e as Error).message})`);
   }
-  return { model, pipeline: pipelineFromJson(j, pj) };
+  const pipeline = pipelineFromJson(j, pj);
+  const imported = importModel(model, path);
+  const width = expansionWidth(pipeline.expansion);
+  if (imported.inputShape[1] !== width)
+    throw new Error(
+      `${path} reads ${imported.inputShape[1]} features but its pipeline ${pj} expands molecules to ${width}: a model and a pipeline from different runs`,
+    );
+  return { model, imported, pipeline };
 }
 
 /** Molecules of an .xyz file (ids = position) or of .jsonl data (ids = record ids), each checked against the matrix size. */
@@ -118,10 +128,10 @@ async function explain(
   input: string,
   o: { property: string; out?: string; epsilon: number; realisations?: number; threads?: number; png: boolean },
 ) {
-  const { model, pipeline: p } = loadQmModel(modelPath);
+  const { imported, pipeline: p } = loadQmModel(modelPath);
   const t = propertyIndex(p.targets, o.property);
   const { molecules, ids } = loadMolecules(input, p.size);
-  const explainer = await Explainer.create(model, moleculeExplainerOptions(o.epsilon, o.threads));
+  const explainer = await Explainer.create(imported, moleculeExplainerOptions(o.epsilon, o.threads));
   const rel = await explainAtoms(explainer, p, molecules, ids, t, o.realisations ?? p.testRealisations);
   const lines: string[] = [];
   rel.forEach((r, k) => {
