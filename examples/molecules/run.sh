@@ -32,6 +32,11 @@ curve() { # learning curve of the multi-task network: the first n training molec
     $RELPROP molecules train "$DATA" --max-train $n --epochs 100 --threads 1 --out $OUT/curve-$n.json > $OUT/curve-$n.txt
   done
 }
+krr_curve() { # learning curve of KRR, Laplacian kernel on sorted matrices (n = molecules of the final fit)
+  for n in 500 1000; do
+    $RELPROP molecules baselines "$DATA" --kernels laplacian --representations sorted --krr-max-train $n --out $OUT/krr-curve-$n.json > $OUT/krr-curve-$n.txt
+  done
+}
 figures() { # per-atom relevance pictures from the committed model (PNG for the HOMO only: size)
   for p in gfn2.atomization_energy_kcal_mol gfn2.homo_eV gfn2.dipole_debye; do
     png=--no-png; [ $p = gfn2.homo_eV ] && png=
