@@ -44,7 +44,7 @@ figures() { # per-atom relevance pictures from the committed model (PNG for the 
   done
 }
 
-for step in ${@:-baselines multitask small single_ae sorted_ae single_pbe0 curve figures}; do
+for step in ${@:-baselines multitask small single_ae sorted_ae single_pbe0 curve krr_curve figures}; do
   echo "== $step" >&2
   $step
 done
