@@ -18,9 +18,39 @@ describe('relprop molecules', () => {
     expect(r.stdout).toMatch(/mean predictor\s+gfn2\.atomization_energy_kcal_mol\s+kcal\/mol\s+20 /);
     expect(r.stdout).toMatch(/KRR laplacian eigenspectrum\s+pbe0_631g\.homo_eV\s+eV\s+13 /);
     const j = JSON.parse(readFileSync(out, 'utf8'));
-    expect(j.split).toEqual({ folds: 3, testFold: 0, seed: 0, train: 40, test: 20 });
+    expect(j.split).toMatchObject({ folds: 3, testFold: 0, seed: 0, train: 40, test: 20 });
+    expect(j.split.testIds).toHaveLength(20);
     expect(j.results).toHaveLength(2 * 5);
     expect(j.krr.chosen['KRR gaussian sorted'][0].sigma).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('one test fold whatever the targets: the split is stratified by the default target set', async () => {
+    const fold = async (targets: string) => {
+      const out = join(tmp, `split-${targets.length}.json`);
+      const r = await relprop([
+        'molecules',
+        'baselines',
+        DATA,
+        '--targets',
+        targets,
+        '--folds',
+        '3',
+        '--kernels',
+        'gaussian',
+        '--representations',
+        'eigenspectrum',
+        '--krr-cv-size',
+        '30',
+        '--quiet',
+        '--out',
+        out,
+      ]);
+      expect(r.code).toBe(0);
+      return JSON.parse(readFileSync(out, 'utf8')).split.testIds;
+    };
+    const both = await fold(TARGETS);
+    expect(await fold('pbe0_631g.homo_eV')).toEqual(both);
+    expect(await fold('gfn2.dipole_debye')).toEqual(both);
   }, 60_000);
 
   it('train: the network scored on the test fold, the model and its pipeline saved together', async () => {

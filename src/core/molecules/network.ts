@@ -14,7 +14,9 @@ import type { OptimizerSpec } from '../train/graph.js';
 import type { ModelSpec } from '../train/spec.js';
 import { Trainer, type EpochRecord } from '../train/trainer.js';
 import { randomCoulomb, triangleLength, upperTriangle } from './coulomb.js';
+import { targetUnit } from './dataset.js';
 import { type Expansion, expandRows, expansionWidth, fitExpansion } from './expand.js';
+import { predictMatrices, type QmPipeline } from './pipeline.js';
 
 export interface QmOptions {
   /** Matrix size (atoms; 23 for QM7/QM7b and the data set). */
@@ -190,35 +192,34 @@ export function qmInferenceModel(m: QmModel): Uint8Array {
   return new Trainer(m.spec, { epochs: 1, batchSize: 1, lr: 1, loss: { kind: 'multitask-mse' } }, m.params).inferenceModel();
 }
 
+/** The pipeline of a trained network (what predict and explain need besides the ONNX model). */
+export function pipelineOf(m: QmModel): QmPipeline {
+  const o = m.options;
+  return {
+    targets: m.targets,
+    units: m.targets.map(targetUnit),
+    targetMean: m.targetMean,
+    targetStd: m.targetStd,
+    size: o.size,
+    noise: o.noise,
+    seed: o.seed,
+    testRealisations: o.testRealisations,
+    expansion: m.expansion,
+  };
+}
+
 /**
  * Predictions in the targets' units (N×T): the mean of the network over `testRealisations` random
- * matrices per molecule, each drawn from (seed, 'qm-test', r, id), so a molecule's prediction does
+ * matrices per molecule (see pipeline.ts for the random streams), so a molecule's prediction does
  * not depend on what it is batched with.
  */
 export async function predictQm(m: QmModel, set: MatrixSet, batch = 256): Promise<Float64Array> {
-  const o = m.options;
-  const T = m.targets.length;
-  const N = set.matrices.length;
-  const width = expansionWidth(m.expansion);
-  const session = await openSession(o.runtime, qmInferenceModel(m), { threads: o.threads }, 'the molecules network');
-  const out = new Float64Array(N * T);
+  const session = await openSession(m.options.runtime, qmInferenceModel(m), { threads: m.options.threads }, 'the molecules network');
   try {
-    for (let s = 0; s < N; s += batch) {
-      const idx = Array.from({ length: Math.min(batch, N - s) }, (_, k) => s + k);
-      for (let r = 0; r < o.testRealisations; r++) {
-        const x = expandRows(m.expansion, randomTriangles(set, idx, o.size, o.noise, o.seed, 'qm-test', r));
-        const res = await session.run({ input: { dtype: 'float32', dims: [idx.length, width], data: x } });
-        const z = Object.values(res)[0]!.data as Float32Array;
-        idx.forEach((i, k) => {
-          for (let t = 0; t < T; t++) out[i * T + t] = out[i * T + t]! + z[k * T + t]! / o.testRealisations;
-        });
-      }
-    }
+    return await predictMatrices(session, pipelineOf(m), set.matrices, set.ids, batch);
   } finally {
     await session.release();
   }
-  for (let k = 0; k < N * T; k++) out[k] = out[k]! * m.targetStd[k % T]! + m.targetMean[k % T]!;
-  return out;
 }
 
 /** MAE and RMSE per target over present values. */

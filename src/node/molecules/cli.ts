@@ -8,12 +8,21 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { DEFAULT_TARGETS, type MoleculeRecord, targetUnit } from '../../core/molecules/dataset.js';
 import { krrPredict, KRR_DEFAULTS, makeSplit, matrixSet, meanPredictor, representationRows, targetRows } from '../../core/molecules/experiment.js';
-import { expansionToJson, expansionWidth } from '../../core/molecules/expand.js';
+import { expansionWidth } from '../../core/molecules/expand.js';
 import type { KernelKind } from '../../core/molecules/krr.js';
-import { predictQm, QM_DEFAULTS, qmInferenceModel, scores, trainQm } from '../../core/molecules/network.js';
+import { pipelineOf, predictQm, QM_DEFAULTS, qmInferenceModel, scores, trainQm } from '../../core/molecules/network.js';
+import { pipelineToJson } from '../../core/molecules/pipeline.js';
 import { writeFilesAtomic } from '../io/atomic.js';
 import { nonNegInt, num, posInt } from '../cli/values.js';
 import { loadMoleculeRecords } from './data.js';
+import { registerMoleculesUseCommands } from './use.js';
+
+const nonNegNum = (v: string): number => {
+  const x = num('--noise')(v);
+  if (x < 0) throw new Error(`--noise needs a number ≥ 0, got "${v}"`);
+  return x;
+};
+const hiddenList = (v: string): number[] => v.split(',').map((p) => posInt('--hidden')(p.trim()));
 
 interface Common {
   targets?: string;
@@ -41,8 +50,22 @@ function load(data: string, o: Common) {
   const targets = o.targets ? o.targets.split(',').map((s) => s.trim()) : DEFAULT_TARGETS;
   const records = loadMoleculeRecords(data, targets);
   for (const r of records) if (r.Z.length > o.size) throw new Error(`molecule id ${r.id}: ${r.Z.length} atoms, more than --size ${o.size}`);
-  const split = makeSplit(records, { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, size: o.size });
+  const split = makeSplit(strata(data, targets, records), { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, size: o.size });
   return { targets, records, split };
+}
+
+/**
+ * The records the split is stratified by: those of the default target set (every target present or
+ * not; the first, GFN2 atomization energy), whatever --targets chooses, so that runs on different
+ * targets share one test fold. Data without those properties are stratified by the chosen targets.
+ */
+function strata(data: string, targets: string[], records: MoleculeRecord[]): MoleculeRecord[] {
+  if (targets.join() === DEFAULT_TARGETS.join()) return records;
+  try {
+    return loadMoleculeRecords(data, DEFAULT_TARGETS);
+  } catch {
+    return records;
+  }
 }
 
 type Row = { method: string; target: string; unit: string; mae: number; rmse: number; n: number };
@@ -99,14 +122,25 @@ async function baselines(data: string, o: Common & { kernels: string; representa
     await writeFilesAtomic([
       [
         o.out,
-        `${JSON.stringify({ data, split: { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, train: split.train.length, test: split.test.length }, krr: { maxTrain: o.krrMaxTrain, cvSize: o.krrCvSize, chosen }, results: rows }, null, 1)}\n`,
+        `${JSON.stringify({ data, split: { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, train: split.train.length, test: split.test.length, testIds: split.test.map((i) => records[i]!.id) }, krr: { maxTrain: o.krrMaxTrain, cvSize: o.krrCvSize, chosen }, results: rows }, null, 1)}\n`,
       ],
     ]);
 }
 
 async function train(
   data: string,
-  o: Common & { epochs: number; batchSize: number; lr: number; seed: number; testRealisations: number; threads?: number; maxTrain?: number; model?: string },
+  o: Common & {
+    epochs: number;
+    hidden: number[];
+    batchSize: number;
+    lr: number;
+    seed: number;
+    testRealisations: number;
+    threads?: number;
+    noise: number;
+    maxTrain?: number;
+    model?: string;
+  },
 ) {
   const log = (s: string) => o.quiet || process.stderr.write(`${s}\n`);
   // Checked before the work: the pipeline JSON goes beside the model and must not replace the results.
@@ -122,6 +156,8 @@ async function train(
     ...QM_DEFAULTS,
     size: o.size,
     epochs: o.epochs,
+    hidden: o.hidden,
+    noise: o.noise,
     batchSize: o.batchSize,
     lr: o.lr,
     seed: o.seed,
@@ -134,12 +170,21 @@ async function train(
   });
   log(`input width ${expansionWidth(model.expansion)}`);
   const pred = await predictQm(model, matrixSet(records, split.test, o.size));
-  const rows = rowsOf(`network (${o.testRealisations} random CMs)`, targets, scores(pred, targetRows(records, split.test, T), T));
+  const method = o.noise > 0 ? `network (${o.testRealisations} random CMs)` : 'network (sorted CM)';
+  const rows = rowsOf(method, targets, scores(pred, targetRows(records, split.test, T), T));
   process.stdout.write(table(rows, testStd(records, split.test, targets)));
   const files: [string, string | Uint8Array][] = [];
   const summary = {
     data,
-    split: { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, train: trainIdx.length, test: split.test.length },
+    split: {
+      folds: o.folds,
+      testFold: o.testFold,
+      seed: o.splitSeed,
+      train: trainIdx.length,
+      test: split.test.length,
+      testIds: split.test.map((i) => records[i]!.id),
+    },
+    options: { hidden: o.hidden, noise: o.noise, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, seed: o.seed, testRealisations: o.testRealisations },
     history: model.history,
     results: rows,
   };
@@ -147,10 +192,7 @@ async function train(
   if (o.model && pipeline) {
     const { onEpoch: _, runtime: __, ...options } = model.options;
     files.push([o.model, qmInferenceModel(model)]);
-    files.push([
-      pipeline,
-      `${JSON.stringify({ kind: 'relprop-molecules', targets, units: targets.map(targetUnit), targetMean: [...model.targetMean], targetStd: [...model.targetStd], options, expansion: expansionToJson(model.expansion) })}\n`,
-    ]);
+    files.push([pipeline, `${JSON.stringify(pipelineToJson(pipelineOf(model), options))}\n`]);
   }
   if (files.length) await writeFilesAtomic(files);
 }
@@ -170,6 +212,8 @@ export function registerMoleculesCommands(program: Command): void {
     .action(async (data, opts) => baselines(data, opts));
   common(m.command('train').description('train the multi-task network on the training folds and score it on the test fold'))
     .option('--epochs <n>', 'epochs', posInt('--epochs'), QM_DEFAULTS.epochs)
+    .option('--hidden <units>', 'hidden layer widths, comma-separated', hiddenList, QM_DEFAULTS.hidden)
+    .option('--noise <sigma>', 'σ of the noise on the row norms (0: the sorted Coulomb matrix)', nonNegNum, QM_DEFAULTS.noise)
     .option('--batch-size <n>', 'molecules per step', posInt('--batch-size'), QM_DEFAULTS.batchSize)
     .option('--lr <rate>', 'Adam learning rate', num('--lr'), QM_DEFAULTS.lr)
     .option('--seed <n>', 'initialisation, shuffling, random matrices', nonNegInt('--seed'), 0)
@@ -178,4 +222,5 @@ export function registerMoleculesCommands(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
     .option('--model <file.onnx>', 'save the network (ONNX: expanded input → standardised targets) and its pipeline JSON beside it')
     .action(async (data, opts) => train(data, opts));
+  registerMoleculesUseCommands(m);
 }
