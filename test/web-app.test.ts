@@ -1,5 +1,6 @@
 /**
- * The browser app in real headless Chromium (Debian's chromium; RELPROP_CHROMIUM names another):
+ * The browser app in real headless Chromium driven by Playwright (Debian's chromium, no browser
+ * download; RELPROP_CHROMIUM names another):
  * served by `relprop web`, it compiles and runs explainers in the page on onnxruntime-web and must
  * give Node's numbers (onnxruntime-node) to 1e-5 relative L2, for the bundled model and for a user's
  * model with LRN layers opened through the file picker; its downloads hold the same numbers; bad
@@ -11,9 +12,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { type Browser, chromium as playwright, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Explainer, type ExplainerOptions, readNpy } from '../src/node/index.js';
+import { encodeNpy, Explainer, type ExplainerOptions, importModel, readNpy, TextExplainer, Vocabulary } from '../src/node/index.js';
 import { loadImage } from '../src/node/io/image.js';
 import { CLI, relprop } from './helpers/cli.js';
 import { relL2 } from './helpers/fixtures.js';
@@ -22,6 +23,7 @@ const ROOT = join(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'models', 'fmnist-cnn.onnx');
 const SAMPLES = join(ROOT, 'models', 'samples');
 const LRN_MODEL = join(ROOT, 'examples', 'lrn-dtd', 'lrn-cnn.onnx');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'lrp');
 const chromium = [process.env.RELPROP_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
 if (!chromium && process.env.RELPROP_REQUIRE_BROWSER)
   throw new Error('RELPROP_REQUIRE_BROWSER is set but no Chromium was found (install Debian chromium or set RELPROP_CHROMIUM)');
@@ -52,11 +54,11 @@ describe.skipIf(!chromium)('relprop web: the app in headless Chromium', () => {
       });
       server.once('exit', (code) => fail(new Error(`relprop web exited with ${code}`)));
     });
-    browser = await puppeteer.launch({ executablePath: chromium, headless: true, args: ['--no-sandbox'] });
-    page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push((e as Error).message));
+    browser = await playwright.launch({ executablePath: chromium, headless: true, args: ['--no-sandbox'] });
+    page = await browser.newPage({ acceptDownloads: true });
+    page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url);
-    await page.waitForFunction(() => (globalThis as unknown as { relpropApp?: { last(): unknown } }).relpropApp?.last(), { timeout: 60_000 });
+    await page.waitForFunction(() => (globalThis as unknown as { relpropApp?: { last(): unknown } }).relpropApp?.last(), undefined, { timeout: 60_000 });
   });
 
   afterAll(async () => {
@@ -73,8 +75,8 @@ describe.skipIf(!chromium)('relprop web: the app in headless Chromium', () => {
         const l = (globalThis as unknown as { relpropApp: { last(): Last | undefined } }).relpropApp.last();
         return l !== undefined && JSON.stringify([l.options, l.input, l.model, l.target]) !== b;
       },
-      { timeout: 60_000 },
       JSON.stringify([before.options, before.input, before.model, before.target]),
+      { timeout: 60_000 },
     );
     return last();
   };
@@ -114,25 +116,27 @@ describe.skipIf(!chromium)('relprop web: the app in headless Chromium', () => {
 
   it('follows the controls: another composite, a method, a class; Node agrees', async () => {
     let r = await last();
-    r = await nextResult(r, () => page.select('#composite', 'epsilon-gamma-box'));
+    r = await nextResult(r, () => page.selectOption('#composite', 'epsilon-gamma-box'));
     expect(r.options).toMatchObject({ composite: 'epsilon-gamma-box', inputRange: [0, 1] });
     const x = Float32Array.from(r.input);
     let want = await nodeExplain(MODEL, x, [1, 1, 28, 28], { composite: 'epsilon-gamma-box', inputRange: [0, 1] }, r.target);
     expect(relL2(r.relevance, want.relevance.data as Float32Array)).toBeLessThan(1e-5);
-    r = await nextResult(r, () => page.select('#target', '3'));
+    r = await nextResult(r, () => page.selectOption('#target', '3'));
     expect(r.target).toBe(3);
-    r = await nextResult(r, () => page.select('#method', 'gradient'));
+    r = await nextResult(r, () => page.selectOption('#method', 'gradient'));
     want = await nodeExplain(MODEL, x, [1, 1, 28, 28], { method: 'gradient' }, 3);
     expect(relL2(r.relevance, want.relevance.data as Float32Array)).toBeLessThan(1e-5);
     expect(await text('#summary')).toMatch(/does not decompose the logit/);
-    await nextResult(r, () => page.select('#method', 'lrp'));
-    await page.select('#target', 'predicted');
+    r = await nextResult(r, () => page.selectOption('#method', 'lrp'));
+    r = await nextResult(r, () => page.selectOption('#target', 'predicted'));
+    await nextResult(r, () => page.selectOption('#composite', 'epsilon-plus-flat'));
   });
 
   it('a drawing on the pad becomes the input and is explained', async () => {
     const before = await last();
-    const box = (await page.$('#pad'))!;
-    const b = (await box.boundingBox())!;
+    // The mouse acts in the viewport: bring the pad into it first.
+    await page.locator('#pad').scrollIntoViewIfNeeded();
+    const b = (await page.locator('#pad').boundingBox())!;
     const r = await nextResult(before, async () => {
       await page.mouse.move(b.x + b.width * 0.3, b.y + b.height * 0.2);
       await page.mouse.down();
@@ -148,13 +152,13 @@ describe.skipIf(!chromium)('relprop web: the app in headless Chromium', () => {
 
   it('downloads the relevance, the figure and the compiled explainer, with the same numbers', async () => {
     const dl = join(tmp, 'downloads');
-    const cdp = await page.createCDPSession();
-    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dl });
     const r = await last();
-    for (const id of ['dl-npy', 'dl-png', 'dl-onnx']) await page.click(`#${id}`);
     const want = ['fmnist-cnn-lrp-relevance.npy', 'fmnist-cnn-lrp-heatmap.png', 'fmnist-cnn-lrp-explainer.onnx'];
-    for (let t = 0; t < 200 && !want.every((f) => existsSync(join(dl, f))); t++) await new Promise((ok) => setTimeout(ok, 100));
-    expect(readdirSync(dl).sort()).toEqual([...want].sort());
+    for (const [i, id] of ['dl-npy', 'dl-png', 'dl-onnx'].entries()) {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click(`#${id}`)]);
+      expect(d.suggestedFilename()).toBe(want[i]);
+      await d.saveAs(join(dl, want[i]!));
+    }
     const npy = readNpy(readFileSync(join(dl, want[0]!)));
     expect(npy.dims).toEqual([1, 1, 28, 28]);
     expect(Array.from(npy.data as Float32Array)).toEqual(r.relevance.map(Math.fround));
@@ -175,12 +179,11 @@ describe.skipIf(!chromium)('relprop web: the app in headless Chromium', () => {
 
   it("opens the user's model with its card (an LRN network): Taylor LRN in the page equals Node's", async () => {
     const before = await last();
-    const input = (await page.$('input#model-file'))!;
-    await input.uploadFile(LRN_MODEL, LRN_MODEL.replace(/\.onnx$/, '.json'));
+    await page.setInputFiles('input#model-file', [LRN_MODEL, LRN_MODEL.replace(/\.onnx$/, '.json')]);
     await page.waitForFunction(() => document.getElementById('model-name')!.textContent === 'lrn-cnn.onnx');
     expect(await text('#model-info')).toMatch(/input 1×28×28, 10 classes \(card lrn-cnn\.json\)/);
     const file = join(SAMPLES, '13-dress.png');
-    const r = await nextResult(before, async () => (await page.$('input#image-file'))!.uploadFile(file));
+    const r = await nextResult(before, () => page.setInputFiles('input#image-file', file));
     expect(r.model).toBe('lrn-cnn.onnx');
     const x = loadImage(readFileSync(file), { channels: 1, size: [28, 28] });
     expect(r.input).toEqual(Array.from(x.data as Float32Array));
@@ -188,20 +191,127 @@ describe.skipIf(!chromium)('relprop web: the app in headless Chromium', () => {
     const want = await nodeExplain(LRN_MODEL, x.data as Float32Array, x.dims, r.options, r.target);
     expect(relL2(r.relevance, want.relevance.data as Float32Array)).toBeLessThan(1e-5);
     expect(await text('#audit tbody')).toMatch(/lrn_0\s+LRN\s+lrn-taylor\(epsilon=0\.000001\)/);
-    const identity = await nextResult(r, () => page.select('#lrn', 'identity'));
+    const identity = await nextResult(r, () => page.selectOption('#lrn', 'identity'));
     expect(relL2(identity.relevance, r.relevance)).toBeGreaterThan(1e-3);
+    const back = await nextResult(identity, () => page.click('#model-default'));
+    expect(back.model).toBe('fmnist-cnn.onnx');
+  });
+
+  it('per-layer rules and rule parameters reach the explainer; a bad mapping is one error line', async () => {
+    let r = await last();
+    r = await nextResult(r, async () => {
+      await page.fill('#p-epsilon', '0.5');
+      await page.fill('#rules', '{"dense_1": {"rule": "epsilon", "epsilon": 2}}');
+      await page.locator('#rules').dispatchEvent('change');
+    });
+    expect(r.options).toMatchObject({ params: { epsilon: 0.5 }, rules: { dense_1: { rule: 'epsilon', epsilon: 2 } } });
+    const want = await nodeExplain(MODEL, Float32Array.from(r.input), [1, 1, 28, 28], r.options, r.target);
+    expect(relL2(r.relevance, want.relevance.data as Float32Array)).toBeLessThan(1e-5);
+    expect(await text('#audit tbody')).toMatch(/dense_1\s+MatMul\s+epsilon\(2\)/);
+    await page.fill('#rules', '{"dense_1": {"rule": "nonsense"}}');
+    await page.locator('#rules').dispatchEvent('change');
+    await page.waitForFunction(() => !document.getElementById('error')!.hidden);
+    expect(await text('#error')).toMatch(/nonsense/);
+    await page.fill('#rules', '');
+    await page.fill('#p-epsilon', '');
+    await nextResult(r, () => page.locator('#rules').dispatchEvent('change'));
+  });
+
+  it('compares methods side by side, each as Node computes it', async () => {
+    const r = await last();
+    await page.check('#compare-choices input[value="lrp:epsilon-gamma-box"]');
+    const out = await page.evaluate(() =>
+      (globalThis as unknown as { relpropApp: { compare(): Promise<{ method: string; relevance: number[] }[]> } }).relpropApp.compare(),
+    );
+    expect(out.map((o) => o.method)).toEqual(['lrp:epsilon-plus-flat', 'lrp:epsilon-gamma-box', 'gradient', 'integrated-gradients']);
+    expect(await page.locator('#compare figure').count()).toBe(4);
+    const x = Float32Array.from(r.input);
+    const opts: Record<string, ExplainerOptions> = {
+      'lrp:epsilon-plus-flat': { composite: 'epsilon-plus-flat' },
+      'lrp:epsilon-gamma-box': { composite: 'epsilon-gamma-box', inputRange: [0, 1] },
+      gradient: { method: 'gradient' },
+      'integrated-gradients': { method: 'integrated-gradients', steps: 32 },
+    };
+    for (const o of out) {
+      const want = await nodeExplain(MODEL, x, [1, 1, 28, 28], opts[o.method]!, r.target);
+      expect(relL2(o.relevance, want.relevance.data as Float32Array), o.method).toBeLessThan(1e-5);
+    }
+  });
+
+  it('the fixture image models with their own inputs (.npy): the page equals Node', async () => {
+    for (const name of ['cnn', 'resblock']) {
+      const model = join(FIXTURES, name, 'model.onnx');
+      const cases = JSON.parse(readFileSync(join(FIXTURES, name, 'cases.json'), 'utf8')) as { inputs: { shape: number[]; data: number[] }[] };
+      const inp = cases.inputs[0]!;
+      const npy = join(tmp, `${name}-input.npy`);
+      writeFileSync(npy, encodeNpy({ dtype: 'float32', dims: inp.shape, data: Float32Array.from(inp.data) }));
+      const before = await last();
+      await page.setInputFiles('input#model-file', model);
+      // Both fixtures are named model.onnx: wait for this one's input shape.
+      await page.waitForFunction(
+        (info) => document.getElementById('model-info')!.textContent === info && document.getElementById('model-name')!.textContent === 'model.onnx',
+        `input ${inp.shape.slice(1).join('×')}, no card`,
+      );
+      const r = await nextResult(before, () => page.setInputFiles('input#npy-file', npy));
+      expect(r.input).toEqual(Array.from(Float32Array.from(inp.data)));
+      const want = await nodeExplain(model, Float32Array.from(inp.data), inp.shape, r.options, r.target);
+      expect(relL2(r.relevance, want.relevance.data as Float32Array), name).toBeLessThan(1e-5);
+      expect(relL2(r.logits, want.logits.data as Float32Array), name).toBeLessThan(1e-5);
+    }
+  });
+
+  it('a text model with its vocabulary: the words highlighted, relevance per word as Node computes it', async () => {
+    const model = join(FIXTURES, 'textcnn', 'model.onnx');
+    const m = importModel(readFileSync(model));
+    const gather = m.graph.nodes.find((n) => n.op === 'Gather')!;
+    const V = m.graph.initializers.get(gather.inputs[0]!)!.dims[0]!;
+    const words = Array.from({ length: V - 2 }, (_, i) => `word${i}`);
+    const vocab = Vocabulary.build([words.join(' ')], { minCount: 1, length: { mode: 'fixed', length: 12, minPad: 0 } });
+    const vocabFile = join(tmp, 'textcnn.vocab.json');
+    writeFileSync(vocabFile, vocab.toJson());
+    await page.setInputFiles('input#model-file', [model, vocabFile]);
+    await page.waitForFunction(() => /token ids, vocabulary of \d+/.test(document.getElementById('model-info')!.textContent ?? ''));
+    const sentence = 'word3 word17 unknownword word5 word40';
+    await page.fill('#text', sentence);
+    await page.click('#text-explain');
+    await page.waitForFunction((s) => {
+      const t = (globalThis as unknown as { relpropApp: { lastText(): { tokens: string[] } | undefined } }).relpropApp.lastText();
+      return t !== undefined && t.tokens.join(' ') === s;
+    }, sentence);
+    const got = await page.evaluate(() =>
+      (globalThis as unknown as { relpropApp: { lastText(): { relevance: number[]; target: number; logits: number[] } } }).relpropApp.lastText(),
+    );
+    const te = await TextExplainer.create(model, { vocab, threads: 1 });
+    try {
+      const [want] = await te.explainTexts([sentence], got.target);
+      expect(relL2(got.relevance, want!.relevance)).toBeLessThan(1e-5);
+      expect(relL2(got.logits, want!.logits)).toBeLessThan(1e-5);
+    } finally {
+      await te.release();
+    }
+    expect(await page.locator('#text-out .relprop-token').count()).toBe(5);
+    expect(await text('#summary')).toMatch(/over 5 words \(1 unknown to the vocabulary\)/);
+    await page.click('#model-default');
+    await page.waitForFunction(() => document.getElementById('model-name')!.textContent === 'fmnist-cnn.onnx');
   });
 
   it('a file that is not a model gives one clear error and keeps the page working', async () => {
     const bad = join(tmp, 'notes.onnx');
     writeFileSync(bad, 'not a model');
-    await (await page.$('input#model-file'))!.uploadFile(bad);
+    await page.setInputFiles('input#model-file', bad);
     await page.waitForFunction(() => !document.getElementById('error')!.hidden);
     expect(await text('#error')).toMatch(/notes\.onnx/);
     const notImage = join(tmp, 'x.txt');
     writeFileSync(notImage, 'hello');
-    await (await page.$('input#model-file'))!.uploadFile(notImage);
-    await page.waitForFunction(() => /not an \.onnx model or a \.json card/.test(document.getElementById('error')!.textContent ?? ''));
+    await page.setInputFiles('input#model-file', notImage);
+    await page.waitForFunction(() =>
+      /not an \.onnx model, a \.json card or a \.vocab\.json vocabulary/.test(document.getElementById('error')!.textContent ?? ''),
+    );
+    // The page still works: the model it had explains another sample, and the error is gone.
+    const before = await last();
+    const again = await nextResult(before, () => page.click('#samples button:nth-child(3)'));
+    expect(again.model).toBe('fmnist-cnn.onnx');
+    expect(await page.isHidden('#error')).toBe(true);
     expect(errors).toEqual([]);
   });
 });

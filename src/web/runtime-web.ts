@@ -12,16 +12,22 @@ export interface WebRuntimeOptions {
   wasmPaths?: string;
   /** WebAssembly threads (needs cross-origin isolation in a page); default 1. */
   numThreads?: number;
+  /**
+   * 'wasm' (default), or 'webgpu' where the browser has it: ONNX Runtime places the operators its
+   * WebGPU backend has on the GPU and runs the rest on WebAssembly.
+   */
+  backend?: 'wasm' | 'webgpu';
 }
 
 export function webRuntime(options: WebRuntimeOptions = {}): Runtime {
   if (options.wasmPaths) ort.env.wasm.wasmPaths = options.wasmPaths;
   ort.env.wasm.numThreads = options.numThreads ?? 1;
+  const providers = options.backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'];
   return {
-    name: 'onnxruntime-web',
+    name: options.backend === 'webgpu' ? 'onnxruntime-web (WebGPU)' : 'onnxruntime-web',
     async createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
       const s = await ort.InferenceSession.create(model, {
-        executionProviders: ['wasm'],
+        executionProviders: providers,
         graphOptimizationLevel: opts.optimization ?? 'all',
         logSeverityLevel: 4,
       });

@@ -1,16 +1,19 @@
 /**
- * The relprop app: import, canonize, compile and run the explainer in the page on
- * onnxruntime-web, on the bundled model or the user's own. Nothing leaves the page.
+ * The relprop app: the page side. The model is imported, compiled and explained in a worker
+ * (worker.ts) on onnxruntime-web; the page prepares inputs, reads the controls and draws what
+ * comes back. Nothing leaves the page.
  */
-import { env } from 'onnxruntime-web';
-import { COMPOSITES, encodeNpy, Explainer, type ExplainerOptions, type Explanation, METHODS, setDefaultRuntime } from '../../core/index.js';
+import { COMPOSITES, encodeNpy, type ExplainerOptions, METHODS, parseRuleObject, readNpy, type RuleParams } from '../../core/index.js';
+import { TEXT_METHODS } from '../../core/text/explain.js';
+import { highlightTextHtml } from '../../core/visualize/text-html.js';
 import type { TensorData } from '../../core/onnx/tensor.js';
 import type { ColormapChoice, HeatmapStyle } from '../../core/visualize/figure.js';
-import { webRuntime } from '../runtime-web.js';
 import { drawPad } from './draw-pad.js';
 import { decodeImageFile, rgbaToImage, toModelInput } from './image-input.js';
-import { bundledModel, type LoadedModel, modelFromFiles } from './model-source.js';
+import { bundledModel, type ModelFiles, modelFromFiles } from './model-source.js';
+import type { Backend, Explained, ModelInfo, TextExplained, TextOptions } from './protocol.js';
 import { drawFigure, fillAudit, fillLayerMaps, fillScores, summaryText } from './view.js';
+import { ExplainerWorker } from './worker-client.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
@@ -21,6 +24,12 @@ const ui = {
   modelDefault: $<HTMLButtonElement>('model-default'),
   samples: $('samples'),
   imageFile: $<HTMLInputElement>('image-file'),
+  npyFile: $<HTMLInputElement>('npy-file'),
+  imageInput: $('image-input'),
+  textInput: $('text-input'),
+  text: $<HTMLTextAreaElement>('text'),
+  textExplain: $<HTMLButtonElement>('text-explain'),
+  textOut: $('text-out'),
   pad: $<HTMLCanvasElement>('pad'),
   padClear: $<HTMLButtonElement>('pad-clear'),
   inputNote: $('input-note'),
@@ -29,11 +38,17 @@ const ui = {
   lrn: $<HTMLSelectElement>('lrn'),
   steps: $<HTMLInputElement>('steps'),
   nsamples: $<HTMLInputElement>('nsamples'),
+  epsilon: $<HTMLInputElement>('p-epsilon'),
+  gamma: $<HTMLInputElement>('p-gamma'),
+  alpha: $<HTMLInputElement>('p-alpha'),
+  beta: $<HTMLInputElement>('p-beta'),
+  rules: $<HTMLTextAreaElement>('rules'),
   low: $<HTMLInputElement>('low'),
   high: $<HTMLInputElement>('high'),
   target: $<HTMLSelectElement>('target'),
   colormap: $<HTMLSelectElement>('colormap'),
   style: $<HTMLSelectElement>('style'),
+  backend: $<HTMLSelectElement>('backend'),
   status: $('status'),
   error: $('error'),
   figure: $<HTMLCanvasElement>('figure'),
@@ -45,23 +60,43 @@ const ui = {
   audit: $<HTMLTableElement>('audit').tBodies[0]!,
   layer: $<HTMLSelectElement>('layer'),
   layerMaps: $('layer-maps'),
+  compareChoices: $('compare-choices'),
+  compareRun: $<HTMLButtonElement>('compare-run'),
+  compare: $('compare'),
 };
 
-// Threads need cross-origin isolation (`relprop web` sends the headers); WebGPU is not used yet.
+const worker = new ExplainerWorker();
+// Threads need cross-origin isolation (`relprop web` sends the headers).
 const threads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-setDefaultRuntime(webRuntime({ numThreads: threads }));
-const runtimeLabel = `onnxruntime-web ${env.versions.web ?? ''}, WebAssembly backend (SIMD), ${threads} thread${threads > 1 ? 's' : ''}`;
-ui.runtime.textContent = `Runs on ${runtimeLabel}.`;
+const hasWebGpu = 'gpu' in navigator;
+if (hasWebGpu) ui.backend.append(new Option('WebGPU (WebAssembly for the rest)', 'webgpu'));
+let runtimeLabel = '';
+
+async function initRuntime(backend: Backend) {
+  const { version } = await worker.init(backend, threads);
+  const b = backend === 'webgpu' ? 'WebGPU backend (operators it lacks on WebAssembly)' : 'WebAssembly backend (SIMD)';
+  runtimeLabel = `onnxruntime-web ${version}, ${b}, ${threads} thread${threads > 1 ? 's' : ''}`;
+  ui.runtime.textContent = `Runs on ${runtimeLabel}.`;
+}
 
 interface Result {
-  explanation: Explanation;
+  explanation: Explained;
   options: ExplainerOptions;
   input: TensorData;
 }
 
-const state: { model?: LoadedModel; input?: TensorData; explainers: Map<string, Promise<Explainer>>; last?: Result; run: number } = {
-  explainers: new Map(),
+interface LoadedModel extends ModelFiles {
+  info: ModelInfo;
+}
+
+const state: { model?: LoadedModel; input?: TensorData; last?: Result; lastText?: { explanation: TextExplained; options: TextOptions }; run: number } = {
   run: 0,
+};
+
+/** The image shape of the loaded model (image models only). */
+const chwOf = (m: LoadedModel) => {
+  if (m.info.kind !== 'image') throw new Error(`${m.name} is a text model`);
+  return m.info.chw;
 };
 
 function showError(e: unknown) {
@@ -76,23 +111,54 @@ function fillSelect(sel: HTMLSelectElement, values: string[], selected: string) 
 fillSelect(ui.method, [...METHODS], 'lrp');
 fillSelect(ui.composite, Object.keys(COMPOSITES), 'epsilon-plus-flat');
 
-/** The explainer options the controls describe. */
-function options(): ExplainerOptions {
-  const method = ui.method.value as ExplainerOptions['method'];
-  const o: ExplainerOptions = { method };
+const SINGLE_PASS = ['lrp', 'gradient', 'gradient-x-input', 'deconvnet', 'guided-backprop'];
+
+/** A number field: undefined when blank. */
+function numberField(el: HTMLInputElement, name: string): number | undefined {
+  if (el.value.trim() === '') return undefined;
+  const v = Number(el.value);
+  if (!Number.isFinite(v)) throw new Error(`${name}: not a number`);
+  return v;
+}
+
+/** The explainer options the controls describe (the core checks their values). */
+function options(method = ui.method.value, composite = ui.composite.value): ExplainerOptions {
+  const o: ExplainerOptions = { method: method as ExplainerOptions['method'] };
   if (method === 'lrp') {
-    o.composite = ui.composite.value;
-    o.lrn = ui.lrn.value === 'identity' ? 'identity' : undefined;
+    o.composite = composite;
+    if (ui.lrn.value === 'identity') o.lrn = 'identity';
     o.audit = true;
+    const params: RuleParams = {};
+    for (const [k, el] of [
+      ['epsilon', ui.epsilon],
+      ['gamma', ui.gamma],
+      ['alpha', ui.alpha],
+      ['beta', ui.beta],
+    ] as const) {
+      const v = numberField(el, k);
+      if (v !== undefined) params[k] = v;
+    }
+    if (Object.keys(params).length > 0) o.params = params;
+    if (ui.rules.value.trim() !== '') {
+      let rules: unknown;
+      try {
+        rules = JSON.parse(ui.rules.value);
+      } catch (e) {
+        throw new Error(`per-layer rules: not JSON (${(e as Error).message})`);
+      }
+      if (typeof rules !== 'object' || rules === null || Array.isArray(rules)) throw new Error('per-layer rules: a JSON object of layer name → rule');
+      for (const [k, v] of Object.entries(rules)) parseRuleObject(v, `per-layer rules, "${k}"`);
+      o.rules = rules as Record<string, unknown>;
+    }
   }
-  if (method === 'lrp' || method === 'gradient' || method === 'gradient-x-input' || method === 'deconvnet' || method === 'guided-backprop')
-    o.layerRelevance = true;
-  if (method === 'integrated-gradients') o.steps = Number(ui.steps.value);
-  if (method === 'smoothgrad') o.samples = Number(ui.nsamples.value);
-  if (ui.low.value !== '' || ui.high.value !== '') {
-    const range: [number, number] = [Number(ui.low.value), Number(ui.high.value)];
-    if (ui.low.value === '' || ui.high.value === '' || !(range[0] <= range[1])) throw new Error('input range: give both ends, low ≤ high');
-    o.inputRange = range;
+  if (SINGLE_PASS.includes(method)) o.layerRelevance = true;
+  if (method === 'integrated-gradients') o.steps = numberField(ui.steps, 'steps');
+  if (method === 'smoothgrad') o.samples = numberField(ui.nsamples, 'samples');
+  const low = numberField(ui.low, 'input range');
+  const high = numberField(ui.high, 'input range');
+  if (low !== undefined || high !== undefined) {
+    if (low === undefined || high === undefined || !(low <= high)) throw new Error('input range: give both ends, low ≤ high');
+    o.inputRange = [low, high];
   }
   return o;
 }
@@ -100,31 +166,63 @@ function options(): ExplainerOptions {
 function showControls() {
   const m = ui.method.value;
   $('composite-row').hidden = m !== 'lrp';
-  $('lrn-row').hidden = m !== 'lrp' || !state.model?.imported.graph.nodes.some((n) => n.op === 'LRN');
+  $('params-row').hidden = m !== 'lrp';
+  $('lrn-row').hidden = m !== 'lrp' || !state.model?.info.hasLrn;
   $('steps-row').hidden = m !== 'integrated-gradients';
   $('samples-row').hidden = m !== 'smoothgrad';
 }
 
-async function explainerFor(o: ExplainerOptions): Promise<Explainer> {
-  const key = JSON.stringify(o);
-  let ex = state.explainers.get(key);
-  if (!ex) {
-    ex = Explainer.create(state.model!.imported, o);
-    state.explainers.set(key, ex);
-    ex.catch(() => state.explainers.delete(key));
-  }
-  return ex;
+const progress = (done: number, total: number) => {
+  ui.status.textContent = `explaining… ${done}/${total}`;
+};
+
+/** Text models: the method (sa: sensitivity analysis) with LRP's composite and parameters. */
+function textOptions(): TextOptions {
+  const method = ui.method.value as TextOptions['method'];
+  if (method !== 'lrp') return { method, ...(method === 'integrated-gradients' ? { steps: numberField(ui.steps, 'steps') } : {}) };
+  const { method: _m, composite, audit: _a, layerRelevance: _l, ...rest } = options('lrp', ui.composite.value);
+  // Without a composite chosen the text explainer uses the text paper's ε-rule.
+  return ui.composite.value === 'paper' ? { method: 'lrp', ...rest } : { method: 'lrp', composite, ...rest };
 }
 
-async function releaseExplainers() {
-  const all = [...state.explainers.values()];
-  state.explainers.clear();
-  for (const p of all) await p.then((e) => e.release()).catch(() => undefined);
+async function explainTextNow(): Promise<TextExplained | undefined> {
+  const model = state.model;
+  if (model?.info.kind !== 'text') return undefined;
+  const run = ++state.run;
+  ui.error.hidden = true;
+  ui.status.textContent = 'explaining…';
+  try {
+    const o = textOptions();
+    const target = ui.target.value === 'predicted' ? 'predicted' : Number(ui.target.value);
+    const e = await worker.explainText(ui.text.value, o, target);
+    if (run !== state.run) return undefined;
+    state.lastText = { explanation: e, options: o };
+    const classes = model.card?.classes;
+    const name = (k: number) => `${k}${classes?.[k] ? ` ${classes[k]}` : ''}`;
+    let sum = 0;
+    for (const v of e.relevance) sum += v;
+    ui.textOut.innerHTML = highlightTextHtml(e.tokens, e.relevance, {
+      title: `${o.method === 'sa' ? 'sensitivity analysis' : o.method} — class ${name(e.target)}`,
+    });
+    ui.summary.textContent = `Explained class ${name(e.target)}: logit ${e.logits[e.target]!.toFixed(4)}, ΣR ${sum.toFixed(4)} over ${e.tokens.length} words${e.unknown ? ` (${e.unknown} unknown to the vocabulary)` : ''}${e.truncated ? "; the text was cut to the model's length" : ''}.`;
+    fillScores(ui.scores, e.logits, classes, e.predicted, e.target);
+    fillAudit(ui.audit, undefined);
+    for (const b of [ui.dlNpy, ui.dlOnnx]) b.disabled = false;
+    ui.status.textContent = `explained in ${e.ms.toFixed(0)} ms on ${runtimeLabel}`;
+    return e;
+  } catch (e) {
+    if (run === state.run) showError(e);
+    return undefined;
+  }
 }
 
 /** Explain the current input with the current controls and show it; later calls supersede earlier ones. */
 async function explainNow(): Promise<Result | undefined> {
   const model = state.model;
+  if (model?.info.kind === 'text') {
+    await explainTextNow();
+    return undefined;
+  }
   const input = state.input;
   if (!model || !input) return undefined;
   const run = ++state.run;
@@ -132,47 +230,44 @@ async function explainNow(): Promise<Result | undefined> {
   ui.status.textContent = 'explaining…';
   try {
     const o = options();
-    const t0 = performance.now();
-    const ex = await explainerFor(o);
     const target = ui.target.value === 'predicted' ? 'predicted' : Number(ui.target.value);
-    const explanation = await ex.explain(input, { target });
-    const ms = performance.now() - t0;
+    const explanation = await worker.explain(input, o, target, progress);
     if (run !== state.run) return undefined;
     const result = { explanation, options: o, input };
     state.last = result;
-    show(result, ms);
+    show(result);
     return result;
   } catch (e) {
     if (run === state.run) showError(e);
-    throw e;
+    return undefined;
   }
 }
 
-function show(r: Result, ms: number) {
+const methodLabel = (o: ExplainerOptions) => (o.method === 'lrp' ? `LRP ${o.composite}` : (o.method ?? 'lrp'));
+
+function show(r: Result) {
   const model = state.model!;
   const e = r.explanation;
   const classes = model.card?.classes;
   const t = e.targets[0]!;
-  const method = r.options.method ?? 'lrp';
-  const label = method === 'lrp' ? `LRP ${r.options.composite}` : method;
   drawFigure(ui.figure, {
     relevance: e.relevance.data as Float32Array,
     input: r.input.data as Float32Array,
-    chw: model.chw,
+    chw: chwOf(model),
     style: ui.style.value as HeatmapStyle,
     colormap: ui.colormap.value as ColormapChoice,
-    title: `${label}\nclass ${t}${classes?.[t] ? ` ${classes[t]}` : ''}`,
+    title: `${methodLabel(r.options)}\nclass ${t}${classes?.[t] ? ` ${classes[t]}` : ''}`,
   });
-  ui.summary.textContent = summaryText(e, method, classes);
+  ui.summary.textContent = summaryText(e, r.options.method ?? 'lrp', classes);
   fillScores(ui.scores, e.logits.data as Float32Array, classes, e.predicted[0]!, t);
   fillAudit(ui.audit, e.audit);
   const layers = Object.keys(e.layers ?? {});
-  // Default: the first layer with several channels (the input's own maps are in the figure).
+  // Default: the first layer with several channels (the input's own map is in the figure).
   const keep = layers.includes(ui.layer.value) ? ui.layer.value : (layers.find((l) => (e.layers![l]!.dims[1] ?? 0) > 3) ?? layers[0]);
   fillSelect(ui.layer, layers, keep ?? '');
   fillLayerMaps(ui.layerMaps, keep ? e.layers![keep] : undefined, ui.colormap.value as ColormapChoice);
   for (const b of [ui.dlNpy, ui.dlPng, ui.dlOnnx]) b.disabled = false;
-  ui.status.textContent = `explained in ${ms.toFixed(0)} ms on ${runtimeLabel}`;
+  ui.status.textContent = `explained in ${e.ms.toFixed(0)} ms on ${runtimeLabel}`;
 }
 
 /** Save a blob under a file name (the browser's download). */
@@ -184,42 +279,66 @@ function download(blob: Blob, name: string) {
   setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
 }
 
-const stem = () => `${state.model?.name.replace(/\.onnx$/i, '') ?? 'model'}-${state.last?.options.method ?? 'lrp'}`;
+const isText = () => state.model?.info.kind === 'text';
+const stem = () =>
+  `${state.model?.name.replace(/\.onnx$/i, '') ?? 'model'}-${(isText() ? state.lastText?.options.method : state.last?.options.method) ?? 'lrp'}`;
 ui.dlNpy.addEventListener('click', () => {
-  if (state.last) download(new Blob([encodeNpy(state.last.explanation.relevance) as BlobPart]), `${stem()}-relevance.npy`);
+  // Text: one value per word, in the order of the words shown.
+  const rel = isText()
+    ? state.lastText && { dtype: 'float32' as const, dims: [state.lastText.explanation.relevance.length], data: state.lastText.explanation.relevance }
+    : state.last?.explanation.relevance;
+  if (rel) download(new Blob([encodeNpy(rel) as BlobPart]), `${stem()}-relevance.npy`);
 });
 ui.dlPng.addEventListener('click', () => ui.figure.toBlob((b) => b && download(b, `${stem()}-heatmap.png`), 'image/png'));
 // The compiled explainer is built on demand: it holds a second copy of the weights.
 ui.dlOnnx.addEventListener('click', async () => {
-  if (!state.model || !state.last) return;
+  if (!state.model) return;
   try {
-    const ex = await explainerFor(state.last.options);
-    const compiled = await ex.compile([1, ...state.model.chw]);
-    download(new Blob([compiled.model as BlobPart]), `${stem()}-explainer.onnx`);
+    const bytes = isText()
+      ? await worker.compile(state.lastText?.options ?? textOptions())
+      : state.last && (await worker.compile(state.last.options, [1, ...chwOf(state.model)]));
+    if (!bytes) return;
+    download(new Blob([bytes as BlobPart]), `${stem()}-explainer.onnx`);
   } catch (e) {
     showError(e);
   }
 });
 
-async function setModel(m: LoadedModel) {
-  await releaseExplainers();
-  state.model = m;
+async function setModel(m: ModelFiles) {
+  ui.status.textContent = `loading ${m.name}…`;
+  const info = await worker.load(m.name, m.bytes, m.vocab);
+  state.model = { ...m, info };
   state.input = undefined;
   state.last = undefined;
+  state.lastText = undefined;
   for (const b of [ui.dlNpy, ui.dlPng, ui.dlOnnx]) b.disabled = true;
-  const [c, h, w] = m.chw;
+  const text = info.kind === 'text';
+  ui.imageInput.hidden = text;
+  ui.textInput.hidden = !text;
+  ui.figure.hidden = text;
+  ui.textOut.hidden = !text;
+  ui.textOut.replaceChildren();
+  $('compare-panel').hidden = text;
+  ui.layerMaps.replaceChildren();
+  ui.layer.replaceChildren();
+  fillSelect(ui.method, text ? [...TEXT_METHODS] : [...METHODS], 'lrp');
+  fillSelect(ui.composite, text ? ['paper', ...Object.keys(COMPOSITES)] : Object.keys(COMPOSITES), text ? 'paper' : 'epsilon-plus-flat');
+  const shape = info.kind === 'image' ? `input ${info.chw.join('×')}` : `token ids, vocabulary of ${info.vocabSize}`;
   ui.modelName.textContent = m.name;
-  ui.modelInfo.textContent = `input ${c}×${h}×${w}${m.card?.classes ? `, ${m.card.classes.length} classes` : ''}${m.card ? ` (card ${m.card.path})` : ', no card'}`;
+  ui.modelInfo.textContent = `${shape}${m.card?.classes ? `, ${m.card.classes.length} classes` : ''}${m.card ? ` (card ${m.card.path})` : ', no card'}`;
   const classes = m.card?.classes;
   ui.target.replaceChildren(new Option('predicted class', 'predicted'), ...(classes ?? []).map((n, k) => new Option(`${k} ${n}`, String(k))));
   ui.low.value = m.card?.inputRange ? String(m.card.inputRange[0]) : '';
   ui.high.value = m.card?.inputRange ? String(m.card.inputRange[1]) : '';
+  ui.compare.replaceChildren();
   showControls();
+  ui.status.textContent = text ? 'model loaded: write a text and explain it' : 'model loaded: choose, open or draw an image';
+  if (text) await explainTextNow();
 }
 
 async function setImage(img: Parameters<typeof toModelInput>[0]) {
   if (!state.model) return;
-  const { tensor, note } = toModelInput(img, state.model.chw);
+  const { tensor, note } = toModelInput(img, chwOf(state.model));
   state.input = tensor;
   ui.inputNote.textContent = note ? `Converted: ${note}.` : '';
   await explainNow();
@@ -241,27 +360,92 @@ async function loadSamples() {
     b.appendChild(img);
     b.addEventListener('click', async () => {
       for (const o of ui.samples.querySelectorAll('button')) o.classList.toggle('active', o === b);
-      const blob = await (await fetch(`./samples/${s.file}`)).blob();
-      await setImage(await decodeImageFile(blob)).catch(showError);
+      try {
+        const blob = await (await fetch(`./samples/${s.file}`)).blob();
+        await setImage(await decodeImageFile(blob));
+      } catch (e) {
+        showError(e);
+      }
     });
     ui.samples.appendChild(b);
   }
 }
 
-async function openFiles(files: File[]) {
+/** A .npy input for an image model, used as it is: [C, H, W] or [1, C, H, W], any float values. */
+async function openNpy(file: File) {
+  if (!state.model) return;
+  const chw = chwOf(state.model);
+  const t = readNpy(new Uint8Array(await file.arrayBuffer()));
+  const dims = t.dims.length === 3 ? [1, ...t.dims] : t.dims;
+  if (dims.join() !== [1, ...chw].join())
+    throw new Error(`${file.name}: shape ${JSON.stringify(t.dims)}; the model takes [1, ${chw.join(', ')}] (or [${chw.join(', ')}])`);
+  const data = t.dtype === 'float64' ? Float32Array.from(t.data as Float64Array) : t.dtype === 'float32' ? (t.data as Float32Array) : undefined;
+  if (!data) throw new Error(`${file.name}: ${t.dtype} values; the model takes float32 (or float64, converted)`);
+  state.input = { dtype: 'float32', dims, data };
+  ui.inputNote.textContent = `Input: ${file.name}, used as it is${t.dtype === 'float64' ? ' (float64 → float32)' : ''}.`;
+  await explainNow();
+}
+
+/** Files opened by a picker (`as` says which) or dropped (`any`: their names say what they are). */
+async function openFiles(files: File[], as: 'model' | 'input' | 'any') {
   ui.error.hidden = true;
   try {
-    const image = files.length === 1 && /^image\//.test(files[0]!.type);
-    if (image) return await setImage(await decodeImageFile(files[0]!));
+    if (as !== 'model' && files.length === 1 && /\.npy$/i.test(files[0]!.name)) return await openNpy(files[0]!);
+    if (as === 'input' || (as === 'any' && files.length === 1 && !/\.(onnx|json)$/i.test(files[0]!.name)))
+      return await setImage(await decodeImageFile(files[0]!));
     await setModel(await modelFromFiles(files));
     ui.samples.hidden = true;
-    const first = ui.samples.querySelector('button');
-    if (first && state.model) first.classList.remove('active');
-    ui.status.textContent = 'model loaded: open or draw an image';
   } catch (e) {
     showError(e);
   }
 }
+
+// Comparing: every chosen method on the current input, as bare heatmaps side by side.
+const COMPARE = ['lrp:epsilon-plus-flat', 'lrp:epsilon-gamma-box', 'lrp:epsilon-alpha2-beta1', ...METHODS.filter((m) => m !== 'lrp')];
+for (const m of COMPARE) {
+  const l = document.createElement('label');
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.value = m;
+  box.checked = ['lrp:epsilon-plus-flat', 'gradient', 'integrated-gradients'].includes(m);
+  l.append(box, ` ${m}`);
+  ui.compareChoices.appendChild(l);
+}
+
+async function compareNow(): Promise<{ method: string; relevance: number[] }[]> {
+  const model = state.model;
+  const input = state.input;
+  if (!model || !input) return [];
+  ui.error.hidden = true;
+  ui.compare.replaceChildren();
+  const chosen = [...ui.compareChoices.querySelectorAll<HTMLInputElement>('input:checked')].map((b) => b.value);
+  const out: { method: string; relevance: number[] }[] = [];
+  try {
+    for (const m of chosen) {
+      const [method, composite] = m.split(':');
+      const o = options(method, composite);
+      const e = await worker.explain(input, o, ui.target.value === 'predicted' ? 'predicted' : Number(ui.target.value), progress);
+      const fig = document.createElement('figure');
+      const canvas = document.createElement('canvas');
+      drawFigure(canvas, {
+        relevance: e.relevance.data as Float32Array,
+        input: input.data as Float32Array,
+        chw: chwOf(model),
+        style: 'bare',
+        colormap: ui.colormap.value as ColormapChoice,
+        title: '',
+      });
+      fig.append(canvas, Object.assign(document.createElement('figcaption'), { textContent: `${m} (${e.ms.toFixed(0)} ms)` }));
+      ui.compare.appendChild(fig);
+      out.push({ method: m, relevance: Array.from(e.relevance.data as Float32Array) });
+    }
+    ui.status.textContent = `compared ${chosen.length} methods on ${runtimeLabel}`;
+  } catch (e) {
+    showError(e);
+  }
+  return out;
+}
+ui.compareRun.addEventListener('click', () => compareNow());
 
 const pad = drawPad(ui.pad, () => {
   const ctx = ui.pad.getContext('2d')!;
@@ -269,13 +453,15 @@ const pad = drawPad(ui.pad, () => {
   setImage(rgbaToImage(data, ui.pad.width, ui.pad.height)).catch(showError);
 });
 ui.padClear.addEventListener('click', () => pad.clear());
-ui.modelFile.addEventListener('change', () => openFiles([...(ui.modelFile.files ?? [])]));
-ui.imageFile.addEventListener('change', () => openFiles([...(ui.imageFile.files ?? [])]));
+ui.modelFile.addEventListener('change', () => openFiles([...(ui.modelFile.files ?? [])], 'model'));
+ui.imageFile.addEventListener('change', () => openFiles([...(ui.imageFile.files ?? [])], 'input'));
+ui.npyFile.addEventListener('change', () => openFiles([...(ui.npyFile.files ?? [])], 'input'));
+ui.textExplain.addEventListener('click', () => explainTextNow());
 ui.modelDefault.addEventListener('click', async () => {
   try {
     await setModel(await bundledModel());
     ui.samples.hidden = false;
-    (ui.samples.querySelector('button') as HTMLButtonElement | null)?.click();
+    ui.samples.querySelector<HTMLButtonElement>('button')?.click();
   } catch (e) {
     showError(e);
   }
@@ -283,26 +469,51 @@ ui.modelDefault.addEventListener('click', async () => {
 document.addEventListener('dragover', (e) => e.preventDefault());
 document.addEventListener('drop', (e) => {
   e.preventDefault();
-  openFiles([...(e.dataTransfer?.files ?? [])]);
+  openFiles([...(e.dataTransfer?.files ?? [])], 'any');
 });
-for (const el of [ui.method, ui.composite, ui.lrn, ui.steps, ui.nsamples, ui.low, ui.high, ui.target, ui.colormap, ui.style])
+for (const el of [
+  ui.method,
+  ui.composite,
+  ui.lrn,
+  ui.steps,
+  ui.nsamples,
+  ui.epsilon,
+  ui.gamma,
+  ui.alpha,
+  ui.beta,
+  ui.rules,
+  ui.low,
+  ui.high,
+  ui.target,
+  ui.colormap,
+  ui.style,
+])
   el.addEventListener('change', () => {
     showControls();
-    explainNow().catch(() => undefined);
+    explainNow();
   });
+ui.backend.addEventListener('change', async () => {
+  try {
+    await initRuntime(ui.backend.value as Backend);
+    if (state.model) await setModel(state.model);
+  } catch (e) {
+    showError(e);
+  }
+});
 ui.layer.addEventListener('change', () => {
   const l = state.last?.explanation.layers?.[ui.layer.value];
   fillLayerMaps(ui.layerMaps, l, ui.colormap.value as ColormapChoice);
 });
 
-/** For tests and the console: explain with the current controls, and the last result as plain numbers. */
+/** For tests and the console: the last result as plain numbers, and the comparison. */
 const app = {
   ready: (async () => {
+    await initRuntime('wasm');
     await setModel(await bundledModel());
     await loadSamples();
-    await (ui.samples.querySelector('button') as HTMLButtonElement | null)?.click();
+    ui.samples.querySelector<HTMLButtonElement>('button')?.click();
   })().catch(showError),
-  explainNow,
+  compare: compareNow,
   last: () => {
     const r = state.last;
     if (!r) return undefined;
@@ -315,6 +526,10 @@ const app = {
       target: r.explanation.targets[0],
     };
   },
-  runtime: runtimeLabel,
+  lastText: () => {
+    const t = state.lastText;
+    return t && { ...t.explanation, relevance: Array.from(t.explanation.relevance), options: t.options };
+  },
+  runtime: () => runtimeLabel,
 };
 (globalThis as unknown as { relpropApp: typeof app }).relpropApp = app;

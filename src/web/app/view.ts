@@ -1,5 +1,6 @@
 /** Drawing what an explanation found: the figure, the class scores, the audit, a layer's maps. */
-import type { AuditRow, Explanation } from '../../core/index.js';
+import type { AuditRow } from '../../core/index.js';
+import type { Explained } from './protocol.js';
 import { colourScale, type ColormapChoice, displayPixels, type HeatmapStyle, heatmapFigure } from '../../core/visualize/figure.js';
 import { relevanceToHeatmap } from '../../core/visualize/heatmap.js';
 import type { TensorData } from '../../core/onnx/tensor.js';
@@ -110,7 +111,7 @@ export function fillLayerMaps(box: HTMLElement, t: TensorData | undefined, color
 }
 
 /** ΣR against the explained logit, with what the ratio means for the method. */
-export function summaryText(e: Explanation, method: string, classes: string[] | undefined): string {
+export function summaryText(e: Explained, method: string, classes: string[] | undefined): string {
   const t = e.targets[0]!;
   const logit = (e.logits.data as Float32Array)[t]!;
   let sum = 0;

@@ -3,6 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 const at = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+// onnxruntime-web starts its worker threads from its own module's URL: it needs a chunk of its own,
+// or each of its threads would load (and run) the whole explainer worker.
+const output = { manualChunks: (id: string) => (id.includes('onnxruntime-web') ? 'onnxruntime-web' : undefined) };
 
 export default defineConfig({
   root: at('.'),
@@ -14,12 +17,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 2000,
-    rollupOptions: {
-      output: {
-        // onnxruntime-web starts its worker threads from its own module's URL: it needs a chunk of
-        // its own, or each worker would load (and run) the whole app.
-        manualChunks: (id: string) => (id.includes('onnxruntime-web') ? 'onnxruntime-web' : undefined),
-      },
-    },
+    rollupOptions: { output },
   },
+  worker: { format: 'es', rollupOptions: { output } },
 });
