@@ -308,3 +308,40 @@ export function buildDbmAisGraph(sizes: number[], steps: number): Graph {
   r.output('x_new', xNew, ['M', m]);
   return r.g;
 }
+
+/**
+ * `sweeps` block-Gibbs sweeps of a DBM (centered form, as in training): each sweep samples all odd
+ * layers given their neighbours, then all even layers, visible included (arXiv 1203.3783; digest
+ * §5.5 item 5):
+ *   p(x⁽ˡ⁾ = 1 | rest) = σ(b⁽ˡ⁾ + (x⁽ˡ⁻¹⁾ − o⁽ˡ⁻¹⁾) W⁽ˡ⁻¹⁾ + (x⁽ˡ⁺¹⁾ − o⁽ˡ⁺¹⁾) W⁽ˡ⁾ᵀ).
+ * Inputs: W{l}, b{l}, o{l}, m{l} [C, n_l] (chain states), u [sweeps, C, Σn]. Outputs: m{l}_new and
+ * visible_mean [C, n₀], the visible layer's conditional mean in the last sweep (what sample grids show).
+ */
+export function buildDbmGibbsGraph(sizes: number[], sweeps: number): Graph {
+  if (!Number.isInteger(sweeps) || sweeps < 1) throw new Error(`Gibbs sweeps must be an integer ≥ 1, got ${sweeps}`);
+  const r = new DbmGraph(sizes);
+  const { b, L } = r;
+  const bias = r.vectors('b');
+  const off = r.vectors('o');
+  const chains = sizes.map((n, l) => r.input(`m${l}`, ['C', n]));
+  const { total } = unitCounts(sizes);
+  const u = r.input('u', [sweeps, 'C', total]);
+  const startAll = r.starts(sizes.map((_, l) => l));
+  const xs = [...chains];
+  const cs = chains.map((m, l) => b.sub(m, off[l]!));
+  let visibleMean = '';
+  for (let s = 0; s < sweeps; s++) {
+    const us = r.squeezeRow(u, s);
+    for (const parity of ['odd', 'even'] as const) {
+      for (const l of layersOfParity(L, parity)) {
+        const mean = r.sigmoid(r.pre(l, bias[l]!, l > 0 ? cs[l - 1]! : null, l < L ? cs[l + 1]! : null));
+        if (l === 0) visibleMean = mean;
+        xs[l] = r.bernoulli(mean, r.cols(us, startAll.get(l)!, startAll.get(l)! + sizes[l]!));
+        cs[l] = b.sub(xs[l]!, off[l]!);
+      }
+    }
+  }
+  for (let l = 0; l <= L; l++) r.output(`m${l}_new`, xs[l]!, ['C', sizes[l]!]);
+  r.output('visible_mean', visibleMean, ['C', sizes[0]!]);
+  return r.g;
+}

@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { type BinaryData, dataMean } from '../../core/boltzmann/train.js';
+import { type BetaSchedule, MAX_ENUMERATED_UNITS } from '../../core/boltzmann/likelihood.js';
+import { seedOption } from '../cli/options.js';
 import { posInt } from '../cli/values.js';
 import type { Binarize } from './data.js';
 
@@ -29,6 +31,32 @@ export function dataOptions(cmd: Command, split: 'train' | 'test'): Command {
     )
     .addOption(new Option('--split <name>', 'IDX folders: which split').choices(['train', 'test']).default(split))
     .option('--limit <n>', 'use the first n samples', posInt('--limit'));
+}
+
+export interface LoglikFlags extends DataFlags {
+  model: string;
+  estimator?: 'exact' | 'ais';
+  chains: number;
+  temperatures: number;
+  schedule: BetaSchedule;
+  json?: boolean;
+}
+
+/** The options of `rbm loglik`, `dbm loglik` and `likelihood` after --model: estimator, AIS settings, data, seed. */
+export function loglikOptions(cmd: Command): Command {
+  cmd
+    .addOption(
+      new Option(
+        '--estimator <e>',
+        `log Z: exact (enumeration), or ais (default: exact when the enumerated layers have ≤ ${MAX_ENUMERATED_UNITS} units)`,
+      ).choices(['exact', 'ais']),
+    )
+    .option('--chains <n>', 'AIS chains', posInt('--chains'), 100)
+    .option('--temperatures <n>', 'AIS intermediate temperatures', posInt('--temperatures'), 1000)
+    .addOption(new Option('--schedule <s>', 'AIS β schedule').choices(['linear', 'geometric']).default('linear'))
+    .option('--json', 'print JSON');
+  dataOptions(cmd, 'test');
+  return seedOption(cmd, 'AIS, --binarize sample', 0);
 }
 
 export function readModelBytes(path: string): Uint8Array {

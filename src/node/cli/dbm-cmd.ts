@@ -1,13 +1,23 @@
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { type Command, Option } from 'commander';
-import { layersOfParity } from '../../core/boltzmann/dbm.js';
+import { type DbmParams, layersOfParity } from '../../core/boltzmann/dbm.js';
 import type { PositivePhase } from '../../core/boltzmann/dbm-graphs.js';
 import { aisDbmLogZ, exactDbmLogZ, meanDbmLogProb, meanDbmLogProbBound } from '../../core/boltzmann/dbm-likelihood.js';
 import { dbmFromOnnx, dbmToOnnx } from '../../core/boltzmann/dbm-model-file.js';
 import { DbmTrainer, type DbmTrainOptions } from '../../core/boltzmann/dbm-train.js';
-import { type BetaSchedule, MAX_ENUMERATED_UNITS } from '../../core/boltzmann/likelihood.js';
-import { checkResumeSettings, type DataFlags, dataMeanBase, dataOptions, type EpochRecord, readModelBytes, runEpochs } from '../boltzmann/cli-common.js';
+import { MAX_ENUMERATED_UNITS } from '../../core/boltzmann/likelihood.js';
+import {
+  checkResumeSettings,
+  type DataFlags,
+  dataMeanBase,
+  dataOptions,
+  type EpochRecord,
+  type LoglikFlags,
+  loglikOptions,
+  readModelBytes,
+  runEpochs,
+} from '../boltzmann/cli-common.js';
 import { loadBinaryData } from '../boltzmann/data.js';
 import { readDbmCheckpoint, writeDbmCheckpoint } from '../boltzmann/dbm-checkpoint.js';
 import { checkOutputFiles, checkOutputFolder, writeFilesAtomic } from '../io/atomic.js';
@@ -116,18 +126,8 @@ async function trainDbm(f: TrainFlags): Promise<void> {
   if (!f.quiet) process.stdout.write(`wrote ${f.out} and ${cardPath}\n`);
 }
 
-interface LoglikFlags extends DataFlags {
-  model: string;
-  estimator?: 'exact' | 'ais';
-  chains: number;
-  temperatures: number;
-  schedule: BetaSchedule;
-  json?: boolean;
-}
-
-async function loglikDbm(f: LoglikFlags): Promise<void> {
-  const bytes = readModelBytes(f.model);
-  const p = dbmFromOnnx(bytes, f.model);
+/** Mean log-likelihood of the data under the DBM `p` read from `f.model` (`dbm loglik`, `likelihood`). */
+export async function loglikDbm(f: LoglikFlags, p: DbmParams = dbmFromOnnx(readModelBytes(f.model), f.model)): Promise<void> {
   const data = loadBinaryData(f.data, f);
   if (data.nv !== p.sizes[0]) throw new Error(`${f.data} has ${data.nv} values per sample; the model ${basename(f.model)} has ${p.sizes[0]} visible units`);
   const e = enumerated(p.sizes);
@@ -187,15 +187,7 @@ export function registerDbmCommands(program: Command): void {
     .description(
       `mean log-likelihood of data under a DBM: log Z exact (odd layers ≤ ${MAX_ENUMERATED_UNITS} units) or AIS; log p*(v) exact (even hidden layers ≤ ${MAX_ENUMERATED_UNITS} units) or a mean-field lower bound`,
     )
-    .requiredOption('--model <file>', 'DBM saved by relprop dbm train (.onnx)')
-    .addOption(
-      new Option('--estimator <e>', `log Z: exact, or ais (default: exact when the odd layers have ≤ ${MAX_ENUMERATED_UNITS} units)`).choices(['exact', 'ais']),
-    )
-    .option('--chains <n>', 'AIS chains', posInt('--chains'), 100)
-    .option('--temperatures <n>', 'AIS intermediate temperatures', posInt('--temperatures'), 1000)
-    .addOption(new Option('--schedule <s>', 'AIS β schedule').choices(['linear', 'geometric']).default('linear'))
-    .option('--json', 'print JSON');
-  dataOptions(loglik, 'test');
-  seedOption(loglik, 'AIS, --binarize sample', 0);
+    .requiredOption('--model <file>', 'DBM saved by relprop dbm train (.onnx)');
+  loglikOptions(loglik);
   quietOption(threadsOption(loglik)).action(async (opts) => loglikDbm(opts));
 }

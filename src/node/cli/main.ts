@@ -135,6 +135,7 @@ quietOption(demo).action(async (opts) => demoCommand(opts));
 (await import('./text-commands.js')).registerTextCommands(program);
 (await import('./rbm-cmd.js')).registerRbmCommands(program);
 (await import('./dbm-cmd.js')).registerDbmCommands(program);
+(await import('./boltzmann-cmd.js')).registerBoltzmannCommands(program);
 (await import('../molecules/cli.js')).registerMoleculesCommands(program);
 (await import('./web-cmd.js')).registerWebCommand(program);
 (await import('../fisher/cli.js')).registerFisherCommands(program);

@@ -5,11 +5,22 @@
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
-import { aisLogZ, exactLogZ, MAX_ENUMERATED_UNITS, meanLogProb, type BetaSchedule } from '../../core/boltzmann/likelihood.js';
+import { aisLogZ, exactLogZ, MAX_ENUMERATED_UNITS, meanLogProb } from '../../core/boltzmann/likelihood.js';
 import { rbmFromOnnx, rbmToOnnx } from '../../core/boltzmann/model-file.js';
 import { RbmTrainer, type RbmTrainOptions } from '../../core/boltzmann/train.js';
+import type { RbmParams } from '../../core/boltzmann/rbm.js';
 import { readRbmCheckpoint, writeRbmCheckpoint } from '../boltzmann/checkpoint.js';
-import { checkResumeSettings, type DataFlags, dataMeanBase, dataOptions, type EpochRecord, readModelBytes, runEpochs } from '../boltzmann/cli-common.js';
+import {
+  checkResumeSettings,
+  type DataFlags,
+  dataMeanBase,
+  dataOptions,
+  type EpochRecord,
+  type LoglikFlags,
+  loglikOptions,
+  readModelBytes,
+  runEpochs,
+} from '../boltzmann/cli-common.js';
 import { loadBinaryData } from '../boltzmann/data.js';
 import { checkOutputFiles, checkOutputFolder, writeFilesAtomic } from '../io/atomic.js';
 import { quietOption, seedOption, threadsOption } from './options.js';
@@ -98,18 +109,8 @@ async function trainRbm(f: TrainFlags): Promise<void> {
   if (!f.quiet) process.stdout.write(`wrote ${f.out} and ${cardPath}\n`);
 }
 
-interface LoglikFlags extends DataFlags {
-  model: string;
-  estimator?: 'exact' | 'ais';
-  chains: number;
-  temperatures: number;
-  schedule: BetaSchedule;
-  json?: boolean;
-}
-
-async function loglikRbm(f: LoglikFlags): Promise<void> {
-  const bytes = readModelBytes(f.model);
-  const p = rbmFromOnnx(bytes, f.model);
+/** Mean log-likelihood of the data under the RBM `p` read from `f.model` (`rbm loglik`, `likelihood`). */
+export async function loglikRbm(f: LoglikFlags, p: RbmParams = rbmFromOnnx(readModelBytes(f.model), f.model)): Promise<void> {
   const data = loadBinaryData(f.data, f);
   if (data.nv !== p.nv) throw new Error(`${f.data} has ${data.nv} values per sample; the model ${basename(f.model)} has ${p.nv} visible units`);
   const smaller = Math.min(p.nv, p.nh);
@@ -159,15 +160,7 @@ export function registerRbmCommands(program: Command): void {
   const loglik = rbm
     .command('loglik')
     .description(`mean log-likelihood of data under an RBM: exact (smaller layer ≤ ${MAX_ENUMERATED_UNITS} units) or AIS`)
-    .requiredOption('--model <file>', 'RBM saved by relprop rbm train (.onnx)')
-    .addOption(
-      new Option('--estimator <e>', `exact, or ais (default: exact when the smaller layer has ≤ ${MAX_ENUMERATED_UNITS} units)`).choices(['exact', 'ais']),
-    )
-    .option('--chains <n>', 'AIS chains', posInt('--chains'), 100)
-    .option('--temperatures <n>', 'AIS intermediate temperatures', posInt('--temperatures'), 1000)
-    .addOption(new Option('--schedule <s>', 'AIS β schedule').choices(['linear', 'geometric']).default('linear'))
-    .option('--json', 'print JSON');
-  dataOptions(loglik, 'test');
-  seedOption(loglik, 'AIS, --binarize sample', 0);
+    .requiredOption('--model <file>', 'RBM saved by relprop rbm train (.onnx)');
+  loglikOptions(loglik);
   quietOption(threadsOption(loglik)).action(async (opts) => loglikRbm(opts));
 }
