@@ -32,3 +32,14 @@ export { fitFisher, type FisherFit, type FisherFitOptions } from './fisher/fit.j
 export { FisherExplainer, formatFisherAudit, type FisherExplanation } from './fisher/explainer.js';
 export { buildFisherGraph, fisherFromGraph, type FisherParams } from './fisher/model.js';
 export { DEFAULT_CONFIG as FISHER_DEFAULTS, type FisherConfig } from './fisher/config.js';
+export { type RbmParams, initRbm, moveOffsets, uncentered as uncenteredRbm } from './boltzmann/rbm.js';
+export { RbmTrainer, type RbmTrainOptions, type BinaryData } from './boltzmann/train.js';
+export { type DbmParams, initDbm, moveDbmOffsets, uncenteredDbm } from './boltzmann/dbm.js';
+export { DbmTrainer, type DbmTrainOptions } from './boltzmann/dbm-train.js';
+export { exactLogZ, aisLogZ, meanLogProb, type AisOptions, type AisResult, MAX_ENUMERATED_UNITS } from './boltzmann/likelihood.js';
+export { exactDbmLogZ, aisDbmLogZ, meanDbmLogProb, meanDbmLogProbBound } from './boltzmann/dbm-likelihood.js';
+export { rbmToOnnx, rbmFromOnnx } from './boltzmann/model-file.js';
+export { dbmToOnnx, dbmFromOnnx } from './boltzmann/dbm-model-file.js';
+export { readBoltzmannModel, type BoltzmannModel } from './boltzmann/any-model.js';
+export { gibbsSamples, rbmAsDbm, type GibbsOptions, type GibbsSamples } from './boltzmann/sample.js';
+export { valueGrid, filterGrid, tileShape } from './boltzmann/image-grid.js';
