@@ -84,6 +84,8 @@ export interface DbmStepShape {
   positive: PositivePhase;
   /** Gibbs sweeps on the persistent chains per update (the reference code: 1). */
   negativeSweeps: number;
+  /** Whether the `decay` input is used (without it the graph skips a pass over the weights). */
+  weightDecay?: boolean;
 }
 
 /** Total units of all layers, and of the hidden layers. */
@@ -106,7 +108,7 @@ export function unitCounts(sizes: number[]): { total: number; hidden: number } {
  *   leaves the updated model's distribution unchanged.
  *
  * Inputs: W{l}, b{l}, o{l}, x [B,n₀], m{l} [C,n_l] (chains), u_neg [K,C,Σn], u_pos [P,B,Σhidden]
- * (sampled positive phase only), lr, nu, decay. Outputs: W{l}_new, b{l}_new, o{l}_new, m{l}_new,
+ * (sampled positive phase only), lr, nu, decay (read only when shape.weightDecay). Outputs: W{l}_new, b{l}_new, o{l}_new, m{l}_new,
  * recon (mean squared error of x against σ(input to layer 0 from the positive phase's layer 1)).
  */
 export function buildDbmStepGraph(sizes: number[], shape: DbmStepShape): Graph {
@@ -161,26 +163,34 @@ export function buildDbmStepGraph(sizes: number[], shape: DbmStepShape): Graph {
     for (const l of evenAll) updateModel(l, sweep);
   }
 
+  // W⁽ˡ⁾ + lr·(⟨cdᵀcd⟩ − ⟨cmᵀcm⟩) as one Gemm over the stacked data and chain rows, the factors
+  // ±lr/rows applied to the small left operand, so no elementwise pass touches a weight-sized
+  // tensor except the decay's W·(1 − lr·decay) (built only when the trainer uses decay).
   const rows = (t: string) => b.op('Cast', [b.op('Gather', [b.op('Shape', [t]), b.ints([0])])], { to: ELEM.FLOAT });
-  const outer = (left: string, right: string) => b.div(r.matmul(b.op('Transpose', [left], { perm: [1, 0] }), right), rows(left));
+  const scaleD = b.div(lr, rows(x));
+  const scaleM = b.op('Neg', [b.div(lr, rows(chains[0]!))]);
+  const keep = shape.weightDecay ? b.sub(b.scalar(1), b.mul(lr, decay)) : null;
   const Wn: string[] = [];
   for (let l = 0; l < L; l++) {
-    const g = b.sub(b.sub(outer(cd[l]!, cd[l + 1]!), outer(cm[l]!, cm[l + 1]!)), b.mul(decay, r.W[l]!));
-    Wn.push(b.add(r.W[l]!, b.mul(lr, g)));
+    const left = b.op('Concat', [b.mul(cd[l]!, scaleD), b.mul(cm[l]!, scaleM)], { axis: 0 });
+    const right = b.op('Concat', [cd[l + 1]!, cm[l + 1]!], { axis: 0 });
+    const base = keep ? b.mul(r.W[l]!, keep) : r.W[l]!;
+    Wn.push(b.op('Gemm', [left, right, base], { transA: 1, alpha: 1, beta: 1 }));
   }
   const meanData = xd.map((t) => r.mean0(t!));
   const delta = sizes.map((_, l) => (l === 0 ? null : b.mul(nu, b.sub(meanData[l]!, off[l]!))));
   for (let l = 0; l <= L; l++) {
     let bl = b.add(bias[l]!, b.mul(lr, b.sub(meanData[l]!, r.mean0(xm[l]!))));
-    if (l < L) bl = b.add(bl, r.matmul(Wn[l]!, delta[l + 1]!));
+    // W⁽ˡ⁾δ⁽ˡ⁺¹⁾ as the row δᵀW⁽ˡ⁾ᵀ: ONNX Runtime's MatMul of a matrix by a 1-D vector is far slower than this Gemm.
+    if (l < L) bl = b.add(bl, b.op('Reshape', [b.op('Gemm', [b.op('Unsqueeze', [delta[l + 1]!, b.ints([0])]), Wn[l]!], { transB: 1 }), b.ints([-1])]));
     if (l > 1) bl = b.add(bl, r.matmul(delta[l - 1]!, Wn[l - 1]!));
     r.output(`b${l}_new`, bl, [sizes[l]!]);
     r.output(`o${l}_new`, l === 0 ? off[0]! : b.add(off[l]!, delta[l]!), [sizes[l]!]);
     r.output(`m${l}_new`, xm[l]!, ['C', sizes[l]!]);
   }
-  for (let l = 0; l < L; l++) r.output(`W${l}_new`, Wn[l]!, [sizes[l]!, sizes[l + 1]!]);
   const recon = r.sigmoid(r.pre(0, bias[0]!, null, cd[1]!));
   r.output('recon', b.op('ReduceMean', [b.op('Pow', [b.sub(x, recon), b.scalar(2)])], { keepdims: 0 }), []);
+  for (let l = 0; l < L; l++) r.outputInPlace(`W${l}_new`, Wn[l]!, [sizes[l]!, sizes[l + 1]!]);
   return r.g;
 }
 

@@ -115,6 +115,7 @@ export class DbmTrainer {
       positive: opts.positive ?? 'meanfield',
       positiveRounds: opts.positiveRounds ?? 5,
       negativeSweeps: opts.negativeSweeps ?? 1,
+      weightDecay: (opts.decay ?? 0) > 0,
     });
     const session = await openSession(opts.runtime, encodeModel(graph, 'relprop-dbm-step'), { threads: opts.threads ?? 1 }, 'the DBM training graph');
     return new DbmTrainer(data, opts, session, { ...state, params: cloneDbm(state.params), chains: state.chains.map((c) => c.slice()) });

@@ -24,6 +24,21 @@ export class RbmGraph {
     this.g.nodes.push({ op: 'Identity', name: `${name}_out`, inputs: [value], outputs: [name], attrs: {} });
     this.g.outputs.push({ name, elemType: ELEM.FLOAT, shape });
   }
+  /**
+   * Like {@link output}, but the node computing `value` writes `name` directly (an Identity would
+   * copy it, e.g. a whole weight matrix per update) and its existing readers are renamed. Only for
+   * the graph's last outputs: a node added later that reads `value` would find no such tensor.
+   */
+  outputInPlace(name: string, value: string, shape: Dim[]): void {
+    const producer = this.g.nodes.find((n) => n.outputs.includes(value));
+    if (!producer) {
+      this.output(name, value, shape);
+      return;
+    }
+    producer.outputs = producer.outputs.map((o) => (o === value ? name : o));
+    for (const n of this.g.nodes) n.inputs = n.inputs.map((i) => (i === value ? name : i));
+    this.g.outputs.push({ name, elemType: ELEM.FLOAT, shape });
+  }
   matmul(x: string, y: string): string {
     return this.b.op('MatMul', [x, y]);
   }
