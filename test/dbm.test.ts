@@ -215,6 +215,30 @@ describe('training runs', () => {
     expect(resumed.chains.map((w) => Array.from(w))).toEqual(full.chains.map((w) => Array.from(w)));
   });
 
+  for (const positive of ['meanfield', 'sample'] as const) {
+    it(`several updates per graph run (${positive} positive phase) compute the same updates as one per run`, async () => {
+      const run = async (updatesPerRun: number) => {
+        const t = await DbmTrainer.create(data, { ...base, positive, weightStd: 0.01, decay: 0.01, updatesPerRun });
+        const recon = [await t.epoch(), await t.epoch()]; // 7 updates per epoch: runs of 3, 3, 1
+        const s = t.snapshot();
+        await t.release();
+        return { s, recon };
+      };
+      const one = await run(1);
+      const three = await run(3);
+      expect(three.s.step).toBe(14);
+      for (let l = 0; l < 2; l++) expect(maxAbsDiff(three.s.params.W[l]!, one.s.params.W[l]!)).toBeLessThan(1e-6);
+      for (let l = 0; l < 3; l++) {
+        expect(maxAbsDiff(three.s.params.b[l]!, one.s.params.b[l]!)).toBeLessThan(1e-6);
+        expect(maxAbsDiff(three.s.params.o[l]!, one.s.params.o[l]!)).toBeLessThan(1e-6);
+        expect(Array.from(three.s.chains[l]!)).toEqual(Array.from(one.s.chains[l]!));
+      }
+      expect(maxAbsDiff(three.recon, one.recon)).toBeLessThan(1e-6);
+      // The two runs really moved the parameters (the comparison is not between two unchanged models).
+      expect(maxAbsDiff(one.s.params.W[1]!, new Float32Array(one.s.params.W[1]!.length))).toBeGreaterThan(0.01);
+    });
+  }
+
   it('raise the exact log-likelihood of bars and stripes', async () => {
     // From the symmetric start the model sits near a saddle for a while; lr 0.3 leaves it within 40 epochs.
     const t = await DbmTrainer.create(data, { ...base, hidden: [8, 4], lr: 0.3, nu: 0.1 });

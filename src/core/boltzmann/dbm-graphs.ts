@@ -23,6 +23,14 @@ class DbmGraph extends RbmGraph {
       this.Wt.push(this.b.op('Transpose', [this.W[l]!], { perm: [1, 0] }));
     }
   }
+  /** Make later layer inputs (pre, product) use the weights `W` (e.g. those after an update). */
+  useWeights(W: string[]): void {
+    W.forEach((w, l) => {
+      if (this.W[l] === w) return;
+      this.W[l] = w;
+      this.Wt[l] = this.b.op('Transpose', [w], { perm: [1, 0] });
+    });
+  }
   private readonly products = new Map<string, string>();
   /** x·M, built once per (x, M): the positive phase's rounds reuse the clamped visible layer's input to layer 1. */
   product(x: string, M: string): string {
@@ -86,6 +94,8 @@ export interface DbmStepShape {
   negativeSweeps: number;
   /** Whether the `decay` input is used (without it the graph skips a pass over the weights). */
   weightDecay?: boolean;
+  /** Updates per graph run (default 1): the parameters and chains cross to the host once per run. */
+  updates?: number;
 }
 
 /** Total units of all layers, and of the hidden layers. */
@@ -107,26 +117,68 @@ export function unitCounts(sizes: number[]): { total: number; hidden: number } {
  *   bias shift b⁽ˡ⁾ += W⁽ˡ⁾δ⁽ˡ⁺¹⁾ + W⁽ˡ⁻¹⁾ᵀδ⁽ˡ⁻¹⁾ under the updated weights, so the offset move
  *   leaves the updated model's distribution unchanged.
  *
- * Inputs: W{l}, b{l}, o{l}, x [B,n₀], m{l} [C,n_l] (chains), u_neg [K,C,Σn], u_pos [P,B,Σhidden]
- * (sampled positive phase only), lr, nu, decay (read only when shape.weightDecay). Outputs: W{l}_new, b{l}_new, o{l}_new, m{l}_new,
- * recon (mean squared error of x against σ(input to layer 0 from the positive phase's layer 1)).
+ * `shape.updates` (S) such updates run in sequence in one graph, update s on batch x[s].
+ * Inputs: W{l}, b{l}, o{l}, x [S,B,n₀], m{l} [C,n_l] (chains), u_neg [S,K,C,Σn], u_pos
+ * [S,P,B,Σhidden] (sampled positive phase only), lr, nu, decay (read only when shape.weightDecay).
+ * Outputs: W{l}_new, b{l}_new, o{l}_new, m{l}_new after the S updates, recon [S] (per update: the
+ * mean squared error of x against σ(input to layer 0 from the positive phase's layer 1)).
  */
 export function buildDbmStepGraph(sizes: number[], shape: DbmStepShape): Graph {
   const { positiveRounds: P, negativeSweeps: K } = shape;
+  const S = shape.updates ?? 1;
   if (!Number.isInteger(P) || P < 1) throw new Error(`positive-phase rounds must be an integer ≥ 1, got ${P}`);
   if (!Number.isInteger(K) || K < 1) throw new Error(`negative-phase Gibbs sweeps must be an integer ≥ 1, got ${K}`);
+  if (!Number.isInteger(S) || S < 1) throw new Error(`updates per graph run must be an integer ≥ 1, got ${S}`);
   const r = new DbmGraph(sizes);
   const { b, L } = r;
-  const bias = r.vectors('b');
-  const off = r.vectors('o');
-  const x = r.input('x', ['B', sizes[0]!]);
-  const chains = sizes.map((n, l) => r.input(`m${l}`, ['C', n]));
   const { total, hidden } = unitCounts(sizes);
-  const uNeg = r.input('u_neg', [K, 'C', total]);
-  const uPos = shape.positive === 'sample' ? r.input('u_pos', [P, 'B', hidden]) : null;
-  const lr = r.input('lr', []);
-  const nu = r.input('nu', []);
-  const decay = r.input('decay', []);
+  const inputs: StepInputs = {
+    lr: r.input('lr', []),
+    nu: r.input('nu', []),
+    decay: r.input('decay', []),
+  };
+  let state: StepState = { W: [...r.W], b: r.vectors('b'), o: r.vectors('o'), m: sizes.map((n, l) => r.input(`m${l}`, ['C', n])) };
+  const x = r.input('x', [S, 'B', sizes[0]!]);
+  const uNeg = r.input('u_neg', [S, K, 'C', total]);
+  const uPos = shape.positive === 'sample' ? r.input('u_pos', [S, P, 'B', hidden]) : null;
+  const recons: string[] = [];
+  for (let s = 0; s < S; s++) {
+    r.useWeights(state.W);
+    const out = oneUpdate(r, shape, state, inputs, r.squeezeRow(x, s), r.squeezeRow(uNeg, s), uPos ? r.squeezeRow(uPos, s) : null);
+    state = out.state;
+    recons.push(b.op('Unsqueeze', [out.recon, b.ints([0])]));
+  }
+  for (let l = 0; l <= L; l++) {
+    r.output(`b${l}_new`, state.b[l]!, [sizes[l]!]);
+    r.output(`o${l}_new`, state.o[l]!, [sizes[l]!]);
+    r.output(`m${l}_new`, state.m[l]!, ['C', sizes[l]!]);
+  }
+  r.output('recon', recons.length === 1 ? recons[0]! : b.op('Concat', recons, { axis: 0 }), [S]);
+  for (let l = 0; l < L; l++) r.outputInPlace(`W${l}_new`, state.W[l]!, [sizes[l]!, sizes[l + 1]!]);
+  return r.g;
+}
+
+/** Tensor names of the parameters and chains between updates. */
+interface StepState {
+  W: string[];
+  b: string[];
+  o: string[];
+  m: string[];
+}
+
+interface StepInputs {
+  lr: string;
+  nu: string;
+  decay: string;
+}
+
+/** One update (see buildDbmStepGraph) on the batch x [B, n₀] with uniforms uNeg [K, C, Σn] and uPos [P, B, Σhidden]. */
+function oneUpdate(r: DbmGraph, shape: DbmStepShape, st: StepState, inp: StepInputs, x: string, uNeg: string, uPos: string | null) {
+  const { b, L, sizes } = r;
+  const { positiveRounds: P, negativeSweeps: K } = shape;
+  const { lr, nu, decay } = inp;
+  const bias = st.b;
+  const off = st.o;
   const odd = layersOfParity(L, 'odd');
   const evenHidden = layersOfParity(L, 'even').filter((l) => l > 0);
   const evenAll = layersOfParity(L, 'even');
@@ -150,8 +202,8 @@ export function buildDbmStepGraph(sizes: number[], shape: DbmStepShape): Graph {
   }
 
   // Negative phase on the persistent chains.
-  const xm = [...chains];
-  const cm = chains.map((m, l) => b.sub(m, off[l]!));
+  const xm = [...st.m];
+  const cm = st.m.map((m, l) => b.sub(m, off[l]!));
   const updateModel = (l: number, sweep: number) => {
     const mean = r.sigmoid(r.pre(l, bias[l]!, l > 0 ? cm[l - 1]! : null, l < L ? cm[l + 1]! : null));
     const s = startAll.get(l)!;
@@ -168,7 +220,7 @@ export function buildDbmStepGraph(sizes: number[], shape: DbmStepShape): Graph {
   // tensor except the decay's W·(1 − lr·decay) (built only when the trainer uses decay).
   const rows = (t: string) => b.op('Cast', [b.op('Gather', [b.op('Shape', [t]), b.ints([0])])], { to: ELEM.FLOAT });
   const scaleD = b.div(lr, rows(x));
-  const scaleM = b.op('Neg', [b.div(lr, rows(chains[0]!))]);
+  const scaleM = b.op('Neg', [b.div(lr, rows(st.m[0]!))]);
   const keep = shape.weightDecay ? b.sub(b.scalar(1), b.mul(lr, decay)) : null;
   const Wn: string[] = [];
   for (let l = 0; l < L; l++) {
@@ -179,19 +231,24 @@ export function buildDbmStepGraph(sizes: number[], shape: DbmStepShape): Graph {
   }
   const meanData = xd.map((t) => r.mean0(t!));
   const delta = sizes.map((_, l) => (l === 0 ? null : b.mul(nu, b.sub(meanData[l]!, off[l]!))));
+  // Products of a weight matrix with a vector as row Gemms: ONNX Runtime's MatMul with a 1-D
+  // operand is far slower than the same product as Gemm on a [1, n] row.
+  const row = (v: string) => b.op('Unsqueeze', [v, b.ints([0])]);
+  const flat = (t: string) => b.op('Reshape', [t, b.ints([-1])]);
+  const bn: string[] = [];
+  const on: string[] = [];
   for (let l = 0; l <= L; l++) {
     let bl = b.add(bias[l]!, b.mul(lr, b.sub(meanData[l]!, r.mean0(xm[l]!))));
-    // W⁽ˡ⁾δ⁽ˡ⁺¹⁾ as the row δᵀW⁽ˡ⁾ᵀ: ONNX Runtime's MatMul of a matrix by a 1-D vector is far slower than this Gemm.
-    if (l < L) bl = b.add(bl, b.op('Reshape', [b.op('Gemm', [b.op('Unsqueeze', [delta[l + 1]!, b.ints([0])]), Wn[l]!], { transB: 1 }), b.ints([-1])]));
-    if (l > 1) bl = b.add(bl, r.matmul(delta[l - 1]!, Wn[l - 1]!));
-    r.output(`b${l}_new`, bl, [sizes[l]!]);
-    r.output(`o${l}_new`, l === 0 ? off[0]! : b.add(off[l]!, delta[l]!), [sizes[l]!]);
-    r.output(`m${l}_new`, xm[l]!, ['C', sizes[l]!]);
+    if (l < L) bl = b.add(bl, flat(b.op('Gemm', [row(delta[l + 1]!), Wn[l]!], { transB: 1 })));
+    if (l > 1) bl = b.add(bl, flat(b.op('Gemm', [row(delta[l - 1]!), Wn[l - 1]!])));
+    bn.push(bl);
+    on.push(l === 0 ? off[0]! : b.add(off[l]!, delta[l]!));
   }
   const recon = r.sigmoid(r.pre(0, bias[0]!, null, cd[1]!));
-  r.output('recon', b.op('ReduceMean', [b.op('Pow', [b.sub(x, recon), b.scalar(2)])], { keepdims: 0 }), []);
-  for (let l = 0; l < L; l++) r.outputInPlace(`W${l}_new`, Wn[l]!, [sizes[l]!, sizes[l + 1]!]);
-  return r.g;
+  return {
+    state: { W: Wn, b: bn, o: on, m: xm },
+    recon: b.op('ReduceMean', [b.op('Pow', [b.sub(x, recon), b.scalar(2)])], { keepdims: 0 }),
+  };
 }
 
 /**

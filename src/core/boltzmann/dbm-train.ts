@@ -12,7 +12,7 @@ import { openSession, type Runtime, type Session } from '../runtime.js';
 import { checkBinary } from './rbm.js';
 import { checkDbmSizes, cloneDbm, type DbmParams, initDbm } from './dbm.js';
 import { buildDbmStepGraph, type PositivePhase, unitCounts } from './dbm-graphs.js';
-import { type BinaryData, dataMean, epochOfBatches } from './train.js';
+import { type BinaryData, dataMean } from './train.js';
 
 export interface DbmTrainOptions {
   /** Hidden layer sizes, bottom to top. */
@@ -38,6 +38,12 @@ export interface DbmTrainOptions {
   weightStd?: number;
   seed: number;
   threads?: number;
+  /**
+   * Updates per graph run (default 1). More cross the host boundary (parameters in and out, the
+   * run's dispatch) once per run instead of once per update; the uniforms of every update are
+   * still keyed by its index, so the result is the same computation.
+   */
+  updatesPerRun?: number;
   runtime?: Runtime;
 }
 
@@ -59,6 +65,7 @@ function checkOptions(o: DbmTrainOptions): void {
   if (o.chains !== undefined) positiveInt(o.chains, 'chains');
   positiveInt(o.positiveRounds ?? 5, 'positive-phase rounds');
   positiveInt(o.negativeSweeps ?? 1, 'negative-phase sweeps');
+  positiveInt(o.updatesPerRun ?? 1, 'updates per graph run');
   if (!(o.lr > 0) || !Number.isFinite(o.lr)) throw new Error(`learning rate must be a finite number > 0, got ${o.lr}`);
   const nu = o.nu ?? 0.005;
   if (!(nu >= 0 && nu <= 1)) throw new Error(`offset rate nu must be in [0, 1], got ${nu}`);
@@ -75,12 +82,30 @@ function allFinite(a: Float32Array): boolean {
 }
 
 export class DbmTrainer {
+  /** Sessions of the update graph by updates per run (the configured count, and shorter tails). */
+  private readonly sessions = new Map<number, Session>();
   private constructor(
     private readonly data: BinaryData,
     private readonly opts: DbmTrainOptions,
-    private readonly session: Session,
     private state: DbmState,
   ) {}
+
+  private async session(updates: number): Promise<Session> {
+    let s = this.sessions.get(updates);
+    if (!s) {
+      const { opts } = this;
+      const graph = buildDbmStepGraph(this.state.params.sizes, {
+        positive: opts.positive ?? 'meanfield',
+        positiveRounds: opts.positiveRounds ?? 5,
+        negativeSweeps: opts.negativeSweeps ?? 1,
+        weightDecay: (opts.decay ?? 0) > 0,
+        updates,
+      });
+      s = await openSession(opts.runtime, encodeModel(graph, 'relprop-dbm-step'), { threads: opts.threads ?? 1 }, 'the DBM training graph');
+      this.sessions.set(updates, s);
+    }
+    return s;
+  }
 
   /** A trainer at the start of a run, or at `resume` (a state from {@link DbmTrainer.snapshot}). */
   static async create(data: BinaryData, opts: DbmTrainOptions, resume?: DbmState): Promise<DbmTrainer> {
@@ -111,14 +136,9 @@ export class DbmTrainer {
     } else if (JSON.stringify(state.params.sizes) !== JSON.stringify(sizes)) {
       throw new Error(`the checkpoint is a ${state.params.sizes.join('-')} DBM, not ${sizes.join('-')}`);
     }
-    const graph = buildDbmStepGraph(sizes, {
-      positive: opts.positive ?? 'meanfield',
-      positiveRounds: opts.positiveRounds ?? 5,
-      negativeSweeps: opts.negativeSweeps ?? 1,
-      weightDecay: (opts.decay ?? 0) > 0,
-    });
-    const session = await openSession(opts.runtime, encodeModel(graph, 'relprop-dbm-step'), { threads: opts.threads ?? 1 }, 'the DBM training graph');
-    return new DbmTrainer(data, opts, session, { ...state, params: cloneDbm(state.params), chains: state.chains.map((c) => c.slice()) });
+    const trainer = new DbmTrainer(data, opts, { ...state, params: cloneDbm(state.params), chains: state.chains.map((c) => c.slice()) });
+    await trainer.session(opts.updatesPerRun ?? 1);
+    return trainer;
   }
 
   get params(): DbmParams {
@@ -129,48 +149,80 @@ export class DbmTrainer {
     return { ...this.state, params: cloneDbm(this.state.params), chains: this.state.chains.map((c) => c.slice()) };
   }
 
-  /** One pass over the data in the epoch's keyed random order; returns the mean reconstruction error. */
+  /**
+   * One pass over the data in mini-batches in the epoch's keyed random order (a trailing partial
+   * batch is dropped), `updatesPerRun` updates per graph run; returns the mean reconstruction error.
+   */
   async epoch(onStep?: (done: number, total: number, recon: number) => void): Promise<number> {
     const { data, opts } = this;
+    const B = opts.batchSize;
     const order = permutation(data.n, rngFor(opts.seed, 'dbm-epoch', this.state.epoch));
-    const recon = await epochOfBatches(data, opts.batchSize, order, (x) => this.step(x), onStep);
+    const batches = Math.floor(data.n / B);
+    const S = opts.updatesPerRun ?? 1;
+    let sum = 0;
+    for (let first = 0; first < batches; first += S) {
+      const xs: Float32Array[] = [];
+      for (let bi = first; bi < Math.min(first + S, batches); bi++) {
+        const x = new Float32Array(B * data.nv);
+        for (let r = 0; r < B; r++) x.set(data.x.subarray(order[bi * B + r]! * data.nv, (order[bi * B + r]! + 1) * data.nv), r * data.nv);
+        xs.push(x);
+      }
+      const recons = await this.steps(xs);
+      recons.forEach((recon, k) => {
+        sum += recon;
+        onStep?.(first + k + 1, batches, recon);
+      });
+    }
     this.state.epoch++;
-    return recon;
+    return sum / batches;
   }
 
   /** One update on the batch `x` [B, n₀]; returns its reconstruction error. */
   async step(x: Float32Array): Promise<number> {
+    return (await this.steps([x]))[0]!;
+  }
+
+  /** One update per batch of `xs` (each [B, n₀]), in one graph run; returns their reconstruction errors. */
+  async steps(xs: Float32Array[]): Promise<number[]> {
     const { opts } = this;
     const p = this.state.params;
     const { sizes } = p;
     const L = sizes.length - 1;
-    const B = x.length / sizes[0]!;
+    const S = xs.length;
+    const B = xs[0]!.length / sizes[0]!;
     const C = this.state.chains[0]!.length / sizes[0]!;
     const P = opts.positiveRounds ?? 5;
     const K = opts.negativeSweeps ?? 1;
     const { total, hidden } = unitCounts(sizes);
-    const rng = rngFor(opts.seed, 'dbm-step', this.state.step);
-    const uNeg = new Float32Array(K * C * total);
-    for (let i = 0; i < uNeg.length; i++) uNeg[i] = rng();
+    const sample = (opts.positive ?? 'meanfield') === 'sample';
+    const x = new Float32Array(S * B * sizes[0]!);
+    const uNeg = new Float32Array(S * K * C * total);
+    const uPos = new Float32Array(sample ? S * P * B * hidden : 0);
+    for (let s = 0; s < S; s++) {
+      if (xs[s]!.length !== B * sizes[0]!) throw new Error('internal: batches of one graph run differ in size');
+      x.set(xs[s]!, s * B * sizes[0]!);
+      // Update number step+s draws from its own keyed stream: negative phase first, then positive.
+      const rng = rngFor(opts.seed, 'dbm-step', this.state.step + s);
+      const neg = uNeg.subarray(s * K * C * total, (s + 1) * K * C * total);
+      for (let i = 0; i < neg.length; i++) neg[i] = rng();
+      const pos = uPos.subarray(s * P * B * hidden, (s + 1) * P * B * hidden);
+      for (let i = 0; i < pos.length; i++) pos[i] = rng();
+    }
     const feeds: Record<string, TensorData> = {
-      x: float32([B, sizes[0]!], x),
-      u_neg: float32([K, C, total], uNeg),
+      x: float32([S, B, sizes[0]!], x),
+      u_neg: float32([S, K, C, total], uNeg),
       lr: float32([], [opts.lr]),
       nu: float32([], [opts.centered ? (opts.nu ?? 0.005) : 0]),
       decay: float32([], [opts.decay ?? 0]),
     };
-    if ((opts.positive ?? 'meanfield') === 'sample') {
-      const uPos = new Float32Array(P * B * hidden);
-      for (let i = 0; i < uPos.length; i++) uPos[i] = rng();
-      feeds.u_pos = float32([P, B, hidden], uPos);
-    }
+    if (sample) feeds.u_pos = float32([S, P, B, hidden], uPos);
     for (let l = 0; l <= L; l++) {
       feeds[`b${l}`] = float32([sizes[l]!], p.b[l]!);
       feeds[`o${l}`] = float32([sizes[l]!], p.o[l]!);
       feeds[`m${l}`] = float32([C, sizes[l]!], this.state.chains[l]!);
       if (l < L) feeds[`W${l}`] = float32([sizes[l]!, sizes[l + 1]!], p.W[l]!);
     }
-    const out = await this.session.run(feeds);
+    const out = await (await this.session(S)).run(feeds);
     const f = (name: string) => out[name]!.data as Float32Array;
     const next: DbmParams = {
       sizes,
@@ -178,17 +230,19 @@ export class DbmTrainer {
       b: p.b.map((_, l) => f(`b${l}_new`)),
       o: p.o.map((_, l) => f(`o${l}_new`)),
     };
-    const recon = f('recon')[0]!;
-    if (!Number.isFinite(recon) || !next.W.every(allFinite) || !next.b.every(allFinite)) {
-      throw new Error(`training diverged at step ${this.state.step + 1} (non-finite parameters); lower the learning rate`);
+    const recon = Array.from(f('recon'));
+    if (!recon.every(Number.isFinite) || !next.W.every(allFinite) || !next.b.every(allFinite)) {
+      const at = S === 1 ? `step ${this.state.step + 1}` : `steps ${this.state.step + 1}–${this.state.step + S}`;
+      throw new Error(`training diverged at ${at} (non-finite parameters); lower the learning rate`);
     }
     this.state.params = next;
     this.state.chains = p.b.map((_, l) => f(`m${l}_new`));
-    this.state.step++;
+    this.state.step += S;
     return recon;
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    for (const s of this.sessions.values()) await s.release();
+    this.sessions.clear();
   }
 }

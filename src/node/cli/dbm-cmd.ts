@@ -57,6 +57,7 @@ interface TrainFlags extends DataFlags {
   epochs: number;
   checkpointDir?: string;
   resume?: boolean;
+  updatesPerRun: number;
 }
 
 async function trainDbm(f: TrainFlags): Promise<void> {
@@ -81,9 +82,10 @@ async function trainDbm(f: TrainFlags): Promise<void> {
     centered: !f.uncentered,
     seed: f.seed,
     threads: f.threads ?? 0,
+    updatesPerRun: f.updatesPerRun,
   };
   // Everything that shapes the run except its length: a checkpoint resumes only under the same.
-  const settings = { ...opts, threads: undefined, data: f.data, binarize: f.binarize, split: f.split, samples: data.n, visible: data.nv };
+  const settings = { ...opts, threads: undefined, updatesPerRun: undefined, data: f.data, binarize: f.binarize, split: f.split, samples: data.n, visible: data.nv };
   let history: EpochRecord[] = [];
   let resume;
   if (f.resume) {
@@ -177,7 +179,8 @@ export function registerDbmCommands(program: Command): void {
     .option('--uncentered', 'zero offsets (the usual DBM)')
     .option('--epochs <n>', 'epochs', posInt('--epochs'), 10)
     .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch')
-    .option('--resume', 'continue from the checkpoint in --checkpoint-dir');
+    .option('--resume', 'continue from the checkpoint in --checkpoint-dir')
+    .option('--updates-per-run <n>', 'updates per ONNX Runtime run (the same updates; fewer host round trips)', posInt('--updates-per-run'), 10);
   dataOptions(train, 'train');
   seedOption(train, 'initialisation, order, Gibbs sampling, --binarize sample', 0);
   quietOption(threadsOption(train)).action(async (opts) => trainDbm(opts));
