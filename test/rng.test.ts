@@ -41,3 +41,17 @@ describe('gaussian and permutation', () => {
     expect(permutation(50, rngFor(8, 'order'))).not.toEqual(p);
   });
 });
+
+describe('fill', () => {
+  it('writes the numbers of as many calls, and the stream continues where it stopped, mixed with calls', () => {
+    const a = rngFor(3, 'fill');
+    const b = rngFor(3, 'fill');
+    const byCalls = Float32Array.from({ length: 1001 }, () => a());
+    const filled = new Float32Array(1001);
+    b.fill(filled.subarray(0, 400));
+    filled[400] = b();
+    b.fill(filled.subarray(401));
+    expect(Array.from(filled)).toEqual(Array.from(byCalls));
+    expect(b()).toBe(a());
+  });
+});

@@ -2,7 +2,7 @@
 // - check b of the digest (§5.5/5.7): does the second layer get used? Weight scales per layer, the
 //   top layer's mean-field activations (variance across images, entropy), and how much the top
 //   layer moves layer 1's posterior (mean |μ1 − μ1 with layer 2 held at its offset|). It also
-//   writes that one-hidden-layer model (layer 2 removed) for the likelihood comparison.
+//   writes that one-hidden-layer model (layer 2 removed) beside MODEL as MODEL-no-layer2.onnx.
 // - §5.4 kernel analysis of each layer (pixels, μ1, μ2) on the first N labelled test images.
 // Usage (after `npx tsc -p tsconfig.json`, from the repository root):
 //   node examples/boltzmann/fmnist-analyse.mjs MODEL.onnx FASHION_MNIST_DIR OUT.json [--ka 2000] [--components 50]
@@ -28,7 +28,7 @@ const bytes = readFileSync(modelPath);
 const p = dbmFromOnnx(bytes, modelPath);
 const [n0, n1, n2] = p.sizes;
 const sub = { sizes: [n0, n1], W: [p.W[0]], b: [p.b[0], p.b[1]], o: [p.o[0], p.o[1]] };
-const subPath = outPath.replace(/\.json$/, '-no-layer2.onnx');
+const subPath = modelPath.replace(/\.onnx$/, '-no-layer2.onnx');
 writeFileSync(subPath, dbmToOnnx(sub));
 
 async function posterior(modelBytes, names) {

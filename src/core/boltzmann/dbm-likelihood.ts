@@ -155,7 +155,7 @@ export async function aisDbmLogZ(p: DbmParams, opts: AisOptions = {}): Promise<A
       for (let t = 0; t <= T; t++) bs[t] = betas[Math.min(start + t, K)]!;
       const rng = rngFor(seed, 'dbm-ais-block', block);
       const uu = new Float32Array(T * M * total);
-      for (let k = 0; k < uu.length; k++) uu[k] = rng();
+      rng.fill(uu);
       const out = await session.run({ ...fixed, betas: float32([T + 1], bs), x: float32([M, m], x), u: float32([T, M, total], uu) });
       const d = out.dlogw!.data as Float32Array;
       for (let r = 0; r < M; r++) logw[r]! += d[r]!;

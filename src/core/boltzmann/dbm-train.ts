@@ -203,10 +203,8 @@ export class DbmTrainer {
       x.set(xs[s]!, s * B * sizes[0]!);
       // Update number step+s draws from its own keyed stream: negative phase first, then positive.
       const rng = rngFor(opts.seed, 'dbm-step', this.state.step + s);
-      const neg = uNeg.subarray(s * K * C * total, (s + 1) * K * C * total);
-      for (let i = 0; i < neg.length; i++) neg[i] = rng();
-      const pos = uPos.subarray(s * P * B * hidden, (s + 1) * P * B * hidden);
-      for (let i = 0; i < pos.length; i++) pos[i] = rng();
+      rng.fill(uNeg.subarray(s * K * C * total, (s + 1) * K * C * total));
+      rng.fill(uPos.subarray(s * P * B * hidden, (s + 1) * P * B * hidden));
     }
     const feeds: Record<string, TensorData> = {
       x: float32([S, B, sizes[0]!], x),

@@ -83,7 +83,7 @@ export async function gibbsSamples(p: DbmParams, o: GibbsOptions): Promise<Gibbs
         const t = Math.min(T, o.sweeps - done);
         const rng = rngFor(o.seed, 'gibbs-block', block);
         const u = new Float32Array(t * C * total);
-        for (let k = 0; k < u.length; k++) u[k] = rng();
+        rng.fill(u);
         const feeds: Record<string, TensorData> = { ...fixed, u: float32([t, C, total], u) };
         for (let l = 0; l <= L; l++) feeds[`m${l}`] = float32([C, sizes[l]!], states[l]!);
         const out = await (await session(t)).run(feeds);

@@ -21,8 +21,14 @@ export function hashKey(...parts: (number | string)[]): number {
   return h >>> 0;
 }
 
+/** A stream of uniforms in [0, 1); `fill` writes the next `out.length` of them in one loop. */
+export interface Uniforms {
+  (): number;
+  fill(out: Float32Array | Float64Array): void;
+}
+
 /** sfc32: a small fast generator with a 128-bit state; returns uniforms in [0, 1). */
-export function rngFor(...parts: (number | string)[]): () => number {
+export function rngFor(...parts: (number | string)[]): Uniforms {
   let a = hashKey('a', ...parts);
   let b = hashKey('b', ...parts);
   let c = hashKey('c', ...parts);
@@ -36,8 +42,22 @@ export function rngFor(...parts: (number | string)[]): () => number {
     c = (c + t) | 0;
     return (t >>> 0) / 4294967296;
   };
+  // The same steps on local copies of the state: the numbers of as many next() calls, faster.
+  const fill = (out: Float32Array | Float64Array): void => {
+    let [A, B, C, D] = [a, b, c, d];
+    for (let i = 0; i < out.length; i++) {
+      const t = (((A + B) | 0) + D) | 0;
+      D = (D + 1) | 0;
+      A = B ^ (B >>> 9);
+      B = (C + (C << 3)) | 0;
+      C = (C << 21) | (C >>> 11);
+      C = (C + t) | 0;
+      out[i] = (t >>> 0) / 4294967296;
+    }
+    [a, b, c, d] = [A, B, C, D];
+  };
   for (let i = 0; i < 12; i++) next();
-  return next;
+  return Object.assign(next, { fill });
 }
 
 /** Fisher–Yates permutation of 0..n-1. */
