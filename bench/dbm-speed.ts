@@ -1,52 +1,128 @@
 /**
- * DBM training speed: updates per second of the ONNX Runtime update graph (DbmTrainer.step,
- * uniforms drawn in TypeScript included) against the same update in NumPy (bench/dbm_numpy.py,
- * float32), same threads, alternating rounds in one run. The issue's target is ≥ 2× NumPy.
+ * DBM speed against NumPy (Debian's python3-numpy via /usr/bin/python3, float32, the same
+ * updates in bench/dbm_numpy.py), same threads, alternating rounds in one run. The issue's target
+ * is ≥ 2× NumPy.
+ * - Training: updates per second of DbmTrainer.steps (uniforms drawn in TypeScript included), with
+ *   1 and with `--per-run` updates per graph run; epochs per minute for a 60,000-image epoch
+ *   (2,400 updates of batch 25) follow as updates/s × 60 / 2,400.
+ * - Sampling: block Gibbs sweeps per second of `--chains` chains (the graph of relprop sample, in
+ *   blocks of 50 sweeps per run, uniforms included).
+ * Rates per second of wall time and of process CPU time (user + system, all threads): on a shared
+ * machine the wall rate follows the load, the CPU rate much less.
  *
- *   node dist/bench/dbm-speed.js [--sizes 784,400,100] [--batch 25] [--updates 200] [--rounds 3] [--threads 1]
+ *   node dist/bench/dbm-speed.js [--sizes 784,400,100] [--batch 25] [--updates 200] [--per-run 10]
+ *        [--chains 100] [--sweeps 200] [--rounds 3] [--threads 1] [--python /usr/bin/python3]
  */
 import '../src/node/register.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildDbmGibbsGraph, unitCounts } from '../src/core/boltzmann/dbm-graphs.js';
 import { DbmTrainer } from '../src/core/boltzmann/dbm-train.js';
-import { rngFor } from '../src/core/math/rng.js';
+import { gaussian, rngFor } from '../src/core/math/rng.js';
+import { encodeModel } from '../src/core/onnx/model.js';
+import { float32, type TensorData } from '../src/core/onnx/tensor.js';
+import { openSession } from '../src/core/runtime.js';
 
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '784,400,100' },
     batch: { type: 'string', default: '25' },
     updates: { type: 'string', default: '200' },
+    'per-run': { type: 'string', default: '10' },
+    chains: { type: 'string', default: '100' },
+    sweeps: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '3' },
     threads: { type: 'string', default: '1' },
+    python: { type: 'string', default: '/usr/bin/python3' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
 const B = Number(values.batch);
 const updates = Number(values.updates);
+const perRun = Number(values['per-run']);
+const chains = Number(values.chains);
+const sweeps = Number(values.sweeps);
 const threads = Number(values.threads);
 const rng = rngFor(0, 'bench-dbm-data');
 const n = 1000;
 const x = Float32Array.from({ length: n * sizes[0]! }, () => (rng() < 0.13 ? 1 : 0));
-const trainer = await DbmTrainer.create(
-  { x, n, nv: sizes[0]! },
-  { hidden: sizes.slice(1), lr: 0.005, nu: 0.005, batchSize: B, centered: true, seed: 1, threads },
-);
 const batchAt = (k: number) => {
   const s = (k * B) % (n - B);
   return x.subarray(s * sizes[0]!, (s + B) * sizes[0]!);
 };
-for (let k = 0; k < 3; k++) await trainer.step(batchAt(k));
+const trainers = new Map<number, DbmTrainer>();
+for (const S of [1, perRun]) {
+  const t = await DbmTrainer.create(
+    { x, n, nv: sizes[0]! },
+    { hidden: sizes.slice(1), lr: 0.005, nu: 0.005, batchSize: B, centered: true, seed: 1, threads, updatesPerRun: S },
+  );
+  await t.steps(Array.from({ length: S }, (_, k) => batchAt(k)));
+  trainers.set(S, t);
+}
+
+// The Gibbs graph of relprop sample on random weights N(0, 0.1²) (as the NumPy side draws them).
+const L = sizes.length - 1;
+const T = 50;
+const g = rngFor(0, 'bench-gibbs');
+const gibbs = await openSession(undefined, encodeModel(buildDbmGibbsGraph(sizes, T), 'bench-gibbs'), { threads }, 'the Gibbs graph');
+const { total } = unitCounts(sizes);
+const fixed: Record<string, TensorData> = {};
+let states: Float32Array[] = sizes.map((s) => Float32Array.from({ length: chains * s }, () => (g() < 0.5 ? 1 : 0)));
+for (let l = 0; l <= L; l++) {
+  fixed[`b${l}`] = float32([sizes[l]!], new Float32Array(sizes[l]!).fill(-1));
+  fixed[`o${l}`] = float32([sizes[l]!], new Float32Array(sizes[l]!).fill(0.27));
+  if (l < L) fixed[`W${l}`] = float32([sizes[l]!, sizes[l + 1]!], Float32Array.from({ length: sizes[l]! * sizes[l + 1]! }, () => 0.1 * gaussian(g)));
+}
+async function gibbsBlock(block: number): Promise<void> {
+  const u = new Float32Array(T * chains * total);
+  rngFor(1, 'bench-gibbs-block', block).fill(u);
+  const feeds: Record<string, TensorData> = { ...fixed, u: float32([T, chains, total], u) };
+  for (let l = 0; l <= L; l++) feeds[`m${l}`] = float32([chains, sizes[l]!], states[l]!);
+  const out = await gibbs.run(feeds);
+  states = sizes.map((_, l) => out[`m${l}_new`]!.data as Float32Array);
+}
+await gibbsBlock(0);
+
+/** Rate of `count` units of work done by `work`, per second of wall and of process CPU time. */
+async function rates(count: number, work: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await work();
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { wall: count / wall, cpu: count / ((c.user + c.system) / 1e6) };
+}
 const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
 const script = join(import.meta.dirname, '..', '..', 'bench', 'dbm_numpy.py');
-process.stdout.write(`DBM ${sizes.join('-')}, batch ${B}, 5 mean-field rounds, 1 Gibbs sweep, ${threads} thread(s), ${updates} updates per round\n`);
-process.stdout.write('| round | ONNX Runtime updates/s | NumPy updates/s | ratio |\n|---|---|---|---|\n');
+const numpy = (args: string[]) => JSON.parse(execFileSync(values.python, [script, values.sizes, ...args], { env, encoding: 'utf8' })) as Record<string, number>;
+const version = execFileSync(values.python, ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' }).trim();
+
+process.stdout.write(
+  `DBM ${sizes.join('-')}, ${threads} thread(s); NumPy ${version} (${values.python}). Training: batch ${B}, 5 mean-field rounds, 1 Gibbs sweep, ${updates} updates per round. Sampling: ${chains} chains, ${sweeps} sweeps per round.\n`,
+);
+process.stdout.write(
+  `| round | what | ORT 1 update/run | ORT ${perRun} updates/run | NumPy | ratio (${perRun}/run ÷ NumPy) |\n|---|---|---|---|---|---|\n`,
+);
+const f = (r: { wall: number; cpu: number }) => `${r.wall.toFixed(1)} wall, ${r.cpu.toFixed(1)} CPU`;
+const ratio = (a: { wall: number; cpu: number }, b: { wall: number; cpu: number }) => `${(a.wall / b.wall).toFixed(2)}× wall, ${(a.cpu / b.cpu).toFixed(2)}× CPU`;
+let block = 1;
 for (let r = 1; r <= Number(values.rounds); r++) {
-  const t0 = performance.now();
-  for (let k = 0; k < updates; k++) await trainer.step(batchAt(k));
-  const ort = updates / ((performance.now() - t0) / 1000);
-  const out = execFileSync('python3', [script, values.sizes, String(B), String(updates), '5'], { env, encoding: 'utf8' });
-  const np = (JSON.parse(out) as { updates_per_s: number }).updates_per_s;
-  process.stdout.write(`| ${r} | ${ort.toFixed(1)} | ${np.toFixed(1)} | ${(ort / np).toFixed(2)}× |\n`);
+  const one = await rates(updates, async () => {
+    for (let k = 0; k < updates; k++) await trainers.get(1)!.step(batchAt(k));
+  });
+  const many = await rates(updates, async () => {
+    for (let k = 0; k < updates; k += perRun) await trainers.get(perRun)!.steps(Array.from({ length: perRun }, (_, j) => batchAt(k + j)));
+  });
+  const np = numpy([String(B), String(updates), '5']);
+  const npr = { wall: np.updates_per_s!, cpu: np.cpu_updates_per_s! };
+  process.stdout.write(`| ${r} | updates/s | ${f(one)} | ${f(many)} | ${f(npr)} | ${ratio(many, npr)} |\n`);
+  const sw = await rates(sweeps, async () => {
+    for (let k = 0; k < sweeps; k += T) await gibbsBlock(block++);
+  });
+  const ng = numpy([String(chains), String(sweeps), 'gibbs']);
+  const ngr = { wall: ng.sweeps_per_s!, cpu: ng.cpu_sweeps_per_s! };
+  process.stdout.write(`| ${r} | Gibbs sweeps/s | – | ${f(sw)} (${T}/run) | ${f(ngr)} | ${ratio(sw, ngr)} |\n`);
 }
-await trainer.release();
+for (const t of trainers.values()) await t.release();
+await gibbs.release();

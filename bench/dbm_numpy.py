@@ -4,6 +4,7 @@
 shift), float32, on random binary data. Threads are set by the caller (OPENBLAS_NUM_THREADS etc.).
 
 Usage: dbm_numpy.py SIZES(e.g. 784,400,100) BATCH UPDATES POSITIVE_ROUNDS
+       dbm_numpy.py SIZES CHAINS SWEEPS gibbs   (block Gibbs sweeps of CHAINS chains, as relprop sample)
 Prints one JSON line: {"updates_per_s": …, "cpu_updates_per_s": …} (per second of wall and of process CPU time).
 """
 import json
@@ -15,7 +16,8 @@ import numpy as np
 sizes = [int(s) for s in sys.argv[1].split(",")]
 B = int(sys.argv[2])
 updates = int(sys.argv[3])
-P = int(sys.argv[4])
+GIBBS = sys.argv[4] == "gibbs"
+P = 0 if GIBBS else int(sys.argv[4])
 L = len(sizes) - 1
 rng = np.random.default_rng(0)
 f32 = np.float32
@@ -75,6 +77,27 @@ def update(x):
         o[l] += delta[l]
     chains = xm
 
+
+def gibbs(states):
+    """One sweep: odd layers, then even layers (visible included), each sampled given its neighbours."""
+    for l in odd + even:
+        q = sig(pre(l, states))
+        states[l] = (rng.random(q.shape, dtype=f32) < q).astype(f32)
+
+
+if GIBBS:
+    W = [(0.1 * rng.standard_normal((sizes[l], sizes[l + 1]))).astype(f32) for l in range(L)]
+    states = [(rng.random((B, n)) < 0.5).astype(f32) for n in sizes]
+    for k in range(3):
+        gibbs(states)
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    for k in range(updates):
+        gibbs(states)
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    print(json.dumps({"sweeps_per_s": updates / wall, "cpu_sweeps_per_s": updates / cpu}))
+    sys.exit(0)
 
 for k in range(3):
     update(data[(k * B) % 1000:(k * B) % 1000 + B])
