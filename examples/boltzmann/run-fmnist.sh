@@ -1,7 +1,8 @@
 #!/bin/sh
 # Centered vs uncentered DBM 784-400-100 on Fashion-MNIST binarised at 0.5 (arXiv 1203.3783,
 # digest §5.7): training with the reference hyperparameters, AIS log-likelihood of the test set
-# (with and without the second layer), samples and filters, check b and kernel analysis.
+# (with the second layer, without it, and held at its mean activation), samples and filters,
+# check b and kernel analysis. Then: node examples/boltzmann/fmnist-summary.mjs OUT_DIR.
 # Usage, from the repository root after `npx tsc -p tsconfig.json` (or `npm run build`):
 #   sh examples/boltzmann/run-fmnist.sh FASHION_MNIST_DIR WORK_DIR [OUT_DIR] [MODEL]
 # FASHION_MNIST_DIR: /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist).
@@ -29,4 +30,6 @@ for m in ${4:-centered uncentered}; do
   node "$(dirname "$0")/fmnist-analyse.mjs" "$work/fmnist-$m.onnx" "$data" "$out/analysis-$m.json" 2> "$out/analysis-$m.log"
   $cli likelihood --model "$work/fmnist-$m.onnx" --data "$data" --estimator ais --chains 100 --temperatures 20000 --seed 1 --threads 1 --json > "$out/loglik-$m.json"
   $cli likelihood --model "$work/fmnist-$m-no-layer2.onnx" --data "$data" --estimator ais --chains 100 --temperatures 20000 --seed 1 --threads 1 --json > "$out/loglik-$m-no-layer2.json"
+  node "$(dirname "$0")/fmnist-clamp.mjs" "$work/fmnist-$m.onnx" "$data"
+  $cli likelihood --model "$work/fmnist-$m-layer2-at-mean.onnx" --data "$data" --estimator ais --chains 100 --temperatures 20000 --seed 1 --threads 1 --json > "$out/loglik-$m-layer2-at-mean.json"
 done
