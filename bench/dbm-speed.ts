@@ -72,7 +72,11 @@ let states: Float32Array[] = sizes.map((s) => Float32Array.from({ length: chains
 for (let l = 0; l <= L; l++) {
   fixed[`b${l}`] = float32([sizes[l]!], new Float32Array(sizes[l]!).fill(-1));
   fixed[`o${l}`] = float32([sizes[l]!], new Float32Array(sizes[l]!).fill(0.27));
-  if (l < L) fixed[`W${l}`] = float32([sizes[l]!, sizes[l + 1]!], Float32Array.from({ length: sizes[l]! * sizes[l + 1]! }, () => 0.1 * gaussian(g)));
+  if (l < L)
+    fixed[`W${l}`] = float32(
+      [sizes[l]!, sizes[l + 1]!],
+      Float32Array.from({ length: sizes[l]! * sizes[l + 1]! }, () => 0.1 * gaussian(g)),
+    );
 }
 async function gibbsBlock(block: number): Promise<void> {
   const u = new Float32Array(T * chains * total);
@@ -101,11 +105,10 @@ const version = execFileSync(values.python, ['-c', 'import numpy; print(numpy.__
 process.stdout.write(
   `DBM ${sizes.join('-')}, ${threads} thread(s); NumPy ${version} (${values.python}). Training: batch ${B}, 5 mean-field rounds, 1 Gibbs sweep, ${updates} updates per round. Sampling: ${chains} chains, ${sweeps} sweeps per round.\n`,
 );
-process.stdout.write(
-  `| round | what | ORT 1 update/run | ORT ${perRun} updates/run | NumPy | ratio (${perRun}/run ÷ NumPy) |\n|---|---|---|---|---|---|\n`,
-);
+process.stdout.write(`| round | what | ORT 1 update/run | ORT ${perRun} updates/run | NumPy | ratio (${perRun}/run ÷ NumPy) |\n|---|---|---|---|---|---|\n`);
 const f = (r: { wall: number; cpu: number }) => `${r.wall.toFixed(1)} wall, ${r.cpu.toFixed(1)} CPU`;
-const ratio = (a: { wall: number; cpu: number }, b: { wall: number; cpu: number }) => `${(a.wall / b.wall).toFixed(2)}× wall, ${(a.cpu / b.cpu).toFixed(2)}× CPU`;
+const ratio = (a: { wall: number; cpu: number }, b: { wall: number; cpu: number }) =>
+  `${(a.wall / b.wall).toFixed(2)}× wall, ${(a.cpu / b.cpu).toFixed(2)}× CPU`;
 let block = 1;
 for (let r = 1; r <= Number(values.rounds); r++) {
   const one = await rates(updates, async () => {

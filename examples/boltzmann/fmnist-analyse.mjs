@@ -15,7 +15,10 @@ import { float32 } from '../../dist/src/core/onnx/tensor.js';
 import { openSession } from '../../dist/src/core/runtime.js';
 import { findIdxImages, loadIdxImages } from '../../dist/src/node/data/idx.js';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { ka: { type: 'string', default: '2000' }, components: { type: 'string', default: '50' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { ka: { type: 'string', default: '2000' }, components: { type: 'string', default: '50' } },
+});
 const [modelPath, dataDir, outPath] = positionals;
 if (!outPath) throw new Error('usage: node fmnist-analyse.mjs MODEL.onnx FASHION_MNIST_DIR OUT.json [--ka 2000] [--components 50]');
 const started = Date.now();
@@ -92,5 +95,8 @@ for (const [name, rep, dim] of layers) {
   ka[name] = { error: Array.from(r.error), width_factor: Array.from(r.widthFactor), median_distance: r.medianDistance };
   process.stderr.write(`${name}: e(1,2,5,10,20,50) = ${[1, 2, 5, 10, 20, 50].map((d) => r.error[d - 1]?.toFixed(3)).join(' ')}\n`);
 }
-writeFileSync(outPath, `${JSON.stringify({ model: modelPath, test_images: N, kernel_analysis_images: nKa, check_b: checkB, kernel_analysis: ka, seconds: Math.round((Date.now() - started) / 1000) }, null, 1)}\n`);
+writeFileSync(
+  outPath,
+  `${JSON.stringify({ model: modelPath, test_images: N, kernel_analysis_images: nKa, check_b: checkB, kernel_analysis: ka, seconds: Math.round((Date.now() - started) / 1000) }, null, 1)}\n`,
+);
 process.stderr.write(`wrote ${outPath} and ${subPath}\n`);

@@ -15,7 +15,8 @@ lines.push(
   '| model | test log p(v) ≥ (nats) | AIS log Z ± s.e. | layer 2 removed (at its offset): test log p(v) | its log Z ± s.e. | layer 2 at its mean activation: test log p(v) | its log Z ± s.e. |',
   '|---|---|---|---|---|---|---|',
 );
-for (const m of models) lines.push(`| ${m} | ${ll(read(`loglik-${m}.json`))} | ${ll(read(`loglik-${m}-no-layer2.json`))} | ${ll(read(`loglik-${m}-layer2-at-mean.json`))} |`);
+for (const m of models)
+  lines.push(`| ${m} | ${ll(read(`loglik-${m}.json`))} | ${ll(read(`loglik-${m}-no-layer2.json`))} | ${ll(read(`loglik-${m}-layer2-at-mean.json`))} |`);
 lines.push('');
 lines.push(
   '| model | ‖W⁽⁰⁾‖ | ‖W⁽¹⁾‖ | layer 1: mean unit variance | layer 1: units with std > 0.1 | layer 2: mean unit variance | layer 2: units with std > 0.1 | layer 2: mean entropy (nats) | mean abs change of μ⁽¹⁾ when layer 2 is removed |',
@@ -45,7 +46,10 @@ writeFileSync(join(out, 'table.md'), `${lines.join('\n')}\n`);
 if (points.length) {
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: 'Kernel analysis of the DBM 784-400-100 layers (Fashion-MNIST test images)', subtitle: 'RBF kernel PCA; labels projected on the leading d components' },
+    title: {
+      text: 'Kernel analysis of the DBM 784-400-100 layers (Fashion-MNIST test images)',
+      subtitle: 'RBF kernel PCA; labels projected on the leading d components',
+    },
     data: { values: points },
     facet: { column: { field: 'model', title: null } },
     spec: {

@@ -85,7 +85,16 @@ async function trainDbm(f: TrainFlags): Promise<void> {
     updatesPerRun: f.updatesPerRun,
   };
   // Everything that shapes the run except its length: a checkpoint resumes only under the same.
-  const settings = { ...opts, threads: undefined, updatesPerRun: undefined, data: f.data, binarize: f.binarize, split: f.split, samples: data.n, visible: data.nv };
+  const settings = {
+    ...opts,
+    threads: undefined,
+    updatesPerRun: undefined,
+    data: f.data,
+    binarize: f.binarize,
+    split: f.split,
+    samples: data.n,
+    visible: data.nv,
+  };
   let history: EpochRecord[] = [];
   let resume;
   if (f.resume) {
