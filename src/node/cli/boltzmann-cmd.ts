@@ -58,7 +58,7 @@ async function sample(f: SampleFlags): Promise<void> {
   const files: [string, FileData][] = [];
   const said: string[] = [];
   if (f.out) {
-    const s = await gibbsSamples(p, { chains: f.samples, sweeps: f.sweeps, snapshots: f.snapshots, seed: f.seed, threads: f.threads ?? 1 });
+    const s = await gibbsSamples(p, { chains: f.samples, sweeps: f.sweeps, snapshots: f.snapshots, seed: f.seed, threads: f.threads ?? 0 });
     const values = f.means ? s.visibleMean : s.visible;
     // One snapshot: the chains in rows of --cols. Several: one row per chain, its snapshots left to right.
     const C = f.samples;
