@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readBoltzmannModel } from '../src/core/boltzmann/any-model.js';
 import type { DbmParams } from '../src/core/boltzmann/dbm.js';
 import { dbmToOnnx } from '../src/core/boltzmann/dbm-model-file.js';
-import { filterGrid, tileShape, valueGrid } from '../src/core/boltzmann/image-grid.js';
+import { chainMajor, filterGrid, tileShape, valueGrid } from '../src/core/boltzmann/image-grid.js';
 import { rbmToOnnx } from '../src/core/boltzmann/model-file.js';
 import type { RbmParams } from '../src/core/boltzmann/rbm.js';
 import { gibbsSamples, rbmAsDbm } from '../src/core/boltzmann/sample.js';
@@ -128,6 +128,13 @@ describe('model files and grids', () => {
     expect(px(4, 0)).toEqual([128, 128, 128, 255]); // tile 1's top-left: 0.5 → 128
     expect(px(4 + 2, 3 + 1)).toEqual([255, 255, 255, 255]); // tile 4 = row 1, column 1
     expect(px(8 + 2, 3 + 1)).toEqual([128, 128, 128, 255]); // the empty sixth cell
+  });
+
+  it('snapshot-major tiles become one row per chain', () => {
+    // 2 snapshots × 3 chains × 1 value: value = 10·snapshot + chain.
+    const v = Float32Array.from([0, 1, 2, 10, 11, 12]);
+    expect(Array.from(chainMajor(v, 3, 2, 1))).toEqual([0, 10, 1, 11, 2, 12]);
+    expect(() => chainMajor(v, 2, 2, 1)).toThrow(/6 values are not 2 × 2 × 1/);
   });
 
   it('filters come largest weight norm first, red for positive and blue for negative weights', () => {

@@ -62,3 +62,15 @@ export function filterGrid(
   });
   return { image: heatmapGrid(tiles, { cols, gap, background: [128, 128, 128] }), units };
 }
+
+/**
+ * Reorder snapshot-major tiles [snapshots, chains, n] (as gibbsSamples returns them) chain-major,
+ * [chains, snapshots, n], so that a grid with `snapshots` columns shows one chain per row.
+ */
+export function chainMajor(values: Float32Array, chains: number, snapshots: number, n: number): Float32Array {
+  if (values.length !== chains * snapshots * n) throw new Error(`chainMajor: ${values.length} values are not ${snapshots} × ${chains} × ${n}`);
+  const out = new Float32Array(values.length);
+  for (let c = 0; c < chains; c++)
+    for (let t = 0; t < snapshots; t++) out.set(values.subarray((t * chains + c) * n, (t * chains + c + 1) * n), (c * snapshots + t) * n);
+  return out;
+}

@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { readBoltzmannModel } from '../../core/boltzmann/any-model.js';
-import { filterGrid, tileShape, type TileShape, valueGrid } from '../../core/boltzmann/image-grid.js';
+import { chainMajor, filterGrid, tileShape, type TileShape, valueGrid } from '../../core/boltzmann/image-grid.js';
 import { gibbsSamples } from '../../core/boltzmann/sample.js';
 import type { RgbaImage } from '../../core/visualize/heatmap.js';
 import { type LoglikFlags, loglikOptions, readModelBytes } from '../boltzmann/cli-common.js';
@@ -64,11 +64,7 @@ async function sample(f: SampleFlags): Promise<void> {
     const C = f.samples;
     const S = f.snapshots;
     const n0 = p.sizes[0]!;
-    let tiles = values;
-    if (S > 1) {
-      tiles = new Float32Array(values.length);
-      for (let c = 0; c < C; c++) for (let t = 0; t < S; t++) tiles.set(values.subarray((t * C + c) * n0, (t * C + c + 1) * n0), (c * S + t) * n0);
-    }
+    const tiles = S > 1 ? chainMajor(values, C, S, n0) : values;
     const cols = S > 1 ? S : (f.cols ?? Math.ceil(Math.sqrt(C)));
     files.push([f.out, png(valueGrid(tiles, C * S, shape, cols))]);
     said.push(`${C * S} samples (${C} chains × ${S} snapshot${S > 1 ? 's' : ''}, ${f.sweeps} Gibbs sweeps each) to ${f.out}`);
