@@ -113,7 +113,8 @@ export function buildRbmStepGraph(nv: number, nh: number, k: number): Graph {
   const a1 = b.add(a, b.mul(lr, ga));
   const c1 = b.add(c, b.mul(lr, gc));
   const dh = b.mul(nu, b.sub(meanHData, oh));
-  const a2 = b.add(a1, r.matmul(W1, dh));
+  // W·δ_h as the row δ_hᵀWᵀ: ONNX Runtime's MatMul of a matrix by a 1-D vector is far slower than this Gemm.
+  const a2 = b.add(a1, b.op('Reshape', [b.op('Gemm', [b.op('Unsqueeze', [dh, b.ints([0])]), W1], { transB: 1 }), b.ints([-1])]));
   const oh2 = b.add(oh, dh);
   const recon = b.op('ReduceMean', [b.op('Pow', [b.sub(x, visible(phData)), b.scalar(2)])], { keepdims: 0 });
   r.output('W_new', W1, [nv, nh]);
