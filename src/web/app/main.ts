@@ -367,7 +367,7 @@ async function loadSamples() {
       for (const o of ui.samples.querySelectorAll('button')) o.classList.toggle('active', o === b);
       try {
         const blob = await (await fetch(`./samples/${s.file}`)).blob();
-        await setImage(await decodeImageFile(blob));
+        await setImage(await decodeImageFile(blob, s.file));
       } catch (e) {
         showError(e);
       }
@@ -397,7 +397,7 @@ async function openFiles(files: File[], as: 'model' | 'input' | 'any') {
   try {
     if (as !== 'model' && files.length === 1 && /\.npy$/i.test(files[0]!.name)) return await openNpy(files[0]!);
     if (as === 'input' || (as === 'any' && files.length === 1 && !/\.(onnx|json)$/i.test(files[0]!.name)))
-      return await setImage(await decodeImageFile(files[0]!));
+      return await setImage(await decodeImageFile(files[0]!, files[0]!.name));
     await setModel(await modelFromFiles(files));
     ui.samples.hidden = true;
   } catch (e) {
