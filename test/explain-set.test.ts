@@ -5,7 +5,7 @@
  * same files as an uninterrupted one; bad input is one error line with nothing left behind.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -208,28 +208,30 @@ describe('relprop explain --data', () => {
       '--method',
       'integrated-gradients',
       '--steps',
-      '256',
+      '128',
+      '--limit',
+      '20',
     ];
     const child = spawn('node', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // wait for some finished samples, then interrupt
-    const progress = join(out, 'progress.json');
-    while (!existsSync(progress) || JSON.parse(readFileSync(progress, 'utf8')).done < 2) await new Promise((r) => setTimeout(r, 20));
+    // wait for two finished samples in the partial relevance (128-byte header, 784 floats each), then interrupt
+    const partial = join(out, 'relevance.npy.partial');
+    while (!existsSync(partial) || statSync(partial).size < 128 + 2 * 784 * 4) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((ok) => child.on('exit', ok));
-    expect(stderr).toMatch(/stopped after (\d+) of 40 samples; run the same command again to resume/);
+    expect(stderr).toMatch(/stopped after (\d+) of 20 samples; run the same command again to resume/);
     expect(code).toBe(130);
     const stoppedAt = Number(/stopped after (\d+)/.exec(stderr)![1]);
-    expect(stoppedAt).toBeLessThan(40);
+    expect(stoppedAt).toBeLessThan(20);
     const r = await relprop(args.slice(1));
-    expect(r.stderr).toMatch(new RegExp(`resuming at sample ${stoppedAt} of 40`));
+    expect(r.stderr).toMatch(new RegExp(`resuming at sample ${stoppedAt} of 20`));
     expect(r.code).toBe(0);
     const once = join(tmp, 'sigint-once');
     expect((await relprop([...args.slice(1, 6), '--out', once, ...args.slice(8)])).code).toBe(0);
     expect(relL2(readRel(out).data as Float32Array, readRel(once).data as Float32Array)).toBeLessThan(1e-5);
     const [a, b] = [csvRows(out), csvRows(once)];
-    expect(a.length).toBe(41);
+    expect(a.length).toBe(21);
     a.forEach((row, i) => {
       expect(row.slice(0, 5)).toEqual(b[i]!.slice(0, 5));
       if (i > 0) expect(Number(row[6])).toBeCloseTo(Number(b[i]![6]), 4);

@@ -198,6 +198,16 @@ export async function explainSetCommand(f: ExplainSetFlags): Promise<void> {
     const t0 = performance.now();
     const secondsBefore = progress.seconds;
     let correct = progress.correct;
+    let lastCheckpoint = performance.now();
+    let saved = progress.done;
+    /** Make the finished samples durable and record them in progress.json. */
+    const checkpoint = () => {
+      fsyncSync(relFd);
+      fsyncSync(csvFd);
+      writeFileAtomicSync(progressPath, JSON.stringify(progress));
+      saved = progress.done;
+      lastCheckpoint = performance.now();
+    };
     try {
       while (progress.done < N && !controller.signal.aborted) {
         const s = progress.done;
@@ -257,8 +267,6 @@ export async function explainSetCommand(f: ExplainSetFlags): Promise<void> {
         writeAll(relFd, new Uint8Array(rd.buffer, rd.byteOffset, n * per * 4), header.length + s * per * 4);
         const rowBytes = Buffer.from(rows, 'utf8');
         writeAll(csvFd, rowBytes, progress.csvBytes);
-        fsyncSync(relFd);
-        fsyncSync(csvFd);
         progress = {
           ...progress,
           done: s + n,
@@ -266,19 +274,29 @@ export async function explainSetCommand(f: ExplainSetFlags): Promise<void> {
           seconds: secondsBefore + (performance.now() - t0) / 1000,
           correct,
         };
-        writeFileAtomicSync(progressPath, JSON.stringify(progress));
+        // Syncing every batch would cost more than small batches take: a checkpoint every few
+        // seconds, and at the end, on Ctrl-C and on errors.
+        if (performance.now() - lastCheckpoint > 3000) checkpoint();
         const rate = (progress.done - startDone) / ((performance.now() - t0) / 1000);
         bar?.update(progress.done, { rate: rate.toFixed(0) });
       }
+      if (progress.done > saved) checkpoint();
     } catch (e) {
+      if (progress.done > saved) {
+        try {
+          checkpoint();
+        } catch {
+          // the samples since the last checkpoint are redone on resume
+        }
+      }
       closeSync(relFd);
       closeSync(csvFd);
-      if (progress.done === 0) {
+      if (saved === 0) {
         // Nothing finished: leave nothing behind.
         for (const p of [relPartial, csvPartial, progressPath]) rmSync(p, { force: true });
         rmSync(join(out, FILES.heatmaps), { recursive: true, force: true });
         removeFolders(created);
-      } else (e as Error).message += `; the ${progress.done} samples before are kept: run the same command again to resume`;
+      } else (e as Error).message += `; the ${saved} samples before are kept: run the same command again to resume`;
       throw e;
     } finally {
       bar?.stop();
