@@ -76,7 +76,7 @@ describe('relprop rbm train --objective wasserstein', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wrbm-cli-'));
     const data = barsNpy(dir);
     const out = join(dir, 'm.onnx');
-    const eye = (d: number, f = (i: number, j: number) => (i === j ? 1 : 0)) => {
+    const eye = (d: number, f: (i: number, j: number) => number = (i, j) => (i === j ? 1 : 0)) => {
       const path = join(dir, `cost${d}.npy`);
       writeFileSync(
         path,

@@ -51,13 +51,17 @@ export function buildSinkhornGraph(iters: number): Graph {
   const lse = (t: string, axis: number) => b.op('ReduceLogSumExp', [t], { axes: [axis], keepdims: 0 });
   const row = (t: string) => b.op('Unsqueeze', [t, b.ints([0])]);
   const col = (t: string) => b.op('Unsqueeze', [t, b.ints([1])]);
-  let g = g0;
-  let f = '';
+  // In units of γ (f̃ = f/γ, M̃ = M/γ) each half-iteration is one Sub and one ReduceLogSumExp.
+  const Mg = b.div(M, gamma);
+  let gs = b.div(g0, gamma);
+  let fs = '';
   for (let t = 0; t < iters; t++) {
-    f = b.mul(gamma, b.sub(logp, lse(b.div(b.sub(row(g), M), gamma), 1)));
-    g = b.mul(gamma, b.sub(logq, lse(b.div(b.sub(col(f), M), gamma), 0)));
+    fs = b.sub(logp, lse(b.sub(row(gs), Mg), 1));
+    gs = b.sub(logq, lse(b.sub(col(fs), Mg), 0));
   }
-  const pi = b.op('Exp', [b.div(b.sub(b.add(col(f), row(g)), M), gamma)]);
+  const f = b.mul(gamma, fs);
+  const g = b.mul(gamma, gs);
+  const pi = b.op('Exp', [b.sub(b.add(col(fs), row(gs)), Mg)]);
   const p = b.op('Exp', [logp]);
   const q = b.op('Exp', [logq]);
   const all = (t: string) => b.op('ReduceSum', [t], { keepdims: 0 });
