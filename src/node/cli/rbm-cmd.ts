@@ -37,6 +37,7 @@ interface TrainFlags extends DataFlags {
 
 async function trainRbm(f: TrainFlags & WassersteinTrainFlags): Promise<void> {
   if (f.objective === 'wasserstein') return trainWassersteinRbm(f);
+  if (f.cost) throw new Error('--cost is a Wasserstein option: add --objective wasserstein');
   checkOutputFiles([
     { flag: '--out', path: f.out, ext: ['.onnx'] },
     { flag: '--out', path: f.out.replace(/\.onnx$/i, '.json'), ext: ['.json'] },
@@ -137,10 +138,10 @@ async function loglikRbm(f: LoglikFlags): Promise<void> {
 }
 
 export function registerRbmCommands(program: Command): void {
-  const rbm = program.command('rbm').description('restricted Boltzmann machines on binary data (training and likelihoods)');
+  const rbm = program.command('rbm').description('restricted Boltzmann machines on binary data (training, likelihoods, completion, denoising)');
   const train = rbm
     .command('train')
-    .description('train a binary RBM by CD-k or PCD, optionally centered; saves an ONNX graph of p(h | v) and a JSON card')
+    .description('train a binary RBM by CD-k or PCD, or by the Wasserstein objective, optionally centered; saves an ONNX graph of p(h | v) and a JSON card')
     .requiredOption('--hidden <n>', 'hidden units', posInt('--hidden'))
     .requiredOption('--out <file>', 'model (.onnx; the card goes beside it as .json)')
     .addOption(new Option('--method <m>', 'cd: chains start at the batch; pcd: persistent chains').choices(['cd', 'pcd']).default('pcd'))
