@@ -48,10 +48,15 @@ export function buildSinkhornGraph(iters: number): Graph {
   const logq = r.input('logq', ['M']);
   const g0 = r.input('g', ['M']);
   const gamma = r.input('gamma', []);
-  const lse = (t: string, axis: number) => b.op('ReduceLogSumExp', [t], { axes: [axis], keepdims: 0 });
+  // log Σ exp along `axis`, written out: ORT's ReduceLogSumExp is slower than these four kernels.
+  const lse = (t: string, axis: number) => {
+    const m = b.op('ReduceMax', [t], { axes: [axis], keepdims: 1 });
+    const s = b.op('ReduceSum', [b.op('Exp', [b.sub(t, m)]), b.ints([axis])], { keepdims: 0 });
+    return b.add(b.op('Log', [s]), b.op('Squeeze', [m, b.ints([axis])]));
+  };
   const row = (t: string) => b.op('Unsqueeze', [t, b.ints([0])]);
   const col = (t: string) => b.op('Unsqueeze', [t, b.ints([1])]);
-  // In units of γ (f̃ = f/γ, M̃ = M/γ) each half-iteration is one Sub and one ReduceLogSumExp.
+  // In units of γ (f̃ = f/γ, M̃ = M/γ) each half-iteration is one Sub and one log-sum-exp.
   const Mg = b.div(M, gamma);
   let gs = b.div(g0, gamma);
   let fs = '';
