@@ -1,11 +1,11 @@
 // Tables from results.jsonl (written by experiment.mjs): per model, the mean over seeds of every
 // measure, and the completion / denoising error curves; writes RESULTS_DIR/summary.md.
-// Usage: node examples/wasserstein/summary.mjs RESULTS_DIR
+// Usage: node examples/wasserstein/summary.mjs RESULTS_DIR [TITLE]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderPlot } from '../../dist/src/node/text/plot.js';
 
-const [dir] = process.argv.slice(2);
+const [dir, title = 'Binarised 8×8 "0" digits, RBM 64-16'] = process.argv.slice(2);
 if (!dir) throw new Error('usage: node summary.mjs RESULTS_DIR');
 const records = readFileSync(join(dir, 'results.jsonl'), 'utf8')
   .trim()
@@ -37,7 +37,7 @@ for (const [name, rs] of groups) {
 }
 lines.push(
   '',
-  'Completion (fraction missing) and denoising (flip rate): mean Hamming distance per test image between the output and the clean image.',
+  'Completion (fraction missing) and denoising (flip rate): mean Hamming distance per test sample between the output and the clean sample.',
   '',
   '| model | 25% missing | 50% | 75% | 5% flipped | 10% | 20% |',
   '|---|---|---|---|---|---|---|',
@@ -61,8 +61,8 @@ for (const r of records) {
 const errors = await renderPlot({
   $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
   title: {
-    text: 'Binarised 8×8 "0" digits, RBM 64-16: restoration error on the test images',
-    subtitle: 'mean over seeds of the mean Hamming distance to the clean image',
+    text: `${title}: restoration error on the test set`,
+    subtitle: 'mean over seeds of the mean Hamming distance to the clean sample',
   },
   data: { values: points },
   facet: { column: { field: 'task', title: null } },
@@ -73,7 +73,7 @@ const errors = await renderPlot({
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'level', type: 'quantitative', title: 'corruption' },
-      y: { aggregate: 'mean', field: 'error', type: 'quantitative', title: 'Hamming error per image' },
+      y: { aggregate: 'mean', field: 'error', type: 'quantitative', title: 'Hamming error per sample' },
       color: { field: 'model', type: 'nominal' },
     },
   },
@@ -86,7 +86,7 @@ const curves = readFileSync(join(dir, 'curves.jsonl'), 'utf8')
   .map((l) => JSON.parse(l));
 const ll = await renderPlot({
   $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-  title: { text: 'Exact test log-likelihood during training', subtitle: 'RBM 64-16, binarised "0" digits' },
+  title: { text: 'Exact test log-likelihood during training', subtitle: title },
   data: { values: curves.map((c) => ({ ...c, run: `${c.model} seed ${c.seed}` })) },
   width: 420,
   height: 260,
