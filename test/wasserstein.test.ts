@@ -124,6 +124,12 @@ describe('Sinkhorn', () => {
     expect(e).toBeInstanceOf(SinkhornError);
     expect((e as Error).message).toMatch(/^Sinkhorn did not converge in 20 iterations \(marginal error .* ≥ tolerance 0.00001, γ = 0.01\)/);
     await s.release();
+    // M/γ overflows float32 here; the log domain still returns finite potentials and the exact plan.
+    const tiny = await Sinkhorn.create({ gamma: 1e-30 });
+    const r = await tiny.solve(Float32Array.from([0, 3e38, 3e38, 0]), 2, 2);
+    expect([...r.f, ...r.g].every(Number.isFinite)).toBe(true);
+    expect(r.cost).toBe(0);
+    await tiny.release();
     expect(() => checkGroundMatrix(new Float32Array(9), 4)).toThrow(/is 3 × 3; the data have 4 values per sample, so it must be 4 × 4/);
     expect(() => checkGroundMatrix(Float32Array.from([1, -1, -1, 1]), 2)).toThrow(/entry \(0, 1\) is -1/);
     expect(() => checkGroundMatrix(Float32Array.from([1, 2, 2, 1]), 2)).toThrow(/positive semi-definite/);
