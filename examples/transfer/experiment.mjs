@@ -39,7 +39,10 @@ mkdirSync(outDir, { recursive: true });
 const npy = (p) => readNpy(readFileSync(p));
 function loadSet(dir, limit) {
   const x = npy(join(dir, 'images.npy'));
-  const records = readFileSync(join(dir, 'labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const records = readFileSync(join(dir, 'labels.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const N = Math.min(limit ?? Infinity, x.dims[0]);
   const S = x.dims[3];
   return { x: { dtype: 'float32', dims: [N, 1, S, S], data: x.data.slice(0, N * S * S) }, records: records.slice(0, N), N, S };
@@ -76,10 +79,22 @@ async function trainHead(base, mode, attr, train, test, seed) {
   // §1.6.1: explain the deviation from the mean prediction (moved into the last bias).
   const b = trainer.params.get('dense_2.bias');
   trainer.params.set('dense_2.bias', { ...b, data: Float32Array.of(b.data[0] - mean(Array.from(trainPred))) });
-  return { pred: ev.logits, mae: ev.mae, meanMae: mean(Array.from(yt, (v) => Math.abs(v - mu))), model: trainer.inferenceModel(), centre: mean(Array.from(trainPred)) };
+  return {
+    pred: ev.logits,
+    mae: ev.mae,
+    meanMae: mean(Array.from(yt, (v) => Math.abs(v - mu))),
+    model: trainer.inferenceModel(),
+    centre: mean(Array.from(trainPred)),
+  };
 }
 
-const results = { settings: { images: N, size: S, folds: FOLDS, epochs: EPOCHS, batch: 32, modes: MODES, method: METHOD_NAME }, mae: {}, localisation: {}, richness: {}, kdef: {} };
+const results = {
+  settings: { images: N, size: S, folds: FOLDS, epochs: EPOCHS, batch: 32, modes: MODES, method: METHOD_NAME },
+  mae: {},
+  localisation: {},
+  richness: {},
+  kdef: {},
+};
 /** Held-out relevance maps per base/mode/attribute: [N·P], filled fold by fold. */
 const maps = {};
 const preds = {};
@@ -213,7 +228,9 @@ function heatmapCorrelation(keys) {
   const corr = (a, b) => {
     const ma = mean(Array.from(a));
     const mb = mean(Array.from(b));
-    let sab = 0, saa = 0, sbb = 0;
+    let sab = 0,
+      saa = 0,
+      sbb = 0;
     for (let p = 0; p < a.length; p++) {
       sab += (a[p] - ma) * (b[p] - mb);
       saa += (a[p] - ma) ** 2;
@@ -235,12 +252,23 @@ for (const base of BASES) {
   t.loadMatching(baseParams[base]);
   const d = 64;
   const F = (await t.evaluate({ x: set.x, y: { dtype: 'float32', dims: [N, d], data: new Float32Array(N * d) } })).logits;
-  const probe = Object.fromEntries(ATTRIBUTES.map((a) => [a, ridgeMae(F, d, Float64Array.from(set.records, (r) => r.attributes[a]))]));
+  const probe = Object.fromEntries(
+    ATTRIBUTES.map((a) => [
+      a,
+      ridgeMae(
+        F,
+        d,
+        Float64Array.from(set.records, (r) => r.attributes[a]),
+      ),
+    ]),
+  );
   results.richness[base] = {
     ...effectiveRank(F, N, d),
     linear_probe_mae: probe,
     linear_probe_mae_mean: mean(Object.values(probe)),
-    heatmap_correlation_across_attributes: Object.fromEntries(['dense', 'full'].map((m) => [m, heatmapCorrelation(ATTRIBUTES.map((a) => `${base}/${m}/${a}`))])),
+    heatmap_correlation_across_attributes: Object.fromEntries(
+      ['dense', 'full'].map((m) => [m, heatmapCorrelation(ATTRIBUTES.map((a) => `${base}/${m}/${a}`))]),
+    ),
   };
 }
 
@@ -259,7 +287,15 @@ for (const [key, h] of Object.entries(kdefModels)) {
 writeFileSync(join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
 
 // Grids.
-const img = (x, i) => ({ rgba: imageToRgba(Array.from(x.data.subarray(i * P, (i + 1) * P), (v) => v * 255), S, S), width: S, height: S });
+const img = (x, i) => ({
+  rgba: imageToRgba(
+    Array.from(x.data.subarray(i * P, (i + 1) * P), (v) => v * 255),
+    S,
+    S,
+  ),
+  width: S,
+  height: S,
+});
 const heat = (rel, i) => ({ rgba: relevanceToHeatmap(rel.subarray(i * P, (i + 1) * P), S, S, { colormap: 'bwr' }), width: S, height: S });
 function writeGrid(name, tiles, cols) {
   const g = heatmapGrid(tiles, { cols });
@@ -289,22 +325,30 @@ writeGrid('kdef.png', kt, 14);
 // Tables.
 const f3 = (v) => (v === null || v === undefined ? '–' : v.toFixed(3));
 let md = `# Results (${N} attribute images, ${S}×${S}, ${FOLDS}-fold, ${EPOCHS} epochs per head)\n\nHeatmaps: ${METHOD_NAME}; explained output f(x) − mean training prediction.\n\n`;
-md += '## MAE per attribute (mean over folds ± sd over folds)\n\n| attribute | mean predictor | scratch | age dense | age full | gender dense | gender full |\n|---|---|---|---|---|---|---|\n';
+md +=
+  '## MAE per attribute (mean over folds ± sd over folds)\n\n| attribute | mean predictor | scratch | age dense | age full | gender dense | gender full |\n|---|---|---|---|---|---|---|\n';
 for (const a of ATTRIBUTES) {
   const c = (k) => `${f3(results.mae[k].mae)} ± ${f3(results.mae[k].mae_sd_over_folds)}`;
   md += `| ${a} | ${f3(results.mae[`age/dense/${a}`].mean_predictor)} | ${c(`none/scratch/${a}`)} | ${c(`age/dense/${a}`)} | ${c(`age/full/${a}`)} | ${c(`gender/dense/${a}`)} | ${c(`gender/full/${a}`)} |\n`;
 }
-md += '\n## Share of |relevance| inside the attribute\'s cue box (held-out heatmaps; in brackets: positive share on images predicted above the mean)\n\n| attribute (box) | box area | age dense | age full | gender dense | gender full |\n|---|---|---|---|---|---|\n';
+md +=
+  "\n## Share of |relevance| inside the attribute's cue box (held-out heatmaps; in brackets: positive share on images predicted above the mean)\n\n| attribute (box) | box area | age dense | age full | gender dense | gender full |\n|---|---|---|---|---|---|\n";
 for (const a of ATTRIBUTES) {
   const l = (k) => `${f3(results.localisation[k].absolute_share)} (${f3(results.localisation[k].positive_share_above_mean)})`;
   md += `| ${a} (${ATTRIBUTE_CUE[a]}) | ${f3(results.localisation[`age/dense/${a}`].area)} | ${l(`age/dense/${a}`)} | ${l(`age/full/${a}`)} | ${l(`gender/dense/${a}`)} | ${l(`gender/full/${a}`)} |\n`;
 }
-md += '\n## Feature richness of the bases\n\n| base | effective rank (of 64) | active units | linear-probe MAE (mean over attributes) | heatmap correlation across attributes, dense | … full |\n|---|---|---|---|---|---|\n';
+md +=
+  '\n## Feature richness of the bases\n\n| base | effective rank (of 64) | active units | linear-probe MAE (mean over attributes) | heatmap correlation across attributes, dense | … full |\n|---|---|---|---|---|---|\n';
 for (const b of BASES) {
   const r = results.richness[b];
   md += `| ${b} | ${r.effective_rank.toFixed(2)} | ${r.active_units} | ${f3(r.linear_probe_mae_mean)} (${ATTRIBUTES.map((a) => `${a} ${f3(r.linear_probe_mae[a])}`).join(', ')}) | ${f3(r.heatmap_correlation_across_attributes.dense)} | ${f3(r.heatmap_correlation_across_attributes.full)} |\n`;
 }
-md += '\n## KDEF-like set: mean prediction per expression (fold-0 dense-only heads)\n\n| head | ' + Object.keys(results.kdef['age/happiness']).join(' | ') + ' |\n|---|' + '---|'.repeat(7) + '\n';
+md +=
+  '\n## KDEF-like set: mean prediction per expression (fold-0 dense-only heads)\n\n| head | ' +
+  Object.keys(results.kdef['age/happiness']).join(' | ') +
+  ' |\n|---|' +
+  '---|'.repeat(7) +
+  '\n';
 for (const [k, v] of Object.entries(results.kdef)) md += `| ${k} | ${Object.values(v).map(f3).join(' | ')} |\n`;
 writeFileSync(join(outDir, 'results.md'), md);
 process.stdout.write(md);

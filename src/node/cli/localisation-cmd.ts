@@ -137,7 +137,10 @@ async function localisationCommand(f: LocalisationFlags): Promise<void> {
     ),
   ].join('\n');
   await writeOutputFolder(f.out, [
-    ['results.json', JSON.stringify({ model: f.model, data: f.data, regions: f.boxes ?? f.masks, target: f.target ?? 'predicted', methods: results }, null, 2) + '\n'],
+    [
+      'results.json',
+      JSON.stringify({ model: f.model, data: f.data, regions: f.boxes ?? f.masks, target: f.target ?? 'predicted', methods: results }, null, 2) + '\n',
+    ],
     ['table.md', table + '\n'],
     ['samples.csv', rows.join('\n') + '\n'],
   ]);

@@ -62,7 +62,8 @@ export function targetsWithMask(d: LabelledData, loss: string, what: string): { 
   const y = d.y.data as Float32Array;
   const missing = y.reduce((n, v) => n + (Number.isNaN(v) ? 1 : 0), 0);
   for (let i = 0; i < y.length; i++)
-    if (!Number.isNaN(y[i]!) && !Number.isFinite(y[i]!)) throw new Error(`${what}: target ${y[i]} in row ${Math.floor(i / (y.length / d.y.dims[0]!))} is not finite`);
+    if (!Number.isNaN(y[i]!) && !Number.isFinite(y[i]!))
+      throw new Error(`${what}: target ${y[i]} in row ${Math.floor(i / (y.length / d.y.dims[0]!))} is not finite`);
   if (loss.startsWith('multitask')) {
     const mask = Float32Array.from(y, (v) => (Number.isNaN(v) ? 0 : 1));
     return { y: { ...d.y, data: Float32Array.from(y, (v) => (Number.isNaN(v) ? 0 : v)) }, mask: { dtype: 'float32', dims: d.y.dims, data: mask } };

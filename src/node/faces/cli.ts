@@ -10,6 +10,7 @@
  * format of `relprop evaluate-localisation --boxes`), labels.jsonl (everything per image). All
  * files are written atomically, together.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ATTRIBUTES, type CueName, type FaceSet, generateFaces, generateKdef, AGE_GROUPS, ATTRIBUTE_CUE } from '../../core/faces/generator.js';
@@ -30,11 +31,16 @@ export function faceSetFiles(set: FaceSet): [string, FileData][] {
     ['gender.npy', encodeNpy({ dtype: 'int64', dims: [N], data: BigInt64Array.from(set.records, (r) => BigInt(r.gender)) })],
     [
       'attributes.npy',
-      encodeNpy({ dtype: 'float32', dims: [N, ATTRIBUTES.length], data: Float32Array.from(set.records.flatMap((r) => ATTRIBUTES.map((a) => r.attributes[a]))) }),
+      encodeNpy({
+        dtype: 'float32',
+        dims: [N, ATTRIBUTES.length],
+        data: Float32Array.from(set.records.flatMap((r) => ATTRIBUTES.map((a) => r.attributes[a]))),
+      }),
     ],
     ['labels.jsonl', set.records.map((r) => JSON.stringify(r)).join('\n') + '\n'],
   ];
-  for (const a of ATTRIBUTES) files.push([`${a}.npy`, encodeNpy({ dtype: 'float32', dims: [N], data: Float32Array.from(set.records, (r) => r.attributes[a]) })]);
+  for (const a of ATTRIBUTES)
+    files.push([`${a}.npy`, encodeNpy({ dtype: 'float32', dims: [N], data: Float32Array.from(set.records, (r) => r.attributes[a]) })]);
   for (const c of CUES) files.push([`boxes-${c}.jsonl`, set.records.map((r) => JSON.stringify({ boxes: r.boxes[c] ? [r.boxes[c]] : [] })).join('\n') + '\n']);
   return files;
 }
@@ -51,6 +57,8 @@ interface GenerateFlags {
 
 async function generateCommand(f: GenerateFlags): Promise<void> {
   checkOutputFolder('--out', f.out);
+  // Sets of two runs (other seeds or sizes) must never mix in one folder.
+  if (existsSync(f.out) && readdirSync(f.out).length > 0) throw new Error(`--out ${f.out} is not empty; give a new or empty folder`);
   if (f.size < 16 || f.size > 256) throw new Error(`--size must be between 16 and 256 pixels, got ${f.size}`);
   const sets: [string, FaceSet][] = [];
   if (f.base > 0) sets.push(['base', generateFaces('base', f.base, f.size, f.seed)]);
