@@ -43,16 +43,22 @@ describe('face generator', () => {
   });
 
   // For many identities: move one cue to its extremes, with the same noise; the pixels that change lie inside its box.
-  const cases: [string, 'mouth' | 'eyes' | 'forehead' | 'mark', (id: Identity, ex: Expression, lo: boolean) => [Identity, Expression]][] = [
-    ['mouth curvature', 'mouth', (id, ex, lo) => [id, { ...ex, curvature: lo ? -1 : 1 }]],
-    ['eye opening', 'eyes', (id, ex, lo) => [id, { ...ex, opening: lo ? 0.3 : 1 }]],
-    ['brow raise', 'eyes', (id, ex, lo) => [id, { ...ex, browRaise: lo ? -1 : 1 }]],
-    ['wrinkle depth', 'forehead', (id, ex, lo) => [{ ...id, wrinkles: lo ? 0 : 1, wrinkleLines: 3 }, ex]],
-    ['the mark', 'mark', (id, ex, lo) => [id, { ...ex, mark: lo ? { ...ex.mark!, darkness: 0 } : { ...ex.mark!, darkness: 1 } }]],
+  // The last number: how many pixels (at 32 pixels; scaled with the size) a side of the box may lie beyond the changed pixels.
+  type Case = [string, 'mouth' | 'eyes' | 'forehead' | 'mark', (id: Identity, ex: Expression, lo: boolean) => [Identity, Expression], number];
+  const cases: Case[] = [
+    ['mouth curvature', 'mouth', (id, ex, lo) => [id, { ...ex, curvature: lo ? -1 : 1 }], 2],
+    ['eye opening', 'eyes', (id, ex, lo) => [id, { ...ex, opening: lo ? 0.3 : 1 }], 1000],
+    ['brow raise', 'eyes', (id, ex, lo) => [id, { ...ex, browRaise: lo ? -1 : 1 }], 1000],
+    ['eye opening and brow raise', 'eyes', (id, ex, lo) => [id, { ...ex, opening: lo ? 0.3 : 1, browRaise: lo ? 1 : -1 }], 2],
+    ['wrinkle depth', 'forehead', (id, ex, lo) => [{ ...id, wrinkles: lo ? 0 : 1, wrinkleLines: 3 }, ex], 3],
+    ['the mark', 'mark', (id, ex, lo) => [id, { ...ex, mark: lo ? { ...ex.mark!, darkness: 0 } : { ...ex.mark!, darkness: 1 } }], 1],
   ];
-  for (const [what, cue, set] of cases)
-    it(`${what} changes pixels only inside the ${cue} box`, () => {
+  // Two sizes: at 32 pixels the boxes' one-pixel safety margin alone covers small movements.
+  for (const [what, cue, set, maxSlack] of cases)
+    it.each([32, 96])(`${what} changes pixels only inside the ${cue} box (%i pixels)`, (S) => {
+      const inside = (p: number, [x0, y0, x1, y1]: Box) => p % S >= x0 && p % S < x1 && Math.floor(p / S) >= y0 && Math.floor(p / S) < y1;
       let total = 0;
+      let slack = 0;
       for (let k = 0; k < 40; k++) {
         const id = makeIdentity(1, k);
         const ex = { ...makeExpression(1, k), mark: { x: k % 2 ? 0.31 : 0.68, y: 0.61, r: 0.04, darkness: 0.5 } };
@@ -63,8 +69,14 @@ describe('face generator', () => {
         expect(box).toBeDefined();
         expect(diff.filter((p) => !inside(p, box))).toEqual([]);
         total += diff.length;
+        // …and the box is tight: each side within 2 pixels of the changed pixels.
+        if (diff.length === 0) continue;
+        const xs = diff.map((p) => p % S);
+        const ys = diff.map((p) => Math.floor(p / S));
+        slack = Math.max(slack, Math.min(...xs) - box[0], box[2] - 1 - Math.max(...xs), Math.min(...ys) - box[1], box[3] - 1 - Math.max(...ys));
       }
       expect(total).toBeGreaterThan(40); // the cue is drawn at all
+      expect(slack).toBeLessThanOrEqual(Math.ceil((maxSlack * S) / 32));
     });
 
   it('the KDEF-like set keeps each identity and changes only the expression cues', () => {
