@@ -223,8 +223,12 @@ function effectiveRank(F, n, d) {
   const H = -sv.reduce((s, v) => (v > 0 ? s + (v / tot) * Math.log(v / tot) : s), 0);
   return { effective_rank: Math.exp(H), active_units: Array.from({ length: d }, (_, a) => a).filter((a) => C[a * d + a] > 1e-8 * n).length };
 }
-/** Mean Pearson correlation between the heatmaps of different attributes on the same image (lower: more attribute-specific). */
-function heatmapCorrelation(keys) {
+/**
+ * Mean Pearson correlation between the heatmaps of different attributes on the same image (lower:
+ * more attribute-specific), of |R| (where the heads look; the sign of R follows the sign of
+ * f(x) − mean, which differs between attributes) and of R.
+ */
+function heatmapCorrelation(keys, abs) {
   const corr = (a, b) => {
     const ma = mean(Array.from(a));
     const mb = mean(Array.from(b));
@@ -242,7 +246,8 @@ function heatmapCorrelation(keys) {
   for (let i = 0; i < N; i++)
     for (let u = 0; u < keys.length; u++)
       for (let v = u + 1; v < keys.length; v++) {
-        const c = corr(maps[keys[u]].subarray(i * P, (i + 1) * P), maps[keys[v]].subarray(i * P, (i + 1) * P));
+        const pick = (k) => maps[k].subarray(i * P, (i + 1) * P).map((r) => (abs ? Math.abs(r) : r));
+        const c = corr(pick(keys[u]), pick(keys[v]));
         if (c !== null) vals.push(c);
       }
   return mean(vals);
@@ -267,7 +272,22 @@ for (const base of BASES) {
     linear_probe_mae: probe,
     linear_probe_mae_mean: mean(Object.values(probe)),
     heatmap_correlation_across_attributes: Object.fromEntries(
-      ['dense', 'full'].map((m) => [m, heatmapCorrelation(ATTRIBUTES.map((a) => `${base}/${m}/${a}`))]),
+      ['dense', 'full'].flatMap((m) => [
+        [
+          `${m} |R|`,
+          heatmapCorrelation(
+            ATTRIBUTES.map((a) => `${base}/${m}/${a}`),
+            true,
+          ),
+        ],
+        [
+          `${m} R`,
+          heatmapCorrelation(
+            ATTRIBUTES.map((a) => `${base}/${m}/${a}`),
+            false,
+          ),
+        ],
+      ]),
     ),
   };
 }
@@ -338,10 +358,11 @@ for (const a of ATTRIBUTES) {
   md += `| ${a} (${ATTRIBUTE_CUE[a]}) | ${f3(results.localisation[`age/dense/${a}`].area)} | ${l(`age/dense/${a}`)} | ${l(`age/full/${a}`)} | ${l(`gender/dense/${a}`)} | ${l(`gender/full/${a}`)} |\n`;
 }
 md +=
-  '\n## Feature richness of the bases\n\n| base | effective rank (of 64) | active units | linear-probe MAE (mean over attributes) | heatmap correlation across attributes, dense | … full |\n|---|---|---|---|---|---|\n';
+  '\n## Feature richness of the bases\n\n| base | effective rank (of 64) | active units | linear-probe MAE (mean over attributes) | heatmap correlation across attributes, dense: of \\|R\\| (of R) | full: of \\|R\\| (of R) |\n|---|---|---|---|---|---|\n';
 for (const b of BASES) {
   const r = results.richness[b];
-  md += `| ${b} | ${r.effective_rank.toFixed(2)} | ${r.active_units} | ${f3(r.linear_probe_mae_mean)} (${ATTRIBUTES.map((a) => `${a} ${f3(r.linear_probe_mae[a])}`).join(', ')}) | ${f3(r.heatmap_correlation_across_attributes.dense)} | ${f3(r.heatmap_correlation_across_attributes.full)} |\n`;
+  const h = r.heatmap_correlation_across_attributes;
+  md += `| ${b} | ${r.effective_rank.toFixed(2)} | ${r.active_units} | ${f3(r.linear_probe_mae_mean)} (${ATTRIBUTES.map((a) => `${a} ${f3(r.linear_probe_mae[a])}`).join(', ')}) | ${f3(h['dense |R|'])} (${f3(h['dense R'])}) | ${f3(h['full |R|'])} (${f3(h['full R'])}) |\n`;
 }
 md +=
   '\n## KDEF-like set: mean prediction per expression (fold-0 dense-only heads)\n\n| head | ' +

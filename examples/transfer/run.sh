@@ -27,3 +27,5 @@ $RELPROP evaluate-localisation --model "$WORK/models/happiness-age-dense.onnx" -
   --target 0 --threads 1 --out "$WORK/localisation" --quiet
 cp "$WORK/localisation/table.md" "$OUT/localisation-cli-happiness-age-dense.md"
 THREADS=1 FOLDS="${FOLDS:-5}" EPOCHS="${EPOCHS:-20}" node "$HERE/experiment.mjs" "$WORK/faces" "$WORK/models" "$OUT"
+# Few labels: the same on the first 400 attribute images (320 training images per fold).
+THREADS=1 FOLDS="${FOLDS:-5}" EPOCHS="${EPOCHS:-20}" LIMIT=400 node "$HERE/experiment.mjs" "$WORK/faces" "$WORK/models" "$OUT/n400"
