@@ -76,7 +76,9 @@ async function trainHead(base, mode, attr, train, test, seed) {
   const yt = Float32Array.from(test, (i) => set.records[i].attributes[attr]);
   const ev = await trainer.evaluate({ x: rows(set.x, test), y: { dtype: 'float32', dims: [test.length, 1], data: yt } });
   const trainPred = (await trainer.evaluate({ x: rows(set.x, train), y: { dtype: 'float32', dims: [train.length, 1], data: y } })).logits;
-  // §1.6.1: explain the deviation from the mean prediction (moved into the last bias).
+  // §1.6.1: explain the deviation from the mean prediction (moved into the last bias). Under the
+  // ε rule on the output layer this leaves the relevance below it unchanged (R_i = z_ij there);
+  // it fixes the sign of f(x) − mean used to split images for the positive share.
   const b = trainer.params.get('dense_2.bias');
   trainer.params.set('dense_2.bias', { ...b, data: Float32Array.of(b.data[0] - mean(Array.from(trainPred))) });
   return {
