@@ -150,6 +150,8 @@ quietOption(demo).action(async (opts) => demoCommand(opts));
 (await import('../molecules/cli.js')).registerMoleculesCommands(program);
 (await import('./web-cmd.js')).registerWebCommand(program);
 (await import('../fisher/cli.js')).registerFisherCommands(program);
+(await import('../faces/cli.js')).registerFacesCommands(program);
+(await import('./localisation-cmd.js')).registerLocalisationCommand(program);
 
 try {
   await program.parseAsync(process.argv);
