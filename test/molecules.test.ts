@@ -141,7 +141,7 @@ describe('Coulomb matrices', () => {
 
   it('upper triangle with the diagonal, row by row', () => {
     expect(Array.from(upperTriangle([1, 2, 3, 2, 4, 5, 3, 5, 6], 3))).toEqual([1, 2, 3, 4, 5, 6]);
- 
+
     // The training and test pipelines take the triangle of the permuted matrix without building it.
     const C = coulombMatrix(H2O, 5);
     for (let r = 0; r < 5; r++) {
