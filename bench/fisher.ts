@@ -2,7 +2,8 @@
  * GMM fitting and FV encoding, relprop's graphs on ONNX Runtime against scikit-learn and NumPy
  * (bench/fisher_numpy.py; Debian's python3-sklearn and python3-numpy) on the same descriptors and
  * thread count (OPENBLAS/OMP threads for the Python side), in one run of alternating rounds
- * (the machine is shared, so medians of the rounds are reported):
+ * (the machine is shared, so medians of the rounds are reported; for the fits also of CPU time,
+ * user + system of the process's threads, which a loaded machine inflates less than wall time):
  * - GMM fitting: a diagonal K-component mixture by EM for a fixed number of iterations (relprop
  *   with tolerance −∞, scikit-learn's GaussianMixture with tol=0) from the same initial mixture
  *   (relprop's k-means++ means, the data variance, uniform priors), so both do the same E- and
@@ -89,6 +90,7 @@ interface Round {
   encode: number;
   encodePsi?: number;
   emSeconds?: number;
+  emCpuSeconds?: number;
   emLogLik?: number;
   kmeansSeconds?: number;
 }
@@ -133,6 +135,7 @@ async function encodeRate(form: 'moments' | 'psi', threads: number): Promise<num
 
 async function relpropRound(threads: number): Promise<Round> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const fit = await fitGmm(x, M, D, {
     K,
     seed: 0,
@@ -142,6 +145,8 @@ async function relpropRound(threads: number): Promise<Round> {
     start: { iteration: 0, gmm: init, logLik: [], reseeded: 0 },
   });
   const emSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const emCpuSeconds = (cpu.user + cpu.system) / 1e6;
   const t1 = performance.now();
   await kmeansPlusPlus(x, M, D, K, 0, { threads });
   const kmeansSeconds = (performance.now() - t1) / 1000;
@@ -150,6 +155,7 @@ async function relpropRound(threads: number): Promise<Round> {
     encode: await encodeRate('moments', threads),
     encodePsi: await encodeRate('psi', threads),
     emSeconds,
+    emCpuSeconds,
     emLogLik: fit.logLik.at(-1)!,
     kmeansSeconds,
   };
@@ -161,6 +167,7 @@ interface PeerOutput {
   numpy: string;
   sklearn: string | null;
   em_s?: number;
+  em_cpu_s?: number;
   em_iterations?: number;
   em_loglik?: number;
   kmeanspp_s?: number;
@@ -205,6 +212,8 @@ for (const threads of values.threads.split(',').map(Number)) {
   };
   const em = med((r) => r.emSeconds);
   const pem = pmed((p) => p.em_s);
+  const emCpu = med((r) => r.emCpuSeconds);
+  const pemCpu = pmed((p) => p.em_cpu_s);
   const kpp = med((r) => r.kmeansSeconds);
   const pkpp = pmed((p) => p.kmeanspp_s);
   const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? f(a / b, 2) : 'n/a');
@@ -212,6 +221,7 @@ for (const threads of values.threads.split(',').map(Number)) {
   table.push(
     `| ${threads} | GMM EM, ${iterations} iterations, total | ${secs(em)} | ${secs(pem)} (scikit-learn) | ${ratio(pem, em)} |`,
     `| ${threads} | GMM EM, per iteration | ${f((em / iterations) * 1000, 1)} ms | ${pem === undefined ? 'n/a' : `${f((pem / iterations) * 1000, 1)} ms`} | ${ratio(pem, em)} |`,
+    `| ${threads} | GMM EM, CPU time per iteration | ${f((emCpu / iterations) * 1000, 1)} ms | ${pemCpu === undefined ? 'n/a' : `${f((pemCpu / iterations) * 1000, 1)} ms`} | ${ratio(pemCpu, emCpu)} |`,
     `| ${threads} | k-means++ seeding (K=${K}) | ${secs(kpp, 3)} | ${secs(pkpp, 3)} (scikit-learn) | ${ratio(pkpp, kpp)} |`,
     `| ${threads} | final mean log-likelihood | ${f(
       med((r) => r.emLogLik),

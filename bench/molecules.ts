@@ -5,7 +5,9 @@
  * epochs and thread count, in one run. Both sides start from the molecules' Coulomb matrices
  * (computed once by relprop and handed to PyTorch as .npy); training time covers the expansion's
  * statistics and every epoch, predictions/s the test fold with its random matrices and expansion.
- * Rounds alternate relprop / PyTorch because the machine is shared; medians are reported.
+ * Rounds alternate relprop / PyTorch because the machine is shared; medians are reported, of wall
+ * time and of the process's CPU time (user + system, all its threads), which a loaded machine
+ * inflates less than wall time.
  *
  *   npm run build && node dist/bench/molecules.js --data ../shared/datasets/molecules \
  *     [--threads 1,2] [--epochs 10] [--repeats 3] [--batch 25] [--realisations 10] [--max-train N]
@@ -68,29 +70,45 @@ writeFileSync(join(dir, 'test_Y.npy'), encodeNpy({ dtype: 'float64', dims: [spli
 
 interface Side {
   train_s: number;
+  train_cpu_s: number;
   train_loss: number;
   predictions_per_s: number;
+  /** Per CPU second. */
+  predictions_per_cpu_s: number;
   mae: number[];
 }
 
+/** CPU seconds of this process (user + system, every thread) since `from`. */
+const cpuSince = (from: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1e6;
+};
+
 async function relpropRound(threads: number): Promise<Side> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const model = await trainQm(trainSet, Ytr, targets, { ...QM_DEFAULTS, size, epochs, batchSize: batch, testRealisations: R, threads });
   const train_s = (performance.now() - t0) / 1000;
+  const train_cpu_s = cpuSince(c0);
   const session = await openSession(undefined, qmInferenceModel(model), { threads }, 'the molecules network');
   const p = pipelineOf(model);
   let pred = await predictMatrices(session, p, testSet.matrices, testSet.ids); // warm-up
   const times: number[] = [];
+  const cpus: number[] = [];
   for (let r = 0; r < 3; r++) {
     const t = performance.now();
+    const c = process.cpuUsage();
     pred = await predictMatrices(session, p, testSet.matrices, testSet.ids);
     times.push((performance.now() - t) / 1000);
+    cpus.push(cpuSince(c));
   }
   await session.release();
   return {
     train_s,
+    train_cpu_s,
     train_loss: model.history.at(-1)!.trainLoss,
     predictions_per_s: testSet.matrices.length / median(times),
+    predictions_per_cpu_s: testSet.matrices.length / median(cpus),
     mae: scores(pred, Yte, T).map((s) => s.mae),
   };
 }
@@ -128,17 +146,25 @@ for (const threads of values.threads.split(',').map(Number)) {
     const t = torchRound(threads);
     if (t) ts.push(t);
     console.log(
-      `  threads ${threads} round ${rep + 1}: relprop train ${f(rs.at(-1)!.train_s, 1)} s, ${f(rs.at(-1)!.predictions_per_s)} molecules/s; ` +
-        (t ? `PyTorch ${t.torch} train ${f(t.train_s, 1)} s, ${f(t.predictions_per_s)} molecules/s` : 'PyTorch n/a'),
+      `  threads ${threads} round ${rep + 1}: relprop train ${f(rs.at(-1)!.train_s, 1)} s (CPU ${f(rs.at(-1)!.train_cpu_s, 1)} s), ${f(rs.at(-1)!.predictions_per_s)} molecules/s; ` +
+        (t ? `PyTorch ${t.torch} train ${f(t.train_s, 1)} s (CPU ${f(t.train_cpu_s, 1)} s), ${f(t.predictions_per_s)} molecules/s` : 'PyTorch n/a'),
     );
   }
-  const r = { train: median(rs.map((x) => x.train_s)), pred: median(rs.map((x) => x.predictions_per_s)) };
-  const t = ts.length ? { train: median(ts.map((x) => x.train_s)), pred: median(ts.map((x) => x.predictions_per_s)) } : null;
+  const sum = (s: Side[]) => ({
+    train: median(s.map((x) => x.train_s)),
+    trainCpu: median(s.map((x) => x.train_cpu_s)),
+    pred: median(s.map((x) => x.predictions_per_s)),
+    predCpu: median(s.map((x) => x.predictions_per_cpu_s)),
+  });
+  const r = sum(rs);
+  const t = ts.length ? sum(ts) : null;
   const mae = (s: Side[]) => f(median(s.map((x) => x.mae[0]!)), 1);
   const loss = (s: Side[]) => f(median(s.map((x) => x.train_loss)), 3);
   rows.push(
     `| ${threads} | training, ${epochs} epochs | ${f(r.train, 1)} s | ${t ? `${f(t.train, 1)} s` : 'n/a'} | ${t ? f(t.train / r.train, 2) : ''} |`,
+    `| ${threads} | training, CPU time | ${f(r.trainCpu, 1)} s | ${t ? `${f(t.trainCpu, 1)} s` : 'n/a'} | ${t ? f(t.trainCpu / r.trainCpu, 2) : ''} |`,
     `| ${threads} | predictions (${R} matrices each) | ${f(r.pred)} molecules/s | ${t ? `${f(t.pred)} molecules/s` : 'n/a'} | ${t ? f(r.pred / t.pred, 2) : ''} |`,
+    `| ${threads} | predictions per CPU second | ${f(r.predCpu)} molecules | ${t ? `${f(t.predCpu)} molecules` : 'n/a'} | ${t ? f(r.predCpu / t.predCpu, 2) : ''} |`,
     `| ${threads} | final train loss; test MAE ${targets[0]} | ${loss(rs)}; ${mae(rs)} | ${ts.length ? `${loss(ts)}; ${mae(ts)}` : 'n/a'} | |`,
   );
 }
