@@ -183,6 +183,18 @@ describe('relprop fv train / explain (built CLI)', () => {
       const smp = sum.samples[i];
       expect(tot).toBeCloseTo(smp.score - smp.bias, 3);
     }
+
+    // relprop inspect shows the FV stages and their treatment, not an unsupported-operator error
+    const ins = await relprop(['inspect', model]);
+    expect(ins.code).toBe(0);
+    expect(ins.stdout).toMatch(/Fisher-vector classifier, input "image" \["N",1,16,16\] float32, 3 classes/);
+    expect(ins.stdout).toMatch(/fisher-vector\s+diagonal GMM, 4 components; .*: 64 dimensions\s+ε-share/);
+    const insJson = JSON.parse((await relprop(['inspect', model, '--json'])).stdout);
+    expect(insJson.classes).toEqual(['h', 'v', 'sq']);
+    expect(insJson.stages.map((st: { stage: string }) => st.stage)).toEqual(['descriptors', 'pca', 'fisher-vector', 'normalisation', 'linear']);
+    const insRule = await relprop(['inspect', model, '--rule', 'epsilon']);
+    expect(insRule.code).not.toBe(0);
+    expect(insRule.stderr.trim()).toMatch(/^relprop: error: FV models are explained by their own LRP decomposition/);
   });
 
   it('relprop fv canvas writes the image folders and boxes files', async () => {

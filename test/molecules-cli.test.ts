@@ -95,7 +95,7 @@ describe('relprop molecules', () => {
     const r2 = await relprop(['molecules', 'train', DATA, '--targets', 'gfn2.homo', '--quiet', '--out', out]);
     expect(r2.stderr).toBe(`relprop: error: ${DATA}:1: molecule id 0 has no numeric "homo" at level "gfn2" (target gfn2.homo)\n`);
     const r3 = await relprop(['molecules', 'train', DATA, '--size', '10', '--quiet']);
-    expect(r3.stderr).toMatch(/^relprop: error: molecule id \d+: \d+ atoms, more than --size 10\n$/);
+    expect(r3.stderr).toMatch(/^relprop: error: test\/fixtures\/molecules\/sample\.jsonl:\d+: molecule id \d+: \d+ atoms, more than --size 10\n$/);
     expect(existsSync(out)).toBe(false);
     // The results must not land where the model's pipeline JSON goes (nor the reverse).
     const clash = await relprop(['molecules', 'train', DATA, '--out', join(tmp, 'm.json'), '--model', join(tmp, 'm.onnx'), '--quiet']);

@@ -114,7 +114,7 @@ describe('relprop molecules explain', () => {
       [
         'big.xyz',
         `24\nchain\n${Array.from({ length: 24 }, (_, i) => `C ${1.5 * i} 0 0`).join('\n')}\n`,
-        /^relprop: error: .*big\.xyz: molecule 1 \("chain"\): 24 atoms, more than the 23 the model's Coulomb matrices hold\n$/,
+        /^relprop: error: .*big\.xyz:1: molecule 1 \("chain"\): 24 atoms, more than the 23 the model's Coulomb matrices hold\n$/,
       ],
     ];
     for (const [name, text, want] of cases) {

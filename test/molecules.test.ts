@@ -10,8 +10,10 @@ import {
   BOHR_PER_ANGSTROM,
   coulombMatrix,
   eigenspectrum,
+  permutedUpperTriangle,
   permuteBoth,
   randomCoulomb,
+  randomPermutation,
   rowNorms,
   sortedCoulomb,
   upperTriangle,
@@ -139,6 +141,14 @@ describe('Coulomb matrices', () => {
 
   it('upper triangle with the diagonal, row by row', () => {
     expect(Array.from(upperTriangle([1, 2, 3, 2, 4, 5, 3, 5, 6], 3))).toEqual([1, 2, 3, 4, 5, 6]);
+
+    // The training and test pipelines take the triangle of the permuted matrix without building it.
+    const C = coulombMatrix(H2O, 5);
+    for (let r = 0; r < 5; r++) {
+      const perm = randomPermutation(C, 5, rngFor('tri', r), 1);
+      expect(perm).toEqual(randomCoulomb(C, 5, rngFor('tri', r), 1).perm);
+      expect(Array.from(permutedUpperTriangle(C, 5, perm))).toEqual(Array.from(upperTriangle(permuteBoth(C, 5, perm), 5)));
+    }
   });
 });
 

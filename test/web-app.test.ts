@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { type Browser, chromium as playwright, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeModel, encodeModel } from '../src/core/onnx/model.js';
 import { encodeNpy, Explainer, type ExplainerOptions, importModel, readNpy, TextExplainer, Vocabulary } from '../src/node/index.js';
 import { loadImage } from '../src/node/io/image.js';
 import { CLI, relprop } from './helpers/cli.js';
@@ -307,6 +308,22 @@ describe.skipIf(!chromium)('relprop web: the app in headless Chromium', () => {
     await page.waitForFunction(() =>
       /not an \.onnx model, a \.json card or a \.vocab\.json vocabulary/.test(document.getElementById('error')!.textContent ?? ''),
     );
+    // What the CLI rejects, the page reports in one line: an unsupported operator, an image that
+    // does not decode, an input of the wrong shape.
+    const g = decodeModel(readFileSync(MODEL));
+    g.nodes.find((n) => n.op === 'Relu')!.op = 'Erf';
+    const erf = join(tmp, 'erf.onnx');
+    writeFileSync(erf, encodeModel(g));
+    const errorText = async (act: () => Promise<unknown>, want: RegExp) => {
+      await act();
+      await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('error')!.textContent ?? ''), want.source, { timeout: 60_000 });
+      expect((await text('#error')).split('\n')).toHaveLength(1);
+    };
+    await errorText(() => page.setInputFiles('input#model-file', erf), /unsupported operator Erf at node/);
+    await errorText(() => page.setInputFiles('input#image-file', notImage), /^x\.txt: the browser cannot decode it as an image$/);
+    const wrong = join(tmp, 'wrong.npy');
+    writeFileSync(wrong, encodeNpy({ dtype: 'float32', dims: [2, 2], data: new Float32Array(4) }));
+    await errorText(() => page.setInputFiles('input#npy-file', wrong), /^wrong\.npy: shape \[2,2\]; the model takes \[1, 1, 28, 28\]/);
     // The page still works: the model it had explains another sample, and the error is gone.
     const before = await last();
     const again = await nextResult(before, () => page.click('#samples button:nth-child(3)'));

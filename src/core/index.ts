@@ -32,6 +32,8 @@ export { fitFisher, type FisherFit, type FisherFitOptions } from './fisher/fit.j
 export { FisherExplainer, formatFisherAudit, type FisherExplanation } from './fisher/explainer.js';
 export { buildFisherGraph, fisherFromGraph, type FisherParams } from './fisher/model.js';
 export { DEFAULT_CONFIG as FISHER_DEFAULTS, type FisherConfig } from './fisher/config.js';
+export { boxMask, checkBoxes, localisationScore, type LocalisationScore, type PixelBox } from './evaluate/localisation.js';
+export { ATTRIBUTES as FACE_ATTRIBUTES, cueBoxes, generateFaces, generateKdef, renderFace, type FaceRecord, type FaceSet } from './faces/generator.js';
 export { type RbmParams, initRbm, moveOffsets, uncentered as uncenteredRbm } from './boltzmann/rbm.js';
 export { RbmTrainer, type RbmTrainOptions, type BinaryData } from './boltzmann/train.js';
 export { type DbmParams, initDbm, moveDbmOffsets, uncenteredDbm } from './boltzmann/dbm.js';

@@ -100,7 +100,15 @@ export interface GmmFit {
   reseeded: number;
 }
 
-async function seeds(x: Float32Array, M: number, D: number, K: number, seed: number, o: GmmFitOptions): Promise<Float32Array> {
+/** K means picked by k-means++ from the rows of x [M, D] (fitGmm's initialisation; exported for bench/fisher.ts). */
+export async function kmeansPlusPlus(
+  x: Float32Array,
+  M: number,
+  D: number,
+  K: number,
+  seed: number,
+  o: Pick<GmmFitOptions, 'runtime' | 'threads'> = {},
+): Promise<Float32Array> {
   const rng = rngFor(seed, 'gmm-kmeans++');
   const session = await buildSeedDistanceGraph(D).session(o.runtime, 'the k-means++ graph', o.threads);
   const means = new Float32Array(K * D);
@@ -189,7 +197,7 @@ export async function fitGmm(x: Float32Array, M: number, D: number, o: GmmFitOpt
       variances: Float32Array.from(o.start.gmm.variances),
     };
   } else {
-    gmm = { K, D, priors: new Float32Array(K).fill(1 / K), means: await seeds(x, M, D, K, o.seed, o), variances: new Float32Array(K * D) };
+    gmm = { K, D, priors: new Float32Array(K).fill(1 / K), means: await kmeansPlusPlus(x, M, D, K, o.seed, o), variances: new Float32Array(K * D) };
     for (let k = 0; k < K; k++) gmm.variances.set(dataVar, k * D);
   }
   const eSession = await buildEStepGraph(K, D).session(o.runtime, 'the GMM E-step graph', o.threads);

@@ -68,10 +68,15 @@ export function sortedCoulomb(C: ArrayLike<number>, size: number): Float64Array 
  * the hydrogens, as in the reference code. Returns the matrix and the permutation used.
  */
 export function randomCoulomb(C: ArrayLike<number>, size: number, rng: () => number, sigma = 1): { matrix: Float64Array; perm: number[] } {
+  const perm = randomPermutation(C, size, rng, sigma);
+  return { matrix: permuteBoth(C, size, perm), perm };
+}
+
+/** The permutation of randomCoulomb alone (the same draws from rng). */
+export function randomPermutation(C: ArrayLike<number>, size: number, rng: () => number, sigma = 1): number[] {
   const n = rowNorms(C, size);
   for (let i = 0; i < size; i++) n[i] = n[i]! + sigma * gaussian(rng);
-  const perm = decreasingOrder(n);
-  return { matrix: permuteBoth(C, size, perm), perm };
+  return decreasingOrder(n);
 }
 
 /** Length of the upper triangle with the diagonal: size·(size+1)/2 (276 for 23). */
@@ -81,6 +86,22 @@ export const triangleLength = (size: number) => (size * (size + 1)) / 2;
 export function upperTriangle(C: ArrayLike<number>, size: number, out = new Float64Array(triangleLength(size)), at = 0): Float64Array {
   let k = at;
   for (let i = 0; i < size; i++) for (let j = i; j < size; j++) out[k++] = C[i * size + j]!;
+  return out;
+}
+
+/** upperTriangle(permuteBoth(C, size, perm), size, out, at) without building the permuted matrix. */
+export function permutedUpperTriangle(
+  C: ArrayLike<number>,
+  size: number,
+  perm: ArrayLike<number>,
+  out = new Float64Array(triangleLength(size)),
+  at = 0,
+): Float64Array {
+  let k = at;
+  for (let i = 0; i < size; i++) {
+    const row = perm[i]! * size;
+    for (let j = i; j < size; j++) out[k++] = C[row + perm[j]!]!;
+  }
   return out;
 }
 

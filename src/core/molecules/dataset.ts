@@ -92,7 +92,7 @@ export function parseMoleculeJsonl(text: string, targets: string[], where = 'inp
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${at}: molecule ${name} has no numeric "${prop}" at level "${level}" (target ${t})`);
       values[i] = v;
     });
-    out.push({ ...m, id: typeof r.id === 'number' ? r.id : out.length, values });
+    out.push({ ...m, at, id: typeof r.id === 'number' ? r.id : out.length, values });
   });
   return out;
 }

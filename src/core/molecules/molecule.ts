@@ -11,6 +11,8 @@ export interface Molecule {
   Z: number[];
   /** Coordinates in Ångström, [x, y, z] per atom. */
   xyz: [number, number, number][];
+  /** Where it was read, "file:line" (its XYZ atom-count line or its JSONL line), for later errors. */
+  at?: string;
 }
 
 /** Elements the data set's chemistry and QM7b use (H, C, N, O, S, Cl), and a few neighbours, by symbol. */
@@ -81,7 +83,7 @@ export function parseXyz(text: string, file = 'input'): Molecule[] {
       Z.push(z);
       xyz.push(c as [number, number, number]);
     }
-    const m = { name, Z, xyz };
+    const m = { name, Z, xyz, at: `${file}:${countLine}` };
     try {
       checkMolecule(m, lineOf);
     } catch (e) {

@@ -13,7 +13,7 @@ import { openSession, type Runtime } from '../runtime.js';
 import type { OptimizerSpec } from '../train/graph.js';
 import type { ModelSpec } from '../train/spec.js';
 import { Trainer, type EpochRecord } from '../train/trainer.js';
-import { randomCoulomb, triangleLength, upperTriangle } from './coulomb.js';
+import { permutedUpperTriangle, randomPermutation, triangleLength } from './coulomb.js';
 import { targetUnit } from './dataset.js';
 import { type Expansion, expandRows, expansionWidth, fitExpansion } from './expand.js';
 import { predictMatrices, type QmPipeline } from './pipeline.js';
@@ -68,8 +68,8 @@ export function randomTriangles(set: MatrixSet, idx: ArrayLike<number>, size: nu
   const out = new Float64Array(idx.length * D);
   for (let k = 0; k < idx.length; k++) {
     const i = idx[k]!;
-    const { matrix } = randomCoulomb(set.matrices[i]!, size, rngFor(...key, set.ids[i]!), noise);
-    upperTriangle(matrix, size, out, k * D);
+    const C = set.matrices[i]!;
+    permutedUpperTriangle(C, size, randomPermutation(C, size, rngFor(...key, set.ids[i]!), noise), out, k * D);
   }
   return out;
 }
@@ -178,9 +178,9 @@ export async function trainQm(set: MatrixSet, Y: Float64Array, targets: string[]
     },
     qmInitialParams(spec, o.seed),
   );
-  // x is the statistics realisation: it gives the shapes the trainer checks; steps read the augmenter.
+  // x only gives the shapes the trainer checks (zeros, nothing is expanded for it): steps read the augmenter.
   await trainer.fit({
-    x: { dtype: 'float32', dims: [N, width], data: expandRows(expansion, statRows) },
+    x: { dtype: 'float32', dims: [N, width], data: new Float32Array(N * width) },
     y: { dtype: 'float32', dims: [N, T], data: y },
     mask: { dtype: 'float32', dims: [N, T], data: mask },
   });

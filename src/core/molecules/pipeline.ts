@@ -10,7 +10,7 @@
  */
 import { rngFor } from '../math/rng.js';
 import type { Session } from '../runtime.js';
-import { randomCoulomb, triangleLength, upperTriangle } from './coulomb.js';
+import { permutedUpperTriangle, randomPermutation, triangleLength } from './coulomb.js';
 import { targetUnit } from './dataset.js';
 import { type Expansion, expandRows, expansionFromJson, expansionWidth } from './expand.js';
 
@@ -33,8 +33,8 @@ export function testRealisations(p: QmPipeline, C: Float64Array, id: number, R =
   const x = new Float64Array(R * D);
   const perms: number[][] = [];
   for (let r = 0; r < R; r++) {
-    const { matrix, perm } = randomCoulomb(C, p.size, rngFor(p.seed, 'qm-test', r, id), p.noise);
-    upperTriangle(matrix, p.size, x, r * D);
+    const perm = randomPermutation(C, p.size, rngFor(p.seed, 'qm-test', r, id), p.noise);
+    permutedUpperTriangle(C, p.size, perm, x, r * D);
     perms.push(perm);
   }
   return { x, perms };

@@ -102,20 +102,31 @@ function parseHeader(header: string): { descr: string; fortran: boolean; shape: 
   return { descr, fortran: fortranMatch[1] === 'True', shape };
 }
 
-/** Decode a .npy file. The returned data is a fresh, aligned copy (the input may sit at any offset). */
-export function readNpy(bytes: Uint8Array): TensorData {
+/** Where a .npy file's data starts and what it holds (for reading rows without loading the file). */
+export interface NpyHeader {
+  dtype: DType;
+  dims: number[];
+  /** Byte offset of the first element. */
+  dataStart: number;
+  /** Bytes per element. */
+  itemSize: number;
+}
+
+/**
+ * Parse the header at the start of a .npy file; `bytes` may be just the file's first bytes (a
+ * header is at most 10 + 65535 bytes for version 1.0; pass more for 2.0/3.0 if needed).
+ */
+export function readNpyHeader(bytes: Uint8Array): NpyHeader {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new Error('npy: not a .npy file (bad magic)');
   const major = bytes[6]!;
   const minor = bytes[7]!;
   if (major < 1 || major > 3 || minor !== 0) throw new Error(`npy: unsupported format version ${major}.${minor}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // v1 has a 2-byte header length, v2/v3 a 4-byte one (for headers of very many fields)
   const lenBytes = major === 1 ? 2 : 4;
   if (bytes.length < 8 + lenBytes) throw new Error('npy: truncated header');
   const headerLen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
   const dataStart = 8 + lenBytes + headerLen;
   if (bytes.length < dataStart) throw new Error(`npy: truncated header (needs ${dataStart} bytes, file has ${bytes.length})`);
-  // v3 allows UTF-8 in the header (field names); v1/v2 are latin1
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(8 + lenBytes, dataStart));
   const { descr, fortran, shape } = parseHeader(header);
 
@@ -124,10 +135,17 @@ export function readNpy(bytes: Uint8Array): TensorData {
   if (!info) {
     throw new Error(`npy: unsupported dtype ${descr} (supported: ${Object.keys(DESCR_TO_DTYPE).join(' ')})`);
   }
-  const n = numel(shape);
-  // numpy sets the flag only for arrays that are Fortran- and not C-contiguous, i.e. whose memory
-  // order really differs from C order; reading such data as C order would transpose it silently.
   if (fortran) throw new Error('npy: fortran_order arrays are not supported (save a C-order array, e.g. np.ascontiguousarray)');
+  return { dtype: info.dtype, dims: shape, dataStart, itemSize: info.size };
+}
+
+/** Decode a .npy file. The returned data is a fresh, aligned copy (the input may sit at any offset). */
+export function readNpy(bytes: Uint8Array): TensorData {
+  const h = readNpyHeader(bytes);
+  const { dataStart, dims: shape } = h;
+  const info = { dtype: h.dtype, size: h.itemSize };
+  const descr = DTYPE_TO_DESCR[h.dtype];
+  const n = numel(shape);
 
   const nbytes = n * info.size;
   const available = bytes.length - dataStart;
@@ -142,6 +160,14 @@ export function readNpy(bytes: Uint8Array): TensorData {
   const copy = Uint8Array.prototype.slice.call(bytes, dataStart, dataStart + nbytes);
   if (!HOST_LITTLE_ENDIAN && info.size > 1) swapBytesInPlace(copy, info.size);
   return { dtype: info.dtype, dims: shape, data: viewAs(info.dtype, copy.buffer) };
+}
+
+/** Elements of `dtype` from .npy data bytes (little-endian): a fresh, aligned copy. */
+export function npyData(dtype: DType, bytes: Uint8Array): TypedData {
+  const copy = Uint8Array.prototype.slice.call(bytes);
+  const size = DESCR_TO_DTYPE[DTYPE_TO_DESCR[dtype]]!.size;
+  if (!HOST_LITTLE_ENDIAN && size > 1) swapBytesInPlace(copy, size);
+  return viewAs(dtype, copy.buffer);
 }
 
 /** Whether `data` is the typed array that holds `dtype` (instanceof, so a Node Buffer counts as Uint8Array). */
@@ -168,23 +194,19 @@ function shapeRepr(dims: readonly number[]): string {
 }
 
 /**
- * Encode a tensor as .npy, byte-for-byte like numpy.save for the same array (version 1.0 unless
- * the header needs more than 65535 bytes, then 2.0; header padded so the data starts on a
- * 64-byte boundary, with numpy's spare room for growing the first axis).
+ * The header numpy.save writes for an array of this dtype and shape (version 1.0 unless the header
+ * needs more than 65535 bytes, then 2.0; padded so the data starts on a 64-byte boundary, with
+ * numpy's spare room for growing the first axis). The data follows it, little-endian, C order.
  */
-export function encodeNpy(t: TensorData): Uint8Array {
-  const descr = DTYPE_TO_DESCR[t.dtype];
-  if (!descr) throw new Error(`npy: cannot encode dtype ${String(t.dtype)}`);
-  for (const d of t.dims) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new Error(`npy: bad dimension ${d} in ${JSON.stringify(t.dims)}`);
+export function npyHeaderBytes(dtype: DType, dims: number[]): Uint8Array {
+  const descr = DTYPE_TO_DESCR[dtype];
+  if (!descr) throw new Error(`npy: cannot encode dtype ${String(dtype)}`);
+  for (const d of dims) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new Error(`npy: bad dimension ${d} in ${JSON.stringify(dims)}`);
   }
-  const n = numel(t.dims);
-  if (!holds(t.dtype, t.data)) throw new Error(`npy: dtype ${t.dtype} does not match its data (${t.data.constructor.name})`);
-  if (t.data.length !== n) throw new Error(`npy: dims ${JSON.stringify(t.dims)} need ${n} values, data has ${t.data.length}`);
-
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeRepr(t.dims)}, }`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeRepr(dims)}, }`;
   // numpy >= 1.24 leaves room for the first dimension to grow to 21 digits (in-place appends)
-  if (t.dims.length > 0) header += ' '.repeat(Math.max(0, 21 - String(t.dims[0]).length));
+  if (dims.length > 0) header += ' '.repeat(Math.max(0, 21 - String(dims[0]).length));
   // numpy pads with 1..64 spaces (never 0) before the closing newline
   const padFor = (prefix: number): number => 64 - ((prefix + header.length + 1) % 64);
   let version = 1;
@@ -194,9 +216,7 @@ export function encodeNpy(t: TensorData): Uint8Array {
     prefix = 12;
   }
   header += ' '.repeat(padFor(prefix)) + '\n';
-
-  const itemSize = t.data.BYTES_PER_ELEMENT;
-  const out = new Uint8Array(prefix + header.length + n * itemSize);
+  const out = new Uint8Array(prefix + header.length);
   out.set(MAGIC, 0);
   out[6] = version;
   out[7] = 0;
@@ -204,8 +224,20 @@ export function encodeNpy(t: TensorData): Uint8Array {
   if (version === 1) dv.setUint16(8, header.length, true);
   else dv.setUint32(8, header.length, true);
   for (let i = 0; i < header.length; i++) out[prefix + i] = header.charCodeAt(i);
+  return out;
+}
+
+/** Encode a tensor as .npy, byte-for-byte like numpy.save for the same array. */
+export function encodeNpy(t: TensorData): Uint8Array {
+  const head = npyHeaderBytes(t.dtype, t.dims);
+  const n = numel(t.dims);
+  if (!holds(t.dtype, t.data)) throw new Error(`npy: dtype ${t.dtype} does not match its data (${t.data.constructor.name})`);
+  if (t.data.length !== n) throw new Error(`npy: dims ${JSON.stringify(t.dims)} need ${n} values, data has ${t.data.length}`);
+  const itemSize = t.data.BYTES_PER_ELEMENT;
+  const out = new Uint8Array(head.length + n * itemSize);
+  out.set(head, 0);
   const data = new Uint8Array(t.data.buffer, t.data.byteOffset, n * itemSize);
-  const body = out.subarray(prefix + header.length);
+  const body = out.subarray(head.length);
   body.set(data);
   if (!HOST_LITTLE_ENDIAN && itemSize > 1) swapBytesInPlace(body, itemSize);
   return out;

@@ -19,12 +19,15 @@ export const EXPLAIN_METHODS = [...METHODS, ...TAYLOR_BASELINES];
 import { parseTarget } from './values.js';
 import { fisherExplain } from '../fisher/cli.js';
 import { isFisherModel } from '../fisher/model-file.js';
+import { explainSetCommand, type ExplainSetFlags } from './explain-set-cmd.js';
 import type { TensorData } from '../../core/onnx/tensor.js';
 import type { Target } from '../../core/explain/explainer.js';
 
 export interface ExplainFlags extends MethodFlags, ImageFlags {
   model: string;
-  input: string;
+  input?: string;
+  /** A data set to explain sample by sample (explain-set-cmd.ts). */
+  data?: string;
   out: string;
   target?: string;
   heatmap?: string;
@@ -37,21 +40,31 @@ export interface ExplainFlags extends MethodFlags, ImageFlags {
   quiet?: boolean;
 }
 
-export async function explainCommand(f: ExplainFlags): Promise<void> {
+/** The colour map and style the heatmap flags ask for, checked; `heatmapFlag` names the flag that asks for heatmaps, if given. */
+export function heatmapFlags(f: ExplainFlags, heatmapFlag: string | undefined): { colormap: ColormapChoice; style: HeatmapStyle } {
   const colormap = (f.colormap ?? 'auto') as ColormapChoice;
   if (colormap !== 'auto' && !COLORMAP_NAMES.includes(colormap)) throw unknownNameError('colormap', String(f.colormap), ['auto', ...COLORMAP_NAMES]);
   // --overlay alone asks for the overlay style; with --heatmap-style bare it blends the bare tile over the image.
   const style = (f.heatmapStyle ?? (f.overlay ? 'overlay' : 'side-by-side')) as HeatmapStyle;
   if (!HEATMAP_STYLES.includes(style)) throw unknownNameError('heatmap style', String(f.heatmapStyle), HEATMAP_STYLES);
   if (f.overlay && style === 'side-by-side') throw new Error('--overlay and --heatmap-style side-by-side contradict each other');
-  if ((f.overlay || f.heatmapStyle) && !f.heatmap) throw new Error(`${f.overlay ? '--overlay' : '--heatmap-style'} needs --heatmap`);
+  if ((f.overlay || f.heatmapStyle) && !heatmapFlag)
+    throw new Error(`${f.overlay ? '--overlay' : '--heatmap-style'} needs --heatmap${f.data !== undefined ? 's' : ''}`);
+  return { colormap, style };
+}
+
+export async function explainCommand(f: ExplainFlags): Promise<void> {
+  if (f.data !== undefined) return explainSetCommand(f as ExplainSetFlags);
+  const input = f.input;
+  if (input === undefined) throw new Error('give --input FILE (one input) or --data SET (a data set, into an --out folder)');
+  const { colormap, style } = heatmapFlags(f, f.heatmap);
   const outputs: OutputFile[] = [{ flag: '--out', path: f.out, ext: ['.npy'] }];
   if (f.heatmap) outputs.push({ flag: '--heatmap', path: f.heatmap, ext: ['.png'] });
   if (f.summary) outputs.push({ flag: '--summary', path: f.summary, ext: ['.json'] });
   if (f.saveExplainer) outputs.push({ flag: '--save-explainer', path: f.saveExplainer, ext: ['.onnx'] });
   checkOutputFiles(outputs);
   // Fisher-vector models have their own LRP decomposition (src/core/fisher/lrp.ts).
-  if (isFisherModel(f.model)) return fisherExplain(f);
+  if (isFisherModel(f.model)) return fisherExplain({ ...f, input });
   const target = parseTarget(f.target);
   const baseline = (TAYLOR_BASELINES as readonly string[]).includes(f.method ?? '') ? (f.method as TaylorBaseline) : undefined;
   if (!baseline && f.method !== undefined && !(METHODS as readonly string[]).includes(f.method.replace(/_/g, '-')))
@@ -61,7 +74,7 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
   const ex = await Explainer.create(f.model, { ...opts, audit: opts.method === 'lrp' && (f.audit || !!f.summary) });
   const method = baseline ?? opts.method;
   try {
-    const loaded = loadInput(f.input, ex.model, f);
+    const loaded = loadInput(input, ex.model, f);
     const x = ex.validateInput(loaded.tensor);
     if (f.overlay && style === 'bare' && !loaded.pixels) throw new Error('--overlay with --heatmap-style bare needs an image input (PNG or JPEG)');
     const N = x.dims[0]!;
@@ -110,7 +123,7 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
       }));
       const summary = {
         model: f.model,
-        input: f.input,
+        input,
         method,
         composite: opts.method === 'lrp' && !opts.rule ? (opts.composite ?? 'epsilon-plus-flat') : undefined,
         rule: opts.rule,
@@ -155,7 +168,7 @@ export async function explainCommand(f: ExplainFlags): Promise<void> {
  * Sensitivity ((∂f/∂x)²) or one-shot Taylor at a nearest root inside the input range, which
  * comes from --input-range or the model card (no default: the root must stay in a known box).
  */
-async function explainBaseline(which: TaylorBaseline, ex: Explainer, x: TensorData, target: Target | undefined) {
+export async function explainBaseline(which: TaylorBaseline, ex: Explainer, x: TensorData, target: Target | undefined) {
   if (which === 'sensitivity') return { ...(await sensitivity(ex, x, { target })), audit: undefined };
   const range = ex.options.inputRange;
   if (!range)

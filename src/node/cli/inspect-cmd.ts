@@ -1,10 +1,13 @@
 /** `relprop inspect`: the layers relprop sees in a model and the rule each one gets. */
 import { Explainer } from '../api.js';
+import { fisherInspect } from '../fisher/inspect.js';
+import { isFisherModel } from '../fisher/model-file.js';
 import type { CompiledExplainer } from '../../core/explain/compile.js';
 import { boxBoundsFromRange } from './box-bounds.js';
 import { explainerOptions, type MethodFlags } from './options.js';
 
 export async function inspectCommand(model: string, f: MethodFlags & { shape?: string; json?: boolean }): Promise<void> {
+  if (isFisherModel(model)) return fisherInspect(model, f);
   const ex = await Explainer.create(model, explainerOptions(f));
   try {
     const declared = ex.model.inputShape;

@@ -7,7 +7,7 @@ import { explainCommand } from './explain-cmd.js';
 import { inspectCommand } from './inspect-cmd.js';
 import { testCommand, trainCommand, wordVectorsCommand } from './train-cmd.js';
 import { batchSizeOption, explainMethodOptions, imageFitOptions, imageOptions, quietOption, seedOption, threadsOption } from './options.js';
-import { num, posInt } from './values.js';
+import { nonNegInt, num, posInt } from './values.js';
 
 try {
   await import('../register.js'); // the default runtime (RELPROP_RUNTIME, or what is installed)
@@ -30,11 +30,23 @@ const MODEL = 'ONNX model ("default": the bundled Fashion-MNIST CNN)';
 
 const explain = program
   .command('explain')
-  .description('explain a model on an input file (.npy, PNG/JPEG or JSON) and write the relevance as .npy')
+  .description(
+    'explain a model on an input file (.npy, PNG/JPEG or JSON) and write the relevance as .npy; or, with --data, every sample of a data set into a folder',
+  )
   .requiredOption('--model <file>', MODEL)
-  .requiredOption('--input <file>', 'input: .npy (first axis = batch), PNG/JPEG image, or JSON')
-  .requiredOption('--out <file>', 'relevance output (.npy, same shape as the input; per token for token ids)')
-  .option('--target <t>', 'class index, comma-separated list (one per sample), or "predicted"', 'predicted')
+  .option('--input <file>', 'input: .npy (first axis = batch), PNG/JPEG image, or JSON')
+  .option(
+    '--data <path>',
+    'instead of --input, a data set of any size, read a batch at a time: IDX images file or folder, .npy array (first axis = samples) or folder of PNG/JPEG images (flat or one sub-folder per class); --out is then a folder',
+  )
+  .requiredOption('--out <path>', 'relevance output (.npy, same shape as the input; per token for token ids); with --data, a new folder')
+  .option('--target <t>', 'class index, comma-separated list (one per sample), or "predicted"; with --data also "label"', 'predicted')
+  .option('--labels <file>', 'with --data: labels (.npy or IDX) when not found beside the images')
+  .addOption(new Option('--split <s>', 'with --data on an IDX folder: which split').choices(['test', 'train']))
+  .option('--offset <n>', 'with --data: skip the first n samples', nonNegInt('--offset'))
+  .option('--limit <n>', 'with --data: explain at most n samples', posInt('--limit'))
+  .option('--heatmaps', 'with --data: one heatmap PNG per sample in OUT/heatmaps/')
+  .option('--fresh', 'with --data: discard an unfinished run in the --out folder and start over')
   .option('--heatmap <file>', 'heatmap PNG (numbered per sample when the batch has several)')
   .addOption(
     new Option('--colormap <name>', 'heatmap colours; auto: viridis (0 … max) for maps without negative values, else bwr (red +, blue −)')
@@ -139,6 +151,8 @@ quietOption(demo).action(async (opts) => demoCommand(opts));
 (await import('../molecules/cli.js')).registerMoleculesCommands(program);
 (await import('./web-cmd.js')).registerWebCommand(program);
 (await import('../fisher/cli.js')).registerFisherCommands(program);
+(await import('../faces/cli.js')).registerFacesCommands(program);
+(await import('./localisation-cmd.js')).registerLocalisationCommand(program);
 
 try {
   await program.parseAsync(process.argv);

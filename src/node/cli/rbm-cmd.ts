@@ -25,6 +25,7 @@ import { loadBinaryData } from '../boltzmann/data.js';
 import { checkOutputFiles, checkOutputFolder, writeFilesAtomic } from '../io/atomic.js';
 import { quietOption, seedOption, threadsOption } from './options.js';
 import { num, posInt } from './values.js';
+import { registerRbmRestoreCommands, trainWassersteinRbm, type WassersteinTrainFlags, wassersteinTrainOptions } from './wrbm-cmd.js';
 
 /** Smaller layer up to this size: the per-epoch progress line includes the exact training log-likelihood. */
 const PROGRESS_EXACT_UNITS = 16;
@@ -37,7 +38,7 @@ interface TrainFlags extends DataFlags {
   lr: number;
   nu: number;
   weightDecay: number;
-  batchSize: number;
+  batchSize?: number;
   chains?: number;
   uncentered?: boolean;
   epochs: number;
@@ -45,7 +46,9 @@ interface TrainFlags extends DataFlags {
   resume?: boolean;
 }
 
-async function trainRbm(f: TrainFlags): Promise<void> {
+async function trainRbm(f: TrainFlags & WassersteinTrainFlags): Promise<void> {
+  if (f.objective === 'wasserstein') return trainWassersteinRbm(f);
+  if (f.cost) throw new Error('--cost is a Wasserstein option: add --objective wasserstein');
   checkOutputFiles([
     { flag: '--out', path: f.out, ext: ['.onnx'] },
     { flag: '--out', path: f.out.replace(/\.onnx$/i, '.json'), ext: ['.json'] },
@@ -60,7 +63,7 @@ async function trainRbm(f: TrainFlags): Promise<void> {
     lr: f.lr,
     nu: f.nu,
     decay: f.weightDecay,
-    batchSize: f.batchSize,
+    batchSize: f.batchSize ?? 25,
     chains: f.chains,
     centered: !f.uncentered,
     seed: f.seed,
@@ -136,10 +139,10 @@ export async function loglikRbm(f: LoglikFlags, p: RbmParams = rbmFromOnnx(readM
 }
 
 export function registerRbmCommands(program: Command): void {
-  const rbm = program.command('rbm').description('restricted Boltzmann machines on binary data (training and likelihoods)');
+  const rbm = program.command('rbm').description('restricted Boltzmann machines on binary data (training, likelihoods, completion, denoising)');
   const train = rbm
     .command('train')
-    .description('train a binary RBM by CD-k or PCD, optionally centered; saves an ONNX graph of p(h | v) and a JSON card')
+    .description('train a binary RBM by CD-k or PCD, or by the Wasserstein objective, optionally centered; saves an ONNX graph of p(h | v) and a JSON card')
     .requiredOption('--hidden <n>', 'hidden units', posInt('--hidden'))
     .requiredOption('--out <file>', 'model (.onnx; the card goes beside it as .json)')
     .addOption(new Option('--method <m>', 'cd: chains start at the batch; pcd: persistent chains').choices(['cd', 'pcd']).default('pcd'))
@@ -147,12 +150,13 @@ export function registerRbmCommands(program: Command): void {
     .option('--lr <rate>', 'learning rate', num('--lr'), 0.01)
     .option('--nu <rate>', 'rate of the hidden offsets’ moving average (centered)', num('--nu'), 0.01)
     .option('--weight-decay <w>', 'L2 weight decay', num('--weight-decay'), 0)
-    .option('--batch-size <n>', 'mini-batch size', posInt('--batch-size'), 25)
+    .option('--batch-size <n>', 'mini-batch size (default 25; Wasserstein: all samples)', posInt('--batch-size'))
     .option('--chains <n>', 'PCD: persistent chains (default: the batch size)', posInt('--chains'))
     .option('--uncentered', 'zero offsets (the usual RBM)')
     .option('--epochs <n>', 'epochs', posInt('--epochs'), 10)
     .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch')
     .option('--resume', 'continue from the checkpoint in --checkpoint-dir');
+  wassersteinTrainOptions(train);
   dataOptions(train, 'train');
   seedOption(train, 'initialisation, order, Gibbs sampling, --binarize sample', 0);
   quietOption(threadsOption(train)).action(async (opts) => trainRbm(opts));
@@ -163,4 +167,5 @@ export function registerRbmCommands(program: Command): void {
     .requiredOption('--model <file>', 'RBM saved by relprop rbm train (.onnx)');
   loglikOptions(loglik);
   quietOption(threadsOption(loglik)).action(async (opts) => loglikRbm(opts));
+  registerRbmRestoreCommands(rbm);
 }

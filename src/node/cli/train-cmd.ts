@@ -53,6 +53,30 @@ export interface TrainFlags {
   quiet?: boolean;
 }
 
+/**
+ * Regression targets with missing values (NaN): the multi-task losses mask them (mask 0, target 0);
+ * any other loss refuses them, naming the first, rather than training to a NaN loss.
+ */
+export function targetsWithMask(d: LabelledData, loss: string, what: string): { y: TensorData; mask?: TensorData } {
+  if (d.y.dtype !== 'float32') return { y: d.y };
+  const y = d.y.data as Float32Array;
+  const missing = y.reduce((n, v) => n + (Number.isNaN(v) ? 1 : 0), 0);
+  for (let i = 0; i < y.length; i++)
+    if (!Number.isNaN(y[i]!) && !Number.isFinite(y[i]!))
+      throw new Error(`${what}: target ${y[i]} in row ${Math.floor(i / (y.length / d.y.dims[0]!))} is not finite`);
+  if (loss.startsWith('multitask')) {
+    const mask = Float32Array.from(y, (v) => (Number.isNaN(v) ? 0 : 1));
+    return { y: { ...d.y, data: Float32Array.from(y, (v) => (Number.isNaN(v) ? 0 : v)) }, mask: { dtype: 'float32', dims: d.y.dims, data: mask } };
+  }
+  if (missing > 0) {
+    const first = y.findIndex((v) => Number.isNaN(v));
+    throw new Error(
+      `${what}: ${missing} of ${y.length} regression targets are missing (NaN; the first in row ${Math.floor(first / (y.length / d.y.dims[0]!))}); drop those rows, or use --loss multitask-mse / multitask-mae, which skip missing targets`,
+    );
+  }
+  return { y: d.y };
+}
+
 /** The model to train; `imported`: weights of an --init model read back into a spec, by spec name. */
 async function readSpec(f: TrainFlags): Promise<{ spec: ModelSpec; name: string; imported?: Map<string, TensorData> }> {
   if (f.spec && f.preset) throw new Error('give either --spec or --preset, not both');
@@ -198,8 +222,10 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     if (padRow !== undefined) data.fill(0, padRow * cur.dims[1]!, (padRow + 1) * cur.dims[1]!);
     trainer.params.set(pname, { dtype: 'float32', dims: cur.dims, data });
   }
+  const trainY = targetsWithMask(train, f.loss, `training labels ${f.labels ?? f.data}`);
+  const valY = val && targetsWithMask(val, f.loss, `validation labels ${f.valLabels ?? f.val ?? f.data}`);
   const t0 = performance.now();
-  await trainer.fit({ x: train.x, y: train.y, lengths: train.lengths }, val ? { x: val.x, y: val.y, lengths: val.lengths } : undefined);
+  await trainer.fit({ x: train.x, ...trainY, lengths: train.lengths }, val ? { x: val.x, ...valY!, lengths: val.lengths } : undefined);
   const seconds = (performance.now() - t0) / 1000;
   let testResult: { accuracy?: number; mae?: number; loss: number; samples: number; data: string } | undefined;
   if (f.test) {

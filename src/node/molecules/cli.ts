@@ -1,6 +1,7 @@
 /**
- * `relprop molecules baselines DATA` and `relprop molecules train DATA`: the fixed split, the
- * mean predictor and kernel ridge regression, and the multi-task network, on the molecules data
+ * `relprop molecules baselines DATA`, `relprop molecules train DATA` and `relprop molecules test
+ * MODEL DATA` (also `relprop qm …`): the fixed split, the mean predictor and kernel ridge
+ * regression, the multi-task network, and a saved network scored again, on the molecules data
  * set (a folder of JSONL parts or one JSONL file). Results print as a table per target and, with
  * --out, go to JSON (and the network to ONNX + JSON) written all or none.
  */
@@ -11,11 +12,13 @@ import { krrPredict, KRR_DEFAULTS, makeSplit, matrixSet, meanPredictor, represen
 import { expansionWidth } from '../../core/molecules/expand.js';
 import type { KernelKind } from '../../core/molecules/krr.js';
 import { pipelineOf, predictQm, QM_DEFAULTS, qmInferenceModel, scores, trainQm } from '../../core/molecules/network.js';
-import { pipelineToJson } from '../../core/molecules/pipeline.js';
+import { coulombMatrix } from '../../core/molecules/coulomb.js';
+import { pipelineToJson, predictMatrices } from '../../core/molecules/pipeline.js';
+import { openSession } from '../../core/runtime.js';
 import { writeFilesAtomic } from '../io/atomic.js';
 import { nonNegInt, num, posInt } from '../cli/values.js';
 import { loadMoleculeRecords } from './data.js';
-import { registerMoleculesUseCommands } from './use.js';
+import { loadQmModel, registerMoleculesUseCommands } from './use.js';
 
 const nonNegNum = (v: string): number => {
   const x = num('--noise')(v);
@@ -34,22 +37,31 @@ interface Common {
   quiet?: boolean;
 }
 
-function common(cmd: Command): Command {
+const DATA_ARGUMENT = ['<data>', 'the molecules data set: a folder of .jsonl parts or one .jsonl file'] as const;
+
+function splitOptions(cmd: Command): Command {
   return cmd
-    .argument('<data>', 'the molecules data set: a folder of .jsonl parts or one .jsonl file')
-    .option('--targets <list>', `comma-separated "level.property" names (default: ${DEFAULT_TARGETS.length} targets, see README)`)
     .option('--folds <n>', 'stratified folds of the split', posInt('--folds'), 5)
     .option('--test-fold <k>', 'the fold held out for testing (0-based)', nonNegInt('--test-fold'), 0)
-    .option('--split-seed <n>', 'seed of the fold assignment', nonNegInt('--split-seed'), 0)
+    .option('--split-seed <n>', 'seed of the fold assignment', nonNegInt('--split-seed'), 0);
+}
+
+function common(cmd: Command): Command {
+  return splitOptions(
+    cmd
+      .argument(...DATA_ARGUMENT)
+      .option('--targets <list>', `comma-separated "level.property" names (default: ${DEFAULT_TARGETS.length} targets, see README)`),
+  )
     .option('--size <n>', 'Coulomb matrix size (atoms)', posInt('--size'), 23)
     .option('--out <file>', 'results as JSON')
     .option('--quiet', 'no progress on stderr');
 }
 
-function load(data: string, o: Common) {
+/** The records and the split; `holds` says what limits the atoms (the --size flag or a model's matrices). */
+function load(data: string, o: Common, holds = `--size ${o.size}`) {
   const targets = o.targets ? o.targets.split(',').map((s) => s.trim()) : DEFAULT_TARGETS;
   const records = loadMoleculeRecords(data, targets);
-  for (const r of records) if (r.Z.length > o.size) throw new Error(`molecule id ${r.id}: ${r.Z.length} atoms, more than --size ${o.size}`);
+  for (const r of records) if (r.Z.length > o.size) throw new Error(`${r.at}: molecule ${r.name}: ${r.Z.length} atoms, more than ${holds}`);
   const split = makeSplit(strata(data, targets, records), { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, size: o.size });
   return { targets, records, split };
 }
@@ -197,8 +209,33 @@ async function train(
   if (files.length) await writeFilesAtomic(files);
 }
 
+/** A saved network (train --model) scored on the test fold of the same split, or on every molecule of DATA. */
+async function test(modelPath: string, data: string, o: Omit<Common, 'targets' | 'size'> & { all?: boolean; threads?: number }) {
+  const { model, pipeline: p } = loadQmModel(modelPath);
+  const { targets, records, split } = load(data, { ...o, targets: p.targets.join(','), size: p.size }, `the ${p.size} the model's Coulomb matrices hold`);
+  const T = targets.length;
+  const idx = o.all ? records.map((_, i) => i) : split.test;
+  const session = await openSession(undefined, model, { threads: o.threads }, 'the molecules network');
+  let pred: Float64Array;
+  try {
+    pred = await predictMatrices(
+      session,
+      p,
+      idx.map((i) => coulombMatrix(records[i]!, p.size)),
+      idx.map((i) => records[i]!.id),
+    );
+  } finally {
+    await session.release();
+  }
+  const method = p.noise > 0 ? `network (${p.testRealisations} random CMs)` : 'network (sorted CM)';
+  const rows = rowsOf(method, targets, scores(pred, targetRows(records, idx, T), T));
+  process.stdout.write(table(rows, testStd(records, idx, targets)));
+  const scored = o.all ? { all: idx.length } : { folds: o.folds, testFold: o.testFold, seed: o.splitSeed, test: idx.length };
+  if (o.out) await writeFilesAtomic([[o.out, `${JSON.stringify({ model: modelPath, data, molecules: scored, results: rows }, null, 1)}\n`]]);
+}
+
 export function registerMoleculesCommands(program: Command): void {
-  const m = program.command('molecules').description('the "quantum machine": properties of molecules from Coulomb matrices');
+  const m = program.command('molecules').alias('qm').description('the "quantum machine": properties of molecules from Coulomb matrices');
   common(m.command('baselines').description('mean predictor and kernel ridge regression on the fixed split; MAE/RMSE per target'))
     .addOption(new Option('--kernels <list>', 'gaussian,laplacian').default('gaussian,laplacian'))
     .option('--representations <list>', 'sorted (Coulomb matrix), eigenspectrum', 'sorted,eigenspectrum')
@@ -222,5 +259,16 @@ export function registerMoleculesCommands(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
     .option('--model <file.onnx>', 'save the network (ONNX: expanded input → standardised targets) and its pipeline JSON beside it')
     .action(async (data, opts) => train(data, opts));
+  splitOptions(
+    m
+      .command('test')
+      .description('MAE and RMSE per property, in its unit, of a saved network on the test fold of the split (or --all molecules)')
+      .argument('<model>', 'the .onnx file of relprop molecules train --model (its pipeline .json beside it)')
+      .argument(...DATA_ARGUMENT),
+  )
+    .option('--all', 'score every molecule of the data, not the test fold')
+    .option('--out <file>', 'results as JSON')
+    .option('--threads <n>', 'ONNX Runtime threads', posInt('--threads'))
+    .action(async (model, data, opts) => test(model, data, opts));
   registerMoleculesUseCommands(m);
 }

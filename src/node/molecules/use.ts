@@ -75,7 +75,7 @@ export function loadMolecules(path: string, size: number): { molecules: Molecule
     ids = rs.map((r) => r.id);
   } else throw new Error(`${path}: molecules must be an .xyz file, a .jsonl file or a folder of .jsonl parts`);
   for (const m of molecules)
-    if (m.Z.length > size) throw new Error(`${path}: molecule ${m.name}: ${m.Z.length} atoms, more than the ${size} the model's Coulomb matrices hold`);
+    if (m.Z.length > size) throw new Error(`${m.at ?? path}: molecule ${m.name}: ${m.Z.length} atoms, more than the ${size} the model's Coulomb matrices hold`);
   return { molecules, ids };
 }
 

@@ -21,12 +21,12 @@ export function rgbaToImage(rgba: Uint8ClampedArray, width: number, height: numb
 }
 
 /** Decode an image file with the browser's decoder, without colour management or premultiplication. */
-export async function decodeImageFile(file: Blob): Promise<RgbImage> {
+export async function decodeImageFile(file: Blob, name: string): Promise<RgbImage> {
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch {
-    throw new Error('the browser cannot decode this file as an image');
+    throw new Error(`${name}: the browser cannot decode it as an image`);
   }
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext('2d')!;

@@ -66,8 +66,13 @@ const ui = {
 };
 
 const worker = new ExplainerWorker();
-// Threads need cross-origin isolation (`relprop web` sends the headers).
-const threads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+// Threads need cross-origin isolation (`relprop web` sends the headers); `?threads=N` sets how many.
+const askedThreads = Number(new URLSearchParams(location.search).get('threads'));
+const threads = globalThis.crossOriginIsolated
+  ? Number.isInteger(askedThreads) && askedThreads >= 1
+    ? askedThreads
+    : Math.min(4, navigator.hardwareConcurrency || 1)
+  : 1;
 const hasWebGpu = 'gpu' in navigator;
 if (hasWebGpu) ui.backend.append(new Option('WebGPU (WebAssembly for the rest)', 'webgpu'));
 let runtimeLabel = '';
@@ -362,7 +367,7 @@ async function loadSamples() {
       for (const o of ui.samples.querySelectorAll('button')) o.classList.toggle('active', o === b);
       try {
         const blob = await (await fetch(`./samples/${s.file}`)).blob();
-        await setImage(await decodeImageFile(blob));
+        await setImage(await decodeImageFile(blob, s.file));
       } catch (e) {
         showError(e);
       }
@@ -392,7 +397,7 @@ async function openFiles(files: File[], as: 'model' | 'input' | 'any') {
   try {
     if (as !== 'model' && files.length === 1 && /\.npy$/i.test(files[0]!.name)) return await openNpy(files[0]!);
     if (as === 'input' || (as === 'any' && files.length === 1 && !/\.(onnx|json)$/i.test(files[0]!.name)))
-      return await setImage(await decodeImageFile(files[0]!));
+      return await setImage(await decodeImageFile(files[0]!, files[0]!.name));
     await setModel(await modelFromFiles(files));
     ui.samples.hidden = true;
   } catch (e) {
@@ -531,5 +536,17 @@ const app = {
     return t && { ...t.explanation, relevance: Array.from(t.explanation.relevance), options: t.options };
   },
   runtime: () => runtimeLabel,
+  /** Explain the current input again `rounds` times with the last options: the milliseconds the page waited for each. */
+  time: async (rounds: number) => {
+    const r = state.last;
+    if (!r) throw new Error('nothing explained yet');
+    const ms: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const t0 = performance.now();
+      await worker.explain(r.input, r.options, r.explanation.targets[0]!);
+      ms.push(performance.now() - t0);
+    }
+    return ms;
+  },
 };
 (globalThis as unknown as { relpropApp: typeof app }).relpropApp = app;

@@ -1,0 +1,197 @@
+/**
+ * The ONNX graphs of Wasserstein RBM training (Montavon, Müller & Cuturi, arXiv 1507.01972): the
+ * cost matrix between two sets of binary vectors, a block of log-domain Sinkhorn iterations,
+ * (conditional) Gibbs sweeps, and the update step whose gradient is a model covariance of the
+ * dual potential with the free-energy gradient. Like graphs.ts, every parameter, datum and uniform
+ * is a graph input, so one session serves every step and a seeded run repeats exactly.
+ */
+import type { Graph } from '../onnx/model.js';
+import { RbmGraph } from './graphs.js';
+
+/**
+ * Cost M [n, m] between the rows of x [n, d] and y [m, d] under the quadratic form
+ *   d(x, y) = (x − y)ᵀ C (x − y) = xᵀCx + yᵀCy − 2 xᵀC y,
+ * which for C = I and binary vectors is the Hamming distance. Inputs: x, y, C [d, d]. Output: M.
+ */
+export function buildCostGraph(d: number): Graph {
+  const r = new RbmGraph();
+  const { b } = r;
+  const x = r.input('x', ['N', d]);
+  const y = r.input('y', ['M', d]);
+  const C = r.input('C', [d, d]);
+  const xC = r.matmul(x, C);
+  const xx = b.op('Unsqueeze', [r.sum1(b.mul(xC, x)), b.ints([1])]);
+  const yy = b.op('Unsqueeze', [r.sum1(b.mul(r.matmul(y, C), y)), b.ints([0])]);
+  const cross = r.matmul(xC, b.op('Transpose', [y], { perm: [1, 0] }));
+  // Rounding can leave −0.0…; a cost is never negative.
+  const M = b.relu(b.sub(b.add(xx, yy), b.mul(b.scalar(2), cross)));
+  r.output('M', M, ['N', 'M']);
+  return r.g;
+}
+
+/**
+ * `iters` Sinkhorn iterations for entropy-regularised optimal transport in the log domain
+ * (Cuturi 2013, arXiv 1306.0895; the log-domain form avoids the underflow of exp(−M/γ)):
+ *   f_i ← γ (log p_i − LSE_j((g_j − M_ij)/γ)),   g_j ← γ (log q_j − LSE_i((f_i − M_ij)/γ)),
+ * so that π_ij = exp((f_i + g_j − M_ij)/γ) has column sums q exactly after each iteration.
+ * Inputs: M [n,m], logp [n], logq [m], g [m] (warm start; zeros for a cold one), gamma [].
+ * Outputs: f [n], g_new [m], err = Σ_i |p_i − Σ_j π_ij| (row-marginal violation), cost = ⟨π, M⟩,
+ * dual = fᵀp + gᵀq − γ Σ π_ij, which at convergence equals
+ *   W_γ(p, q) = min_π ⟨π, M⟩ + γ Σ π_ij (log π_ij − 1).
+ */
+export function buildSinkhornGraph(iters: number): Graph {
+  if (!Number.isInteger(iters) || iters < 1) throw new Error(`Sinkhorn iterations per block must be an integer ≥ 1, got ${iters}`);
+  const r = new RbmGraph();
+  const { b } = r;
+  const M = r.input('M', ['N', 'M']);
+  const logp = r.input('logp', ['N']);
+  const logq = r.input('logq', ['M']);
+  const g0 = r.input('g', ['M']);
+  const gamma = r.input('gamma', []);
+  // log Σ exp along `axis`, written out: ORT's ReduceLogSumExp is slower than these four kernels.
+  const lse = (t: string, axis: number) => {
+    const m = b.op('ReduceMax', [t], { axes: [axis], keepdims: 1 });
+    const s = b.op('ReduceSum', [b.op('Exp', [b.sub(t, m)]), b.ints([axis])], { keepdims: 0 });
+    return b.add(b.op('Log', [s]), b.op('Squeeze', [m, b.ints([axis])]));
+  };
+  const row = (t: string) => b.op('Unsqueeze', [t, b.ints([0])]);
+  const col = (t: string) => b.op('Unsqueeze', [t, b.ints([1])]);
+  // In units of γ (f̃ = f/γ, M̃ = M/γ) each half-iteration is one Sub and one log-sum-exp.
+  const Mg = b.div(M, gamma);
+  let gs = b.div(g0, gamma);
+  let fs = '';
+  for (let t = 0; t < iters; t++) {
+    fs = b.sub(logp, lse(b.sub(row(gs), Mg), 1));
+    gs = b.sub(logq, lse(b.sub(col(fs), Mg), 0));
+  }
+  const f = b.mul(gamma, fs);
+  const g = b.mul(gamma, gs);
+  const pi = b.op('Exp', [b.sub(b.add(col(fs), row(gs)), Mg)]);
+  const p = b.op('Exp', [logp]);
+  const q = b.op('Exp', [logq]);
+  const all = (t: string) => b.op('ReduceSum', [t], { keepdims: 0 });
+  const err = all(b.op('Abs', [b.sub(p, r.sum1(pi))]));
+  const cost = all(b.mul(pi, M));
+  const dual = b.sub(b.add(all(b.mul(f, p)), all(b.mul(g, q))), b.mul(gamma, all(pi)));
+  r.output('f', f, ['N']);
+  r.output('g_new', g, ['M']);
+  r.output('err', err, []);
+  r.output('cost', cost, []);
+  r.output('dual', dual, []);
+  return r.g;
+}
+
+/**
+ * k Gibbs sweeps v → h → v of a centered RBM with an extra per-unit visible bias and clamped
+ * units: p(v_i = 1 | h) = σ(a_i + (W(h − o_h))_i + bias_i), and where mask_i = 1, v_i stays at its
+ * input value. Chain advancement uses zero bias and mask; completion clamps the observed pixels;
+ * denoising adds the flip-noise log-likelihood ratio as the bias (see restore.ts).
+ * Inputs: W, a, c, ov, oh, v [C,nv], bias [C,nv], mask [C,nv], uh [k,C,nh], uv [k,C,nv].
+ * Outputs: v_new [C,nv], pv_mean [C,nv] (p(v = 1 | h) averaged over the k sweeps; clamped units
+ * keep their value).
+ */
+export function buildGibbsGraph(nv: number, nh: number, k: number): Graph {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`Gibbs sweeps k must be an integer ≥ 1, got ${k}`);
+  const r = new RbmGraph();
+  const { b } = r;
+  const W = r.input('W', [nv, nh]);
+  const a = r.input('a', [nv]);
+  const c = r.input('c', [nh]);
+  const ov = r.input('ov', [nv]);
+  const oh = r.input('oh', [nh]);
+  const v0 = r.input('v', ['C', nv]);
+  const bias = r.input('bias', ['C', nv]);
+  const mask = r.input('mask', ['C', nv]);
+  const uh = r.input('uh', [k, 'C', nh]);
+  const uv = r.input('uv', [k, 'C', nv]);
+  const Wt = b.op('Transpose', [W], { perm: [1, 0] });
+  const keep = b.op('Cast', [mask], { to: 9 });
+  const clamp = (t: string) => b.op('Where', [keep, v0, t]);
+  let v = v0;
+  const means: string[] = [];
+  for (let s = 0; s < k; s++) {
+    const h = r.bernoulli(r.sigmoid(b.add(r.matmul(b.sub(v, ov), W), c)), r.squeezeRow(uh, s));
+    const pv = clamp(r.sigmoid(b.add(b.add(r.matmul(b.sub(h, oh), Wt), a), bias)));
+    means.push(pv);
+    v = clamp(r.bernoulli(pv, r.squeezeRow(uv, s)));
+  }
+  r.output('v_new', v, ['C', nv]);
+  r.output('pv_mean', b.div(b.sum(means), b.scalar(k)), ['C', nv]);
+  return r.g;
+}
+
+/**
+ * One update of J(θ) = wW·(W_γ(p̂, p_θ) − λ H(p_θ)) + wKL·KL(p̂ ‖ p_θ) + ½ decay ‖W‖², in the
+ * centered parameterisation, from model states y_j with weights q_j (1/m for chain samples, p_θ(y)
+ * for the enumerated exact distribution) and the model-side dual potentials β_j:
+ *   ∇J = wW Cov_q(β + λφ, G) − wKL (E_p̂[G] − E_q[G]) + decay W,
+ * where φ = −F is the negative free energy and G = ∇φ = ((y − o_v)(σ(s) − o_h)ᵀ, y − o_v,
+ * σ(s) − o_h), s = c + Wᵀ(y − o_v) (arXiv 1507.01972 §3; digest §3.4–3.5: ∇W_γ = −Cov(β, ∇F),
+ * ∇H = −Cov(F, ∇F)). The covariance is taken with β + λφ centred under q, so a constant shift of
+ * the potentials cancels. Then θ ← θ − lr ∇J, and the hidden offsets move towards the data's mean
+ * p(h | x) at rate ν with the visible bias shifted by W δ_h (as the CD step does).
+ * Inputs: W, a, c, ov, oh, x [B,nv], y [m,nv], q [m], beta [m], lambda, wW, wKL, lr, nu, decay.
+ * Outputs: W_new, a_new, c_new, oh_new, gW, ga, gc (the gradient ∇J), phi [m].
+ */
+export function buildWassersteinStepGraph(nv: number, nh: number): Graph {
+  const r = new RbmGraph();
+  const { b } = r;
+  const W = r.input('W', [nv, nh]);
+  const a = r.input('a', [nv]);
+  const c = r.input('c', [nh]);
+  const ov = r.input('ov', [nv]);
+  const oh = r.input('oh', [nh]);
+  const x = r.input('x', ['B', nv]);
+  const y = r.input('y', ['M', nv]);
+  const q = r.input('q', ['M']);
+  const beta = r.input('beta', ['M']);
+  const lambda = r.input('lambda', []);
+  const wW = r.input('wW', []);
+  const wKL = r.input('wKL', []);
+  const lr = r.input('lr', []);
+  const nu = r.input('nu', []);
+  const decay = r.input('decay', []);
+  const T = (t: string) => b.op('Transpose', [t], { perm: [1, 0] });
+  const col = (t: string) => b.op('Unsqueeze', [t, b.ints([1])]);
+  const all = (t: string) => b.op('ReduceSum', [t], { keepdims: 0 });
+
+  const yc = b.sub(y, ov);
+  const sy = b.add(r.matmul(yc, W), c);
+  const hy = b.sub(r.sigmoid(sy), oh);
+  const phi = b.add(b.op('Squeeze', [r.matmul(yc, col(a)), b.ints([1])]), r.sum1(b.sub(b.op('Softplus', [sy]), b.mul(oh, sy))));
+  const A = b.add(beta, b.mul(lambda, phi));
+  const Ac = b.sub(A, all(b.mul(q, A)));
+  const wq = col(b.mul(q, Ac));
+  // Cov_q(A, G) = E_q[(A − E_q A) G]; the expectation under q of an outer product is (q∘y)ᵀ h.
+  const covW = r.matmul(T(b.mul(wq, yc)), hy);
+  const cova = r.sum1(T(b.mul(wq, yc)));
+  const covc = r.sum1(T(b.mul(wq, hy)));
+  const qc = col(q);
+  const modelW = r.matmul(T(b.mul(qc, yc)), hy);
+  const modela = r.sum1(T(b.mul(qc, yc)));
+  const modelc = r.sum1(T(b.mul(qc, hy)));
+  const xc = b.sub(x, ov);
+  const phx = r.sigmoid(b.add(r.matmul(xc, W), c));
+  const hx = b.sub(phx, oh);
+  const rows = b.op('Cast', [b.op('Gather', [b.op('Shape', [x]), b.ints([0])])], { to: 1 });
+  const dataW = b.div(r.matmul(T(xc), hx), rows);
+  const dataa = r.mean0(xc);
+  const datac = r.mean0(hx);
+  const grad = (cov: string, data: string, model: string) => b.sub(b.mul(wW, cov), b.mul(wKL, b.sub(data, model)));
+  const gW = b.add(grad(covW, dataW, modelW), b.mul(decay, W));
+  const ga = grad(cova, dataa, modela);
+  const gc = grad(covc, datac, modelc);
+  const W1 = b.sub(W, b.mul(lr, gW));
+  const a1 = b.sub(a, b.mul(lr, ga));
+  const c1 = b.sub(c, b.mul(lr, gc));
+  const dh = b.mul(nu, b.sub(r.mean0(phx), oh));
+  r.output('W_new', W1, [nv, nh]);
+  r.output('a_new', b.add(a1, r.matmul(W1, dh)), [nv]);
+  r.output('c_new', c1, [nh]);
+  r.output('oh_new', b.add(oh, dh), [nh]);
+  r.output('gW', gW, [nv, nh]);
+  r.output('ga', ga, [nv]);
+  r.output('gc', gc, [nh]);
+  r.output('phi', phi, ['M']);
+  return r.g;
+}
