@@ -54,6 +54,8 @@ interface Progress {
   seconds: number;
   /** Samples among `done` whose prediction equals their label. */
   correct: number;
+  /** Image folders: how many of the `done` images were converted, by kind of conversion. */
+  conversions: Record<string, number>;
 }
 
 const FILES = { relevance: 'relevance.npy', csv: 'samples.csv', summary: 'summary.json', progress: 'progress.json', heatmaps: 'heatmaps' };
@@ -136,7 +138,7 @@ export async function explainSetCommand(f: ExplainSetFlags): Promise<void> {
     const hash = sha256(JSON.stringify(settings));
 
     // Start or resume.
-    let progress: Progress = { kind: 'relprop explain --data', version: 1, hash, done: 0, csvBytes: 0, seconds: 0, correct: 0 };
+    let progress: Progress = { kind: 'relprop explain --data', version: 1, hash, done: 0, csvBytes: 0, seconds: 0, correct: 0, conversions: {} };
     const created = ensureDir(out);
     const relPartial = join(out, `${FILES.relevance}.partial`);
     const csvPartial = join(out, `${FILES.csv}.partial`);
@@ -193,7 +195,7 @@ export async function explainSetCommand(f: ExplainSetFlags): Promise<void> {
     bar?.start(N, progress.done, { rate: '…' });
     let names: string[] | undefined;
     let namesRead = false;
-    const conversions = new Map<string, number>();
+    const conversions = new Map<string, number>(Object.entries(progress.conversions ?? {}));
     const startDone = progress.done;
     const t0 = performance.now();
     const secondsBefore = progress.seconds;
@@ -273,6 +275,7 @@ export async function explainSetCommand(f: ExplainSetFlags): Promise<void> {
           csvBytes: progress.csvBytes + rowBytes.length,
           seconds: secondsBefore + (performance.now() - t0) / 1000,
           correct,
+          conversions: Object.fromEntries(conversions),
         };
         // Syncing every batch would cost more than small batches take: a checkpoint every few
         // seconds, and at the end, on Ctrl-C and on errors.
@@ -337,8 +340,7 @@ export async function explainSetCommand(f: ExplainSetFlags): Promise<void> {
     unlinkSync(progressPath);
     if (!f.quiet) {
       if (stream.scaling) process.stderr.write(`relprop: inputs: ${stream.scaling}\n`);
-      if (converted > 0)
-        process.stderr.write(`relprop: ${converted} of ${thisRun} images converted: ${[...conversions].map(([k, v]) => `${v} ${k}`).join('; ')}\n`);
+      if (converted > 0) process.stderr.write(`relprop: ${converted} of ${N} images converted: ${[...conversions].map(([k, v]) => `${v} ${k}`).join('; ')}\n`);
       const acc = summary.accuracy === undefined ? '' : `, accuracy ${(100 * summary.accuracy).toFixed(2)}%`;
       process.stdout.write(
         `explained ${N} samples (${thisRun} in this run: ${(thisRun / seconds).toFixed(1)} images/s over ${seconds.toFixed(1)} s)${acc}\n` +
