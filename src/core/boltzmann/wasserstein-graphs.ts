@@ -195,3 +195,65 @@ export function buildWassersteinStepGraph(nv: number, nh: number): Graph {
   r.output('phi', phi, ['M']);
   return r.g;
 }
+
+/**
+ * The Gibbs kernel of linear-domain Sinkhorn, stabilised by the row and column minima of the cost
+ * (the entropic plan is unchanged by shifting M_ij by α_i + β_j; Peyré & Cuturi, "Computational
+ * Optimal Transport" §4.4, absorb the shift into the potentials):
+ *   α_i = min_j M_ij,  β_j = min_i (M_ij − α_i),  K_ij = exp(−(M_ij − α_i − β_j)/γ),
+ * so that every row and every column of K has an entry 1 and all entries are in (0, 1].
+ * Inputs: M [n,m], gamma []. Outputs: K [n,m], alpha [n], beta [m], spread = max_ij (M_ij − α_i − β_j)/γ
+ * (K's smallest entry is exp(−spread); float32 keeps it a normal number while spread < 87).
+ */
+export function buildSinkhornKernelGraph(): Graph {
+  const r = new RbmGraph();
+  const { b } = r;
+  const M = r.input('M', ['N', 'M']);
+  const gamma = r.input('gamma', []);
+  const alpha = b.op('ReduceMin', [M], { axes: [1], keepdims: 1 });
+  const M1 = b.sub(M, alpha);
+  const beta = b.op('ReduceMin', [M1], { axes: [0], keepdims: 1 });
+  const Ms = b.div(b.sub(M1, beta), gamma);
+  r.output('K', b.op('Exp', [b.op('Neg', [Ms])]), ['N', 'M']);
+  r.output('alpha', b.op('Squeeze', [alpha, b.ints([1])]), ['N']);
+  r.output('beta', b.op('Squeeze', [beta, b.ints([0])]), ['M']);
+  r.output('spread', b.op('ReduceMax', [Ms], { keepdims: 0 }), []);
+  return r.g;
+}
+
+/**
+ * `iters` linear-domain (scaling) Sinkhorn iterations (Sinkhorn & Knopp 1967; Cuturi 2013,
+ * arXiv 1306.0895, Algorithm 1):
+ *   u ← p ⊘ (K v),   v ← q ⊘ (Kᵀ u),
+ * so that π = diag(u) K diag(v) has column sums q exactly after each iteration. Both products are
+ * matrix × matrix forms, K [n,m] × v [m,1] and u [1,n] × K [n,m] (ONNX Runtime's 1-D MatMul is far
+ * slower). Inputs: K [n,m] (buildSinkhornKernelGraph), p [n], q [m], v [m] (ones for a cold start).
+ * Outputs: u [n], v_new [m], rows = u ⊙ (K v) [n] (the row sums of π), err = Σ_i |p_i − rows_i|.
+ */
+export function buildSinkhornLinearGraph(iters: number): Graph {
+  if (!Number.isInteger(iters) || iters < 1) throw new Error(`Sinkhorn iterations per block must be an integer ≥ 1, got ${iters}`);
+  const r = new RbmGraph();
+  const { b } = r;
+  const K = r.input('K', ['N', 'M']);
+  const p = r.input('p', ['N']);
+  const q = r.input('q', ['M']);
+  const v0 = r.input('v', ['M']);
+  const pc = b.op('Unsqueeze', [p, b.ints([1])]);
+  const qr = b.op('Unsqueeze', [q, b.ints([0])]);
+  const asRow = b.ints([1, -1]);
+  const asCol = b.ints([-1, 1]);
+  let vc = b.op('Unsqueeze', [v0, b.ints([1])]);
+  let uc = '';
+  let vr = '';
+  for (let t = 0; t < iters; t++) {
+    uc = b.div(pc, r.matmul(K, vc));
+    vr = b.div(qr, r.matmul(b.op('Reshape', [uc, asRow]), K));
+    vc = b.op('Reshape', [vr, asCol]);
+  }
+  const rows = b.mul(uc, r.matmul(K, vc));
+  r.output('u', b.op('Squeeze', [uc, b.ints([1])]), ['N']);
+  r.output('v_new', b.op('Squeeze', [vr, b.ints([0])]), ['M']);
+  r.output('rows', b.op('Squeeze', [rows, b.ints([1])]), ['N']);
+  r.output('err', b.op('ReduceSum', [b.op('Abs', [b.sub(pc, rows)])], { keepdims: 0 }), []);
+  return r.g;
+}
