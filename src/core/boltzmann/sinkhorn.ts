@@ -149,7 +149,8 @@ export class Sinkhorn {
     for (const t of logp) minLog = Math.min(minLog, t);
     for (const t of logq) minLog = Math.min(minLog, t);
     const [kernel, linear] = await this.linear();
-    const k = await kernel.run({ M: float32([n, m], M), gamma: float32([], [this.opts.gamma]) });
+    // Fed and read without copies: M and K are the largest arrays of a solve.
+    const k = await kernel.run({ M: { dtype: 'float32', dims: [n, m], data: M }, gamma: float32([], [this.opts.gamma]) });
     const spread = (k.spread!.data as Float32Array)[0]!;
     const limits = { ...LINEAR_LIMITS, ...this.opts.linearLimits };
     const safe = spread <= limits.maxSpread && minLog >= limits.minLogWeight;
@@ -162,7 +163,7 @@ export class Sinkhorn {
     const K = k.K!.data as Float32Array;
     const alpha = k.alpha!.data as Float32Array;
     const beta = k.beta!.data as Float32Array;
-    const out = await this.solveLinear(linear, M, K, alpha, beta, n, m, logp, logq, limits);
+    const out = await this.solveLinear(linear, M, K, k.Kv!.data as Float32Array, alpha, beta, n, m, logp, logq, limits);
     if (typeof out !== 'string') return out;
     if (domain === 'auto') return this.solveLog(M, n, m, logp, logq);
     throw new SinkhornError(`${out} (γ = ${this.opts.gamma}, kernel spread ${spread.toPrecision(3)}); use the log domain`);
@@ -198,7 +199,7 @@ export class Sinkhorn {
   }
 
   /**
-   * Linear-domain blocks (buildSinkhornLinearGraph) from v = 1; then f = γ log u + α, g = γ log v + β
+   * Linear-domain blocks (buildSinkhornLinearGraph) from v = 1 (K v = K·1 = Kv1); then f = γ log u + α, g = γ log v + β
    * (the kernel's shifts put back), W_γ = fᵀp + gᵀq − γ Σ π and ⟨π, M⟩ = Σ_ij u_i K_ij M_ij v_j in
    * float64. Returns a reason instead when a scaling leaves the safe range or the run does not converge.
    */
@@ -206,6 +207,7 @@ export class Sinkhorn {
     session: Session,
     M: Float32Array,
     K: Float32Array,
+    Kv1: Float32Array,
     alpha: Float32Array,
     beta: Float32Array,
     n: number,
@@ -220,17 +222,18 @@ export class Sinkhorn {
     const block = this.opts.block ?? 10;
     const p = Float32Array.from(logp, Math.exp);
     const q = Float32Array.from(logq, Math.exp);
-    const fixed = { K: float32([n, m], K), p: float32([n], p), q: float32([m], q) };
+    const fixed = { K: { dtype: 'float32' as const, dims: [n, m], data: K }, p: float32([n], p), q: float32([m], q) };
     const { minScaling, maxScaling } = limits;
     const inRange = (x: Float32Array) => x.every((t) => t >= minScaling && t <= maxScaling);
-    let v: Float32Array = new Float32Array(m).fill(1);
+    let Kv = Kv1;
     let iterations = 0;
     for (;;) {
-      const out = await session.run({ ...fixed, v: float32([m], v) });
+      const out = await session.run({ ...fixed, Kv: float32([n], Kv) });
       iterations += block;
       const err = (out.err!.data as Float32Array)[0]!;
       const u = out.u!.data as Float32Array;
-      v = out.v_new!.data as Float32Array;
+      const v = out.v_new!.data as Float32Array;
+      Kv = out.Kv_new!.data as Float32Array;
       if (!Number.isFinite(err) || !inRange(u) || !inRange(v)) {
         return `linear-domain Sinkhorn left the float32 range after ${iterations} iterations (a scaling outside [${minScaling}, ${maxScaling}])`;
       }

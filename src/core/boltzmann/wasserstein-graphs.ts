@@ -202,8 +202,9 @@ export function buildWassersteinStepGraph(nv: number, nh: number): Graph {
  * Optimal Transport" §4.4, absorb the shift into the potentials):
  *   α_i = min_j M_ij,  β_j = min_i (M_ij − α_i),  K_ij = exp(−(M_ij − α_i − β_j)/γ),
  * so that every row and every column of K has an entry 1 and all entries are in (0, 1].
- * Inputs: M [n,m], gamma []. Outputs: K [n,m], alpha [n], beta [m], spread = max_ij (M_ij − α_i − β_j)/γ
- * (K's smallest entry is exp(−spread); float32 keeps it a normal number while spread < 87).
+ * Inputs: M [n,m], gamma []. Outputs: K [n,m], alpha [n], beta [m], Kv = K·1 [n] (the first
+ * product of a cold start, v = 1), spread = max_ij (M_ij − α_i − β_j)/γ (K's smallest entry is
+ * exp(−spread); float32 keeps it a normal number while spread < 87).
  */
 export function buildSinkhornKernelGraph(): Graph {
   const r = new RbmGraph();
@@ -213,11 +214,13 @@ export function buildSinkhornKernelGraph(): Graph {
   const alpha = b.op('ReduceMin', [M], { axes: [1], keepdims: 1 });
   const M1 = b.sub(M, alpha);
   const beta = b.op('ReduceMin', [M1], { axes: [0], keepdims: 1 });
-  const Ms = b.div(b.sub(M1, beta), gamma);
-  r.output('K', b.op('Exp', [b.op('Neg', [Ms])]), ['N', 'M']);
+  const logK = b.mul(b.sub(M1, beta), b.op('Neg', [b.op('Reciprocal', [gamma])]));
+  const K = b.op('Exp', [logK]);
   r.output('alpha', b.op('Squeeze', [alpha, b.ints([1])]), ['N']);
   r.output('beta', b.op('Squeeze', [beta, b.ints([0])]), ['M']);
-  r.output('spread', b.op('ReduceMax', [Ms], { keepdims: 0 }), []);
+  r.output('spread', b.op('Neg', [b.op('ReduceMin', [logK], { keepdims: 0 })]), []);
+  r.output('Kv', r.sum1(K), ['N']);
+  r.outputInPlace('K', K, ['N', 'M']);
   return r.g;
 }
 
@@ -227,8 +230,10 @@ export function buildSinkhornKernelGraph(): Graph {
  *   u ← p ⊘ (K v),   v ← q ⊘ (Kᵀ u),
  * so that π = diag(u) K diag(v) has column sums q exactly after each iteration. Both products are
  * matrix × matrix forms, K [n,m] × v [m,1] and u [1,n] × K [n,m] (ONNX Runtime's 1-D MatMul is far
- * slower). Inputs: K [n,m] (buildSinkhornKernelGraph), p [n], q [m], v [m] (ones for a cold start).
- * Outputs: u [n], v_new [m], rows = u ⊙ (K v) [n] (the row sums of π), err = Σ_i |p_i − rows_i|.
+ * slower). The block starts from Kv = K v of the previous block (K·1 from the kernel graph for a
+ * cold start) and returns the new one, which also gives the row sums of π: 2 products per iteration.
+ * Inputs: K [n,m], p [n], q [m], Kv [n]. Outputs: u [n], v_new [m], Kv_new [n],
+ * rows = u ⊙ (K v) [n] (the row sums of π), err = Σ_i |p_i − rows_i|.
  */
 export function buildSinkhornLinearGraph(iters: number): Graph {
   if (!Number.isInteger(iters) || iters < 1) throw new Error(`Sinkhorn iterations per block must be an integer ≥ 1, got ${iters}`);
@@ -237,22 +242,23 @@ export function buildSinkhornLinearGraph(iters: number): Graph {
   const K = r.input('K', ['N', 'M']);
   const p = r.input('p', ['N']);
   const q = r.input('q', ['M']);
-  const v0 = r.input('v', ['M']);
+  const Kv0 = r.input('Kv', ['N']);
   const pc = b.op('Unsqueeze', [p, b.ints([1])]);
   const qr = b.op('Unsqueeze', [q, b.ints([0])]);
   const asRow = b.ints([1, -1]);
   const asCol = b.ints([-1, 1]);
-  let vc = b.op('Unsqueeze', [v0, b.ints([1])]);
+  let Kv = b.op('Unsqueeze', [Kv0, b.ints([1])]);
   let uc = '';
   let vr = '';
   for (let t = 0; t < iters; t++) {
-    uc = b.div(pc, r.matmul(K, vc));
+    uc = b.div(pc, Kv);
     vr = b.div(qr, r.matmul(b.op('Reshape', [uc, asRow]), K));
-    vc = b.op('Reshape', [vr, asCol]);
+    Kv = r.matmul(K, b.op('Reshape', [vr, asCol]));
   }
-  const rows = b.mul(uc, r.matmul(K, vc));
+  const rows = b.mul(uc, Kv);
   r.output('u', b.op('Squeeze', [uc, b.ints([1])]), ['N']);
   r.output('v_new', b.op('Squeeze', [vr, b.ints([0])]), ['M']);
+  r.output('Kv_new', b.op('Squeeze', [Kv, b.ints([1])]), ['N']);
   r.output('rows', b.op('Squeeze', [rows, b.ints([1])]), ['N']);
   r.output('err', b.op('ReduceSum', [b.op('Abs', [b.sub(pc, rows)])], { keepdims: 0 }), []);
   return r.g;
