@@ -12,7 +12,7 @@ import { buildCostGraph, buildSinkhornGraph, buildSinkhornKernelGraph, buildSink
 
 /**
  * 'linear': scalings u = exp(f/γ), v = exp(g/γ) and the kernel K = exp(−M/γ) (stabilised by the
- * cost's row and column minima); 'log': potentials and log-sum-exp; 'auto': linear when the
+ * cost's row minima); 'log': potentials and log-sum-exp; 'auto': linear when the
  * kernel and the weights fit float32 (see {@link LINEAR_LIMITS}), else log, and log again if the
  * linear iteration leaves the safe range or does not converge.
  */
@@ -77,7 +77,7 @@ export function checkCostMatrix(M: ArrayLike<number>, n: number, m: number): voi
   if (M.length !== n * m) throw new Error(`the cost matrix has ${M.length} entries; ${n} × ${m} points need ${n * m}`);
   for (let k = 0; k < M.length; k++) {
     const v = M[k]!;
-    if (!(v >= 0) || !Number.isFinite(v)) {
+    if (!(v >= 0 && v < Number.POSITIVE_INFINITY)) {
       throw new Error(`the cost matrix must be finite and ≥ 0, but entry (${Math.floor(k / m)}, ${k % m}) is ${v}`);
     }
   }
@@ -162,8 +162,7 @@ export class Sinkhorn {
     }
     const K = k.K!.data as Float32Array;
     const alpha = k.alpha!.data as Float32Array;
-    const beta = k.beta!.data as Float32Array;
-    const out = await this.solveLinear(linear, M, K, k.Kv!.data as Float32Array, alpha, beta, n, m, logp, logq, limits);
+    const out = await this.solveLinear(linear, M, K, k.Kv!.data as Float32Array, alpha, n, m, logp, logq, limits);
     if (typeof out !== 'string') return out;
     if (domain === 'auto') return this.solveLog(M, n, m, logp, logq);
     throw new SinkhornError(`${out} (γ = ${this.opts.gamma}, kernel spread ${spread.toPrecision(3)}); use the log domain`);
@@ -199,8 +198,8 @@ export class Sinkhorn {
   }
 
   /**
-   * Linear-domain blocks (buildSinkhornLinearGraph) from v = 1 (K v = K·1 = Kv1); then f = γ log u + α, g = γ log v + β
-   * (the kernel's shifts put back), W_γ = fᵀp + gᵀq − γ Σ π and ⟨π, M⟩ = Σ_ij u_i K_ij M_ij v_j in
+   * Linear-domain blocks (buildSinkhornLinearGraph) from v = 1 (K v = K·1 = Kv1); then f = γ log u + α, g = γ log v
+   * (the kernel's shift put back), W_γ = fᵀp + gᵀq − γ Σ π and ⟨π, M⟩ = Σ_ij u_i K_ij M_ij v_j in
    * float64. Returns a reason instead when a scaling leaves the safe range or the run does not converge.
    */
   private async solveLinear(
@@ -209,7 +208,6 @@ export class Sinkhorn {
     K: Float32Array,
     Kv1: Float32Array,
     alpha: Float32Array,
-    beta: Float32Array,
     n: number,
     m: number,
     logp: Float32Array,
@@ -248,7 +246,7 @@ export class Sinkhorn {
           value += f[i]! * Math.exp(logp[i]!) - gamma * rows[i]!;
         }
         for (let j = 0; j < m; j++) {
-          g[j] = gamma * Math.log(v[j]!) + beta[j]!;
+          g[j] = gamma * Math.log(v[j]!);
           value += g[j]! * Math.exp(logq[j]!);
         }
         for (let i = 0; i < n; i++) {

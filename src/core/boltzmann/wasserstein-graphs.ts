@@ -197,14 +197,14 @@ export function buildWassersteinStepGraph(nv: number, nh: number): Graph {
 }
 
 /**
- * The Gibbs kernel of linear-domain Sinkhorn, stabilised by the row and column minima of the cost
- * (the entropic plan is unchanged by shifting M_ij by α_i + β_j; Peyré & Cuturi, "Computational
- * Optimal Transport" §4.4, absorb the shift into the potentials):
- *   α_i = min_j M_ij,  β_j = min_i (M_ij − α_i),  K_ij = exp(−(M_ij − α_i − β_j)/γ),
- * so that every row and every column of K has an entry 1 and all entries are in (0, 1].
- * Inputs: M [n,m], gamma []. Outputs: K [n,m], alpha [n], beta [m], Kv = K·1 [n] (the first
- * product of a cold start, v = 1), spread = max_ij (M_ij − α_i − β_j)/γ (K's smallest entry is
- * exp(−spread); float32 keeps it a normal number while spread < 87).
+ * The Gibbs kernel of linear-domain Sinkhorn, stabilised by the row minima of the cost (the
+ * entropic plan is unchanged by shifting M_ij by α_i, which the potential f absorbs; Peyré &
+ * Cuturi, "Computational Optimal Transport" §4.4):
+ *   α_i = min_j M_ij,  K_ij = exp(−(M_ij − α_i)/γ),
+ * so that every row of K has an entry 1 and all entries are in [exp(−spread), 1] with
+ * spread = max_i (max_j M_ij − α_i)/γ (float32 keeps exp(−spread) a normal number while spread < 87).
+ * Inputs: M [n,m], gamma []. Outputs: K [n,m], alpha [n], Kv = K·1 [n] (the first product of a
+ * cold start, v = 1), spread [].
  */
 export function buildSinkhornKernelGraph(): Graph {
   const r = new RbmGraph();
@@ -212,13 +212,10 @@ export function buildSinkhornKernelGraph(): Graph {
   const M = r.input('M', ['N', 'M']);
   const gamma = r.input('gamma', []);
   const alpha = b.op('ReduceMin', [M], { axes: [1], keepdims: 1 });
-  const M1 = b.sub(M, alpha);
-  const beta = b.op('ReduceMin', [M1], { axes: [0], keepdims: 1 });
-  const logK = b.mul(b.sub(M1, beta), b.op('Neg', [b.op('Reciprocal', [gamma])]));
-  const K = b.op('Exp', [logK]);
+  const top = b.op('ReduceMax', [M], { axes: [1], keepdims: 1 });
+  const K = b.op('Exp', [b.mul(b.sub(M, alpha), b.op('Neg', [b.op('Reciprocal', [gamma])]))]);
   r.output('alpha', b.op('Squeeze', [alpha, b.ints([1])]), ['N']);
-  r.output('beta', b.op('Squeeze', [beta, b.ints([0])]), ['M']);
-  r.output('spread', b.op('Neg', [b.op('ReduceMin', [logK], { keepdims: 0 })]), []);
+  r.output('spread', b.div(b.op('ReduceMax', [b.sub(top, alpha)], { keepdims: 0 }), gamma), []);
   r.output('Kv', r.sum1(K), ['N']);
   r.outputInPlace('K', K, ['N', 'M']);
   return r.g;
