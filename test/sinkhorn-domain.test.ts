@@ -96,6 +96,26 @@ describe('Sinkhorn domains', () => {
     expect(maxAbsDiff(centred(auto.g), centred(ref.g))).toBeLessThan(5e-4);
     expect(maxAbsDiff(centred(auto.f), centred(ref.f))).toBeLessThan(5e-4);
     expect(auto.cost).toBeCloseTo(ref.cost, 4);
+    // Between LINEAR_LIMITS.maxSpread (50) and float32's underflow (87), 'auto' also stays in the
+    // log domain; with the limit raised it takes the linear one, and both match the reference.
+    const mid = 0.0135;
+    let spread = 0;
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(M.subarray(i * n, (i + 1) * n));
+      spread = Math.max(spread, (Math.max(...row) - Math.min(...row)) / mid);
+    }
+    expect(spread).toBeGreaterThan(50);
+    expect(spread).toBeLessThan(87);
+    const ref2 = sinkhorn64(M, new Array(n).fill(-Math.log(n)), new Array(n).fill(-Math.log(n)), mid, 1e-9);
+    for (const [maxSpread, domain] of [
+      [50, 'log'],
+      [90, 'linear'],
+    ] as const) {
+      const r = await solve({ gamma: mid, tol: 1e-6, maxIter: 100000, linearLimits: { maxSpread } }, M, n, n);
+      expect(r.domain).toBe(domain);
+      expect(maxAbsDiff(centred(r.f), centred(ref2.f))).toBeLessThan(5e-4);
+      expect(r.cost).toBeCloseTo(ref2.cost, 4);
+    }
     // … and a forced linear domain refuses in one line instead of returning a wrong plan.
     const e = await solve({ gamma, domain: 'linear' }, M, n, n).catch((err: Error) => err);
     expect(e).toBeInstanceOf(SinkhornError);
