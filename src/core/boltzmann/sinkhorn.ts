@@ -165,6 +165,7 @@ export class Sinkhorn {
     const out = await this.solveLinear(linear, M, K, k.Kv!.data as Float32Array, alpha, n, m, logp, logq, limits);
     if (typeof out !== 'string') return out;
     if (domain === 'auto') return this.solveLog(M, n, m, logp, logq);
+    if (out.startsWith('Sinkhorn did not converge')) throw new SinkhornError(out);
     throw new SinkhornError(`${out} (γ = ${this.opts.gamma}, kernel spread ${spread.toPrecision(3)}); use the log domain`);
   }
 
