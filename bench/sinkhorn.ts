@@ -1,10 +1,15 @@
 /**
- * Sinkhorn iterations per second: relprop's log-domain Sinkhorn graph (float32, ONNX Runtime)
- * against POT's ot.bregman.sinkhorn_log and sinkhorn_knopp (bench/sinkhorn_pot.py, float32 inputs) on the
- * same random Hamming cost matrix, same γ, same thread count, alternating in one run. Fixed
- * iteration counts (no early stop) so that both sides do the same work.
+ * Sinkhorn iterations per second: relprop's log-domain and linear-domain Sinkhorn graphs (float32,
+ * ONNX Runtime) against POT's ot.bregman.sinkhorn_log and sinkhorn_knopp (bench/sinkhorn_pot.py,
+ * float32 inputs) on the same random Hamming cost matrix, same γ, same thread count, alternating in
+ * one run. Table 1: fixed iteration counts (no early stop), so that every solver does the same
+ * work; relprop's linear domain includes building K = exp(−M/γ) once per run, as POT's does.
+ * Table 2: wall time to the tolerance (median of 3 solves on each side, after a warm-up),
+ * relprop's `Sinkhorn` with domain 'auto' (L1 row-marginal error, checked every block of 10)
+ * against POT with stopThr = tol (2-norm of the column-marginal error, checked every 10
+ * iterations; never larger than the L1 norm, so POT may stop earlier).
  *
- *   node dist/bench/sinkhorn.js [--sizes 1000,5000] [--gamma 1] [--iters 50] [--rounds 2] [--threads 1] [--python /usr/bin/python3]
+ *   node dist/bench/sinkhorn.js [--sizes 1000,5000] [--gamma 1] [--iters 50] [--tol 1e-5] [--rounds 2] [--threads 1] [--python /usr/bin/python3]
  */
 import '../src/node/register.js';
 import { execFileSync } from 'node:child_process';
@@ -12,8 +17,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CostMatrix } from '../src/core/boltzmann/sinkhorn.js';
-import { buildSinkhornGraph } from '../src/core/boltzmann/wasserstein-graphs.js';
+import { CostMatrix, Sinkhorn } from '../src/core/boltzmann/sinkhorn.js';
+import { buildSinkhornGraph, buildSinkhornKernelGraph, buildSinkhornLinearGraph } from '../src/core/boltzmann/wasserstein-graphs.js';
 import { rngFor } from '../src/core/math/rng.js';
 import { encodeModel } from '../src/core/onnx/model.js';
 import { encodeNpy } from '../src/core/onnx/npy.js';
@@ -25,6 +30,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '1000,5000' },
     gamma: { type: 'string', default: '1' },
     iters: { type: 'string', default: '50' },
+    tol: { type: 'string', default: '1e-5' },
     rounds: { type: 'string', default: '2' },
     threads: { type: 'string', default: '1' },
     python: { type: 'string', default: '/usr/bin/python3' },
@@ -32,43 +38,84 @@ const { values } = parseArgs({
 });
 const gamma = Number(values.gamma);
 const iters = Number(values.iters);
+const tol = Number(values.tol);
 const threads = Number(values.threads);
 const block = 10;
 const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
 const script = join(import.meta.dirname, '..', '..', 'bench', 'sinkhorn_pot.py');
 const dir = mkdtempSync(join(tmpdir(), 'bench-sinkhorn-'));
-process.stdout.write(`Sinkhorn, Hamming cost between random binary vectors (d = 64), γ = ${gamma}, ${iters} iterations, ${threads} thread(s)\n`);
-process.stdout.write(
-  '| n = m | round | relprop (log domain) it/s | POT sinkhorn_log it/s | POT sinkhorn (linear) it/s | relprop / POT log | relprop / POT linear |\n|---|---|---|---|---|---|---|\n',
-);
-const session = await openSession(undefined, encodeModel(buildSinkhornGraph(block), 'bench-sinkhorn'), { threads });
+const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const pot = (path: string, extra: string[]) => JSON.parse(execFileSync(values.python, [script, path, String(gamma), ...extra], { env, encoding: 'utf8' }));
+const logSession = await openSession(undefined, encodeModel(buildSinkhornGraph(block), 'bench-sinkhorn'), { threads });
+const kernelSession = await openSession(undefined, encodeModel(buildSinkhornKernelGraph(), 'bench-sinkhorn-kernel'), { threads });
+const linearSession = await openSession(undefined, encodeModel(buildSinkhornLinearGraph(block), 'bench-sinkhorn-linear'), { threads });
+const fixedRows: string[] = [];
+const tolRows: string[] = [];
 for (const n of values.sizes.split(',').map(Number)) {
   const rng = rngFor(0, 'bench-sinkhorn', n);
   const d = 64;
-  const x = Float32Array.from({ length: n * d }, () => (rng() < 0.3 ? 1 : 0));
-  const y = Float32Array.from({ length: n * d }, () => (rng() < 0.3 ? 1 : 0));
+  const xs = Float32Array.from({ length: n * d }, () => (rng() < 0.3 ? 1 : 0));
+  const ys = Float32Array.from({ length: n * d }, () => (rng() < 0.3 ? 1 : 0));
   const cost = await CostMatrix.create(d, undefined, { threads });
-  const M = await cost.between(x, y);
+  const M = await cost.between(xs, ys);
   await cost.release();
   const path = join(dir, `M${n}.npy`);
   writeFileSync(path, encodeNpy(float32([n, n], M)));
   const logw = new Float32Array(n).fill(-Math.log(n));
-  const feeds = { M: float32([n, n], M), logp: float32([n], logw), logq: float32([n], logw), gamma: float32([], [gamma]) };
-  const runOurs = async (count: number) => {
+  const w = new Float32Array(n).fill(1 / n);
+  const logFeeds = { M: float32([n, n], M), logp: float32([n], logw), logq: float32([n], logw), gamma: float32([], [gamma]) };
+  const runLog = async (count: number) => {
     let g: Float32Array = new Float32Array(n);
-    for (let k = 0; k < count / block; k++) g = (await session.run({ ...feeds, g: float32([n], g) }, ['g_new'])).g_new!.data as Float32Array;
+    for (let k = 0; k < count / block; k++) g = (await logSession.run({ ...logFeeds, g: float32([n], g) }, ['g_new'])).g_new!.data as Float32Array;
     return g;
   };
-  await runOurs(2 * block);
+  const runLinear = async (count: number) => {
+    const k = await kernelSession.run({ M: float32([n, n], M), gamma: float32([], [gamma]) }, ['K', 'Kv']);
+    const feeds = { K: k.K!, p: float32([n], w), q: float32([n], w) };
+    let Kv = k.Kv!.data as Float32Array;
+    for (let b = 0; b < count / block; b++) Kv = (await linearSession.run({ ...feeds, Kv: float32([n], Kv) }, ['Kv_new'])).Kv_new!.data as Float32Array;
+    return Kv;
+  };
+  const auto = await Sinkhorn.create({ gamma, tol, maxIter: 100000, threads });
+  await runLog(2 * block);
+  await runLinear(2 * block);
+  await auto.solve(M, n, n);
   for (let r = 1; r <= Number(values.rounds); r++) {
-    const t0 = performance.now();
-    await runOurs(iters);
+    let t0 = performance.now();
+    await runLog(iters);
     const ours = iters / ((performance.now() - t0) / 1000);
-    const out = execFileSync(values.python, [script, path, String(gamma), String(iters)], { env, encoding: 'utf8' });
-    const pot = JSON.parse(out) as { log_its: number; linear_its: number };
-    process.stdout.write(
-      `| ${n} | ${r} | ${ours.toFixed(1)} | ${pot.log_its.toFixed(1)} | ${pot.linear_its.toFixed(1)} | ${(ours / pot.log_its).toFixed(2)}× | ${(ours / pot.linear_its).toFixed(2)}× |\n`,
+    t0 = performance.now();
+    await runLinear(iters);
+    const lin = iters / ((performance.now() - t0) / 1000);
+    const p = pot(path, [String(iters)]) as { log_its: number; linear_its: number };
+    fixedRows.push(
+      `| ${n} | ${r} | ${ours.toFixed(1)} | ${lin.toFixed(1)} | ${p.log_its.toFixed(1)} | ${p.linear_its.toFixed(1)} | ${x(ours, p.log_its)} | ${x(lin, p.linear_its)} | ${x(lin, p.log_its)} |`,
     );
+    const times: number[] = [];
+    let sol = await auto.solve(M, n, n);
+    for (let k = 0; k < 3; k++) {
+      t0 = performance.now();
+      sol = await auto.solve(M, n, n);
+      times.push((performance.now() - t0) / 1000);
+    }
+    const s = times.sort((a, b) => a - b)[1]!;
+    const pt = pot(path, ['100000', String(tol)]) as { log_s: number; linear_s: number; log_niter: number; linear_niter: number };
+    tolRows.push(
+      `| ${n} | ${r} | ${sol.domain}, ${sol.iterations} it, ${s.toFixed(3)} s | ${pt.log_niter} it, ${pt.log_s.toFixed(3)} s | ${pt.linear_niter} it, ${pt.linear_s.toFixed(3)} s | ${x(pt.log_s, s)} | ${x(pt.linear_s, s)} |`,
+    );
+    process.stderr.write(`${fixedRows.at(-1)}\n${tolRows.at(-1)}\n`);
   }
+  await auto.release();
 }
-await session.release();
+process.stdout.write(`Sinkhorn, Hamming cost between random binary vectors (d = 64), γ = ${gamma}, ${threads} thread(s)\n\n`);
+process.stdout.write(`Iterations per second, ${iters} iterations, no early stop (relprop linear includes building K once):\n\n`);
+process.stdout.write(
+  '| n = m | round | relprop log it/s | relprop linear it/s | POT sinkhorn_log it/s | POT sinkhorn (linear) it/s | relprop log / POT log | relprop linear / POT linear | relprop linear / POT log |\n|---|---|---|---|---|---|---|---|---|\n',
+);
+process.stdout.write(`${fixedRows.join('\n')}\n\n`);
+process.stdout.write(`Wall time to tolerance ${tol} (relprop: L1 row marginal; POT: 2-norm), cold start, median of 3; speed-up = POT time / relprop time:\n\n`);
+process.stdout.write(
+  '| n = m | round | relprop auto | POT sinkhorn_log | POT sinkhorn (linear) | vs POT log | vs POT linear |\n|---|---|---|---|---|---|---|\n',
+);
+process.stdout.write(`${tolRows.join('\n')}\n`);
+await Promise.all([logSession.release(), kernelSession.release(), linearSession.release()]);

@@ -98,6 +98,8 @@ describe('relprop rbm train --objective wasserstein', () => {
         ['--gamma', '0.002', '--sinkhorn-iterations', '10'],
         /update 1: Sinkhorn did not converge in 10 iterations \(marginal error .* ≥ tolerance 0\.00001, γ = 0\.002\)/,
       ],
+      [['--gamma', '0.002', '--sinkhorn-domain', 'linear'], /update 1: linear-domain Sinkhorn would underflow: .*; use the log domain/],
+      [['--sinkhorn-domain', 'exp'], /option '--sinkhorn-domain <d>' argument 'exp' is invalid/],
     ];
     for (const [flags, message] of cases) {
       const r = await relprop(['rbm', 'train', '--data', data, ...W, ...flags, '--epochs', '2', '--out', out]);

@@ -1,13 +1,37 @@
 /**
- * Entropy-regularised optimal transport between two weighted point sets by log-domain Sinkhorn
- * iterations on ONNX Runtime (graphs in wasserstein-graphs.ts), with the cost matrices behind it:
+ * Entropy-regularised optimal transport between two weighted point sets by Sinkhorn iterations on
+ * ONNX Runtime (graphs in wasserstein-graphs.ts), in the linear (scaling) domain where float32
+ * holds the kernel and the scalings, else in the log domain; with the cost matrices behind it:
  * Hamming, or a user's quadratic form (x − y)ᵀC(x − y) between binary vectors. A run that does
  * not reach the tolerance, or produces a non-finite potential, is an error, never a silent result.
  */
 import { encodeModel } from '../onnx/model.js';
 import { float32 } from '../onnx/tensor.js';
 import { openSession, type Runtime, type Session } from '../runtime.js';
-import { buildCostGraph, buildSinkhornGraph } from './wasserstein-graphs.js';
+import { buildCostGraph, buildSinkhornGraph, buildSinkhornKernelGraph, buildSinkhornLinearGraph } from './wasserstein-graphs.js';
+
+/**
+ * 'linear': scalings u = exp(f/γ), v = exp(g/γ) and the kernel K = exp(−M/γ) (stabilised by the
+ * cost's row minima); 'log': potentials and log-sum-exp; 'auto': linear when the
+ * kernel and the weights fit float32 (see {@link LINEAR_LIMITS}), else log, and log again if the
+ * linear iteration leaves the safe range or does not converge.
+ */
+export type SinkhornDomain = 'auto' | 'linear' | 'log';
+
+/**
+ * When 'auto' takes the linear domain: the stabilised kernel's smallest entry is exp(−spread) with
+ * spread ≤ maxSpread (a normal float32 number, far from underflow), every log-weight is
+ * ≥ minLogWeight, and after every block all scalings u, v are within [minScaling, maxScaling].
+ */
+export const LINEAR_LIMITS: { maxSpread: number; minLogWeight: number; minScaling: number; maxScaling: number } = {
+  maxSpread: 50,
+  minLogWeight: -50,
+  minScaling: 1e-30,
+  maxScaling: 1e30,
+};
+
+/** −log of float32's smallest normal number (2⁻¹²⁶): a larger spread makes kernel entries subnormal or 0. */
+const FLOAT32_UNDERFLOW = 126 * Math.LN2;
 
 export interface SinkhornOptions {
   /** Entropic smoothing γ > 0 (in the units of the cost). */
@@ -18,6 +42,10 @@ export interface SinkhornOptions {
   maxIter?: number;
   /** Iterations per graph run; the tolerance is checked between blocks (default 10). */
   block?: number;
+  /** Linear, log or automatic choice (default 'auto'). */
+  domain?: SinkhornDomain;
+  /** Override {@link LINEAR_LIMITS} (e.g. maxSpread: Infinity to exercise the fallback on the fly). */
+  linearLimits?: Partial<typeof LINEAR_LIMITS>;
   runtime?: Runtime;
   threads?: number;
 }
@@ -34,6 +62,8 @@ export interface SinkhornResult {
   iterations: number;
   /** The final row-marginal violation. */
   err: number;
+  /** The domain that produced this result ('auto' reports the one it used). */
+  domain: 'linear' | 'log';
 }
 
 export class SinkhornError extends Error {}
@@ -47,7 +77,7 @@ export function checkCostMatrix(M: ArrayLike<number>, n: number, m: number): voi
   if (M.length !== n * m) throw new Error(`the cost matrix has ${M.length} entries; ${n} × ${m} points need ${n * m}`);
   for (let k = 0; k < M.length; k++) {
     const v = M[k]!;
-    if (!(v >= 0) || !Number.isFinite(v)) {
+    if (!(v >= 0 && v < Number.POSITIVE_INFINITY)) {
       throw new Error(`the cost matrix must be finite and ≥ 0, but entry (${Math.floor(k / m)}, ${k % m}) is ${v}`);
     }
   }
@@ -67,12 +97,13 @@ function logWeights(w: ArrayLike<number> | undefined, n: number, what: string): 
   return out;
 }
 
-/** A Sinkhorn solver holding one session, reused for every problem of any size. */
+/** A Sinkhorn solver holding its sessions (opened on first use), reused for every problem of any size. */
 export class Sinkhorn {
-  private constructor(
-    private readonly session: Session,
-    private readonly opts: SinkhornOptions,
-  ) {}
+  private logSession?: Promise<Session>;
+  private kernelSession?: Promise<Session>;
+  private linearSession?: Promise<Session>;
+
+  private constructor(private readonly opts: SinkhornOptions) {}
 
   static async create(opts: SinkhornOptions): Promise<Sinkhorn> {
     checkGamma(opts.gamma);
@@ -80,9 +111,27 @@ export class Sinkhorn {
     if (!(tol > 0)) throw new Error(`the Sinkhorn tolerance must be > 0, got ${tol}`);
     const maxIter = opts.maxIter ?? 10000;
     if (!Number.isInteger(maxIter) || maxIter < 1) throw new Error(`the Sinkhorn iteration limit must be an integer ≥ 1, got ${maxIter}`);
-    const graph = buildSinkhornGraph(opts.block ?? 10);
-    const session = await openSession(opts.runtime, encodeModel(graph, 'relprop-sinkhorn'), { threads: opts.threads ?? 1 }, 'the Sinkhorn graph');
-    return new Sinkhorn(session, opts);
+    const domain = opts.domain ?? 'auto';
+    if (!['auto', 'linear', 'log'].includes(domain)) throw new Error(`the Sinkhorn domain must be auto, linear or log, got ${domain}`);
+    const s = new Sinkhorn(opts);
+    // Open the first session now, so that a graph that does not load fails here.
+    await (domain === 'log' ? s.log() : s.linear());
+    return s;
+  }
+
+  private open(graph: Parameters<typeof encodeModel>[0], name: string, what: string): Promise<Session> {
+    return openSession(this.opts.runtime, encodeModel(graph, name), { threads: this.opts.threads ?? 1 }, what);
+  }
+
+  private log(): Promise<Session> {
+    this.logSession ??= this.open(buildSinkhornGraph(this.opts.block ?? 10), 'relprop-sinkhorn', 'the Sinkhorn graph');
+    return this.logSession;
+  }
+
+  private linear(): Promise<[Session, Session]> {
+    this.kernelSession ??= this.open(buildSinkhornKernelGraph(), 'relprop-sinkhorn-kernel', 'the Sinkhorn kernel graph');
+    this.linearSession ??= this.open(buildSinkhornLinearGraph(this.opts.block ?? 10), 'relprop-sinkhorn-linear', 'the linear-domain Sinkhorn graph');
+    return Promise.all([this.kernelSession, this.linearSession]);
   }
 
   /**
@@ -91,18 +140,47 @@ export class Sinkhorn {
    */
   async solve(M: Float32Array, n: number, m: number, w: { p?: ArrayLike<number>; q?: ArrayLike<number>; logq?: Float32Array } = {}): Promise<SinkhornResult> {
     checkCostMatrix(M, n, m);
+    const logp = logWeights(w.p, n, 'data');
+    const logq = w.logq ?? logWeights(w.q, m, 'model');
+    if (logq.length !== m) throw new Error(`model log-weights have ${logq.length} values for ${m} points`);
+    const domain = this.opts.domain ?? 'auto';
+    if (domain === 'log') return this.solveLog(M, n, m, logp, logq);
+    let minLog = 0;
+    for (const t of logp) minLog = Math.min(minLog, t);
+    for (const t of logq) minLog = Math.min(minLog, t);
+    const [kernel, linear] = await this.linear();
+    // Fed and read without copies: M and K are the largest arrays of a solve.
+    const k = await kernel.run({ M: { dtype: 'float32', dims: [n, m], data: M }, gamma: float32([], [this.opts.gamma]) });
+    const spread = (k.spread!.data as Float32Array)[0]!;
+    const limits = { ...LINEAR_LIMITS, ...this.opts.linearLimits };
+    const safe = spread <= limits.maxSpread && minLog >= limits.minLogWeight;
+    if (domain === 'auto' && !(safe && spread <= FLOAT32_UNDERFLOW)) return this.solveLog(M, n, m, logp, logq);
+    if (!(spread <= FLOAT32_UNDERFLOW)) {
+      throw new SinkhornError(
+        `linear-domain Sinkhorn would underflow: the kernel's smallest entry is exp(−${spread.toPrecision(3)}) (γ = ${this.opts.gamma}), below float32's range; use the log domain`,
+      );
+    }
+    const K = k.K!.data as Float32Array;
+    const alpha = k.alpha!.data as Float32Array;
+    const out = await this.solveLinear(linear, M, K, k.Kv!.data as Float32Array, alpha, n, m, logp, logq, limits);
+    if (typeof out !== 'string') return out;
+    if (domain === 'auto') return this.solveLog(M, n, m, logp, logq);
+    if (out.startsWith('Sinkhorn did not converge')) throw new SinkhornError(out);
+    throw new SinkhornError(`${out} (γ = ${this.opts.gamma}, kernel spread ${spread.toPrecision(3)}); use the log domain`);
+  }
+
+  /** Log-domain blocks (buildSinkhornGraph) from g = 0. */
+  private async solveLog(M: Float32Array, n: number, m: number, logp: Float32Array, logq: Float32Array): Promise<SinkhornResult> {
+    const session = await this.log();
     const { gamma } = this.opts;
     const tol = this.opts.tol ?? 1e-5;
     const maxIter = this.opts.maxIter ?? 10000;
     const block = this.opts.block ?? 10;
-    const logp = logWeights(w.p, n, 'data');
-    const logq = w.logq ?? logWeights(w.q, m, 'model');
-    if (logq.length !== m) throw new Error(`model log-weights have ${logq.length} values for ${m} points`);
     const fixed = { M: float32([n, m], M), logp: float32([n], logp), logq: float32([m], logq), gamma: float32([], [gamma]) };
     let g: Float32Array = new Float32Array(m);
     let iterations = 0;
     for (;;) {
-      const out = await this.session.run({ ...fixed, g: float32([m], g) });
+      const out = await session.run({ ...fixed, g: float32([m], g) });
       iterations += block;
       const scalar = (k: string) => (out[k]!.data as Float32Array)[0]!;
       const err = scalar('err');
@@ -111,7 +189,7 @@ export class Sinkhorn {
       if (!Number.isFinite(err) || !g.every(Number.isFinite) || !f.every(Number.isFinite)) {
         throw new SinkhornError(`Sinkhorn produced non-finite potentials after ${iterations} iterations (γ = ${gamma}); raise γ or check the cost matrix`);
       }
-      if (err < tol) return { f, g, value: scalar('dual'), cost: scalar('cost'), iterations, err };
+      if (err < tol) return { f, g, value: scalar('dual'), cost: scalar('cost'), iterations, err, domain: 'log' };
       if (iterations >= maxIter) {
         throw new SinkhornError(
           `Sinkhorn did not converge in ${iterations} iterations (marginal error ${err.toExponential(2)} ≥ tolerance ${tol}, γ = ${gamma}); raise the iteration limit, γ or the tolerance`,
@@ -120,8 +198,74 @@ export class Sinkhorn {
     }
   }
 
+  /**
+   * Linear-domain blocks (buildSinkhornLinearGraph) from v = 1 (K v = K·1 = Kv1); then f = γ log u + α, g = γ log v
+   * (the kernel's shift put back), W_γ = fᵀp + gᵀq − γ Σ π and ⟨π, M⟩ = Σ_ij u_i K_ij M_ij v_j in
+   * float64. Returns a reason instead when a scaling leaves the safe range or the run does not converge.
+   */
+  private async solveLinear(
+    session: Session,
+    M: Float32Array,
+    K: Float32Array,
+    Kv1: Float32Array,
+    alpha: Float32Array,
+    n: number,
+    m: number,
+    logp: Float32Array,
+    logq: Float32Array,
+    limits: typeof LINEAR_LIMITS,
+  ): Promise<SinkhornResult | string> {
+    const { gamma } = this.opts;
+    const tol = this.opts.tol ?? 1e-5;
+    const maxIter = this.opts.maxIter ?? 10000;
+    const block = this.opts.block ?? 10;
+    const p = Float32Array.from(logp, Math.exp);
+    const q = Float32Array.from(logq, Math.exp);
+    const fixed = { K: { dtype: 'float32' as const, dims: [n, m], data: K }, p: float32([n], p), q: float32([m], q) };
+    const { minScaling, maxScaling } = limits;
+    const inRange = (x: Float32Array) => x.every((t) => t >= minScaling && t <= maxScaling);
+    let Kv = Kv1;
+    let iterations = 0;
+    for (;;) {
+      const out = await session.run({ ...fixed, Kv: float32([n], Kv) });
+      iterations += block;
+      const err = (out.err!.data as Float32Array)[0]!;
+      const u = out.u!.data as Float32Array;
+      const v = out.v_new!.data as Float32Array;
+      Kv = out.Kv_new!.data as Float32Array;
+      if (!Number.isFinite(err) || !inRange(u) || !inRange(v)) {
+        return `linear-domain Sinkhorn left the float32 range after ${iterations} iterations (a scaling outside [${minScaling}, ${maxScaling}])`;
+      }
+      if (err < tol) {
+        const rows = out.rows!.data as Float32Array;
+        const f = new Float32Array(n);
+        const g = new Float32Array(m);
+        let value = 0;
+        let cost = 0;
+        for (let i = 0; i < n; i++) {
+          f[i] = gamma * Math.log(u[i]!) + alpha[i]!;
+          value += f[i]! * Math.exp(logp[i]!) - gamma * rows[i]!;
+        }
+        for (let j = 0; j < m; j++) {
+          g[j] = gamma * Math.log(v[j]!);
+          value += g[j]! * Math.exp(logq[j]!);
+        }
+        for (let i = 0; i < n; i++) {
+          let s = 0;
+          for (let j = 0, o = i * m; j < m; j++) s += K[o + j]! * M[o + j]! * v[j]!;
+          cost += u[i]! * s;
+        }
+        return { f, g, value, cost, iterations, err, domain: 'linear' };
+      }
+      if (iterations >= maxIter) {
+        return `Sinkhorn did not converge in ${iterations} iterations (marginal error ${err.toExponential(2)} ≥ tolerance ${tol}, γ = ${gamma}); raise the iteration limit, γ or the tolerance`;
+      }
+    }
+  }
+
   async release(): Promise<void> {
-    await this.session.release();
+    const open = [this.logSession, this.kernelSession, this.linearSession].filter((s) => s !== undefined);
+    await Promise.all(open.map(async (s) => (await s).release()));
   }
 }
 

@@ -195,3 +195,68 @@ export function buildWassersteinStepGraph(nv: number, nh: number): Graph {
   r.output('phi', phi, ['M']);
   return r.g;
 }
+
+/**
+ * The Gibbs kernel of linear-domain Sinkhorn, stabilised by the row minima of the cost (the
+ * entropic plan is unchanged by shifting M_ij by α_i, which the potential f absorbs; Peyré &
+ * Cuturi, "Computational Optimal Transport" §4.4):
+ *   α_i = min_j M_ij,  K_ij = exp(−(M_ij − α_i)/γ),
+ * so that every row of K has an entry 1 and all entries are in [exp(−spread), 1] with
+ * spread = max_i (max_j M_ij − α_i)/γ (float32 keeps exp(−spread) a normal number while spread < 87).
+ * Inputs: M [n,m], gamma []. Outputs: K [n,m], alpha [n], Kv = K·1 [n] (the first product of a
+ * cold start, v = 1), spread [].
+ */
+export function buildSinkhornKernelGraph(): Graph {
+  const r = new RbmGraph();
+  const { b } = r;
+  const M = r.input('M', ['N', 'M']);
+  const gamma = r.input('gamma', []);
+  const alpha = b.op('ReduceMin', [M], { axes: [1], keepdims: 1 });
+  const top = b.op('ReduceMax', [M], { axes: [1], keepdims: 1 });
+  const K = b.op('Exp', [b.mul(b.sub(M, alpha), b.op('Neg', [b.op('Reciprocal', [gamma])]))]);
+  r.output('alpha', b.op('Squeeze', [alpha, b.ints([1])]), ['N']);
+  r.output('spread', b.div(b.op('ReduceMax', [b.sub(top, alpha)], { keepdims: 0 }), gamma), []);
+  r.output('Kv', r.sum1(K), ['N']);
+  r.outputInPlace('K', K, ['N', 'M']);
+  return r.g;
+}
+
+/**
+ * `iters` linear-domain (scaling) Sinkhorn iterations (Sinkhorn & Knopp 1967; Cuturi 2013,
+ * arXiv 1306.0895, Algorithm 1):
+ *   u ← p ⊘ (K v),   v ← q ⊘ (Kᵀ u),
+ * so that π = diag(u) K diag(v) has column sums q exactly after each iteration. Both products are
+ * matrix × matrix forms, K [n,m] × v [m,1] and u [1,n] × K [n,m] (ONNX Runtime's 1-D MatMul is far
+ * slower). The block starts from Kv = K v of the previous block (K·1 from the kernel graph for a
+ * cold start) and returns the new one, which also gives the row sums of π: 2 products per iteration.
+ * Inputs: K [n,m], p [n], q [m], Kv [n]. Outputs: u [n], v_new [m], Kv_new [n],
+ * rows = u ⊙ (K v) [n] (the row sums of π), err = Σ_i |p_i − rows_i|.
+ */
+export function buildSinkhornLinearGraph(iters: number): Graph {
+  if (!Number.isInteger(iters) || iters < 1) throw new Error(`Sinkhorn iterations per block must be an integer ≥ 1, got ${iters}`);
+  const r = new RbmGraph();
+  const { b } = r;
+  const K = r.input('K', ['N', 'M']);
+  const p = r.input('p', ['N']);
+  const q = r.input('q', ['M']);
+  const Kv0 = r.input('Kv', ['N']);
+  const pc = b.op('Unsqueeze', [p, b.ints([1])]);
+  const qr = b.op('Unsqueeze', [q, b.ints([0])]);
+  const asRow = b.ints([1, -1]);
+  const asCol = b.ints([-1, 1]);
+  let Kv = b.op('Unsqueeze', [Kv0, b.ints([1])]);
+  let uc = '';
+  let vr = '';
+  for (let t = 0; t < iters; t++) {
+    uc = b.div(pc, Kv);
+    vr = b.div(qr, r.matmul(b.op('Reshape', [uc, asRow]), K));
+    Kv = r.matmul(K, b.op('Reshape', [vr, asCol]));
+  }
+  const rows = b.mul(uc, Kv);
+  r.output('u', b.op('Squeeze', [uc, b.ints([1])]), ['N']);
+  r.output('v_new', b.op('Squeeze', [vr, b.ints([0])]), ['M']);
+  r.output('Kv_new', b.op('Squeeze', [Kv, b.ints([1])]), ['N']);
+  r.output('rows', b.op('Squeeze', [rows, b.ints([1])]), ['N']);
+  r.output('err', b.op('ReduceSum', [b.op('Abs', [b.sub(pc, rows)])], { keepdims: 0 }), []);
+  return r.g;
+}

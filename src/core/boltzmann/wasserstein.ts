@@ -14,7 +14,7 @@ import { permutation, rngFor } from '../math/rng.js';
 import { openSession, type Runtime, type Session } from '../runtime.js';
 import { logSumExp, negFreeEnergy } from './likelihood.js';
 import { checkBinary, cloneRbm, initRbm, type RbmParams } from './rbm.js';
-import { CostMatrix, checkGamma, Sinkhorn } from './sinkhorn.js';
+import { CostMatrix, checkGamma, Sinkhorn, type SinkhornDomain } from './sinkhorn.js';
 import { type BinaryData, dataMean, epochOfBatches, type RbmState } from './train.js';
 import { buildGibbsGraph, buildWassersteinStepGraph } from './wasserstein-graphs.js';
 
@@ -33,6 +33,8 @@ export interface WassersteinObjective {
   ground?: Float32Array;
   sinkhornTol?: number;
   sinkhornMaxIter?: number;
+  /** Sinkhorn's domain (default 'auto': linear where float32 holds it, else log; see sinkhorn.ts). */
+  sinkhornDomain?: SinkhornDomain;
 }
 
 export interface WrbmTrainOptions extends WassersteinObjective {
@@ -139,7 +141,13 @@ export async function exactWassersteinObjective(
   const logq = Float32Array.from(phi, (v) => v - logZ);
   const q = Float32Array.from(logq, Math.exp);
   const cost = await CostMatrix.create(nv, o.ground, run1(run.runtime, run.threads));
-  const sinkhorn = await Sinkhorn.create({ gamma: o.gamma, tol: o.sinkhornTol ?? 1e-6, maxIter: o.sinkhornMaxIter, ...run1(run.runtime, run.threads) });
+  const sinkhorn = await Sinkhorn.create({
+    gamma: o.gamma,
+    tol: o.sinkhornTol ?? 1e-6,
+    maxIter: o.sinkhornMaxIter,
+    domain: o.sinkhornDomain,
+    ...run1(run.runtime, run.threads),
+  });
   const graph = buildWassersteinStepGraph(nv, nh);
   const session = await openSession(run.runtime, encodeModel(graph, 'relprop-wrbm-step'), { threads: run.threads ?? 1 }, 'the Wasserstein RBM step graph');
   try {
@@ -216,7 +224,7 @@ export class WrbmTrainer {
     const gibbs = await openSession(opts.runtime, encodeModel(buildGibbsGraph(nv, nh, opts.k ?? 1), 'relprop-rbm-gibbs'), run, 'the Gibbs graph');
     const step = await openSession(opts.runtime, encodeModel(buildWassersteinStepGraph(nv, nh), 'relprop-wrbm-step'), run, 'the Wasserstein RBM step graph');
     const cost = await CostMatrix.create(nv, opts.ground, run);
-    const sinkhorn = await Sinkhorn.create({ gamma: opts.gamma, tol: opts.sinkhornTol, maxIter: opts.sinkhornMaxIter, ...run });
+    const sinkhorn = await Sinkhorn.create({ gamma: opts.gamma, tol: opts.sinkhornTol, maxIter: opts.sinkhornMaxIter, domain: opts.sinkhornDomain, ...run });
     return new WrbmTrainer(data, opts, gibbs, step, cost, sinkhorn, { ...state, params: cloneRbm(state.params), chains: state.chains!.slice() });
   }
 
