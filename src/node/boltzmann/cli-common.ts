@@ -4,8 +4,12 @@
  * checkpoint made under other settings.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { type Command, Option } from 'commander';
+import { rbmToOnnx } from '../../core/boltzmann/model-file.js';
+import type { RbmParams } from '../../core/boltzmann/rbm.js';
 import { type BinaryData, dataMean } from '../../core/boltzmann/train.js';
+import { writeFilesAtomic } from '../io/atomic.js';
 import { type BetaSchedule, MAX_ENUMERATED_UNITS } from '../../core/boltzmann/likelihood.js';
 import { seedOption } from '../cli/options.js';
 import { posInt } from '../cli/values.js';
@@ -141,4 +145,36 @@ export async function runEpochs<S extends { epoch: number; step: number }>(
     }
     if (o.save) await o.save(state, history);
   }
+}
+
+/**
+ * A trained RBM on disk, whatever its objective: the ONNX graph computing p(h | v) and its JSON card
+ * (architecture, the run's settings, history, command), written together atomically.
+ */
+export async function saveRbmModel(
+  f: { out: string; epochs: number; quiet?: boolean },
+  p: RbmParams,
+  run: { settings: Record<string, unknown>; centered: boolean; threads?: number; history: unknown[]; started: number },
+): Promise<void> {
+  const card = {
+    kind: 'rbm',
+    architecture: { visible: p.nv, hidden: p.nh, centered: run.centered },
+    outputs: { hidden: 'p(h = 1 | v) = sigmoid(hidden_bias + W^T (visible - visible_offset))' },
+    training: {
+      ...run.settings,
+      threads: run.threads,
+      epochs: f.epochs,
+      seconds: Math.round((Date.now() - run.started) / 1000),
+      cores: availableParallelism(),
+    },
+    history: run.history,
+    command: `relprop ${process.argv.slice(2).join(' ')}`,
+    relprop_version: '0.1.0',
+  };
+  const cardPath = f.out.replace(/\.onnx$/i, '.json');
+  await writeFilesAtomic([
+    [f.out, rbmToOnnx(p)],
+    [cardPath, `${JSON.stringify(card, null, 2)}\n`],
+  ]);
+  if (!f.quiet) process.stdout.write(`wrote ${f.out} and ${cardPath}\n`);
 }

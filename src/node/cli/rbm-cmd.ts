@@ -1,12 +1,7 @@
-/**
- * `relprop rbm train` and `relprop rbm loglik`: restricted Boltzmann machines on binary data
- * (src/core/boltzmann). A model is an ONNX file computing p(h | v) with a JSON card beside it.
- */
-import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
 import { aisLogZ, exactLogZ, MAX_ENUMERATED_UNITS, meanLogProb } from '../../core/boltzmann/likelihood.js';
-import { rbmFromOnnx, rbmToOnnx } from '../../core/boltzmann/model-file.js';
+import { rbmFromOnnx } from '../../core/boltzmann/model-file.js';
 import { RbmTrainer, type RbmTrainOptions } from '../../core/boltzmann/train.js';
 import type { RbmParams } from '../../core/boltzmann/rbm.js';
 import { readRbmCheckpoint, writeRbmCheckpoint } from '../boltzmann/checkpoint.js';
@@ -20,9 +15,10 @@ import {
   loglikOptions,
   readModelBytes,
   runEpochs,
+  saveRbmModel,
 } from '../boltzmann/cli-common.js';
 import { loadBinaryData } from '../boltzmann/data.js';
-import { checkOutputFiles, checkOutputFolder, writeFilesAtomic } from '../io/atomic.js';
+import { checkOutputFiles, checkOutputFolder } from '../io/atomic.js';
 import { quietOption, seedOption, threadsOption } from './options.js';
 import { num, posInt } from './values.js';
 import { registerRbmRestoreCommands, trainWassersteinRbm, type WassersteinTrainFlags, wassersteinTrainOptions } from './wrbm-cmd.js';
@@ -94,22 +90,7 @@ async function trainRbm(f: TrainFlags & WassersteinTrainFlags): Promise<void> {
   } finally {
     await trainer.release();
   }
-  const p = trainer.params;
-  const card = {
-    kind: 'rbm',
-    architecture: { visible: p.nv, hidden: p.nh, centered: opts.centered },
-    outputs: { hidden: 'p(h = 1 | v) = sigmoid(hidden_bias + W^T (visible - visible_offset))' },
-    training: { ...settings, threads: opts.threads, epochs: f.epochs, seconds: Math.round((Date.now() - started) / 1000), cores: availableParallelism() },
-    history,
-    command: `relprop ${process.argv.slice(2).join(' ')}`,
-    relprop_version: '0.1.0',
-  };
-  const cardPath = f.out.replace(/\.onnx$/i, '.json');
-  await writeFilesAtomic([
-    [f.out, rbmToOnnx(p)],
-    [cardPath, `${JSON.stringify(card, null, 2)}\n`],
-  ]);
-  if (!f.quiet) process.stdout.write(`wrote ${f.out} and ${cardPath}\n`);
+  await saveRbmModel(f, trainer.params, { settings, centered: opts.centered, threads: opts.threads, history, started });
 }
 
 /** Mean log-likelihood of the data under the RBM `p` read from `f.model` (`rbm loglik`, `likelihood`). */

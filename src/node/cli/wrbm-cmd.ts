@@ -5,11 +5,10 @@
  * flags and model files are those of `relprop rbm` (rbm-cmd.ts, ../boltzmann/).
  */
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { type Command, Option } from 'commander';
 import { exactLogZ, meanLogProb } from '../../core/boltzmann/likelihood.js';
-import { rbmFromOnnx, rbmToOnnx } from '../../core/boltzmann/model-file.js';
+import { rbmFromOnnx } from '../../core/boltzmann/model-file.js';
 import { completeRbm, denoiseRbm, meanHamming } from '../../core/boltzmann/restore.js';
 import { checkGroundMatrix, type SinkhornDomain } from '../../core/boltzmann/sinkhorn.js';
 import { type KlMix, WrbmTrainer, type WrbmTrainOptions } from '../../core/boltzmann/wasserstein.js';
@@ -17,7 +16,7 @@ import { rngFor } from '../../core/math/rng.js';
 import { encodeNpy, readNpy } from '../../core/onnx/npy.js';
 import { float32 } from '../../core/onnx/tensor.js';
 import { readRbmCheckpoint, writeRbmCheckpoint } from '../boltzmann/checkpoint.js';
-import { checkResumeSettings, type DataFlags, dataOptions, readModelBytes } from '../boltzmann/cli-common.js';
+import { checkResumeSettings, type DataFlags, dataOptions, readModelBytes, saveRbmModel } from '../boltzmann/cli-common.js';
 import { loadBinaryData } from '../boltzmann/data.js';
 import { checkOutputFiles, checkOutputFolder, writeFilesAtomic } from '../io/atomic.js';
 import { quietOption, seedOption, threadsOption } from './options.js';
@@ -191,22 +190,7 @@ export async function trainWassersteinRbm(f: WassersteinTrainFlags): Promise<voi
   } finally {
     await trainer.release();
   }
-  const p = trainer.params;
-  const card = {
-    kind: 'rbm',
-    architecture: { visible: p.nv, hidden: p.nh, centered: opts.centered },
-    outputs: { hidden: 'p(h = 1 | v) = sigmoid(hidden_bias + W^T (visible - visible_offset))' },
-    training: { ...settings, threads: opts.threads, epochs: f.epochs, seconds: Math.round((Date.now() - started) / 1000), cores: availableParallelism() },
-    history,
-    command: `relprop ${process.argv.slice(2).join(' ')}`,
-    relprop_version: '0.1.0',
-  };
-  const cardPath = f.out.replace(/\.onnx$/i, '.json');
-  await writeFilesAtomic([
-    [f.out, rbmToOnnx(p)],
-    [cardPath, `${JSON.stringify(card, null, 2)}\n`],
-  ]);
-  if (!f.quiet) process.stdout.write(`wrote ${f.out} and ${cardPath}\n`);
+  await saveRbmModel(f, trainer.params, { settings, centered: opts.centered, threads: opts.threads, history, started });
 }
 
 interface RestoreFlags extends DataFlags {
