@@ -20,6 +20,7 @@ import { checkOutputFiles, type OutputFile, writeFilesAtomic } from '../io/atomi
 import { cardPathFor } from '../model-card.js';
 import { registerCanvasCommand } from './canvas-cmd.js';
 import { folderStore } from './checkpoint.js';
+import { refuseLayerRuleFlags } from './inspect.js';
 import { loadFisherModel, saveFisherModel } from './model-file.js';
 
 interface TrainFlags {
@@ -190,10 +191,7 @@ export interface FisherExplainFlags {
 
 /** Explain an FV model (`relprop fv explain`, and `relprop explain` on an FV model). */
 export async function fisherExplain(f: FisherExplainFlags): Promise<void> {
-  if ((f.method !== undefined && f.method !== 'lrp') || f.rule || f.composite || f.rules)
-    throw new Error(
-      'FV models are explained by their own LRP decomposition (relevance per FV dimension → descriptors → patches); --method, --rule, --composite and --rules do not apply',
-    );
+  refuseLayerRuleFlags(f);
   const outputs: OutputFile[] = [{ flag: '--out', path: f.out, ext: ['.npy'] }];
   if (f.heatmap) outputs.push({ flag: '--heatmap', path: f.heatmap, ext: ['.png'] });
   if (f.summary) outputs.push({ flag: '--summary', path: f.summary, ext: ['.json'] });

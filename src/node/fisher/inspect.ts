@@ -14,11 +14,16 @@ export interface FisherInspectFlags {
   json?: boolean;
 }
 
-export function fisherInspect(model: string, f: FisherInspectFlags): void {
+/** FV models have one explanation, their own decomposition: the layer-rule flags are refused, not ignored. */
+export function refuseLayerRuleFlags(f: { method?: string; rule?: string; composite?: string; rules?: string }): void {
   if ((f.method !== undefined && f.method !== 'lrp') || f.rule || f.composite || f.rules)
     throw new Error(
       'FV models are explained by their own LRP decomposition (relevance per FV dimension → descriptors → patches); --method, --rule, --composite and --rules do not apply',
     );
+}
+
+export function fisherInspect(model: string, f: FisherInspectFlags): void {
+  refuseLayerRuleFlags(f);
   const { params: p, epsilon, classes } = loadFisherModel(model);
   const c = p.config;
   const geo = geometryOf(p);
