@@ -82,6 +82,20 @@ describe('Sinkhorn domains', () => {
     }
   });
 
+  it('gives the one-thread answer with two threads, below and above the size where the blocks go multi-threaded', async () => {
+    for (const n of [64, 1500]) {
+      const M = randomCost(n, n, 5, 4);
+      const opts = { gamma: 0.5, tol: 1e-5, maxIter: 5000, domain: 'linear' } as const;
+      const one = await solve({ ...opts, threads: 1 }, M, n, n);
+      const two = await solve({ ...opts, threads: 2 }, M, n, n);
+      expect(two.iterations).toBe(one.iterations);
+      expect(maxAbsDiff(two.f, one.f)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(two.g, one.g)).toBeLessThan(1e-5);
+      expect(rel(two.value, one.value)).toBeLessThan(1e-6);
+      expect(rel(two.cost, one.cost)).toBeLessThan(1e-6);
+    }
+  });
+
   it("'auto' takes the linear domain when it is safe and the log domain where the kernel would underflow", async () => {
     const n = 8;
     const M = randomCost(n, n, 4);
@@ -151,6 +165,17 @@ describe('Sinkhorn domains', () => {
       const neg = randomCost(3, 4, 7);
       neg[5] = -0.5;
       await expect(s.solve(neg, 3, 4)).rejects.toThrow(/finite and ≥ 0, but entry \(1, 1\) is -0.5/);
+      // The linear domain checks M inside its kernel graph (a row minimum, a NaN-propagating sum).
+      for (const [bad, shown] of [
+        [Number.NaN, 'NaN'],
+        [Number.POSITIVE_INFINITY, 'Infinity'],
+        [Number.NEGATIVE_INFINITY, '-Infinity'],
+        [-0.25, '-0.25'],
+      ] as const) {
+        const M = randomCost(3, 4, 7);
+        M[11] = bad;
+        await expect(s.solve(M, 3, 4)).rejects.toThrow(new RegExp(`finite and ≥ 0, but entry \\(2, 3\\) is ${shown}`));
+      }
       await expect(s.solve(randomCost(3, 4, 7), 3, 4, { p: [1, 0, 1] })).rejects.toThrow(/weights must be finite and > 0, but weight 1 is 0/);
       const e = await s.solve(randomCost(8, 8, 8, 10), 8, 8).catch((err: Error) => err);
       expect(e).toBeInstanceOf(SinkhornError);

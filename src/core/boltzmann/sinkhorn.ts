@@ -8,7 +8,7 @@
 import { encodeModel } from '../onnx/model.js';
 import { float32 } from '../onnx/tensor.js';
 import { openSession, type Runtime, type Session } from '../runtime.js';
-import { buildCostGraph, buildSinkhornGraph, buildSinkhornKernelGraph, buildSinkhornLinearGraph } from './wasserstein-graphs.js';
+import { buildCostGraph, buildSinkhornGraph, buildSinkhornKernelGraph, buildSinkhornLinearGraph, buildTransportCostGraph } from './wasserstein-graphs.js';
 
 /**
  * 'linear': scalings u = exp(f/γ), v = exp(g/γ) and the kernel K = exp(−M/γ) (stabilised by the
@@ -29,6 +29,13 @@ export const LINEAR_LIMITS: { maxSpread: number; minLogWeight: number; minScalin
   minScaling: 1e-30,
   maxScaling: 1e30,
 };
+
+/**
+ * Below this many cost entries (8 MB of kernel) the linear-domain blocks run on one thread even
+ * when more are allowed: there ONNX Runtime's two-thread matrix × vector products cost more than
+ * they share.
+ */
+const ONE_THREAD_ENTRIES = 1 << 21;
 
 /** −log of float32's smallest normal number (2⁻¹²⁶): a larger spread makes kernel entries subnormal or 0. */
 const FLOAT32_UNDERFLOW = 126 * Math.LN2;
@@ -72,9 +79,13 @@ export function checkGamma(gamma: number): void {
   if (!(gamma > 0) || !Number.isFinite(gamma)) throw new Error(`the Sinkhorn smoothing γ must be a finite number > 0, got ${gamma}`);
 }
 
+function checkCostSize(M: ArrayLike<number>, n: number, m: number): void {
+  if (M.length !== n * m) throw new Error(`the cost matrix has ${M.length} entries; ${n} × ${m} points need ${n * m}`);
+}
+
 /** Throw unless M has n·m finite entries ≥ 0. */
 export function checkCostMatrix(M: ArrayLike<number>, n: number, m: number): void {
-  if (M.length !== n * m) throw new Error(`the cost matrix has ${M.length} entries; ${n} × ${m} points need ${n * m}`);
+  checkCostSize(M, n, m);
   for (let k = 0; k < M.length; k++) {
     const v = M[k]!;
     if (!(v >= 0 && v < Number.POSITIVE_INFINITY)) {
@@ -102,6 +113,8 @@ export class Sinkhorn {
   private logSession?: Promise<Session>;
   private kernelSession?: Promise<Session>;
   private linearSession?: Promise<Session>;
+  private linearSession1?: Promise<Session>;
+  private costSession?: Promise<Session>;
 
   private constructor(private readonly opts: SinkhornOptions) {}
 
@@ -119,8 +132,8 @@ export class Sinkhorn {
     return s;
   }
 
-  private open(graph: Parameters<typeof encodeModel>[0], name: string, what: string): Promise<Session> {
-    return openSession(this.opts.runtime, encodeModel(graph, name), { threads: this.opts.threads ?? 1 }, what);
+  private open(graph: Parameters<typeof encodeModel>[0], name: string, what: string, threads = this.opts.threads ?? 1): Promise<Session> {
+    return openSession(this.opts.runtime, encodeModel(graph, name), { threads }, what);
   }
 
   private log(): Promise<Session> {
@@ -134,24 +147,46 @@ export class Sinkhorn {
     return Promise.all([this.kernelSession, this.linearSession]);
   }
 
+  /** The linear-domain blocks for an n × m problem: on one thread below ONE_THREAD_ENTRIES. */
+  private linearBlocks(entries: number, many: Session): Promise<Session> {
+    if ((this.opts.threads ?? 1) <= 1 || entries >= ONE_THREAD_ENTRIES) return Promise.resolve(many);
+    this.linearSession1 ??= this.open(buildSinkhornLinearGraph(this.opts.block ?? 10), 'relprop-sinkhorn-linear', 'the linear-domain Sinkhorn graph', 1);
+    return this.linearSession1;
+  }
+
+  private transportCost(): Promise<Session> {
+    this.costSession ??= this.open(buildTransportCostGraph(), 'relprop-sinkhorn-cost', 'the transport-cost graph');
+    return this.costSession;
+  }
+
   /**
    * Solve for the cost M [n, m] (row-major) between p (n points) and q (m points); weights default
    * to uniform, log-weights may be given instead (`logq`, e.g. an enumerated model's log p_θ).
    */
   async solve(M: Float32Array, n: number, m: number, w: { p?: ArrayLike<number>; q?: ArrayLike<number>; logq?: Float32Array } = {}): Promise<SinkhornResult> {
-    checkCostMatrix(M, n, m);
+    checkCostSize(M, n, m);
     const logp = logWeights(w.p, n, 'data');
     const logq = w.logq ?? logWeights(w.q, m, 'model');
     if (logq.length !== m) throw new Error(`model log-weights have ${logq.length} values for ${m} points`);
     const domain = this.opts.domain ?? 'auto';
-    if (domain === 'log') return this.solveLog(M, n, m, logp, logq);
+    if (domain === 'log') {
+      checkCostMatrix(M, n, m);
+      return this.solveLog(M, n, m, logp, logq);
+    }
     let minLog = 0;
     for (const t of logp) minLog = Math.min(minLog, t);
     for (const t of logq) minLog = Math.min(minLog, t);
-    const [kernel, linear] = await this.linear();
+    const [kernel, many] = await this.linear();
     // Fed and read without copies: M and K are the largest arrays of a solve.
     const k = await kernel.run({ M: { dtype: 'float32', dims: [n, m], data: M }, gamma: float32([], [this.opts.gamma]) });
-    const spread = (k.spread!.data as Float32Array)[0]!;
+    const scalar = (name: string) => (k[name]!.data as Float32Array)[0]!;
+    // The kernel graph checks M in its own pass; the entry-by-entry scan only names the bad entry.
+    if (!(scalar('low') >= 0) || scalar('nonfinite') !== 0) {
+      checkCostMatrix(M, n, m);
+      throw new Error('the cost matrix must be finite and ≥ 0');
+    }
+    const spread = scalar('spread');
+    const linear = await this.linearBlocks(n * m, many);
     const limits = { ...LINEAR_LIMITS, ...this.opts.linearLimits };
     const safe = spread <= limits.maxSpread && minLog >= limits.minLogWeight;
     if (domain === 'auto' && !(safe && spread <= FLOAT32_UNDERFLOW)) return this.solveLog(M, n, m, logp, logq);
@@ -200,8 +235,8 @@ export class Sinkhorn {
 
   /**
    * Linear-domain blocks (buildSinkhornLinearGraph) from v = 1 (K v = K·1 = Kv1); then f = γ log u + α, g = γ log v
-   * (the kernel's shift put back), W_γ = fᵀp + gᵀq − γ Σ π and ⟨π, M⟩ = Σ_ij u_i K_ij M_ij v_j in
-   * float64. Returns a reason instead when a scaling leaves the safe range or the run does not converge.
+   * (the kernel's shift put back), W_γ = fᵀp + gᵀq − γ Σ π in float64 and ⟨π, M⟩ = Σ_ij u_i K_ij M_ij v_j
+   * (buildTransportCostGraph's float32 rows, summed in float64). Returns a reason instead when a scaling leaves the safe range or the run does not converge.
    */
   private async solveLinear(
     session: Session,
@@ -250,11 +285,13 @@ export class Sinkhorn {
           g[j] = gamma * Math.log(v[j]!);
           value += g[j]! * Math.exp(logq[j]!);
         }
-        for (let i = 0; i < n; i++) {
-          let s = 0;
-          for (let j = 0, o = i * m; j < m; j++) s += K[o + j]! * M[o + j]! * v[j]!;
-          cost += u[i]! * s;
-        }
+        const c = await (await this.transportCost()).run({
+          K: { dtype: 'float32', dims: [n, m], data: K },
+          M: { dtype: 'float32', dims: [n, m], data: M },
+          u: float32([n], u),
+          v: float32([m], v),
+        });
+        for (const t of c.rowcost!.data as Float32Array) cost += t;
         return { f, g, value, cost, iterations, err, domain: 'linear' };
       }
       if (iterations >= maxIter) {
@@ -264,7 +301,7 @@ export class Sinkhorn {
   }
 
   async release(): Promise<void> {
-    const open = [this.logSession, this.kernelSession, this.linearSession].filter((s) => s !== undefined);
+    const open = [this.logSession, this.kernelSession, this.linearSession, this.linearSession1, this.costSession].filter((s) => s !== undefined);
     await Promise.all(open.map(async (s) => (await s).release()));
   }
 }

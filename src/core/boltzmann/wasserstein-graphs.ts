@@ -204,7 +204,8 @@ export function buildWassersteinStepGraph(nv: number, nh: number): Graph {
  * so that every row of K has an entry 1 and all entries are in [exp(−spread), 1] with
  * spread = max_i (max_j M_ij − α_i)/γ (float32 keeps exp(−spread) a normal number while spread < 87).
  * Inputs: M [n,m], gamma []. Outputs: K [n,m], alpha [n], Kv = K·1 [n] (the first product of a
- * cold start, v = 1), spread [].
+ * cold start, v = 1), spread [], and the checks of M in the same pass: low = min_ij M_ij and
+ * nonfinite = Σ_ij 0·M_ij (NaN exactly when some entry is ±∞ or NaN).
  */
 export function buildSinkhornKernelGraph(): Graph {
   const r = new RbmGraph();
@@ -217,7 +218,27 @@ export function buildSinkhornKernelGraph(): Graph {
   r.output('alpha', b.op('Squeeze', [alpha, b.ints([1])]), ['N']);
   r.output('spread', b.div(b.op('ReduceMax', [b.sub(top, alpha)], { keepdims: 0 }), gamma), []);
   r.output('Kv', r.sum1(K), ['N']);
+  r.output('low', b.op('ReduceMin', [alpha], { keepdims: 0 }), []);
+  r.output('nonfinite', b.op('ReduceSum', [b.mul(M, b.scalar(0))], { keepdims: 0 }), []);
   r.outputInPlace('K', K, ['N', 'M']);
+  return r.g;
+}
+
+/**
+ * The transport cost of a linear-domain plan π = diag(u) K diag(v), per row:
+ *   c_i = u_i Σ_j K_ij M_ij v_j,
+ * float32 products per row (the caller sums the rows in float64).
+ * Inputs: K [n,m], M [n,m], u [n], v [m]. Output: rowcost [n].
+ */
+export function buildTransportCostGraph(): Graph {
+  const r = new RbmGraph();
+  const { b } = r;
+  const K = r.input('K', ['N', 'M']);
+  const M = r.input('M', ['N', 'M']);
+  const u = r.input('u', ['N']);
+  const v = r.input('v', ['M']);
+  const KMv = r.matmul(b.mul(K, M), b.op('Unsqueeze', [v, b.ints([1])]));
+  r.output('rowcost', b.mul(u, b.op('Squeeze', [KMv, b.ints([1])])), ['N']);
   return r.g;
 }
 
