@@ -3,7 +3,9 @@
  * ONNX Runtime) against POT's ot.bregman.sinkhorn_log and sinkhorn_knopp (bench/sinkhorn_pot.py,
  * float32 inputs) on the same random Hamming cost matrix, same γ, same thread count, alternating in
  * one run. Table 1: fixed iteration counts (no early stop), so that every solver does the same
- * work; relprop's linear domain includes building K = exp(−M/γ) once per run, as POT's does.
+ * work; relprop's linear domain includes building K = exp(−M/γ) once per run, as POT's does, and
+ * runs its blocks on the threads relprop's Sinkhorn gives them (one below 2²¹ cost entries, where
+ * ONNX Runtime's two-thread matrix × vector products are slower; see linearBlockThreads).
  * Table 2: wall time to the tolerance (median of 3 solves on each side, after a warm-up),
  * relprop's `Sinkhorn` with domain 'auto' (L1 row-marginal error, checked every block of 10)
  * against POT with stopThr = tol (2-norm of the column-marginal error, checked every 10
@@ -17,7 +19,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CostMatrix, Sinkhorn } from '../src/core/boltzmann/sinkhorn.js';
+import { CostMatrix, linearBlockThreads, Sinkhorn } from '../src/core/boltzmann/sinkhorn.js';
 import { buildSinkhornGraph, buildSinkhornKernelGraph, buildSinkhornLinearGraph } from '../src/core/boltzmann/wasserstein-graphs.js';
 import { rngFor } from '../src/core/math/rng.js';
 import { encodeModel } from '../src/core/onnx/model.js';
@@ -48,7 +50,14 @@ const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 const pot = (path: string, extra: string[]) => JSON.parse(execFileSync(values.python, [script, path, String(gamma), ...extra], { env, encoding: 'utf8' }));
 const logSession = await openSession(undefined, encodeModel(buildSinkhornGraph(block), 'bench-sinkhorn'), { threads });
 const kernelSession = await openSession(undefined, encodeModel(buildSinkhornKernelGraph(), 'bench-sinkhorn-kernel'), { threads });
-const linearSession = await openSession(undefined, encodeModel(buildSinkhornLinearGraph(block), 'bench-sinkhorn-linear'), { threads });
+// The linear blocks on the threads relprop's Sinkhorn gives them (one below 2²¹ cost entries).
+const linearSessions = new Map<number, Awaited<ReturnType<typeof openSession>>>();
+const linearSessionFor = async (entries: number) => {
+  const t = linearBlockThreads(threads, entries);
+  if (!linearSessions.has(t))
+    linearSessions.set(t, await openSession(undefined, encodeModel(buildSinkhornLinearGraph(block), 'bench-sinkhorn-linear'), { threads: t }));
+  return linearSessions.get(t)!;
+};
 const fixedRows: string[] = [];
 const tolRows: string[] = [];
 for (const n of values.sizes.split(',').map(Number)) {
@@ -72,6 +81,7 @@ for (const n of values.sizes.split(',').map(Number)) {
   const runLinear = async (count: number) => {
     const k = await kernelSession.run({ M: float32([n, n], M), gamma: float32([], [gamma]) }, ['K', 'Kv']);
     const feeds = { K: k.K!, p: float32([n], w), q: float32([n], w) };
+    const linearSession = await linearSessionFor(n * n);
     let Kv = k.Kv!.data as Float32Array;
     for (let b = 0; b < count / block; b++) Kv = (await linearSession.run({ ...feeds, Kv: float32([n], Kv) }, ['Kv_new'])).Kv_new!.data as Float32Array;
     return Kv;
@@ -118,4 +128,4 @@ process.stdout.write(
   '| n = m | round | relprop auto | POT sinkhorn_log | POT sinkhorn (linear) | vs POT log | vs POT linear |\n|---|---|---|---|---|---|---|\n',
 );
 process.stdout.write(`${tolRows.join('\n')}\n`);
-await Promise.all([logSession.release(), kernelSession.release(), linearSession.release()]);
+await Promise.all([logSession.release(), kernelSession.release(), ...[...linearSessions.values()].map((s) => s.release())]);

@@ -37,6 +37,11 @@ export const LINEAR_LIMITS: { maxSpread: number; minLogWeight: number; minScalin
  */
 const ONE_THREAD_ENTRIES = 1 << 21;
 
+/** Threads for the linear-domain blocks of a problem with `entries` cost entries, given `threads` allowed. */
+export function linearBlockThreads(threads: number, entries: number): number {
+  return entries < ONE_THREAD_ENTRIES ? 1 : threads;
+}
+
 /** −log of float32's smallest normal number (2⁻¹²⁶): a larger spread makes kernel entries subnormal or 0. */
 const FLOAT32_UNDERFLOW = 126 * Math.LN2;
 
@@ -147,9 +152,10 @@ export class Sinkhorn {
     return Promise.all([this.kernelSession, this.linearSession]);
   }
 
-  /** The linear-domain blocks for an n × m problem: on one thread below ONE_THREAD_ENTRIES. */
+  /** The linear-domain blocks for a problem with `entries` cost entries (see linearBlockThreads). */
   private linearBlocks(entries: number, many: Session): Promise<Session> {
-    if ((this.opts.threads ?? 1) <= 1 || entries >= ONE_THREAD_ENTRIES) return Promise.resolve(many);
+    const threads = this.opts.threads ?? 1;
+    if (linearBlockThreads(threads, entries) === threads) return Promise.resolve(many);
     this.linearSession1 ??= this.open(buildSinkhornLinearGraph(this.opts.block ?? 10), 'relprop-sinkhorn-linear', 'the linear-domain Sinkhorn graph', 1);
     return this.linearSession1;
   }
