@@ -14,7 +14,7 @@ import { type BackwardContext, type Layer, type LayerKindDef, unsupported } from
 const rules = [...LINEAR_RULES];
 
 function linearOpOf(c: BackwardContext, l: Layer): LinearOp {
-  if (l.kind === 'dense') return new DenseOp(l.name, l.W!, l.b!.data as Float32Array);
+  if (l.kind === 'dense') return new DenseOp(l.name, l.W!, l.b!.data as Float32Array, l.node.op === 'Gemm' ? l.node.inputs[1] : undefined);
   const geo = convGeometryOf(l.node, l.W!, c.dims1(l.inputs[0]!), c.dims1(l.outputs[0]!));
   return new ConvOp(l.name, l.W!, l.b!.data as Float32Array, geo);
 }
