@@ -4,6 +4,7 @@
  * the edges (src/node/runtime-node.ts on onnxruntime-node, src/web/runtime-web.ts on
  * onnxruntime-web); nothing in src/core imports a runtime package.
  */
+import { encodeModel, encodeModelParts, type Graph } from './onnx/model.js';
 import type { TensorData } from './onnx/tensor.js';
 
 export interface SessionOptions {
@@ -15,6 +16,8 @@ export interface SessionOptions {
    * types (whose declarations need the DOM library).
    */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Weights of hundreds of MB: a runtime may trade per-run allocation speed for a lower peak. */
+  largeModel?: boolean;
 }
 
 export interface Session {
@@ -29,6 +32,11 @@ export interface Runtime {
   /** 'onnxruntime-node', 'onnxruntime-web', … (shown in errors and benchmarks). */
   readonly name: string;
   createSession(model: Uint8Array, options?: SessionOptions): Promise<Session>;
+  /**
+   * Optional: a session from the model's encoded parts (encodeModelParts), for runtimes that can
+   * read a model without it ever being one buffer (onnxruntime-node, through a temporary file).
+   */
+  createSessionFromParts?(parts: Uint8Array[], options?: SessionOptions): Promise<Session>;
 }
 
 let fallback: Runtime | undefined;
@@ -57,6 +65,33 @@ export async function openSession(
   const r = resolveRuntime(runtime);
   try {
     return await r.createSession(model, options);
+  } catch (e) {
+    throw new Error(`ONNX Runtime cannot load ${what}: ${(e as Error).message}`);
+  }
+}
+
+/** Graphs with at least this many bytes of initializers open as large models. */
+const LARGE_MODEL_BYTES = 256 * 2 ** 20;
+
+/**
+ * A session on a graph. A large one (VGG-16's explainer) opens with `largeModel` and, on a runtime
+ * that reads models in parts, is never one more copy of its weights in memory.
+ */
+export async function openGraphSession(
+  runtime: Runtime | undefined,
+  graph: Graph,
+  name: string,
+  options: SessionOptions = {},
+  what = 'the compiled graph',
+): Promise<Session> {
+  const r = resolveRuntime(runtime);
+  let bytes = 0;
+  for (const t of graph.initializers.values()) bytes += t.data.byteLength;
+  if (bytes < LARGE_MODEL_BYTES) return openSession(r, encodeModel(graph, name), options, what);
+  const large = { ...options, largeModel: true };
+  if (!r.createSessionFromParts) return openSession(r, encodeModel(graph, name), large, what);
+  try {
+    return await r.createSessionFromParts(encodeModelParts(graph, name), large);
   } catch (e) {
     throw new Error(`ONNX Runtime cannot load ${what}: ${(e as Error).message}`);
   }

@@ -5,6 +5,9 @@
  * imported on first use, and importing relprop never fails for its absence (register.ts then
  * falls back to onnxruntime-web).
  */
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-common';
 import type { Runtime, Session, SessionOptions } from '../core/runtime.js';
 import { sessionFrom } from '../core/runtime-tensors.js';
@@ -16,7 +19,7 @@ import { sessionFrom } from '../core/runtime-tensors.js';
 export const INSTALL_NATIVE = 'npm install --save-optional onnxruntime-node --onnxruntime-node-install=skip';
 
 interface OrtNode {
-  InferenceSession: { create(model: Uint8Array, options: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  InferenceSession: { create(model: Uint8Array | string, options: InferenceSession.SessionOptions): Promise<InferenceSession> };
   Tensor: unknown;
   env: { versions: { common: string } };
 }
@@ -39,16 +42,39 @@ export async function loadOnnxruntimeNode(): Promise<void> {
   await load();
 }
 
+const sessionOptions = (opts: SessionOptions): InferenceSession.SessionOptions => ({
+  intraOpNumThreads: opts.threads ?? 0,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: opts.optimization ?? 'all',
+  // Large models: no arena (it keeps its high-water mark) and no prepacked weight copies (a
+  // weight the explainer also reads unpacked would be held twice).
+  ...(opts.largeModel ? { enableCpuMemArena: false, extra: { session: { disable_prepacking: '1' } } } : {}),
+  logSeverityLevel: 4, // relprop reports errors itself, as one line; ORT warnings are noise to users
+});
+
 export const nodeRuntime: Runtime = {
   name: 'onnxruntime-node',
   async createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
     const ort = await load();
-    const s = await ort.InferenceSession.create(model, {
-      intraOpNumThreads: opts.threads ?? 0,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: opts.optimization ?? 'all',
-      logSeverityLevel: 4, // relprop reports errors itself, as one line; ORT warnings are noise to users
-    });
+    const s = await ort.InferenceSession.create(model, sessionOptions(opts));
     return sessionFrom(s, ort.Tensor);
+  },
+  /** Parts written one after the other to a private temporary file that ONNX Runtime reads, then removed. */
+  async createSessionFromParts(parts: Uint8Array[], opts: SessionOptions = {}): Promise<Session> {
+    const ort = await load();
+    const dir = mkdtempSync(join(tmpdir(), 'relprop-session-'));
+    const file = join(dir, 'model.onnx');
+    try {
+      const fd = openSync(file, 'w', 0o600);
+      try {
+        for (const p of parts) for (let at = 0; at < p.length; ) at += writeSync(fd, p, at);
+      } finally {
+        closeSync(fd);
+      }
+      const s = await ort.InferenceSession.create(file, sessionOptions(opts));
+      return sessionFrom(s, ort.Tensor);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 };

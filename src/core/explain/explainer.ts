@@ -10,7 +10,7 @@ import { getComposite } from '../composites/index.js';
 import { unknownNameError } from '../names.js';
 import { compileExplainer, type CompiledExplainer, type LayerRecord } from './compile.js';
 import { checkMethod, parseLrnRule, type Method } from './resolve.js';
-import { openSession, type Runtime, type Session } from '../runtime.js';
+import { openGraphSession, type Runtime, type Session } from '../runtime.js';
 import { gaussian, rngFor } from '../math/rng.js';
 
 export interface ExplainerOptions {
@@ -144,7 +144,7 @@ export class Explainer {
     if (!p) {
       p = (async () => {
         const c = await this.compile(inputShape);
-        const session = await openSession(this.options.runtime, c.model, { threads: this.options.threads });
+        const session = await openGraphSession(this.options.runtime, c.graph, 'relprop-explainer', { threads: this.options.threads });
         const { graph: _graph, ...meta } = c; // the graph (and with it the encoded model) is let go
         void _graph;
         return { c: meta, session };

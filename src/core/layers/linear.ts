@@ -13,6 +13,28 @@ import { type BackwardContext, type Layer, type LayerKindDef, unsupported } from
 
 const rules = [...LINEAR_RULES];
 
+/**
+ * A Gemm's W [in, out] from its canonical [out, in] weight, transposed when first read: rules on
+ * the unmodified weight use the graph's own initializer (DenseOp's canonicalWT) and never read it,
+ * which spares a copy of the largest weights (VGG-16's classifier: 0.5 GB).
+ */
+function transposedOnRead(Wt: TensorData): TensorData {
+  const [out, inp] = Wt.dims as [number, number];
+  let W: Float32Array | undefined;
+  return {
+    dtype: 'float32',
+    dims: [inp, out],
+    get data() {
+      if (!W) {
+        const w = toF32(Wt, 'Gemm weight');
+        W = new Float32Array(inp * out);
+        for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) W[i * out + o] = w[o * inp + i]!;
+      }
+      return W;
+    },
+  };
+}
+
 function linearOpOf(c: BackwardContext, l: Layer): LinearOp {
   if (l.kind === 'dense') return new DenseOp(l.name, l.W!, l.b!.data as Float32Array, l.node.op === 'Gemm' ? l.node.inputs[1] : undefined);
   const geo = convGeometryOf(l.node, l.W!, c.dims1(l.inputs[0]!), c.dims1(l.outputs[0]!));
@@ -45,14 +67,10 @@ export const dense: LayerKindDef = {
     if (n.op === 'Gemm') {
       c.onlyFirst();
       const Wt = c.graph.initializers.get(n.inputs[1]!)!; // canonical [out, in]
-      const [out, inp] = Wt.dims as [number, number];
-      const w = toF32(Wt, 'Gemm weight');
-      const W = new Float32Array(inp * out);
-      for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) W[i * out + o] = w[o * inp + i]!;
       return {
         ...c.base,
         kind: 'dense',
-        W: { dtype: 'float32', dims: [inp, out], data: W },
+        W: transposedOnRead(Wt),
         b: c.graph.initializers.get(n.inputs[2]!)!,
         linearIndex: c.nextLinearIndex(),
       };

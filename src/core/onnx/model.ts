@@ -285,6 +285,48 @@ export function encodeModel(g: Graph, name = 'relprop'): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
+/**
+ * The same model as {@link encodeModel}, as parts whose concatenation is the file: the graph with its
+ * small initializers, then each initializer of at least `minBytes` as a further GraphProto whose
+ * raw data is a view of the tensor's own memory, not a copy. Written out part by part, a large
+ * model never exists as one buffer. The protobuf format merges a message field that occurs twice;
+ * ONNX Runtime's parser does, protobufjs (decodeModel) does not: these parts are for runtimes.
+ */
+export function encodeModelParts(g: Graph, name = 'relprop', minBytes = 1 << 20): Uint8Array[] {
+  const small = new Map<string, TensorData>();
+  const large: [string, TensorData][] = [];
+  for (const [k, t] of g.initializers) {
+    if (t.data.byteLength >= minBytes) large.push([k, t]);
+    else small.set(k, t);
+  }
+  const parts = [encodeModel({ ...g, initializers: small }, name)];
+  for (const [k, t] of large) {
+    const d = t.data;
+    const raw = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    const nameBytes = new TextEncoder().encode(k);
+    const head: number[] = [];
+    for (const dim of t.dims) head.push(0x08, ...varint(dim)); // dims (1)
+    head.push(0x10, ...varint(ELEM_OF_DTYPE[t.dtype])); // data_type (2)
+    head.push(0x42, ...varint(nameBytes.length), ...nameBytes); // name (8)
+    head.push(0x4a, ...varint(raw.length)); // raw_data (9), its bytes follow
+    const tensorLen = head.length + raw.length;
+    const graphHead = [0x2a, ...varint(tensorLen)]; // GraphProto.initializer (5)
+    const modelHead = [0x3a, ...varint(graphHead.length + tensorLen)]; // ModelProto.graph (7)
+    parts.push(Uint8Array.from([...modelHead, ...graphHead, ...head]), raw);
+  }
+  return parts;
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return out;
+}
+
 export function cloneGraph(g: Graph): Graph {
   return {
     ...g,
