@@ -21,7 +21,7 @@ import { buildDbmGibbsGraph, unitCounts } from '../src/core/boltzmann/dbm-graphs
 import { DbmTrainer } from '../src/core/boltzmann/dbm-train.js';
 import { gaussian, rngFor } from '../src/core/math/rng.js';
 import { encodeModel } from '../src/core/onnx/model.js';
-import { float32, type TensorData } from '../src/core/onnx/tensor.js';
+import { float32, float32View, type TensorData } from '../src/core/onnx/tensor.js';
 import { openSession } from '../src/core/runtime.js';
 
 const { values } = parseArgs({
@@ -81,8 +81,8 @@ for (let l = 0; l <= L; l++) {
 async function gibbsBlock(block: number): Promise<void> {
   const u = new Float32Array(T * chains * total);
   rngFor(1, 'bench-gibbs-block', block).fill(u);
-  const feeds: Record<string, TensorData> = { ...fixed, u: float32([T, chains, total], u) };
-  for (let l = 0; l <= L; l++) feeds[`m${l}`] = float32([chains, sizes[l]!], states[l]!);
+  const feeds: Record<string, TensorData> = { ...fixed, u: float32View([T, chains, total], u) };
+  for (let l = 0; l <= L; l++) feeds[`m${l}`] = float32View([chains, sizes[l]!], states[l]!);
   const out = await gibbs.run(feeds);
   states = sizes.map((_, l) => out[`m${l}_new`]!.data as Float32Array);
 }

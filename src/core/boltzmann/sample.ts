@@ -5,7 +5,7 @@
  * rngFor(seed, 'gibbs-block', k), so the same seed and settings give the same samples.
  */
 import { encodeModel } from '../onnx/model.js';
-import { float32, type TensorData } from '../onnx/tensor.js';
+import { float32, float32View, type TensorData } from '../onnx/tensor.js';
 import { rngFor } from '../math/rng.js';
 import { openSession, type Runtime } from '../runtime.js';
 import type { DbmParams } from './dbm.js';
@@ -84,8 +84,8 @@ export async function gibbsSamples(p: DbmParams, o: GibbsOptions): Promise<Gibbs
         const rng = rngFor(o.seed, 'gibbs-block', block);
         const u = new Float32Array(t * C * total);
         rng.fill(u);
-        const feeds: Record<string, TensorData> = { ...fixed, u: float32([t, C, total], u) };
-        for (let l = 0; l <= L; l++) feeds[`m${l}`] = float32([C, sizes[l]!], states[l]!);
+        const feeds: Record<string, TensorData> = { ...fixed, u: float32View([t, C, total], u) };
+        for (let l = 0; l <= L; l++) feeds[`m${l}`] = float32View([C, sizes[l]!], states[l]!);
         const out = await (await session(t)).run(feeds);
         states = sizes.map((_, l) => out[`m${l}_new`]!.data as Float32Array);
         mean = out.visible_mean!.data as Float32Array;
