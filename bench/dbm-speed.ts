@@ -17,12 +17,10 @@ import '../src/node/register.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildDbmGibbsGraph, unitCounts } from '../src/core/boltzmann/dbm-graphs.js';
+import type { DbmParams } from '../src/core/boltzmann/dbm.js';
 import { DbmTrainer } from '../src/core/boltzmann/dbm-train.js';
+import { GibbsSampler } from '../src/core/boltzmann/sample.js';
 import { gaussian, rngFor } from '../src/core/math/rng.js';
-import { encodeModel } from '../src/core/onnx/model.js';
-import { float32, float32View, type TensorData } from '../src/core/onnx/tensor.js';
-import { openSession } from '../src/core/runtime.js';
 
 const { values } = parseArgs({
   options: {
@@ -61,30 +59,20 @@ for (const S of [1, perRun]) {
   trainers.set(S, t);
 }
 
-// The Gibbs graph of relprop sample on random weights N(0, 0.1²) (as the NumPy side draws them).
+// relprop sample's sampler on random weights N(0, 0.1²) (as the NumPy side draws them).
 const L = sizes.length - 1;
 const T = 50;
 const g = rngFor(0, 'bench-gibbs');
-const gibbs = await openSession(undefined, encodeModel(buildDbmGibbsGraph(sizes, T), 'bench-gibbs'), { threads }, 'the Gibbs graph');
-const { total } = unitCounts(sizes);
-const fixed: Record<string, TensorData> = {};
+const model: DbmParams = {
+  sizes,
+  W: sizes.slice(0, L).map((n, l) => Float32Array.from({ length: n * sizes[l + 1]! }, () => 0.1 * gaussian(g))),
+  b: sizes.map((n) => new Float32Array(n).fill(-1)),
+  o: sizes.map((n) => new Float32Array(n).fill(0.27)),
+};
+const gibbs = new GibbsSampler(model, chains, { threads });
 let states: Float32Array[] = sizes.map((s) => Float32Array.from({ length: chains * s }, () => (g() < 0.5 ? 1 : 0)));
-for (let l = 0; l <= L; l++) {
-  fixed[`b${l}`] = float32([sizes[l]!], new Float32Array(sizes[l]!).fill(-1));
-  fixed[`o${l}`] = float32([sizes[l]!], new Float32Array(sizes[l]!).fill(0.27));
-  if (l < L)
-    fixed[`W${l}`] = float32(
-      [sizes[l]!, sizes[l + 1]!],
-      Float32Array.from({ length: sizes[l]! * sizes[l + 1]! }, () => 0.1 * gaussian(g)),
-    );
-}
 async function gibbsBlock(block: number): Promise<void> {
-  const u = new Float32Array(T * chains * total);
-  rngFor(1, 'bench-gibbs-block', block).fill(u);
-  const feeds: Record<string, TensorData> = { ...fixed, u: float32View([T, chains, total], u) };
-  for (let l = 0; l <= L; l++) feeds[`m${l}`] = float32View([chains, sizes[l]!], states[l]!);
-  const out = await gibbs.run(feeds);
-  states = sizes.map((_, l) => out[`m${l}_new`]!.data as Float32Array);
+  states = (await gibbs.run(states, T, rngFor(1, 'bench-gibbs-block', block))).states;
 }
 await gibbsBlock(0);
 

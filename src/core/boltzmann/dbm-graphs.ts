@@ -391,39 +391,89 @@ export function buildDbmAisGraph(sizes: number[], steps: number): Graph {
   return r.g;
 }
 
+/** The layers of each parity, and where each layer's units start inside its parity's concatenation. */
+export function parityLayout(sizes: number[]): { odd: number[]; even: number[]; start: Map<number, number>; nOdd: number; nEven: number } {
+  const L = sizes.length - 1;
+  const odd = layersOfParity(L, 'odd');
+  const even = layersOfParity(L, 'even');
+  const start = new Map<number, number>();
+  let nOdd = 0;
+  let nEven = 0;
+  for (let l = 0; l <= L; l++) {
+    if (l % 2 === 1) {
+      start.set(l, nOdd);
+      nOdd += sizes[l]!;
+    } else {
+      start.set(l, nEven);
+      nEven += sizes[l]!;
+    }
+  }
+  return { odd, even, start, nOdd, nEven };
+}
+
 /**
  * `sweeps` block-Gibbs sweeps of a DBM (centered form, as in training): each sweep samples all odd
  * layers given their neighbours, then all even layers, visible included (arXiv 1203.3783; digest
  * §5.5 item 5):
  *   p(x⁽ˡ⁾ = 1 | rest) = σ(b⁽ˡ⁾ + (x⁽ˡ⁻¹⁾ − o⁽ˡ⁻¹⁾) W⁽ˡ⁻¹⁾ + (x⁽ˡ⁺¹⁾ − o⁽ˡ⁺¹⁾) W⁽ˡ⁾ᵀ).
- * Inputs: W{l}, b{l}, o{l}, m{l} [C, n_l] (chain states), u [sweeps, C, Σn]. Outputs: m{l}_new and
- * visible_mean [C, n₀], the visible layer's conditional mean in the last sweep (what sample grids show).
+ * The layers of one parity sit side by side (x_E = [x⁽⁰⁾ | x⁽²⁾ | …], x_O = [x⁽¹⁾ | x⁽³⁾ | …]), so a
+ * sweep is two products with one block matrix M (rows: even units, columns: odd units; block
+ * (l, l + 1) = W⁽ˡ⁾, block (l + 1, l) = W⁽ˡ⁾ᵀ seen from the other side, zero elsewhere), built once
+ * per run, and the offsets fold into biases once per run, so the binary states enter the products
+ * as they are:
+ *   x_O ~ σ(b_O − o_E M + x_E M),   x_E ~ σ(b_E − o_O Mᵀ + x_O Mᵀ).
+ * (With three or more hidden layers M has zero blocks, products that cost without contributing.)
+ * Inputs: W{l}, b{l}, o{l}, m{l} [C, n_l] (chain states), and per sweep s the uniforms
+ * u_odd{s} [C, Σ odd sizes] and u_even{s} [C, Σ even sizes] (the parities' units side by side).
+ * Outputs: m{l}_new and visible_mean [C, n₀], the visible layer's conditional mean in the last
+ * sweep (what sample grids show).
  */
 export function buildDbmGibbsGraph(sizes: number[], sweeps: number): Graph {
   if (!Number.isInteger(sweeps) || sweeps < 1) throw new Error(`Gibbs sweeps must be an integer ≥ 1, got ${sweeps}`);
   const r = new DbmGraph(sizes);
-  const { b, L } = r;
+  const { b } = r;
   const bias = r.vectors('b');
   const off = r.vectors('o');
   const chains = sizes.map((n, l) => r.input(`m${l}`, ['C', n]));
-  const { total } = unitCounts(sizes);
-  const u = r.input('u', [sweeps, 'C', total]);
-  const startAll = r.starts(sizes.map((_, l) => l));
-  const xs = [...chains];
-  const cs = chains.map((m, l) => b.sub(m, off[l]!));
-  let visibleMean = '';
+  const { odd, even, start, nOdd, nEven } = parityLayout(sizes);
+  const side = (layers: number[], parts: string[], axis = -1) =>
+    layers.length === 1
+      ? parts[layers[0]!]!
+      : b.op(
+          'Concat',
+          layers.map((l) => parts[l]!),
+          { axis },
+        );
+  const block = (e: number, o: number) => {
+    if (o === e + 1) return r.W[e]!;
+    if (o === e - 1) return r.Wt[o]!;
+    return b.op('ConstantOfShape', [b.ints([sizes[e]!, sizes[o]!])]);
+  };
+  const M = side(
+    even.map((_, k) => k),
+    even.map((e) =>
+      side(
+        odd.map((_, k) => k),
+        odd.map((o) => block(e, o)),
+      ),
+    ),
+    0,
+  );
+  const row = (v: string) => b.op('Unsqueeze', [v, b.ints([0])]);
+  const flat = (t: string) => b.op('Reshape', [t, b.ints([-1])]);
+  const biasOdd = b.sub(side(odd, bias), flat(b.op('Gemm', [row(side(even, off)), M])));
+  const biasEven = b.sub(side(even, bias), flat(b.op('Gemm', [row(side(odd, off)), M], { transB: 1 })));
+  let xE = side(even, chains);
+  let xO = side(odd, chains);
+  let meanE = '';
   for (let s = 0; s < sweeps; s++) {
-    const us = r.squeezeRow(u, s);
-    for (const parity of ['odd', 'even'] as const) {
-      for (const l of layersOfParity(L, parity)) {
-        const mean = r.sigmoid(r.pre(l, bias[l]!, l > 0 ? cs[l - 1]! : null, l < L ? cs[l + 1]! : null));
-        if (l === 0) visibleMean = mean;
-        xs[l] = r.bernoulli(mean, r.cols(us, startAll.get(l)!, startAll.get(l)! + sizes[l]!));
-        cs[l] = b.sub(xs[l]!, off[l]!);
-      }
-    }
+    xO = r.bernoulli(r.sigmoid(b.op('Gemm', [xE, M, biasOdd])), r.input(`u_odd${s}`, ['C', nOdd]));
+    meanE = r.sigmoid(b.op('Gemm', [xO, M, biasEven], { transB: 1 }));
+    xE = r.bernoulli(meanE, r.input(`u_even${s}`, ['C', nEven]));
   }
-  for (let l = 0; l <= L; l++) r.output(`m${l}_new`, xs[l]!, ['C', sizes[l]!]);
-  r.output('visible_mean', visibleMean, ['C', sizes[0]!]);
+  const part = (x: string, layers: number[], l: number) => (layers.length === 1 ? x : r.cols(x, start.get(l)!, start.get(l)! + sizes[l]!));
+  for (const l of odd) r.output(`m${l}_new`, part(xO, odd, l), ['C', sizes[l]!]);
+  for (const l of even) r.output(`m${l}_new`, part(xE, even, l), ['C', sizes[l]!]);
+  r.output('visible_mean', part(meanE, even, 0), ['C', sizes[0]!]);
   return r.g;
 }
