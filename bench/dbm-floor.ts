@@ -5,7 +5,9 @@
  * rounds. The weights are graph inputs, as in relprop's graphs (so ORT packs them at every call, as
  * BLAS does). ORT times: `--repeat` copies of the operation in one graph, their outputs summed by one
  * node, minus the same graph with one copy, per copy; the per-run overhead (an empty run) separately.
- * A sweep or update cannot be faster than the sum of its GEMMs.
+ * A sweep or update cannot be faster than the sum of its GEMMs. The 'sweep' rows are the four
+ * per-layer products of a sweep (NumPy's former form), the 'block matrix' rows the two that
+ * relprop's Gibbs graph and bench/dbm_numpy.py run now (two hidden layers).
  *
  *   node dist/bench/dbm-floor.js [--sizes 784,400,100] [--batch 25] [--chains 100] [--repeat 20]
  *        [--rounds 2] [--threads 1] [--python /usr/bin/python3]
@@ -45,6 +47,8 @@ const specs: Spec[] = [
   gemm(`sweep: x2·W1ᵀ [${C},${n2}]·[${n2},${n1}]`, C, n2, n1, 0, 1, 1),
   gemm(`sweep: x1·W0ᵀ [${C},${n1}]·[${n1},${n0}]`, C, n1, n0, 0, 1, 0),
   gemm(`sweep: x1·W1 [${C},${n1}]·[${n1},${n2}]`, C, n1, n2, 0, 0, 0),
+  gemm(`sweep, block matrix: x_E·M [${C},${n0 + n2}]·[${n0 + n2},${n1}]`, C, n0 + n2, n1, 0, 0, 0),
+  gemm(`sweep, block matrix: x_O·Mᵀ [${C},${n1}]·[${n1},${n0 + n2}]`, C, n1, n0 + n2, 0, 1, 0),
   gemm(`update: x·W0 [${B},${n0}]·[${n0},${n1}]`, B, n0, n1, 0, 0, 0),
   gemm(`update: x·W0 stacked [${2 * B},${n0}]·[${n0},${n1}]`, 2 * B, n0, n1, 0, 0, 0),
   gemm(`update: h1·W0ᵀ [${B},${n1}]·[${n1},${n0}]`, B, n1, n0, 0, 1, 0),

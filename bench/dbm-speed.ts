@@ -1,17 +1,20 @@
 /**
  * DBM speed against NumPy (Debian's python3-numpy via /usr/bin/python3, float32, the same
- * updates in bench/dbm_numpy.py), same threads, alternating rounds in one run. The issue's target
- * is ≥ 2× NumPy.
+ * updates and sweeps with the same arithmetic savings in bench/dbm_numpy.py), same threads,
+ * alternating rounds in one run. The issue's target is ≥ 2× NumPy.
  * - Training: updates per second of DbmTrainer.steps (uniforms drawn in TypeScript included), with
  *   1 and with `--per-run` updates per graph run; epochs per minute for a 60,000-image epoch
  *   (2,400 updates of batch 25) follow as updates/s × 60 / 2,400.
- * - Sampling: block Gibbs sweeps per second of `--chains` chains (the graph of relprop sample, in
- *   blocks of 50 sweeps per run, uniforms included).
+ * - Sampling: block Gibbs sweeps per second of `--chains` chains through GibbsSampler, the code of
+ *   relprop sample (blocks of 50 sweeps per run, uniforms included).
  * Rates per second of wall time and of process CPU time (user + system, all threads): on a shared
  * machine the wall rate follows the load, the CPU rate much less.
+ * Measured 2026-12-04 (2-vCPU AMD EPYC, 1 thread, load average 3.5–4.2; examples/boltzmann/README.md,
+ * "Speed against NumPy"): training 1.30–1.35×, sampling 1.51–1.62× NumPy, short of the target;
+ * bench/dbm-floor.ts shows the GEMMs that bound both.
  *
- *   node dist/bench/dbm-speed.js [--sizes 784,400,100] [--batch 25] [--updates 200] [--per-run 10]
- *        [--chains 100] [--sweeps 200] [--rounds 3] [--threads 1] [--python /usr/bin/python3]
+ *   node dist/bench/dbm-speed.js [--sizes 784,400,100] [--batch 25] [--updates 600] [--per-run 10]
+ *        [--chains 100] [--sweeps 600] [--rounds 3] [--threads 1] [--python /usr/bin/python3]
  */
 import '../src/node/register.js';
 import { execFileSync } from 'node:child_process';
