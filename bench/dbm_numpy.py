@@ -1,7 +1,17 @@
 #!/usr/bin/python3
 """NumPy reference for bench/dbm-speed.ts: the same centered DBM update as the ONNX graph
 (mean-field positive phase, persistent Gibbs chains, centered gradient, offset move with bias
-shift), float32, on random binary data. Threads are set by the caller (OPENBLAS_NUM_THREADS etc.).
+shift) and the same block Gibbs sweep as relprop sample, float32, on random binary data, written
+with the graphs' arithmetic savings so that the peer is not a strawman:
+- training: the batch and the chains multiply by W0 in one product of their stacked rows, and
+  layer 1 by W0ᵀ likewise (the positive phase's last layer 1 and the chains'); the gradient of each
+  weight matrix is one product over the stacked data and chain rows, ±lr/rows folded into the small
+  operand, added into W in place; sigmoids and samples in place, uniforms drawn into a buffer;
+- sampling: the layers of each parity side by side, one block matrix M ([W0; W1ᵀ] for two hidden
+  layers) and biases with the offsets folded in, built once per block of sweeps, so a sweep is two
+  products, two sigmoids and two comparisons.
+The ONNX graph also computes a reconstruction error per update; this side does not.
+Threads are set by the caller (OPENBLAS_NUM_THREADS etc.).
 
 Usage: dbm_numpy.py SIZES(e.g. 784,400,100) BATCH UPDATES POSITIVE_ROUNDS
        dbm_numpy.py SIZES CHAINS SWEEPS gibbs   (block Gibbs sweeps of CHAINS chains, as relprop sample)
@@ -32,68 +42,124 @@ odd = list(range(1, L + 1, 2))
 even = list(range(0, L + 1, 2))
 
 
-def sig(t):
-    return 1 / (1 + np.exp(-t))
+def sig_(t):
+    """σ(t) in place."""
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    t += 1
+    np.reciprocal(t, out=t)
+    return t
 
 
-def pre(l, xs, from_below=None):
-    t = b[l].copy()
+def bernoulli_(p):
+    """A 0/1 float32 sample of p, written over p."""
+    u = rng.random(p.shape, dtype=f32)
+    np.less(u, p, out=p, casting="unsafe")
+    return p
+
+
+def pre(l, cs, from_below=None):
+    """Input to layer l from its neighbours' centered states (None: the neighbour sits at its offset)."""
     if from_below is not None:
-        t = t + from_below
-    elif l > 0 and xs[l - 1] is not None:
-        t = t + (xs[l - 1] - o[l - 1]) @ W[l - 1]
-    if l < L and xs[l + 1] is not None:
-        t = t + (xs[l + 1] - o[l + 1]) @ W[l].T
+        t = from_below + b[l]
+    elif l > 0 and cs[l - 1] is not None:
+        t = cs[l - 1] @ W[l - 1]
+        t += b[l]
+    else:
+        t = None
+    if t is None and (l == L or cs[l + 1] is None):
+        return np.tile(b[l], (B, 1))  # no neighbour away from its offset yet
+    if l < L and cs[l + 1] is not None:
+        above = cs[l + 1] @ W[l].T
+        if t is None:
+            above += b[l]
+            t = above
+        else:
+            t += above
     return t
 
 
 def update(x):
     global chains
+    cd = [x - o[0]] + [None] * L
+    cm = [chains[l] - o[l] for l in range(L + 1)]
     xd = [x] + [None] * L
-    visible_in = (x - o[0]) @ W[0]  # the clamped visible layer's input to layer 1, once (as the graph does)
+    xm = list(chains)
+    # The visible layers of the batch and of the chains times W0, one product.
+    both = np.concatenate([cd[0], cm[0]]) @ W[0]
+    vis_d, vis_m = both[:B], both[B:]
     for _ in range(P):
         for l in odd:
-            xd[l] = sig(pre(l, xd, visible_in if l == 1 else None))
+            xd[l] = sig_(pre(l, cd, vis_d if l == 1 else None))
+            cd[l] = xd[l] - o[l]
         for l in even[1:]:
-            xd[l] = sig(pre(l, xd))
-    xm = list(chains)
-    for l in odd + even:
-        q = sig(pre(l, xm))
-        xm[l] = (rng.random(q.shape, dtype=f32) < q).astype(f32)
-    for l in range(L):
-        dd = (xd[l] - o[l]).T @ (xd[l + 1] - o[l + 1]) / B
-        dm = (xm[l] - o[l]).T @ (xm[l + 1] - o[l + 1]) / B
-        W[l] += lr * (dd - dm)
+            xd[l] = sig_(pre(l, cd))
+            cd[l] = xd[l] - o[l]
+    for l in odd:
+        xm[l] = bernoulli_(sig_(pre(l, cm, vis_m if l == 1 else None)))
+        cm[l] = xm[l] - o[l]
+    for l in even:
+        if l == 0:
+            xm[0] = bernoulli_(sig_(cm[1] @ W[0].T + b[0]))
+        else:
+            xm[l] = bernoulli_(sig_(pre(l, cm)))
+        cm[l] = xm[l] - o[l]
     md = [xd[l].mean(0) for l in range(L + 1)]
+    for l in range(L):
+        left = np.concatenate([cd[l] * (lr / B), cm[l] * (-lr / B)])
+        W[l] += left.T @ np.concatenate([cd[l + 1], cm[l + 1]])
     for l in range(L + 1):
         b[l] += lr * (md[l] - xm[l].mean(0))
-    delta = [np.zeros_like(o[0])] + [nu * (md[l] - o[l]) for l in range(1, L + 1)]
+    delta = [None] + [nu * (md[l] - o[l]) for l in range(1, L + 1)]
     for l in range(L + 1):
         if l < L:
             b[l] += W[l] @ delta[l + 1]
-        if l > 0:
+        if l > 1:
             b[l] += delta[l - 1] @ W[l - 1]
     for l in range(1, L + 1):
         o[l] += delta[l]
     chains = xm
 
 
-def gibbs(states):
-    """One sweep: odd layers, then even layers (visible included), each sampled given its neighbours."""
-    for l in odd + even:
-        q = sig(pre(l, states))
-        states[l] = (rng.random(q.shape, dtype=f32) < q).astype(f32)
+def block_matrix():
+    """M: rows the even layers' units, columns the odd layers' (W⁽ˡ⁾ or its transpose between neighbours, 0 elsewhere)."""
+    def blk(e, k):
+        if k == e + 1:
+            return W[e]
+        if k == e - 1:
+            return W[k].T
+        return np.zeros((sizes[e], sizes[k]), f32)
+    return np.ascontiguousarray(np.block([[blk(e, k) for k in odd] for e in even]))
+
+
+def gibbs(xE, xO, M, bO, bE, sweeps):
+    """Sweeps of [odd layers given even; even layers (visible included) given odd], each sampled."""
+    for _ in range(sweeps):
+        xO = bernoulli_(sig_(xE @ M + bO))
+        xE = bernoulli_(sig_(xO @ M.T + bE))
+    return xE, xO
 
 
 if GIBBS:
     W = [(0.1 * rng.standard_normal((sizes[l], sizes[l + 1]))).astype(f32) for l in range(L)]
     states = [(rng.random((B, n)) < 0.5).astype(f32) for n in sizes]
-    for k in range(3):
-        gibbs(states)
+    xE = np.concatenate([states[l] for l in even], axis=1)
+    xO = np.concatenate([states[l] for l in odd], axis=1)
+    T = 50  # sweeps per block, as relprop sample runs them; M and the folded biases once per block
+
+    def block(xE, xO, sweeps):
+        M = block_matrix()
+        oE = np.concatenate([o[l] for l in even])
+        oO = np.concatenate([o[l] for l in odd])
+        bO = np.concatenate([b[l] for l in odd]) - oE @ M
+        bE = np.concatenate([b[l] for l in even]) - M @ oO
+        return gibbs(xE, xO, M, bO, bE, sweeps)
+
+    xE, xO = block(xE, xO, 3)
     t0 = time.perf_counter()
     c0 = time.process_time()
-    for k in range(updates):
-        gibbs(states)
+    for k in range(0, updates, T):
+        xE, xO = block(xE, xO, min(T, updates - k))
     wall = time.perf_counter() - t0
     cpu = time.process_time() - c0
     print(json.dumps({"sweeps_per_s": updates / wall, "cpu_sweeps_per_s": updates / cpu}))

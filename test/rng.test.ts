@@ -53,5 +53,16 @@ describe('fill', () => {
     b.fill(filled.subarray(401));
     expect(Array.from(filled)).toEqual(Array.from(byCalls));
     expect(b()).toBe(a());
+    // A range writes only its indices, continuing the same stream.
+    const c = rngFor(3, 'fill');
+    const ranged = new Float32Array(1001);
+    c.fill(ranged, 0, 400);
+    ranged[400] = c();
+    c.fill(ranged, 401, 1001);
+    expect(Array.from(ranged)).toEqual(Array.from(byCalls));
+    const partial = new Float32Array(10).fill(-1);
+    rngFor(3, 'fill').fill(partial, 2, 5);
+    expect(Array.from(partial.subarray(2, 5))).toEqual(Array.from(byCalls.subarray(0, 3)));
+    expect([...partial.subarray(0, 2), ...partial.subarray(5)].every((x) => x === -1)).toBe(true);
   });
 });

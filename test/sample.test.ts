@@ -49,6 +49,15 @@ describe('Gibbs sampling', () => {
     expect(totalVariation(s.visible, 3, dbmVisibleLogProbs64(noOffsets))).toBeGreaterThan(0.1);
   });
 
+  it('the visible states of a centered three-hidden-layer 3-2-2-2 DBM follow its exact p(v)', async () => {
+    // Two layers per parity: the sweep's block matrix has a zero block (layers 0 and 3).
+    const p = randomDbm([3, 2, 2, 2], 6, 1.5);
+    const s = await gibbsSamples(p, { chains: 4000, sweeps: 30, seed: 2, block: 8 });
+    expect(totalVariation(s.visible, 3, dbmVisibleLogProbs64(p))).toBeLessThan(0.035);
+    const noOffsets = { ...p, o: p.o.map((o) => new Float32Array(o.length)) };
+    expect(totalVariation(s.visible, 3, dbmVisibleLogProbs64(noOffsets))).toBeGreaterThan(0.1);
+  });
+
   it('an RBM sampled as a one-hidden-layer DBM follows its exact p(v)', async () => {
     const rng = rngFor(2, 'test-sample-rbm');
     const nv = 4;

@@ -42,6 +42,16 @@ class DbmGraph extends RbmGraph {
     }
     return out;
   }
+  /**
+   * x·M for several x at once, as one product of their rows stacked (one GEMM of 2B rows runs
+   * faster than two of B), then split; later {@link product} calls on these pairs reuse the parts.
+   */
+  stackedProducts(xs: string[], M: string): void {
+    const { b } = this;
+    const rows = xs.map((x) => b.op('Slice', [b.op('Shape', [x]), b.ints([0]), b.ints([1])]));
+    const parts = b.opN('Split', [this.matmul(b.op('Concat', xs, { axis: 0 }), M), b.op('Concat', rows, { axis: 0 })], xs.length, { axis: 0 });
+    xs.forEach((x, k) => this.products.set(`${x}\u0000${M}`, parts[k]!));
+  }
   get L(): number {
     return this.sizes.length - 1;
   }
@@ -190,6 +200,11 @@ function oneUpdate(r: DbmGraph, shape: DbmStepShape, st: StepState, inp: StepInp
   const cd: (string | null)[] = sizes.map(() => null);
   xd[0] = x;
   cd[0] = b.sub(x, off[0]!);
+  // The chains' visible layer meets W⁽⁰⁾ in the negative phase's first step, as the batch does in
+  // the positive phase: one product for both (the phases do not depend on each other).
+  const xm = [...st.m];
+  const cm = st.m.map((m, l) => b.sub(m, off[l]!));
+  r.stackedProducts([cd[0], cm[0]!], r.W[0]!);
   const updateData = (l: number, round: number) => {
     const mean = r.sigmoid(r.pre(l, bias[l]!, cd[l - 1]!, l < L ? cd[l + 1]! : null));
     const s = startHidden.get(l)!;
@@ -202,8 +217,6 @@ function oneUpdate(r: DbmGraph, shape: DbmStepShape, st: StepState, inp: StepInp
   }
 
   // Negative phase on the persistent chains.
-  const xm = [...st.m];
-  const cm = st.m.map((m, l) => b.sub(m, off[l]!));
   const updateModel = (l: number, sweep: number) => {
     const mean = r.sigmoid(r.pre(l, bias[l]!, l > 0 ? cm[l - 1]! : null, l < L ? cm[l + 1]! : null));
     const s = startAll.get(l)!;
@@ -212,6 +225,8 @@ function oneUpdate(r: DbmGraph, shape: DbmStepShape, st: StepState, inp: StepInp
   };
   for (let sweep = 0; sweep < K; sweep++) {
     for (const l of odd) updateModel(l, sweep);
+    // The reconstruction (below) and the chains' first visible step both multiply by W⁽⁰⁾ᵀ.
+    if (sweep === 0) r.stackedProducts([cd[1]!, cm[1]!], r.Wt[0]!);
     for (const l of evenAll) updateModel(l, sweep);
   }
 
@@ -376,39 +391,89 @@ export function buildDbmAisGraph(sizes: number[], steps: number): Graph {
   return r.g;
 }
 
+/** The layers of each parity, and where each layer's units start inside its parity's concatenation. */
+export function parityLayout(sizes: number[]): { odd: number[]; even: number[]; start: Map<number, number>; nOdd: number; nEven: number } {
+  const L = sizes.length - 1;
+  const odd = layersOfParity(L, 'odd');
+  const even = layersOfParity(L, 'even');
+  const start = new Map<number, number>();
+  let nOdd = 0;
+  let nEven = 0;
+  for (let l = 0; l <= L; l++) {
+    if (l % 2 === 1) {
+      start.set(l, nOdd);
+      nOdd += sizes[l]!;
+    } else {
+      start.set(l, nEven);
+      nEven += sizes[l]!;
+    }
+  }
+  return { odd, even, start, nOdd, nEven };
+}
+
 /**
  * `sweeps` block-Gibbs sweeps of a DBM (centered form, as in training): each sweep samples all odd
  * layers given their neighbours, then all even layers, visible included (arXiv 1203.3783; digest
  * §5.5 item 5):
  *   p(x⁽ˡ⁾ = 1 | rest) = σ(b⁽ˡ⁾ + (x⁽ˡ⁻¹⁾ − o⁽ˡ⁻¹⁾) W⁽ˡ⁻¹⁾ + (x⁽ˡ⁺¹⁾ − o⁽ˡ⁺¹⁾) W⁽ˡ⁾ᵀ).
- * Inputs: W{l}, b{l}, o{l}, m{l} [C, n_l] (chain states), u [sweeps, C, Σn]. Outputs: m{l}_new and
- * visible_mean [C, n₀], the visible layer's conditional mean in the last sweep (what sample grids show).
+ * The layers of one parity sit side by side (x_E = [x⁽⁰⁾ | x⁽²⁾ | …], x_O = [x⁽¹⁾ | x⁽³⁾ | …]), so a
+ * sweep is two products with one block matrix M (rows: even units, columns: odd units; block
+ * (l, l + 1) = W⁽ˡ⁾, block (l + 1, l) = W⁽ˡ⁾ᵀ seen from the other side, zero elsewhere), built once
+ * per run, and the offsets fold into biases once per run, so the binary states enter the products
+ * as they are:
+ *   x_O ~ σ(b_O − o_E M + x_E M),   x_E ~ σ(b_E − o_O Mᵀ + x_O Mᵀ).
+ * (With three or more hidden layers M has zero blocks, products that cost without contributing.)
+ * Inputs: W{l}, b{l}, o{l}, m{l} [C, n_l] (chain states), and per sweep s the uniforms
+ * u_odd{s} [C, Σ odd sizes] and u_even{s} [C, Σ even sizes] (the parities' units side by side).
+ * Outputs: m{l}_new and visible_mean [C, n₀], the visible layer's conditional mean in the last
+ * sweep (what sample grids show).
  */
 export function buildDbmGibbsGraph(sizes: number[], sweeps: number): Graph {
   if (!Number.isInteger(sweeps) || sweeps < 1) throw new Error(`Gibbs sweeps must be an integer ≥ 1, got ${sweeps}`);
   const r = new DbmGraph(sizes);
-  const { b, L } = r;
+  const { b } = r;
   const bias = r.vectors('b');
   const off = r.vectors('o');
   const chains = sizes.map((n, l) => r.input(`m${l}`, ['C', n]));
-  const { total } = unitCounts(sizes);
-  const u = r.input('u', [sweeps, 'C', total]);
-  const startAll = r.starts(sizes.map((_, l) => l));
-  const xs = [...chains];
-  const cs = chains.map((m, l) => b.sub(m, off[l]!));
-  let visibleMean = '';
+  const { odd, even, start, nOdd, nEven } = parityLayout(sizes);
+  const side = (layers: number[], parts: string[], axis = -1) =>
+    layers.length === 1
+      ? parts[layers[0]!]!
+      : b.op(
+          'Concat',
+          layers.map((l) => parts[l]!),
+          { axis },
+        );
+  const block = (e: number, o: number) => {
+    if (o === e + 1) return r.W[e]!;
+    if (o === e - 1) return r.Wt[o]!;
+    return b.op('ConstantOfShape', [b.ints([sizes[e]!, sizes[o]!])]);
+  };
+  const M = side(
+    even.map((_, k) => k),
+    even.map((e) =>
+      side(
+        odd.map((_, k) => k),
+        odd.map((o) => block(e, o)),
+      ),
+    ),
+    0,
+  );
+  const row = (v: string) => b.op('Unsqueeze', [v, b.ints([0])]);
+  const flat = (t: string) => b.op('Reshape', [t, b.ints([-1])]);
+  const biasOdd = b.sub(side(odd, bias), flat(b.op('Gemm', [row(side(even, off)), M])));
+  const biasEven = b.sub(side(even, bias), flat(b.op('Gemm', [row(side(odd, off)), M], { transB: 1 })));
+  let xE = side(even, chains);
+  let xO = side(odd, chains);
+  let meanE = '';
   for (let s = 0; s < sweeps; s++) {
-    const us = r.squeezeRow(u, s);
-    for (const parity of ['odd', 'even'] as const) {
-      for (const l of layersOfParity(L, parity)) {
-        const mean = r.sigmoid(r.pre(l, bias[l]!, l > 0 ? cs[l - 1]! : null, l < L ? cs[l + 1]! : null));
-        if (l === 0) visibleMean = mean;
-        xs[l] = r.bernoulli(mean, r.cols(us, startAll.get(l)!, startAll.get(l)! + sizes[l]!));
-        cs[l] = b.sub(xs[l]!, off[l]!);
-      }
-    }
+    xO = r.bernoulli(r.sigmoid(b.op('Gemm', [xE, M, biasOdd])), r.input(`u_odd${s}`, ['C', nOdd]));
+    meanE = r.sigmoid(b.op('Gemm', [xO, M, biasEven], { transB: 1 }));
+    xE = r.bernoulli(meanE, r.input(`u_even${s}`, ['C', nEven]));
   }
-  for (let l = 0; l <= L; l++) r.output(`m${l}_new`, xs[l]!, ['C', sizes[l]!]);
-  r.output('visible_mean', visibleMean, ['C', sizes[0]!]);
+  const part = (x: string, layers: number[], l: number) => (layers.length === 1 ? x : r.cols(x, start.get(l)!, start.get(l)! + sizes[l]!));
+  for (const l of odd) r.output(`m${l}_new`, part(xO, odd, l), ['C', sizes[l]!]);
+  for (const l of even) r.output(`m${l}_new`, part(xE, even, l), ['C', sizes[l]!]);
+  r.output('visible_mean', part(meanE, even, 0), ['C', sizes[0]!]);
   return r.g;
 }

@@ -5,7 +5,7 @@
  * step), so the same seed repeats a run exactly and a resumed run continues as if it had not
  * stopped.
  */
-import { float32, type TensorData } from '../onnx/tensor.js';
+import { float32, float32View, type TensorData } from '../onnx/tensor.js';
 import { encodeModel } from '../onnx/model.js';
 import { gaussian, permutation, rngFor } from '../math/rng.js';
 import { openSession, type Runtime, type Session } from '../runtime.js';
@@ -207,18 +207,18 @@ export class DbmTrainer {
       rng.fill(uPos.subarray(s * P * B * hidden, (s + 1) * P * B * hidden));
     }
     const feeds: Record<string, TensorData> = {
-      x: float32([S, B, sizes[0]!], x),
-      u_neg: float32([S, K, C, total], uNeg),
+      x: float32View([S, B, sizes[0]!], x),
+      u_neg: float32View([S, K, C, total], uNeg),
       lr: float32([], [opts.lr]),
       nu: float32([], [opts.centered ? (opts.nu ?? 0.005) : 0]),
       decay: float32([], [opts.decay ?? 0]),
     };
-    if (sample) feeds.u_pos = float32([S, P, B, hidden], uPos);
+    if (sample) feeds.u_pos = float32View([S, P, B, hidden], uPos);
     for (let l = 0; l <= L; l++) {
-      feeds[`b${l}`] = float32([sizes[l]!], p.b[l]!);
-      feeds[`o${l}`] = float32([sizes[l]!], p.o[l]!);
-      feeds[`m${l}`] = float32([C, sizes[l]!], this.state.chains[l]!);
-      if (l < L) feeds[`W${l}`] = float32([sizes[l]!, sizes[l + 1]!], p.W[l]!);
+      feeds[`b${l}`] = float32View([sizes[l]!], p.b[l]!);
+      feeds[`o${l}`] = float32View([sizes[l]!], p.o[l]!);
+      feeds[`m${l}`] = float32View([C, sizes[l]!], this.state.chains[l]!);
+      if (l < L) feeds[`W${l}`] = float32View([sizes[l]!, sizes[l + 1]!], p.W[l]!);
     }
     const out = await (await this.session(S)).run(feeds);
     const f = (name: string) => out[name]!.data as Float32Array;

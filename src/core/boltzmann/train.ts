@@ -5,7 +5,7 @@
  * repeats a run exactly and a resumed run continues as if it had not stopped.
  */
 import { encodeModel } from '../onnx/model.js';
-import { float32 } from '../onnx/tensor.js';
+import { float32, float32View } from '../onnx/tensor.js';
 import { permutation, rngFor } from '../math/rng.js';
 import { openSession, type Runtime, type Session } from '../runtime.js';
 import { buildRbmStepGraph } from './graphs.js';
@@ -149,19 +149,19 @@ export class RbmTrainer {
     const k = opts.k ?? 1;
     const rng = rngFor(opts.seed, 'rbm-step', this.state.step);
     const uh = new Float32Array(k * C * nh);
-    for (let i = 0; i < uh.length; i++) uh[i] = rng();
+    rng.fill(uh);
     const uv = new Float32Array(k * C * nv);
-    for (let i = 0; i < uv.length; i++) uv[i] = rng();
+    rng.fill(uv);
     const out = await this.session.run({
-      W: float32([nv, nh], p.W),
-      a: float32([nv], p.a),
-      c: float32([nh], p.c),
-      ov: float32([nv], p.ov),
-      oh: float32([nh], p.oh),
-      x: float32([B, nv], x),
-      chains: float32([C, nv], chains),
-      uh: float32([k, C, nh], uh),
-      uv: float32([k, C, nv], uv),
+      W: float32View([nv, nh], p.W),
+      a: float32View([nv], p.a),
+      c: float32View([nh], p.c),
+      ov: float32View([nv], p.ov),
+      oh: float32View([nh], p.oh),
+      x: float32View([B, nv], x),
+      chains: float32View([C, nv], chains),
+      uh: float32View([k, C, nh], uh),
+      uv: float32View([k, C, nv], uv),
       lr: float32([], [opts.lr]),
       nu: float32([], [opts.centered ? (opts.nu ?? 0.01) : 0]),
       decay: float32([], [opts.decay ?? 0]),

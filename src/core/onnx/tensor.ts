@@ -22,6 +22,12 @@ export function float32(dims: number[], data?: ArrayLike<number>): TensorData {
   return { dtype: 'float32', dims: [...dims], data: out };
 }
 
+/** A float32 tensor over `data` itself, not a copy (for feeds rebuilt every run, e.g. a training loop's). */
+export function float32View(dims: number[], data: Float32Array): TensorData {
+  if (data.length !== numel(dims)) throw new Error(`float32 tensor ${JSON.stringify(dims)} needs ${numel(dims)} values, got ${data.length}`);
+  return { dtype: 'float32', dims: [...dims], data };
+}
+
 export function int64(dims: number[], data: ArrayLike<number | bigint>): TensorData {
   const out = new BigInt64Array(numel(dims));
   if (data.length !== out.length) throw new Error(`int64 tensor ${JSON.stringify(dims)} needs ${out.length} values, got ${data.length}`);
