@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CostMatrix, linearBlockThreads, Sinkhorn } from '../src/core/boltzmann/sinkhorn.js';
-import { buildSinkhornGraph, buildSinkhornKernelGraph, buildSinkhornLinearGraph } from '../src/core/boltzmann/wasserstein-graphs.js';
+import { buildSinkhornGraph, buildSinkhornLinearSolveGraph } from '../src/core/boltzmann/wasserstein-graphs.js';
 import { rngFor } from '../src/core/math/rng.js';
 import { encodeModel } from '../src/core/onnx/model.js';
 import { encodeNpy } from '../src/core/onnx/npy.js';
@@ -49,13 +49,12 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-sinkhorn-'));
 const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 const pot = (path: string, extra: string[]) => JSON.parse(execFileSync(values.python, [script, path, String(gamma), ...extra], { env, encoding: 'utf8' }));
 const logSession = await openSession(undefined, encodeModel(buildSinkhornGraph(block), 'bench-sinkhorn'), { threads });
-const kernelSession = await openSession(undefined, encodeModel(buildSinkhornKernelGraph(), 'bench-sinkhorn-kernel'), { threads });
 // The linear blocks on the threads relprop's Sinkhorn gives them (one below 2²¹ cost entries).
 const linearSessions = new Map<number, Awaited<ReturnType<typeof openSession>>>();
 const linearSessionFor = async (entries: number) => {
   const t = linearBlockThreads(threads, entries);
   if (!linearSessions.has(t))
-    linearSessions.set(t, await openSession(undefined, encodeModel(buildSinkhornLinearGraph(block), 'bench-sinkhorn-linear'), { threads: t }));
+    linearSessions.set(t, await openSession(undefined, encodeModel(buildSinkhornLinearSolveGraph(block), 'bench-sinkhorn-linear'), { threads: t }));
   return linearSessions.get(t)!;
 };
 const fixedRows: string[] = [];
@@ -79,12 +78,22 @@ for (const n of values.sizes.split(',').map(Number)) {
     return g;
   };
   const runLinear = async (count: number) => {
-    const k = await kernelSession.run({ M: float32([n, n], M), gamma: float32([], [gamma]) }, ['K', 'Kv']);
-    const feeds = { K: k.K!, p: float32([n], w), q: float32([n], w) };
+    // Tolerance 0: every block runs (the solve graph stops only below the tolerance).
     const linearSession = await linearSessionFor(n * n);
-    let Kv = k.Kv!.data as Float32Array;
-    for (let b = 0; b < count / block; b++) Kv = (await linearSession.run({ ...feeds, Kv: float32([n], Kv) }, ['Kv_new'])).Kv_new!.data as Float32Array;
-    return Kv;
+    const out = await linearSession.run(
+      {
+        M: float32([n, n], M),
+        gamma: float32([], [gamma]),
+        p: float32([n], w),
+        q: float32([n], w),
+        tol: float32([], [0]),
+        lo: float32([], [0]),
+        hi: float32([], [Number.POSITIVE_INFINITY]),
+        blocks: { dtype: 'int64', dims: [], data: new BigInt64Array([BigInt(count / block)]) },
+      },
+      ['done'],
+    );
+    if (Number((out.done!.data as BigInt64Array)[0]) * block !== count) throw new Error('the linear solve stopped early');
   };
   const auto = await Sinkhorn.create({ gamma, tol, maxIter: 100000, threads });
   await runLog(2 * block);
@@ -128,4 +137,4 @@ process.stdout.write(
   '| n = m | round | relprop auto | POT sinkhorn_log | POT sinkhorn (linear) | vs POT log | vs POT linear |\n|---|---|---|---|---|---|---|\n',
 );
 process.stdout.write(`${tolRows.join('\n')}\n`);
-await Promise.all([logSession.release(), kernelSession.release(), ...[...linearSessions.values()].map((s) => s.release())]);
+await Promise.all([logSession.release(), ...[...linearSessions.values()].map((s) => s.release())]);

@@ -8,7 +8,7 @@
 import { encodeModel } from '../onnx/model.js';
 import { float32 } from '../onnx/tensor.js';
 import { openSession, type Runtime, type Session } from '../runtime.js';
-import { buildCostGraph, buildSinkhornGraph, buildSinkhornKernelGraph, buildSinkhornLinearGraph, buildTransportCostGraph } from './wasserstein-graphs.js';
+import { buildCostGraph, buildSinkhornChecksGraph, buildSinkhornGraph, buildSinkhornLinearSolveGraph } from './wasserstein-graphs.js';
 
 /**
  * 'linear': scalings u = exp(f/γ), v = exp(g/γ) and the kernel K = exp(−M/γ) (stabilised by the
@@ -116,10 +116,9 @@ function logWeights(w: ArrayLike<number> | undefined, n: number, what: string): 
 /** A Sinkhorn solver holding its sessions (opened on first use), reused for every problem of any size. */
 export class Sinkhorn {
   private logSession?: Promise<Session>;
-  private kernelSession?: Promise<Session>;
+  private checksSession?: Promise<Session>;
   private linearSession?: Promise<Session>;
   private linearSession1?: Promise<Session>;
-  private costSession?: Promise<Session>;
 
   private constructor(private readonly opts: SinkhornOptions) {}
 
@@ -147,22 +146,17 @@ export class Sinkhorn {
   }
 
   private linear(): Promise<[Session, Session]> {
-    this.kernelSession ??= this.open(buildSinkhornKernelGraph(), 'relprop-sinkhorn-kernel', 'the Sinkhorn kernel graph');
-    this.linearSession ??= this.open(buildSinkhornLinearGraph(this.opts.block ?? 10), 'relprop-sinkhorn-linear', 'the linear-domain Sinkhorn graph');
-    return Promise.all([this.kernelSession, this.linearSession]);
+    this.checksSession ??= this.open(buildSinkhornChecksGraph(), 'relprop-sinkhorn-checks', 'the Sinkhorn checks graph');
+    this.linearSession ??= this.open(buildSinkhornLinearSolveGraph(this.opts.block ?? 10), 'relprop-sinkhorn-linear', 'the linear-domain Sinkhorn graph');
+    return Promise.all([this.checksSession, this.linearSession]);
   }
 
-  /** The linear-domain blocks for a problem with `entries` cost entries (see linearBlockThreads). */
-  private linearBlocks(entries: number, many: Session): Promise<Session> {
+  /** The linear-domain solve for a problem with `entries` cost entries (see linearBlockThreads). */
+  private linearSolve(entries: number, many: Session): Promise<Session> {
     const threads = this.opts.threads ?? 1;
     if (linearBlockThreads(threads, entries) === threads) return Promise.resolve(many);
-    this.linearSession1 ??= this.open(buildSinkhornLinearGraph(this.opts.block ?? 10), 'relprop-sinkhorn-linear', 'the linear-domain Sinkhorn graph', 1);
+    this.linearSession1 ??= this.open(buildSinkhornLinearSolveGraph(this.opts.block ?? 10), 'relprop-sinkhorn-linear', 'the linear-domain Sinkhorn graph', 1);
     return this.linearSession1;
-  }
-
-  private transportCost(): Promise<Session> {
-    this.costSession ??= this.open(buildTransportCostGraph(), 'relprop-sinkhorn-cost', 'the transport-cost graph');
-    return this.costSession;
   }
 
   /**
@@ -182,17 +176,17 @@ export class Sinkhorn {
     let minLog = 0;
     for (const t of logp) minLog = Math.min(minLog, t);
     for (const t of logq) minLog = Math.min(minLog, t);
-    const [kernel, many] = await this.linear();
-    // Fed and read without copies: M and K are the largest arrays of a solve.
-    const k = await kernel.run({ M: { dtype: 'float32', dims: [n, m], data: M }, gamma: float32([], [this.opts.gamma]) });
+    const [checks, many] = await this.linear();
+    // Fed without a copy: M is the largest array of a solve.
+    const k = await checks.run({ M: { dtype: 'float32', dims: [n, m], data: M }, gamma: float32([], [this.opts.gamma]) });
     const scalar = (name: string) => (k[name]!.data as Float32Array)[0]!;
-    // The kernel graph checks M in its own pass; the entry-by-entry scan only names the bad entry.
+    // The checks graph tests M in its own pass; the entry-by-entry scan only names the bad entry.
     if (!(scalar('low') >= 0) || scalar('nonfinite') !== 0) {
       checkCostMatrix(M, n, m);
       throw new Error('the cost matrix must be finite and ≥ 0');
     }
     const spread = scalar('spread');
-    const linear = await this.linearBlocks(n * m, many);
+    const linear = await this.linearSolve(n * m, many);
     const limits = { ...LINEAR_LIMITS, ...this.opts.linearLimits };
     const safe = spread <= limits.maxSpread && minLog >= limits.minLogWeight;
     if (domain === 'auto' && !(safe && spread <= FLOAT32_UNDERFLOW)) return this.solveLog(M, n, m, logp, logq);
@@ -201,9 +195,7 @@ export class Sinkhorn {
         `linear-domain Sinkhorn would underflow: the kernel's smallest entry is exp(−${spread.toPrecision(3)}) (γ = ${this.opts.gamma}), below float32's range; use the log domain`,
       );
     }
-    const K = k.K!.data as Float32Array;
-    const alpha = k.alpha!.data as Float32Array;
-    const out = await this.solveLinear(linear, M, K, k.Kv!.data as Float32Array, alpha, n, m, logp, logq, limits);
+    const out = await this.solveLinear(linear, M, n, m, logp, logq, limits);
     if (typeof out !== 'string') return out;
     if (domain === 'auto') return this.solveLog(M, n, m, logp, logq);
     if (out.startsWith('Sinkhorn did not converge')) throw new SinkhornError(out);
@@ -240,16 +232,15 @@ export class Sinkhorn {
   }
 
   /**
-   * Linear-domain blocks (buildSinkhornLinearGraph) from v = 1 (K v = K·1 = Kv1); then f = γ log u + α, g = γ log v
-   * (the kernel's shift put back), W_γ = fᵀp + gᵀq − γ Σ π in float64 and ⟨π, M⟩ = Σ_ij u_i K_ij M_ij v_j
-   * (buildTransportCostGraph's float32 rows, summed in float64). Returns a reason instead when a scaling leaves the safe range or the run does not converge.
+   * The linear-domain solve (buildSinkhornLinearSolveGraph: the kernel and every block in one run)
+   * from v = 1; then f = γ log u + α, g = γ log v (the kernel's shift put back),
+   * W_γ = fᵀp + gᵀq − γ Σ π in float64 and ⟨π, M⟩ = Σ_ij u_i K_ij M_ij v_j (the graph's float32
+   * rows, summed in float64). Returns a reason instead when a scaling leaves the safe range or the
+   * run does not converge.
    */
   private async solveLinear(
     session: Session,
     M: Float32Array,
-    K: Float32Array,
-    Kv1: Float32Array,
-    alpha: Float32Array,
     n: number,
     m: number,
     logp: Float32Array,
@@ -260,54 +251,48 @@ export class Sinkhorn {
     const tol = this.opts.tol ?? 1e-5;
     const maxIter = this.opts.maxIter ?? 10000;
     const block = this.opts.block ?? 10;
-    const p = Float32Array.from(logp, Math.exp);
-    const q = Float32Array.from(logq, Math.exp);
-    const fixed = { K: { dtype: 'float32' as const, dims: [n, m], data: K }, p: float32([n], p), q: float32([m], q) };
     const { minScaling, maxScaling } = limits;
+    const out = await session.run({
+      M: { dtype: 'float32', dims: [n, m], data: M },
+      gamma: float32([], [gamma]),
+      p: float32([n], Float32Array.from(logp, Math.exp)),
+      q: float32([m], Float32Array.from(logq, Math.exp)),
+      tol: float32([], [tol]),
+      lo: float32([], [minScaling]),
+      hi: float32([], [maxScaling]),
+      blocks: { dtype: 'int64', dims: [], data: new BigInt64Array([BigInt(Math.ceil(maxIter / block))]) },
+    });
+    const iterations = Number((out.done!.data as BigInt64Array)[0]!) * block;
+    const err = (out.err!.data as Float32Array)[0]!;
+    const u = out.u!.data as Float32Array;
+    const v = out.v!.data as Float32Array;
     const inRange = (x: Float32Array) => x.every((t) => t >= minScaling && t <= maxScaling);
-    let Kv = Kv1;
-    let iterations = 0;
-    for (;;) {
-      const out = await session.run({ ...fixed, Kv: float32([n], Kv) });
-      iterations += block;
-      const err = (out.err!.data as Float32Array)[0]!;
-      const u = out.u!.data as Float32Array;
-      const v = out.v_new!.data as Float32Array;
-      Kv = out.Kv_new!.data as Float32Array;
-      if (!Number.isFinite(err) || !inRange(u) || !inRange(v)) {
-        return `linear-domain Sinkhorn left the float32 range after ${iterations} iterations (a scaling outside [${minScaling}, ${maxScaling}])`;
-      }
-      if (err < tol) {
-        const rows = out.rows!.data as Float32Array;
-        const f = new Float32Array(n);
-        const g = new Float32Array(m);
-        let value = 0;
-        let cost = 0;
-        for (let i = 0; i < n; i++) {
-          f[i] = gamma * Math.log(u[i]!) + alpha[i]!;
-          value += f[i]! * Math.exp(logp[i]!) - gamma * rows[i]!;
-        }
-        for (let j = 0; j < m; j++) {
-          g[j] = gamma * Math.log(v[j]!);
-          value += g[j]! * Math.exp(logq[j]!);
-        }
-        const c = await (await this.transportCost()).run({
-          K: { dtype: 'float32', dims: [n, m], data: K },
-          M: { dtype: 'float32', dims: [n, m], data: M },
-          u: float32([n], u),
-          v: float32([m], v),
-        });
-        for (const t of c.rowcost!.data as Float32Array) cost += t;
-        return { f, g, value, cost, iterations, err, domain: 'linear' };
-      }
-      if (iterations >= maxIter) {
-        return `Sinkhorn did not converge in ${iterations} iterations (marginal error ${err.toExponential(2)} ≥ tolerance ${tol}, γ = ${gamma}); raise the iteration limit, γ or the tolerance`;
-      }
+    if (!Number.isFinite(err) || !inRange(u) || !inRange(v)) {
+      return `linear-domain Sinkhorn left the float32 range after ${iterations} iterations (a scaling outside [${minScaling}, ${maxScaling}])`;
     }
+    if (!(err < tol)) {
+      return `Sinkhorn did not converge in ${iterations} iterations (marginal error ${err.toExponential(2)} ≥ tolerance ${tol}, γ = ${gamma}); raise the iteration limit, γ or the tolerance`;
+    }
+    const rows = out.rows!.data as Float32Array;
+    const alpha = out.alpha!.data as Float32Array;
+    const f = new Float32Array(n);
+    const g = new Float32Array(m);
+    let value = 0;
+    let cost = 0;
+    for (let i = 0; i < n; i++) {
+      f[i] = gamma * Math.log(u[i]!) + alpha[i]!;
+      value += f[i]! * Math.exp(logp[i]!) - gamma * rows[i]!;
+    }
+    for (let j = 0; j < m; j++) {
+      g[j] = gamma * Math.log(v[j]!);
+      value += g[j]! * Math.exp(logq[j]!);
+    }
+    for (const t of out.rowcost!.data as Float32Array) cost += t;
+    return { f, g, value, cost, iterations, err, domain: 'linear' };
   }
 
   async release(): Promise<void> {
-    const open = [this.logSession, this.kernelSession, this.linearSession, this.linearSession1, this.costSession].filter((s) => s !== undefined);
+    const open = [this.logSession, this.checksSession, this.linearSession, this.linearSession1].filter((s) => s !== undefined);
     await Promise.all(open.map(async (s) => (await s).release()));
   }
 }

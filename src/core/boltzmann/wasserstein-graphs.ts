@@ -5,7 +5,8 @@
  * dual potential with the free-energy gradient. Like graphs.ts, every parameter, datum and uniform
  * is a graph input, so one session serves every step and a seeded run repeats exactly.
  */
-import type { Graph } from '../onnx/model.js';
+import { GraphBuilder } from '../onnx/builder.js';
+import { ELEM, type Graph, graphAttribute } from '../onnx/model.js';
 import { RbmGraph } from './graphs.js';
 
 /**
@@ -197,87 +198,131 @@ export function buildWassersteinStepGraph(nv: number, nh: number): Graph {
 }
 
 /**
- * The Gibbs kernel of linear-domain Sinkhorn, stabilised by the row minima of the cost (the
- * entropic plan is unchanged by shifting M_ij by α_i, which the potential f absorbs; Peyré &
- * Cuturi, "Computational Optimal Transport" §4.4):
- *   α_i = min_j M_ij,  K_ij = exp(−(M_ij − α_i)/γ),
- * so that every row of K has an entry 1 and all entries are in [exp(−spread), 1] with
- * spread = max_i (max_j M_ij − α_i)/γ (float32 keeps exp(−spread) a normal number while spread < 87).
- * Inputs: M [n,m], gamma []. Outputs: K [n,m], alpha [n], Kv = K·1 [n] (the first product of a
- * cold start, v = 1), spread [], and the checks of M in the same pass: low = min_ij M_ij and
- * nonfinite = Σ_ij 0·M_ij (NaN exactly when some entry is ±∞ or NaN).
+ * The checks that choose the Sinkhorn domain, from M [n,m] and gamma [] without building the
+ * kernel: spread = max_i (max_j M_ij − α_i)/γ with α_i = min_j M_ij (the linear kernel's smallest
+ * entry is exp(−spread), see buildSinkhornLinearSolveGraph), low = min_ij M_ij and
+ * nonfinite = Σ_ij 0·M_ij (NaN exactly when some entry is ±∞ or NaN). All outputs are scalars.
  */
-export function buildSinkhornKernelGraph(): Graph {
+export function buildSinkhornChecksGraph(): Graph {
   const r = new RbmGraph();
   const { b } = r;
   const M = r.input('M', ['N', 'M']);
   const gamma = r.input('gamma', []);
   const alpha = b.op('ReduceMin', [M], { axes: [1], keepdims: 1 });
   const top = b.op('ReduceMax', [M], { axes: [1], keepdims: 1 });
-  const K = b.op('Exp', [b.mul(b.sub(M, alpha), b.op('Neg', [b.op('Reciprocal', [gamma])]))]);
-  r.output('alpha', b.op('Squeeze', [alpha, b.ints([1])]), ['N']);
   r.output('spread', b.div(b.op('ReduceMax', [b.sub(top, alpha)], { keepdims: 0 }), gamma), []);
-  r.output('Kv', r.sum1(K), ['N']);
   r.output('low', b.op('ReduceMin', [alpha], { keepdims: 0 }), []);
   r.output('nonfinite', b.op('ReduceSum', [b.mul(M, b.scalar(0))], { keepdims: 0 }), []);
-  r.outputInPlace('K', K, ['N', 'M']);
   return r.g;
 }
 
 /**
- * The transport cost of a linear-domain plan π = diag(u) K diag(v), per row:
- *   c_i = u_i Σ_j K_ij M_ij v_j,
- * float32 products per row (the caller sums the rows in float64).
- * Inputs: K [n,m], M [n,m], u [n], v [m]. Output: rowcost [n].
+ * Linear-domain (scaling) Sinkhorn solved inside one graph (Sinkhorn & Knopp 1967; Cuturi 2013,
+ * arXiv 1306.0895, Algorithm 1). The Gibbs kernel, stabilised by the row minima of the cost (the
+ * entropic plan is unchanged by shifting M_ij by α_i, which the potential f absorbs; Peyré &
+ * Cuturi, "Computational Optimal Transport" §4.4):
+ *   α_i = min_j M_ij,  K_ij = exp(−(M_ij − α_i)/γ),
+ * then from v = 1 an ONNX Loop of blocks of `block` iterations
+ *   u ← p ⊘ (K v),   v ← q ⊘ (Kᵀ u)
+ * (π = diag(u) K diag(v) has column sums q after each iteration; products as K [n,m] × v [m,1] and
+ * u [1,n] × K [n,m], since ONNX Runtime's 1-D MatMul is far slower), each block ending with the
+ * row sums rows = u ⊙ K v and err = Σ_i |p_i − rows_i|. The loop stops after `blocks` blocks, or
+ * when err < tol, or when err is not finite or a scaling leaves [lo, hi]. K never leaves the
+ * runtime: handing a large K out and back per block cost more than the iterations.
+ * Inputs: M [n,m], gamma [], p [n], q [m], tol [], lo [], hi [], blocks (int64 []).
+ * Outputs: u [n], v [m], rows [n], err [], done (int64 [], blocks run), alpha [n] and the
+ * transport cost per row, rowcost_i = u_i Σ_j K_ij M_ij v_j (float32; the caller sums in float64).
  */
-export function buildTransportCostGraph(): Graph {
+export function buildSinkhornLinearSolveGraph(block: number): Graph {
+  if (!Number.isInteger(block) || block < 1) throw new Error(`Sinkhorn iterations per block must be an integer ≥ 1, got ${block}`);
   const r = new RbmGraph();
   const { b } = r;
-  const K = r.input('K', ['N', 'M']);
   const M = r.input('M', ['N', 'M']);
-  const u = r.input('u', ['N']);
-  const v = r.input('v', ['M']);
-  const KMv = r.matmul(b.mul(K, M), b.op('Unsqueeze', [v, b.ints([1])]));
-  r.output('rowcost', b.mul(u, b.op('Squeeze', [KMv, b.ints([1])])), ['N']);
-  return r.g;
-}
-
-/**
- * `iters` linear-domain (scaling) Sinkhorn iterations (Sinkhorn & Knopp 1967; Cuturi 2013,
- * arXiv 1306.0895, Algorithm 1):
- *   u ← p ⊘ (K v),   v ← q ⊘ (Kᵀ u),
- * so that π = diag(u) K diag(v) has column sums q exactly after each iteration. Both products are
- * matrix × matrix forms, K [n,m] × v [m,1] and u [1,n] × K [n,m] (ONNX Runtime's 1-D MatMul is far
- * slower). The block starts from Kv = K v of the previous block (K·1 from the kernel graph for a
- * cold start) and returns the new one, which also gives the row sums of π: 2 products per iteration.
- * Inputs: K [n,m], p [n], q [m], Kv [n]. Outputs: u [n], v_new [m], Kv_new [n],
- * rows = u ⊙ (K v) [n] (the row sums of π), err = Σ_i |p_i − rows_i|.
- */
-export function buildSinkhornLinearGraph(iters: number): Graph {
-  if (!Number.isInteger(iters) || iters < 1) throw new Error(`Sinkhorn iterations per block must be an integer ≥ 1, got ${iters}`);
-  const r = new RbmGraph();
-  const { b } = r;
-  const K = r.input('K', ['N', 'M']);
+  const gamma = r.input('gamma', []);
   const p = r.input('p', ['N']);
   const q = r.input('q', ['M']);
-  const Kv0 = r.input('Kv', ['N']);
+  const tol = r.input('tol', []);
+  const lo = r.input('lo', []);
+  const hi = r.input('hi', []);
+  r.g.inputs.push({ name: 'blocks', elemType: ELEM.INT64, shape: [] });
+  const alpha = b.op('ReduceMin', [M], { axes: [1], keepdims: 1 });
+  const K = b.op('Exp', [b.mul(b.sub(M, alpha), b.op('Neg', [b.op('Reciprocal', [gamma])]))]);
   const pc = b.op('Unsqueeze', [p, b.ints([1])]);
   const qr = b.op('Unsqueeze', [q, b.ints([0])]);
-  const asRow = b.ints([1, -1]);
-  const asCol = b.ints([-1, 1]);
-  let Kv = b.op('Unsqueeze', [Kv0, b.ints([1])]);
+
+  // The loop body reads K, pc, qr, tol, lo, hi from the enclosing graph by name.
+  const body: Graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], opset: r.g.opset, irVersion: r.g.irVersion, producer: 'relprop' };
+  const bb = new GraphBuilder(body, 'sinkhorn_block');
+  body.inputs.push(
+    { name: 'sinkhorn_block/i', elemType: ELEM.INT64, shape: [] },
+    { name: 'sinkhorn_block/cond_in', elemType: ELEM.BOOL, shape: [] },
+    { name: 'sinkhorn_block/Kv_in', elemType: ELEM.FLOAT, shape: ['N', 1] },
+    { name: 'sinkhorn_block/u_in', elemType: ELEM.FLOAT, shape: ['N', 1] },
+    { name: 'sinkhorn_block/v_in', elemType: ELEM.FLOAT, shape: [1, 'M'] },
+    { name: 'sinkhorn_block/err_in', elemType: ELEM.FLOAT, shape: [] },
+    { name: 'sinkhorn_block/done_in', elemType: ELEM.INT64, shape: [] },
+  );
+  const asRow = bb.ints([1, -1]);
+  const asCol = bb.ints([-1, 1]);
+  let Kv = 'sinkhorn_block/Kv_in';
   let uc = '';
   let vr = '';
-  for (let t = 0; t < iters; t++) {
-    uc = b.div(pc, Kv);
-    vr = b.div(qr, r.matmul(b.op('Reshape', [uc, asRow]), K));
-    Kv = r.matmul(K, b.op('Reshape', [vr, asCol]));
+  for (let t = 0; t < block; t++) {
+    uc = bb.div(pc, Kv);
+    vr = bb.div(qr, bb.op('MatMul', [bb.op('Reshape', [uc, asRow]), K]));
+    Kv = bb.op('MatMul', [K, bb.op('Reshape', [vr, asCol])]);
   }
-  const rows = b.mul(uc, Kv);
-  r.output('u', b.op('Squeeze', [uc, b.ints([1])]), ['N']);
-  r.output('v_new', b.op('Squeeze', [vr, b.ints([0])]), ['M']);
-  r.output('Kv_new', b.op('Squeeze', [Kv, b.ints([1])]), ['N']);
+  const err = bb.op('ReduceSum', [bb.op('Abs', [bb.sub(pc, bb.mul(uc, Kv))])], { keepdims: 0 });
+  const inside = (x: string) =>
+    bb.op('And', [
+      bb.op('GreaterOrEqual', [bb.op('ReduceMin', [x], { keepdims: 0 }), lo]),
+      bb.op('LessOrEqual', [bb.op('ReduceMax', [x], { keepdims: 0 }), hi]),
+    ]);
+  // err ≥ tol is false for NaN: a non-finite error stops the loop too.
+  const go = bb.op('And', [bb.op('GreaterOrEqual', [err, tol]), bb.op('And', [inside(uc), inside(vr)])]);
+  const done = bb.op('Add', ['sinkhorn_block/done_in', bb.initializer('one', { dtype: 'int64', dims: [], data: new BigInt64Array([1n]) })]);
+  const outs: [string, string, number, (number | string)[]][] = [
+    [go, 'sinkhorn_block/cond_out', ELEM.BOOL, []],
+    [Kv, 'sinkhorn_block/Kv_out', ELEM.FLOAT, ['N', 1]],
+    [uc, 'sinkhorn_block/u_out', ELEM.FLOAT, ['N', 1]],
+    [vr, 'sinkhorn_block/v_out', ELEM.FLOAT, [1, 'M']],
+    [err, 'sinkhorn_block/err_out', ELEM.FLOAT, []],
+    [done, 'sinkhorn_block/done_out', ELEM.INT64, []],
+  ];
+  for (const [from, to, elemType, shape] of outs) {
+    body.nodes.push({ op: 'Identity', name: `${to}_node`, inputs: [from], outputs: [to], attrs: {} });
+    body.outputs.push({ name: to, elemType, shape });
+  }
+
+  const Kv0 = b.op('ReduceSum', [K, b.ints([1])], { keepdims: 1 });
+  const v0 = b.op('Reshape', [b.op('Mul', [qr, b.scalar(0)]), b.ints([1, -1])]);
+  const start = b.initializer('true', { dtype: 'bool', dims: [], data: new Uint8Array([1]) });
+  const [KvF, uF, vF, errF, doneF] = b.opN(
+    'Loop',
+    [
+      'blocks',
+      start,
+      Kv0,
+      b.op('Mul', [pc, b.scalar(0)]),
+      v0,
+      b.scalar(Number.POSITIVE_INFINITY),
+      b.initializer('zero', { dtype: 'int64', dims: [], data: new BigInt64Array([0n]) }),
+    ],
+    5,
+    {},
+    'sinkhorn_loop',
+  ) as [string, string, string, string, string];
+  const loopNode = r.g.nodes[r.g.nodes.length - 1]!;
+  loopNode.subgraphs = [graphAttribute('body', body)];
+  const rows = b.mul(uF, KvF);
+  const KMv = r.matmul(b.mul(K, M), b.op('Reshape', [vF, b.ints([-1, 1])]));
+  r.output('u', b.op('Squeeze', [uF, b.ints([1])]), ['N']);
+  r.output('v', b.op('Squeeze', [vF, b.ints([0])]), ['M']);
   r.output('rows', b.op('Squeeze', [rows, b.ints([1])]), ['N']);
-  r.output('err', b.op('ReduceSum', [b.op('Abs', [b.sub(pc, rows)])], { keepdims: 0 }), []);
+  r.output('err', errF, []);
+  r.g.nodes.push({ op: 'Identity', name: 'done_out', inputs: [doneF], outputs: ['done'], attrs: {} });
+  r.g.outputs.push({ name: 'done', elemType: ELEM.INT64, shape: [] });
+  r.output('alpha', b.op('Squeeze', [alpha, b.ints([1])]), ['N']);
+  r.output('rowcost', b.op('Squeeze', [b.mul(uF, KMv), b.ints([1])]), ['N']);
   return r.g;
 }

@@ -265,24 +265,40 @@ export function encodeModel(g: Graph, name = 'relprop'): Uint8Array {
       { domain: '', version: g.opset },
       ...[...new Set(g.nodes.map((n) => n.domain ?? '').filter((d) => d && d !== 'ai.onnx'))].map((domain) => ({ domain, version: 1 })),
     ],
-    graph: {
-      name,
-      node: g.nodes.map((n) =>
-        onnx.NodeProto.create({
-          name: n.name,
-          opType: n.op,
-          domain: n.domain ?? '',
-          input: n.inputs,
-          output: n.outputs,
-          attribute: [...Object.entries(n.attrs).map(([k, v]) => attrToProto(k, v)), ...((n.subgraphs ?? []) as InstanceType<typeof onnx.AttributeProto>[])],
-        }),
-      ),
-      initializer: [...g.initializers].map(([k, t]) => tensorToProto(k, t)),
-      input: g.inputs.map(valueInfoToProto),
-      output: g.outputs.map(valueInfoToProto),
-    },
+    graph: graphToProto(g, name),
   });
   return onnx.ModelProto.encode(model).finish();
+}
+
+function graphToProto(g: Graph, name: string) {
+  return {
+    name,
+    node: g.nodes.map((n) =>
+      onnx.NodeProto.create({
+        name: n.name,
+        opType: n.op,
+        domain: n.domain ?? '',
+        input: n.inputs,
+        output: n.outputs,
+        attribute: [...Object.entries(n.attrs).map(([k, v]) => attrToProto(k, v)), ...((n.subgraphs ?? []) as InstanceType<typeof onnx.AttributeProto>[])],
+      }),
+    ),
+    initializer: [...g.initializers].map(([k, t]) => tensorToProto(k, t)),
+    input: g.inputs.map(valueInfoToProto),
+    output: g.outputs.map(valueInfoToProto),
+  };
+}
+
+/**
+ * A graph as a node attribute (a Loop's or an If's body), for `GraphNode.subgraphs`. The body may
+ * read the enclosing graph's tensors by name; its own names must not reuse them.
+ */
+export function graphAttribute(attrName: string, body: Graph): unknown {
+  return onnx.AttributeProto.create({
+    name: attrName,
+    type: onnx.AttributeProto.AttributeType.GRAPH,
+    g: onnx.GraphProto.create(graphToProto(body, attrName)),
+  });
 }
 
 /**
