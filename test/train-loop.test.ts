@@ -144,19 +144,21 @@ describe('training loop', () => {
     for (const [k, v] of straight.params) expect(Array.from(again.params.get(k)!.data as Float32Array), k).toEqual(Array.from(v.data as Float32Array));
   });
 
-  it('resumes checkpoints whose optimizer state is kept per parameter (the older layout), and refuses a mismatched optimizer', async () => {
+  it('resumes checkpoints whose optimizer state is one flat vector per slot (the older layout), and refuses a mismatched optimizer', async () => {
     const dir = join(tmp, 'ckpt-old');
     const opts = { batchSize: 16, lr: 0.01, seed: 4, threads: 1 };
     const straight = new Trainer(mlp, { ...opts, epochs: 3 });
     await straight.fit(blobs(64, 7));
     await new Trainer(mlp, { ...opts, epochs: 2, checkpoints: folderCheckpoints(dir) }).fit(blobs(64, 7));
-    // Rewrite the flat "optimizer.<slot>" vectors as one "<param>.<slot>" entry per parameter.
+    // Rewrite the "<param>.<slot>" entries as one flat "optimizer.<slot>" vector per slot, parameters in order.
     const meta = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as {
       dataFile: string;
       index: { name: string; dims: number[]; offset: number }[];
     };
     const blob = new Float32Array(Uint8Array.prototype.slice.call(readFileSync(join(dir, meta.dataFile))).buffer);
-    const params = meta.index.filter((e) => !e.name.startsWith('optimizer.'));
+    const isState = (name: string) => /\.(m|v)$/.test(name);
+    const params = meta.index.filter((e) => !isState(e.name));
+    expect(meta.index.filter((e) => isState(e.name)).map((e) => e.name)).toEqual(params.flatMap((e) => [`${e.name}.m`, `${e.name}.v`]));
     const index: typeof meta.index = [];
     const parts: Float32Array[] = [];
     let at = 0;
@@ -165,15 +167,17 @@ describe('training loop', () => {
       parts.push(data);
       at += data.length;
     };
-    for (const e of params) put(e.name, e.dims, blob.slice(e.offset, e.offset + e.dims.reduce((a, b) => a * b, 1)));
+    const read = (e: (typeof meta.index)[number]) => blob.slice(e.offset, e.offset + e.dims.reduce((a, b) => a * b, 1));
+    for (const e of params) put(e.name, e.dims, read(e));
     for (const slot of ['m', 'v']) {
-      const flat = meta.index.find((e) => e.name === `optimizer.${slot}`)!;
-      let o = flat.offset;
-      for (const e of params) {
-        const n = e.dims.reduce((a, b) => a * b, 1);
-        put(`${e.name}.${slot}`, e.dims, blob.slice(o, o + n));
-        o += n;
+      const pieces = params.map((e) => read(meta.index.find((s) => s.name === `${e.name}.${slot}`)!));
+      const flat = new Float32Array(pieces.reduce((a, p) => a + p.length, 0));
+      let o = 0;
+      for (const p of pieces) {
+        flat.set(p, o);
+        o += p.length;
       }
+      put(`optimizer.${slot}`, [flat.length], flat);
     }
     const out = new Float32Array(at);
     parts.forEach((d, i) => out.set(d, index[i]!.offset));
@@ -184,7 +188,7 @@ describe('training loop', () => {
     for (const [k, v] of straight.params) expect(Array.from(resumed.params.get(k)!.data as Float32Array)).toEqual(Array.from(v.data as Float32Array));
     // Adam's moments cannot continue an SGD-with-momentum run.
     const other = new Trainer(mlp, { ...opts, epochs: 4, checkpoints: folderCheckpoints(dir), resume: true, optimizer: { kind: 'sgd', momentum: 0.9 } });
-    await expect(other.fit(blobs(64, 7))).rejects.toThrow(/no optimizer state "optimizer.velocity"/);
+    await expect(other.fit(blobs(64, 7))).rejects.toThrow(/no optimizer state "dense_0.weight.velocity"/);
   });
 
   it('stops with a clear message when the loss is not finite, keeping the last good checkpoint', async () => {

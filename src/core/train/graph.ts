@@ -43,7 +43,7 @@ export interface BuiltGraph {
   inputGrad?: string;
   /** Param name → output name of its updated value (and of each optimizer state). */
   updated?: Map<string, string>;
-  /** Optimizer state: one flat vector per slot over the trained parameters, in this order. */
+  /** Optimizer state: one tensor per trained parameter and slot ("<param>.<slot>"), in parameter order. */
   states?: { name: string; slot: string; dims: number[]; params: string[] }[];
 }
 
