@@ -70,8 +70,63 @@ function rawFeatures(e: Expansion, x: ArrayLike<number>, out: Float64Array | Flo
   }
 }
 
-/** Expanded, standardised features of N rows (x: N×D) as float32 N×width, ready to feed. */
-export function expandRows(e: Expansion, x: Float64Array): Float32Array {
+/**
+ * Per feature, the standardised value of a saturated code, (±1 − mean)/std as float32: what
+ * expandRows writes without calling tanh where the argument is at least 10 in magnitude. The codes
+ * are rounded to float32, and there tanh is within 4·10⁻⁹ of ±1, less than half float32's spacing
+ * below 1 (3·10⁻⁸): the rounded code is exactly ±1, so the rows are the same.
+ */
+const saturated = new WeakMap<Expansion, { hi: Float32Array; lo: Float32Array }>();
+function saturatedValues(e: Expansion): { hi: Float32Array; lo: Float32Array } {
+  let s = saturated.get(e);
+  if (!s) {
+    const W = expansionWidth(e);
+    s = { hi: new Float32Array(W), lo: new Float32Array(W) };
+    for (let f = 0; f < W; f++) {
+      s.hi[f] = (1 - e.mean[f]!) / e.std;
+      s.lo[f] = (-1 - e.mean[f]!) / e.std;
+    }
+    saturated.set(e, s);
+  }
+  return s;
+}
+const TANH_SATURATES = 10;
+
+/**
+ * Expanded, standardised features of N rows (x: N×D) as float32 N×width, ready to feed; into
+ * `out` when given (it must hold N×width values), so a caller may reuse one buffer.
+ */
+export function expandRows(e: Expansion, x: Float64Array, out?: Float32Array): Float32Array {
+  const D = e.max.length;
+  const W = expansionWidth(e);
+  const N = x.length / D;
+  if (out && out.length < N * W) throw new Error(`expandRows: the output holds ${out.length} values, ${N * W} are needed`);
+  const res = out ?? new Float32Array(N * W);
+  const { hi, lo } = saturatedValues(e);
+  const { offsets, mean, std, step } = e;
+  // Thresholds rise along a dimension's features, so its codes run +1 …, tanh …, −1 …: only the middle needs tanh.
+  for (let n = 0; n < N; n++) {
+    const row = n * W;
+    for (let i = 0; i < D; i++) {
+      const xi = x[n * D + i]!;
+      const end = offsets[i + 1]!;
+      for (let f = offsets[i]!, k = 0; f < end; f++, k++) {
+        const y = (xi - k * step) / step;
+        if (y >= TANH_SATURATES) res[row + f] = hi[f]!;
+        else if (y <= -TANH_SATURATES) {
+          for (; f < end; f++) res[row + f] = lo[f]!;
+          break;
+        }
+        // Rounded to float32 before standardising, as the reference does (it stores the codes in the float32 output first).
+        else res[row + f] = (Math.fround(Math.tanh(y)) - mean[f]!) / std;
+      }
+    }
+  }
+  return res;
+}
+
+/** expandRows as first written, feature by feature (tests compare the two). */
+export function expandRowsReference(e: Expansion, x: Float64Array): Float32Array {
   const D = e.max.length;
   const W = expansionWidth(e);
   const N = x.length / D;

@@ -48,6 +48,8 @@ export interface TrainOptions {
    * Fresh inputs for the rows `idx` at each training step, instead of those rows of the data set's x
    * (data augmentation: e.g. a new random Coulomb matrix every time a molecule is presented).
    * Must return the model's input shape for idx.length rows; x still gives the shapes checked.
+   * The trainer is done with the returned data before it calls the hook again, so the hook may
+   * reuse one buffer.
    */
   augment?: (idx: Int32Array, epoch: number, step: number) => TensorData;
   /**
@@ -314,9 +316,8 @@ export class Trainer {
     const all = new Int32Array(k * B);
     batches.forEach((b, j) => all.set(b, j * B));
     const feeds: Record<string, TensorData> = {};
-    feeds[built.input] = this.opts.augment
-      ? stack(batches.map((b, j) => this.augmented(train, b, epoch, step + j)))
-      : stack(batches.map((b) => this.batching.inputs(train, b)));
+    // Each batch is copied in before the next is asked for (the augment hook may reuse its buffer).
+    feeds[built.input] = stack(k, (j) => (this.opts.augment ? this.augmented(train, batches[j]!, epoch, step + j) : this.batching.inputs(train, batches[j]!)));
     feeds[built.labels!] = gatherRows(train.y, all, run.yPer);
     if (built.mask) feeds[built.mask] = gatherRows(this.maskOf(train), all, run.yPer);
     const [stepLr, plainLr] = this.rates(run, lr, k);
@@ -427,14 +428,14 @@ export class Trainer {
   }
 }
 
-/** Batches of the same shape after one another on the first axis. */
-function stack(parts: TensorData[]): TensorData {
-  const first = parts[0]!;
+/** k batches of the same shape, part(0) … part(k − 1), after one another on the first axis. */
+function stack(k: number, part: (j: number) => TensorData): TensorData {
+  const first = part(0);
   const n = first.data.length;
-  const dims = [parts.reduce((a, p) => a + p.dims[0]!, 0), ...first.dims.slice(1)];
-  const data = first.dtype === 'int64' ? new BigInt64Array(n * parts.length) : new Float32Array(n * parts.length);
-  parts.forEach((p, j) => (data as Float32Array).set(p.data as Float32Array, j * n));
-  return { dtype: first.dtype, dims, data };
+  const data = first.dtype === 'int64' ? new BigInt64Array(n * k) : new Float32Array(n * k);
+  (data as Float32Array).set(first.data as Float32Array);
+  for (let j = 1; j < k; j++) (data as Float32Array).set(part(j).data as Float32Array, j * n);
+  return { dtype: first.dtype, dims: [k * first.dims[0]!, ...first.dims.slice(1)], data };
 }
 
 function countCorrect(logits: Float32Array, labels: BigInt64Array, idx: Int32Array, K: number): number {
