@@ -128,12 +128,13 @@ describe('several training steps per session run', () => {
     expect(new Set(chained.losses.slice(0, 8)).size).toBe(8);
   });
 
-  it('feeds the augmenter’s batches in the order single steps do', async () => {
+  it('feeds the augmenter’s batches in the order single steps do, and copes with a hook that reuses its buffer', async () => {
     const data = classes(70, 3);
     const calls: string[] = [];
+    const buffer = new Float32Array(8 * 5);
     const augment = (idx: Int32Array, epoch: number, step: number): TensorData => {
       calls.push(`${epoch}:${step}:${idx.join(',')}`);
-      const x = new Float32Array(idx.length * 5);
+      const x = buffer.subarray(0, idx.length * 5);
       idx.forEach((r, i) => {
         for (let k = 0; k < 5; k++) x[i * 5 + k] = (data.x.data as Float32Array)[r * 5 + k]! * (1 + 0.1 * Math.sin(epoch + step + k));
       });

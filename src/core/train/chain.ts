@@ -1,10 +1,11 @@
 /**
  * k training steps in one session run: the training-step graph repeated k times, step i reading
- * the parameters, optimizer states and batch-norm buffers step i − 1 wrote. Feeds are the k
- * batches stacked on the first axis (each exactly `batch` rows), the learning rates per step
- * (`lr`, and `lr_wd` where the step reads it) as vectors of k, and the state before the first
- * step; outputs the state after the last step, the k losses and the k batches' outputs stacked.
- * The host round trip, and the fresh output buffers each run hands back, are paid once per k steps.
+ * the parameters, optimizer states and batch-norm buffers step i − 1 wrote. Feeds are each step's
+ * batch (exactly `batch` rows; the model input, labels and mask as `<name>~<i>`, separate inputs so
+ * that nothing is copied to cut them apart), the learning rates per step (`lr`, and `lr_wd` where
+ * the step reads it) as vectors of k, and the state before the first step; outputs the state after
+ * the last step, the k losses and the k batches' outputs stacked. The host round trip, and the
+ * fresh output buffers each run hands back, are paid once per k steps.
  */
 import { ELEM, type Graph, type GraphNode } from '../onnx/model.js';
 import { int64 } from '../onnx/tensor.js';
@@ -14,8 +15,8 @@ export interface ChainedGraph {
   graph: Graph;
   steps: number;
   batch: number;
-  /** Per-step data inputs, stacked: the model input, labels, mask (where the step has them). */
-  data: string[];
+  /** Per-step data inputs (the model input, labels, mask, where the step has them): name → the k inputs. */
+  data: Map<string, string[]>;
   /** Learning-rate inputs, each [steps]. */
   rates: string[];
   /** Parameter, state or buffer name → the output holding its value after the last step. */
@@ -32,7 +33,13 @@ export function chainSteps(built: BuiltGraph, steps: number, batch: number): Cha
   const updated = built.updated!;
   const graph: Graph = { ...src, nodes: [], initializers: new Map(src.initializers), inputs: [], outputs: [] };
   const inputNames = new Set(src.inputs.map((i) => i.name));
-  const data = [built.input, built.labels, built.mask].filter((n): n is string => !!n && inputNames.has(n));
+  const data = new Map<string, string[]>();
+  for (const n of [built.input, built.labels, built.mask])
+    if (n && inputNames.has(n))
+      data.set(
+        n,
+        Array.from({ length: steps }, (_, i) => `${n}~${i}`),
+      );
   const rates = ['lr', 'lr_wd'].filter((n) => inputNames.has(n));
   const carried = new Set(updated.keys());
   const unique = (hint: string) => {
@@ -43,16 +50,15 @@ export function chainSteps(built: BuiltGraph, steps: number, batch: number): Cha
   const node = (op: string, inputs: string[], outputs: string[], attrs: GraphNode['attrs'] = {}) =>
     graph.nodes.push({ op, name: `chain_${graph.nodes.length}_${op}`, inputs, outputs, attrs });
 
-  // Data: one Split per input into the k batches; rates: one Gather per step.
+  // Data: each step's own inputs; rates: one Gather per step.
   const perStep: Map<string, string>[] = Array.from({ length: steps }, () => new Map());
   for (const v of src.inputs) {
-    if (data.includes(v.name)) {
-      graph.inputs.push({ ...v, shape: [steps * batch, ...v.shape.slice(1)] });
-      const sizes = unique('chain_split_sizes');
-      graph.initializers.set(sizes, int64([steps], Array(steps).fill(batch)));
-      const parts = perStep.map((_, i) => `${v.name}~${i}`);
-      node('Split', [v.name, sizes], parts, { axis: 0 });
-      parts.forEach((p, i) => perStep[i]!.set(v.name, p));
+    const parts = data.get(v.name);
+    if (parts) {
+      parts.forEach((p, i) => {
+        graph.inputs.push({ ...v, name: p, shape: [batch, ...v.shape.slice(1)] });
+        perStep[i]!.set(v.name, p);
+      });
     } else if (rates.includes(v.name)) {
       graph.inputs.push({ ...v, shape: [steps] });
       perStep.forEach((m, i) => {

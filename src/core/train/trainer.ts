@@ -90,7 +90,17 @@ interface StepGraph {
   isCE: boolean;
   K: number;
   /** The chained graph's session (stepsPerRun > 1), opened on first use. */
-  chained?: { session: Session; steps: number; batch: number; data: string[]; updated: Map<string, string>; losses: string; outputs: string };
+  chained?: {
+    session: Session;
+    steps: number;
+    batch: number;
+    data: Map<string, string[]>;
+    updated: Map<string, string>;
+    losses: string;
+    outputs: string;
+    /** A copy of step j's input in a buffer the run keeps (reused by later runs). */
+    own: (j: number, t: TensorData) => TensorData;
+  };
 }
 
 export class Trainer {
@@ -310,16 +320,25 @@ export class Trainer {
       await run.chained?.session.release();
       const c = chainSteps(built, k, B);
       const session = await openSession(this.opts.runtime, encodeModel(c.graph, 'relprop-train'), { threads: this.opts.threads }, 'the chained training graph');
-      run.chained = { session, steps: k, batch: B, data: c.data, updated: c.updated, losses: c.losses, outputs: c.outputs };
+      const buffers: (Float32Array | BigInt64Array)[] = [];
+      const own = (j: number, t: TensorData): TensorData => {
+        let b = buffers[j];
+        if (!b || b.length !== t.data.length || b.constructor !== t.data.constructor)
+          b = buffers[j] = t.dtype === 'int64' ? new BigInt64Array(t.data.length) : new Float32Array(t.data.length);
+        (b as Float32Array).set(t.data as Float32Array);
+        return { dtype: t.dtype, dims: t.dims, data: b };
+      };
+      run.chained = { session, steps: k, batch: B, data: c.data, updated: c.updated, losses: c.losses, outputs: c.outputs, own };
     }
     const c = run.chained;
-    const all = new Int32Array(k * B);
-    batches.forEach((b, j) => all.set(b, j * B));
     const feeds: Record<string, TensorData> = {};
-    // Each batch is copied in before the next is asked for (the augment hook may reuse its buffer).
-    feeds[built.input] = stack(k, (j) => (this.opts.augment ? this.augmented(train, batches[j]!, epoch, step + j) : this.batching.inputs(train, batches[j]!)));
-    feeds[built.labels!] = gatherRows(train.y, all, run.yPer);
-    if (built.mask) feeds[built.mask] = gatherRows(this.maskOf(train), all, run.yPer);
+    const inputs = c.data.get(built.input)!;
+    batches.forEach((b, j) => {
+      // The augment hook may reuse its buffer: each batch is copied to one of the run's own before the next is asked for.
+      feeds[inputs[j]!] = this.opts.augment ? c.own(j, this.augmented(train, b, epoch, step + j)) : this.batching.inputs(train, b);
+      feeds[c.data.get(built.labels!)![j]!] = gatherRows(train.y, b, run.yPer);
+      if (built.mask) feeds[c.data.get(built.mask)![j]!] = gatherRows(this.maskOf(train), b, run.yPer);
+    });
     const [stepLr, plainLr] = this.rates(run, lr, k);
     feeds[built.lr!] = { dtype: 'float32', dims: [k], data: stepLr };
     if (built.graph.inputs.some((i) => i.name === 'lr_wd')) feeds.lr_wd = { dtype: 'float32', dims: [k], data: plainLr };
@@ -426,16 +445,6 @@ export class Trainer {
     // written before they were kept, unknown: the current weights stand in for them).
     this.best = c.best && { metric: c.best.metric, epoch: c.best.epoch, params: new Map(c.best.params ?? this.params) };
   }
-}
-
-/** k batches of the same shape, part(0) … part(k − 1), after one another on the first axis. */
-function stack(k: number, part: (j: number) => TensorData): TensorData {
-  const first = part(0);
-  const n = first.data.length;
-  const data = first.dtype === 'int64' ? new BigInt64Array(n * k) : new Float32Array(n * k);
-  (data as Float32Array).set(first.data as Float32Array);
-  for (let j = 1; j < k; j++) (data as Float32Array).set(part(j).data as Float32Array, j * n);
-  return { dtype: first.dtype, dims: [k * first.dims[0]!, ...first.dims.slice(1)], data };
 }
 
 function countCorrect(logits: Float32Array, labels: BigInt64Array, idx: Int32Array, K: number): number {
