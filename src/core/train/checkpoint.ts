@@ -4,7 +4,8 @@
  * `checkpoint.json` with the epoch, the step, an index of names, dims and offsets into the blob,
  * and the history. The blob is written first, then the JSON that points at it, so a crash leaves
  * the previous pair intact. Optimizer state is kept per parameter ("<param>.<slot>"); reading
- * also accepts checkpoints that kept it as one flat vector per slot ("optimizer.<slot>").
+ * also accepts the older layouts: per parameter under an older slot, and one flat vector per slot
+ * ("optimizer.<slot>"), Adam's moments as averages rather than sums.
  */
 import { numel, type TensorData } from '../onnx/tensor.js';
 import type { CheckpointStore } from './checkpoint-store.js';
@@ -99,7 +100,7 @@ export async function readCheckpoint(
   }
   const state = new Map<string, TensorData>();
   for (const st of states) {
-    const t = saved.get(st.name) ?? fromFlatState(saved, st, states);
+    const t = saved.get(st.name) ?? legacyState(saved, st, states);
     if (!t || numel(t.dims) !== numel(st.dims))
       throw new Error(
         `the checkpoint in ${dir} has no optimizer state "${st.name}" for this model and optimizer; it cannot be resumed (start without --resume, or use the same model and optimizer)`,
@@ -111,23 +112,28 @@ export async function readCheckpoint(
 }
 
 /**
- * Checkpoints written while the optimizer state was one flat vector per slot ("optimizer.<slot>",
- * the trained parameters end to end in the order of `states`): the part of `st`, if the vector is
- * there and has exactly the length of that slot's states.
+ * State `st` from an older checkpoint: per parameter under its older slot ("<param>.m"), or its
+ * part of that slot's flat vector ("optimizer.m", the trained parameters end to end in the order
+ * of `states`), scaled to the current meaning; undefined if neither is there whole.
  */
-function fromFlatState(
+function legacyState(
   saved: Map<string, TensorData>,
   st: NonNullable<BuiltGraph['states']>[number],
   states: NonNullable<BuiltGraph['states']>,
 ): TensorData | undefined {
-  const flat = saved.get(`optimizer.${st.slot}`);
-  if (!flat) return undefined;
-  const slot = states.filter((s) => s.slot === st.slot);
-  if (slot.reduce((a, s) => a + numel(s.dims), 0) !== flat.data.length) return undefined;
-  let at = 0;
-  for (const s of slot) {
-    if (s === st) break;
-    at += numel(s.dims);
+  const { slot, scale } = st.legacy;
+  let data = saved.get(`${st.params[0]}.${slot}`)?.data as Float32Array | undefined;
+  if (data && data.length !== numel(st.dims)) data = undefined;
+  const flat = saved.get(`optimizer.${slot}`);
+  if (!data && flat) {
+    const group = states.filter((s) => s.legacy.slot === slot);
+    if (group.reduce((a, s) => a + numel(s.dims), 0) !== flat.data.length) return undefined;
+    let at = 0;
+    for (const s of group) {
+      if (s === st) break;
+      at += numel(s.dims);
+    }
+    data = (flat.data as Float32Array).subarray(at, at + numel(st.dims));
   }
-  return { dtype: 'float32', dims: st.dims, data: (flat.data as Float32Array).slice(at, at + numel(st.dims)) };
+  return data && { dtype: 'float32', dims: st.dims, data: scale === 1 ? data.slice() : data.map((x) => x * scale) };
 }

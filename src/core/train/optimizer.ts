@@ -1,6 +1,7 @@
 /**
  * The optimizer update inside the training step: SGD with momentum or Adam (decoupled weight
- * decay), per parameter, with one state tensor per parameter and slot ("<param>.<slot>"). The
+ * decay), per parameter, with one state tensor per parameter and slot ("<param>.<slot>": velocity,
+ * or Adam's m_sum and v_sum). The
  * step's graph outputs the updated parameters, optimizer states and batch-norm running statistics.
  */
 import type { GraphBuilder } from '../onnx/builder.js';
@@ -47,13 +48,14 @@ export function emitOptimizer(
     graph.inputs.push({ name: 'lr_wd', elemType: ELEM.FLOAT, shape: [] });
     adamDecay = g.mul('lr_wd', g.scalar(wd));
   }
+  let rate: string | undefined;
   for (const p of trained) {
     const P = p.name;
     let gr = grads.get(P)!;
-    const state = (slot: string) => {
+    const state = (slot: string, legacy: { slot: string; scale: number }) => {
       const name = `${P}.${slot}`;
       graph.inputs.push({ name, elemType: ELEM.FLOAT, shape: p.dims });
-      states.push({ name, slot, dims: p.dims, params: [P] });
+      states.push({ name, slot, dims: p.dims, params: [P], legacy });
       return name;
     };
     const output = (from: string, to: string) => {
@@ -66,7 +68,7 @@ export function emitOptimizer(
       if (wd > 0 && p.decay) gr = g.add(gr, g.mul(P, g.scalar(wd)));
       const mom = opt.momentum ?? 0.9;
       if (mom > 0) {
-        const v = state('velocity');
+        const v = state('velocity', { slot: 'velocity', scale: 1 });
         const v2 = g.add(g.mul(v, g.scalar(mom)), gr);
         output(v, v2);
         gr = v2;
@@ -75,14 +77,17 @@ export function emitOptimizer(
     } else {
       const b1 = opt.beta1 ?? 0.9;
       const b2 = opt.beta2 ?? 0.999;
-      const m = state('m');
-      const v = state('v');
-      const m2 = g.add(g.mul(m, g.scalar(b1)), g.mul(gr, g.scalar(1 - b1)));
-      const v2 = g.add(g.mul(v, g.scalar(b2)), g.mul(g.mul(gr, gr), g.scalar(1 - b2)));
+      // The moments as exponentially weighted sums, m/(1−β1) and v/(1−β2): two element-wise passes
+      // fewer per step than the averages, the constant factors going into the (scalar) rate and ε.
+      const m = state('m_sum', { slot: 'm', scale: 1 / (1 - b1) });
+      const v = state('v_sum', { slot: 'v', scale: 1 / (1 - b2) });
+      const m2 = g.add(g.mul(m, g.scalar(b1)), gr);
+      const v2 = g.add(g.mul(v, g.scalar(b2)), g.mul(gr, gr));
       output(m, m2);
       output(v, v2);
-      // lr arrives bias-corrected: lr·√(1−β2ᵗ)/(1−β1ᵗ).
-      next = g.sub(P, g.mul(g.div(m2, g.add(g.op('Sqrt', [v2]), g.scalar(opt.eps ?? 1e-8))), lr));
+      // lr arrives bias-corrected, lr·√(1−β2ᵗ)/(1−β1ᵗ); the update lr·m/(√v + ε) in terms of the sums.
+      rate ??= g.mul(lr, g.scalar((1 - b1) / Math.sqrt(1 - b2)));
+      next = g.sub(P, g.mul(g.div(m2, g.add(g.op('Sqrt', [v2]), g.scalar((opt.eps ?? 1e-8) / Math.sqrt(1 - b2)))), rate));
       if (adamDecay && p.decay) next = g.sub(next, g.mul(P, adamDecay));
     }
     let u = next;
