@@ -192,7 +192,7 @@ describe('input expansion', () => {
     expect(out[6]).toBeCloseTo((Math.tanh(1) - mean[2]!) / std, 5);
   });
 
-  it('skipping tanh where it saturates changes no bit, and writes into a given buffer', () => {
+  it('skipping tanh where it saturates or the input is 0 changes no bit, and writes into a given buffer', () => {
     // Maxima up to 450 (a chlorine's diagonal): hundreds of thresholds, most codes saturated.
     const D = 6;
     const rng = rngFor('expand-fast');
@@ -202,8 +202,10 @@ describe('input expansion', () => {
     for (const step of [1, 0.7]) {
       const f = { ...e, step };
       const x = rows(30, 80);
-      // Exactly at the cut-off and around it.
+      // Exactly at the cut-off and around it; zeros (padding) take a precomputed code.
       x.set([10, 9.999999999999998, -10, 9, 0, 10 * step], 0);
+      x.fill(0, 6 * 10, 6 * 12);
+      x.set([-0, 0, -0], 6 * 13);
       expect([...expandRows(f, x)]).toEqual([...expandRowsReference(f, x)]);
       const out = new Float32Array(30 * e.offsets[D]! + 5).fill(7);
       expandRows(f, x, out);
