@@ -7,7 +7,7 @@
  * Medians of the repeats; wall and CPU time (user + system of the process).
  *
  *   npm run build && node dist/bench/molecules-step.js --data ../shared/datasets/molecules \
- *     [--threads 1] [--steps 640] [--steps-per-run 32] [--repeats 3]
+ *     [--threads 1] [--steps 192] [--steps-per-run 32] [--repeats 3]
  */
 import '../src/node/register.js';
 import { execFileSync } from 'node:child_process';
@@ -35,7 +35,7 @@ const { values } = parseArgs({
   options: {
     data: { type: 'string' },
     threads: { type: 'string', default: '1' },
-    steps: { type: 'string', default: '640' },
+    steps: { type: 'string', default: '192' },
     'steps-per-run': { type: 'string', default: String(QM_DEFAULTS.stepsPerRun) },
     repeats: { type: 'string', default: '3' },
   },
