@@ -11,6 +11,8 @@
  *
  *   npm run build && node dist/bench/molecules.js --data ../shared/datasets/molecules \
  *     [--threads 1,2] [--epochs 10] [--repeats 3] [--batch 25] [--realisations 10] [--max-train N]
+ *     [--steps-per-run 32]
+ * bench/molecules-step.ts times the training step alone, in parts, on both sides.
  */
 import '../src/node/register.js';
 import { execFileSync } from 'node:child_process';
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: String(QM_DEFAULTS.batchSize) },
     realisations: { type: 'string', default: String(QM_DEFAULTS.testRealisations) },
     'max-train': { type: 'string' },
+    'steps-per-run': { type: 'string', default: String(QM_DEFAULTS.stepsPerRun) },
   },
 });
 if (!values.data) throw new Error('--data DIR: the molecules data set (a folder of .jsonl parts or one .jsonl file)');
@@ -45,6 +48,7 @@ const epochs = Number(values.epochs);
 const repeats = Number(values.repeats);
 const batch = Number(values.batch);
 const R = Number(values.realisations);
+const stepsPerRun = Number(values['steps-per-run']);
 const size = 23;
 const targets = DEFAULT_TARGETS;
 const T = targets.length;
@@ -87,7 +91,7 @@ const cpuSince = (from: NodeJS.CpuUsage) => {
 async function relpropRound(threads: number): Promise<Side> {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  const model = await trainQm(trainSet, Ytr, targets, { ...QM_DEFAULTS, size, epochs, batchSize: batch, testRealisations: R, threads });
+  const model = await trainQm(trainSet, Ytr, targets, { ...QM_DEFAULTS, size, epochs, batchSize: batch, testRealisations: R, threads, stepsPerRun });
   const train_s = (performance.now() - t0) / 1000;
   const train_cpu_s = cpuSince(c0);
   const session = await openSession(undefined, qmInferenceModel(model), { threads }, 'the molecules network');
@@ -132,7 +136,7 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 const f = (v: number, d = 0) => v.toFixed(d);
 
 console.log(
-  `quantum-machine network, ${trainIdx.length} training / ${split.test.length} test molecules, width from the data, ${QM_DEFAULTS.hidden.join('-')}-${T}, Adam lr ${QM_DEFAULTS.lr}, batch ${batch}, ${epochs} epochs, ${R} random matrices per prediction`,
+  `quantum-machine network, ${trainIdx.length} training / ${split.test.length} test molecules, width from the data, ${QM_DEFAULTS.hidden.join('-')}-${T}, Adam lr ${QM_DEFAULTS.lr}, batch ${batch} (relprop: ${stepsPerRun} steps per run), ${epochs} epochs, ${R} random matrices per prediction`,
 );
 console.log(
   `${cpus()[0]?.model} ×${cpus().length}; Node ${process.versions.node}; onnxruntime-node ${ort.env.versions.common}; medians of ${repeats} alternating rounds`,

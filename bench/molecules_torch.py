@@ -10,9 +10,12 @@ centred per feature and divided by one global scale, then expanded → 400 → 1
 the masked multi-task MSE (per task the mean over present values, summed), Adam, shuffled
 batches, and predictions averaged over the test-time random matrices.
 
-Usage: python3 bench/molecules_torch.py DIR THREADS EPOCHS BATCH REALISATIONS
+Usage: python3 bench/molecules_torch.py DIR THREADS EPOCHS BATCH REALISATIONS [--step STEPS REPEATS]
 DIR holds train_C.npy [N, S, S] (float64, Coulomb matrices from relprop), train_Y.npy [N, T]
-(NaN = missing), test_C.npy, test_Y.npy. Prints one JSON line.
+(NaN = missing), test_C.npy, test_Y.npy. Prints one JSON line. With --step (for
+bench/molecules-step.ts; no test files needed): the parts of one training step instead, in ms per
+step (medians of REPEATS passes of STEPS steps): the input pipeline, forward + backward, the
+optimizer, and the whole step on fixed pre-expanded inputs.
 """
 import json
 import sys
@@ -31,8 +34,10 @@ HIDDEN, SCALE, NOISE, STEP, MAX_REAL, LR = (400, 100), 1.5, 1.0, 1.0, 10, 1e-3
 
 Ctr = torch.from_numpy(np.load(f"{d}/train_C.npy"))
 Ytr = torch.from_numpy(np.load(f"{d}/train_Y.npy"))
-Cte = torch.from_numpy(np.load(f"{d}/test_C.npy"))
-Yte = np.load(f"{d}/test_Y.npy")
+STEP_MODE = "--step" in sys.argv
+if not STEP_MODE:
+    Cte = torch.from_numpy(np.load(f"{d}/test_C.npy"))
+    Yte = np.load(f"{d}/test_Y.npy")
 S = Ctr.shape[1]
 T = Ytr.shape[1]
 iu = torch.triu_indices(S, S)
@@ -120,6 +125,60 @@ def predict(net, expansion, mean, std, C, chunk=256):
             out.append(mean + std * z)
     return torch.cat(out).numpy()
 
+
+def step_parts(steps, repeats):
+    """Medians over repeats of ms per step: input pipeline, forward + backward, optimizer, whole step."""
+    expansion = Expansion(Ctr)
+    mask = (~torch.isnan(Ytr)).float()
+    mean = torch.nansum(Ytr, 0) / mask.sum(0)
+    std = torch.sqrt(torch.nansum((Ytr - mean) ** 2, 0) / mask.sum(0))
+    y = torch.nan_to_num((Ytr - mean) / std).float()
+    net = network(len(expansion.dim))
+    opt = torch.optim.Adam(net.parameters(), lr=LR)
+    N = Ctr.shape[0]
+    order = torch.randperm(N, generator=gen)
+    idxs = [order[(s * batch) % (N - batch) : (s * batch) % (N - batch) + batch] for s in range(steps)]
+    xs = [expansion(random_triangles(Ctr[i])) for i in idxs]
+
+    def loss_of(x, i):
+        m = mask[i]
+        diff = (net(x) - y[i]) * m
+        return (diff * diff).sum(0).div(m.sum(0).clamp(min=1)).sum()
+
+    parts = {"input_ms": [], "fwd_bwd_ms": [], "opt_ms": [], "step_ms": [], "step_cpu_ms": []}
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for i in idxs:
+            expansion(random_triangles(Ctr[i]))
+        parts["input_ms"].append((time.perf_counter() - t) * 1e3 / steps)
+        fb = op = 0.0
+        for x, i in zip(xs, idxs):
+            t = time.perf_counter()
+            opt.zero_grad()
+            loss_of(x, i).backward()
+            t2 = time.perf_counter()
+            opt.step()
+            fb += t2 - t
+            op += time.perf_counter() - t2
+        parts["fwd_bwd_ms"].append(fb * 1e3 / steps)
+        parts["opt_ms"].append(op * 1e3 / steps)
+        t, c = time.perf_counter(), time.process_time()
+        for x, i in zip(xs, idxs):
+            loss = loss_of(x, i)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            float(loss)
+        parts["step_ms"].append((time.perf_counter() - t) * 1e3 / steps)
+        parts["step_cpu_ms"].append((time.process_time() - c) * 1e3 / steps)
+    return {k: sorted(v)[len(v) // 2] for k, v in parts.items()}
+
+
+if STEP_MODE:
+    at = sys.argv.index("--step")
+    out = step_parts(int(sys.argv[at + 1]), int(sys.argv[at + 2]))
+    print(json.dumps({**out, "torch": torch.__version__, "threads": threads}))
+    sys.exit(0)
 
 t0, c0 = time.perf_counter(), time.process_time()  # wall, and CPU time of the process (all threads)
 net, expansion, mean, std, last_loss = train()

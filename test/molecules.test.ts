@@ -14,12 +14,13 @@ import {
   permuteBoth,
   randomCoulomb,
   randomPermutation,
+  randomPermutationInto,
   rowNorms,
   sortedCoulomb,
   upperTriangle,
 } from '../src/core/molecules/coulomb.js';
 import { parseMoleculeJsonl, SEMI_EMPIRICAL_TARGETS } from '../src/core/molecules/dataset.js';
-import { expandRows, fitExpansion } from '../src/core/molecules/expand.js';
+import { expandRows, expandRowsReference, fitExpansion } from '../src/core/molecules/expand.js';
 import { krrPredict, KRR_DEFAULTS, makeSplit, matrixSet, meanPredictor, targetRows } from '../src/core/molecules/experiment.js';
 import { cholesky, choleskySolve, fitKrr, predictKrr } from '../src/core/molecules/krr.js';
 import { type Molecule, parseXyz } from '../src/core/molecules/molecule.js';
@@ -150,6 +151,26 @@ describe('Coulomb matrices', () => {
       expect(Array.from(permutedUpperTriangle(C, 5, perm))).toEqual(Array.from(upperTriangle(permuteBoth(C, 5, perm), 5)));
     }
   });
+
+  it('the allocation-free permutation of the training pipeline draws the same numbers and gives the same order', () => {
+    const C = coulombMatrix(H2O, 5);
+    // Equal norms everywhere: the order of ties must be index order, as decreasingOrder's.
+    const flat = new Float64Array(25).fill(1);
+    const norms = new Float64Array(5);
+    const perm = new Int32Array(5);
+    for (const [M, sigma] of [
+      [C, 1],
+      [C, 0],
+      [flat, 0],
+      [C, 30],
+    ] as const)
+      for (let r = 0; r < 20; r++) {
+        const a = rngFor('into', r);
+        const b = rngFor('into', r);
+        expect([...randomPermutationInto(M, 5, a, sigma, norms, perm)]).toEqual(randomPermutation(M, 5, b, sigma));
+        expect(a()).toBe(b()); // as many draws
+      }
+  });
 });
 
 describe('input expansion', () => {
@@ -169,6 +190,28 @@ describe('input expansion', () => {
     // A test value above the training maximum saturates instead of growing a new feature.
     expect(out.length).toBe(8);
     expect(out[6]).toBeCloseTo((Math.tanh(1) - mean[2]!) / std, 5);
+  });
+
+  it('skipping tanh where it saturates or the input is 0 changes no bit, and writes into a given buffer', () => {
+    // Maxima up to 450 (a chlorine's diagonal): hundreds of thresholds, most codes saturated.
+    const D = 6;
+    const rng = rngFor('expand-fast');
+    const rows = (n: number, scale: number) => Float64Array.from({ length: n * D }, (_, i) => (rng() - 0.2) * scale * (1 + (i % D)));
+    const e = fitExpansion([rows(20, 75)], rows(20, 75), D, 1);
+    expect(e.offsets[D]!).toBeGreaterThan(500);
+    for (const step of [1, 0.7]) {
+      const f = { ...e, step };
+      const x = rows(30, 80);
+      // Exactly at the cut-off and around it; zeros (padding) take a precomputed code.
+      x.set([10, 9.999999999999998, -10, 9, 0, 10 * step], 0);
+      x.fill(0, 6 * 10, 6 * 12);
+      x.set([-0, 0, -0], 6 * 13);
+      expect([...expandRows(f, x)]).toEqual([...expandRowsReference(f, x)]);
+      const out = new Float32Array(30 * e.offsets[D]! + 5).fill(7);
+      expandRows(f, x, out);
+      expect([...out.subarray(0, 30 * e.offsets[D]!)]).toEqual([...expandRowsReference(f, x)]);
+      expect([...out.subarray(30 * e.offsets[D]!)]).toEqual([7, 7, 7, 7, 7]);
+    }
   });
 });
 

@@ -79,6 +79,31 @@ export function randomPermutation(C: ArrayLike<number>, size: number, rng: () =>
   return decreasingOrder(n);
 }
 
+/**
+ * randomPermutation written into `perm`, with `norms` as scratch (each `size` long): the same
+ * draws and the same order, without allocating (the training pipeline runs it for every molecule
+ * of every batch).
+ */
+export function randomPermutationInto(C: ArrayLike<number>, size: number, rng: () => number, sigma: number, norms: Float64Array, perm: Int32Array): Int32Array {
+  for (let i = 0; i < size; i++) {
+    let s = 0;
+    for (let j = 0; j < size; j++) s += C[i * size + j]! ** 2;
+    norms[i] = Math.sqrt(s);
+  }
+  for (let i = 0; i < size; i++) norms[i] = norms[i]! + sigma * gaussian(rng);
+  // Insertion sort by decreasing key, ties in index order: decreasingOrder's order.
+  for (let i = 0; i < size; i++) {
+    const key = norms[i]!;
+    let j = i - 1;
+    while (j >= 0 && norms[perm[j]!]! < key) {
+      perm[j + 1] = perm[j]!;
+      j--;
+    }
+    perm[j + 1] = i;
+  }
+  return perm;
+}
+
 /** Length of the upper triangle with the diagonal: size·(size+1)/2 (276 for 23). */
 export const triangleLength = (size: number) => (size * (size + 1)) / 2;
 

@@ -70,8 +70,74 @@ function rawFeatures(e: Expansion, x: ArrayLike<number>, out: Float64Array | Flo
   }
 }
 
-/** Expanded, standardised features of N rows (x: N×D) as float32 N×width, ready to feed. */
-export function expandRows(e: Expansion, x: Float64Array): Float32Array {
+/**
+ * Per feature, the standardised value of a saturated code, (±1 − mean)/std as float32: what
+ * expandRows writes without calling tanh where the argument is at least 10 in magnitude. The codes
+ * are rounded to float32, and there tanh is within 4·10⁻⁹ of ±1, less than half float32's spacing
+ * below 1 (3·10⁻⁸): the rounded code is exactly ±1, so the rows are the same.
+ */
+const saturated = new WeakMap<Expansion, { hi: Float32Array; lo: Float32Array; zero: Float32Array }>();
+function saturatedValues(e: Expansion): { hi: Float32Array; lo: Float32Array; zero: Float32Array } {
+  let s = saturated.get(e);
+  if (!s) {
+    const W = expansionWidth(e);
+    s = { hi: new Float32Array(W), lo: new Float32Array(W), zero: new Float32Array(W) };
+    for (let f = 0; f < W; f++) {
+      s.hi[f] = (1 - e.mean[f]!) / e.std;
+      s.lo[f] = (-1 - e.mean[f]!) / e.std;
+    }
+    // Inputs that are exactly 0 (the padding rows and columns of small molecules): one fixed code per dimension.
+    const D = e.max.length;
+    const zeros = new Float64Array(D);
+    expandInto(e, zeros, 0, s.zero, 0, s.hi, s.lo);
+    saturated.set(e, s);
+  }
+  return s;
+}
+const TANH_SATURATES = 10;
+
+/**
+ * Expanded, standardised features of N rows (x: N×D) as float32 N×width, ready to feed; into
+ * `out` when given (it must hold N×width values), so a caller may reuse one buffer.
+ */
+export function expandRows(e: Expansion, x: Float64Array, out?: Float32Array): Float32Array {
+  const D = e.max.length;
+  const W = expansionWidth(e);
+  const N = x.length / D;
+  if (out && out.length < N * W) throw new Error(`expandRows: the output holds ${out.length} values, ${N * W} are needed`);
+  const res = out ?? new Float32Array(N * W);
+  const { hi, lo, zero } = saturatedValues(e);
+  for (let n = 0; n < N; n++) expandInto(e, x, n * D, res, n * W, hi, lo, zero);
+  return res;
+}
+
+/** One row: x[from … from + D) expanded into out[at …]. */
+function expandInto(e: Expansion, x: Float64Array, from: number, out: Float32Array, at: number, hi: Float32Array, lo: Float32Array, zero?: Float32Array) {
+  const { offsets, mean, std, step } = e;
+  const D = e.max.length;
+  // Thresholds rise along a dimension's features, so its codes run +1 …, tanh …, −1 …: only the middle needs tanh.
+  for (let i = 0; i < D; i++) {
+    const xi = x[from + i]!;
+    const end = offsets[i + 1]!;
+    if (xi === 0 && zero) {
+      for (let f = offsets[i]!; f < end; f++) out[at + f] = zero[f]!;
+      continue;
+    }
+    for (let f = offsets[i]!, k = 0; f < end; f++, k++) {
+      const y = (xi - k * step) / step;
+      if (y >= TANH_SATURATES) out[at + f] = hi[f]!;
+      else if (y <= -TANH_SATURATES) {
+        for (; f < end; f++) out[at + f] = lo[f]!;
+        break;
+      }
+      // Rounded to float32 before standardising, as the reference does (it stores the codes in the float32 output first).
+      else out[at + f] = (Math.fround(Math.tanh(y)) - mean[f]!) / std;
+    }
+  }
+}
+
+/** expandRows as first written, feature by feature (tests compare the two). */
+export function expandRowsReference(e: Expansion, x: Float64Array): Float32Array {
   const D = e.max.length;
   const W = expansionWidth(e);
   const N = x.length / D;

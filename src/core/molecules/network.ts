@@ -13,7 +13,7 @@ import { openSession, type Runtime } from '../runtime.js';
 import type { OptimizerSpec } from '../train/graph.js';
 import type { ModelSpec } from '../train/spec.js';
 import { Trainer, type EpochRecord } from '../train/trainer.js';
-import { permutedUpperTriangle, randomPermutation, triangleLength } from './coulomb.js';
+import { permutedUpperTriangle, randomPermutationInto, triangleLength } from './coulomb.js';
 import { targetUnit } from './dataset.js';
 import { type Expansion, expandRows, expansionWidth, fitExpansion } from './expand.js';
 import { predictMatrices, type QmPipeline } from './pipeline.js';
@@ -37,6 +37,8 @@ export interface QmOptions {
   lr: number;
   optimizer: OptimizerSpec;
   seed: number;
+  /** Training steps per session run (TrainOptions.stepsPerRun): the same updates, less host work per step. */
+  stepsPerRun?: number;
   threads?: number;
   runtime?: Runtime;
   onEpoch?: (e: EpochRecord) => void;
@@ -54,6 +56,7 @@ export const QM_DEFAULTS: Omit<QmOptions, 'size'> = {
   lr: 1e-3,
   optimizer: { kind: 'adam' },
   seed: 0,
+  stepsPerRun: 32,
 };
 
 /** Molecules as their (unpermuted) Coulomb matrices, with ids keying their random streams. */
@@ -66,10 +69,12 @@ export interface MatrixSet {
 export function randomTriangles(set: MatrixSet, idx: ArrayLike<number>, size: number, noise: number, ...key: (number | string)[]): Float64Array {
   const D = triangleLength(size);
   const out = new Float64Array(idx.length * D);
+  const norms = new Float64Array(size);
+  const perm = new Int32Array(size);
   for (let k = 0; k < idx.length; k++) {
     const i = idx[k]!;
     const C = set.matrices[i]!;
-    permutedUpperTriangle(C, size, randomPermutation(C, size, rngFor(...key, set.ids[i]!), noise), out, k * D);
+    permutedUpperTriangle(C, size, randomPermutationInto(C, size, rngFor(...key, set.ids[i]!), noise, norms, perm), out, k * D);
   }
   return out;
 }
@@ -158,6 +163,7 @@ export async function trainQm(set: MatrixSet, Y: Float64Array, targets: string[]
       mask[k] = 1;
     }
   const spec = qmSpec(width, T, o);
+  let batchBuffer = new Float32Array(0);
   const trainer = new Trainer(
     spec,
     {
@@ -167,13 +173,16 @@ export async function trainQm(set: MatrixSet, Y: Float64Array, targets: string[]
       optimizer: o.optimizer,
       loss: { kind: 'multitask-mse' },
       seed: o.seed,
+      stepsPerRun: o.stepsPerRun,
       threads: o.threads,
       runtime: o.runtime,
       onEpoch: o.onEpoch,
-      // A fresh random Coulomb matrix every time a molecule is presented.
+      // A fresh random Coulomb matrix every time a molecule is presented, expanded into one reused
+      // buffer (the trainer is done with a batch before it asks for the next).
       augment: (idx, epoch, step) => {
         const x = randomTriangles(set, idx, o.size, o.noise, o.seed, 'qm-train', epoch, step);
-        return { dtype: 'float32', dims: [idx.length, width], data: expandRows(expansion, x) };
+        if (batchBuffer.length < idx.length * width) batchBuffer = new Float32Array(idx.length * width);
+        return { dtype: 'float32', dims: [idx.length, width], data: expandRows(expansion, x, batchBuffer.subarray(0, idx.length * width)) };
       },
     },
     qmInitialParams(spec, o.seed),

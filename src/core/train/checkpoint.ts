@@ -3,8 +3,9 @@
  * parameter and optimizer-state tensor end to end (`checkpoint-<epoch>.bin`), and
  * `checkpoint.json` with the epoch, the step, an index of names, dims and offsets into the blob,
  * and the history. The blob is written first, then the JSON that points at it, so a crash leaves
- * the previous pair intact. Reading also accepts checkpoints written before the optimizer state
- * became one flat vector per slot.
+ * the previous pair intact. Optimizer state is kept per parameter ("<param>.<slot>"); reading
+ * also accepts the older layouts: per parameter under an older slot, and one flat vector per slot
+ * ("optimizer.<slot>"), Adam's moments as averages rather than sums.
  */
 import { numel, type TensorData } from '../onnx/tensor.js';
 import type { CheckpointStore } from './checkpoint-store.js';
@@ -99,7 +100,7 @@ export async function readCheckpoint(
   }
   const state = new Map<string, TensorData>();
   for (const st of states) {
-    const t = saved.get(st.name) ?? perParameterState(saved, st);
+    const t = saved.get(st.name) ?? legacyState(saved, st, states);
     if (!t || numel(t.dims) !== numel(st.dims))
       throw new Error(
         `the checkpoint in ${dir} has no optimizer state "${st.name}" for this model and optimizer; it cannot be resumed (start without --resume, or use the same model and optimizer)`,
@@ -111,17 +112,28 @@ export async function readCheckpoint(
 }
 
 /**
- * Checkpoints written before the optimizer state became one flat vector per slot keep it per
- * parameter ("<param>.<slot>"), in the same order: joined into the flat vector, if all are there.
+ * State `st` from an older checkpoint: per parameter under its older slot ("<param>.m"), or its
+ * part of that slot's flat vector ("optimizer.m", the trained parameters end to end in the order
+ * of `states`), scaled to the current meaning; undefined if neither is there whole.
  */
-function perParameterState(saved: Map<string, TensorData>, st: NonNullable<BuiltGraph['states']>[number]): TensorData | undefined {
-  const parts = st.params.map((p) => saved.get(`${p}.${st.slot}`));
-  if (!parts.every((x) => x !== undefined) || parts.reduce((a, x) => a + x!.data.length, 0) !== numel(st.dims)) return undefined;
-  const data = new Float32Array(numel(st.dims));
-  let at = 0;
-  for (const x of parts) {
-    data.set(x!.data as Float32Array, at);
-    at += x!.data.length;
+function legacyState(
+  saved: Map<string, TensorData>,
+  st: NonNullable<BuiltGraph['states']>[number],
+  states: NonNullable<BuiltGraph['states']>,
+): TensorData | undefined {
+  const { slot, scale } = st.legacy;
+  let data = saved.get(`${st.params[0]}.${slot}`)?.data as Float32Array | undefined;
+  if (data && data.length !== numel(st.dims)) data = undefined;
+  const flat = saved.get(`optimizer.${slot}`);
+  if (!data && flat) {
+    const group = states.filter((s) => s.legacy.slot === slot);
+    if (group.reduce((a, s) => a + numel(s.dims), 0) !== flat.data.length) return undefined;
+    let at = 0;
+    for (const s of group) {
+      if (s === st) break;
+      at += numel(s.dims);
+    }
+    data = (flat.data as Float32Array).subarray(at, at + numel(st.dims));
   }
-  return { dtype: 'float32', dims: st.dims, data };
+  return data && { dtype: 'float32', dims: st.dims, data: scale === 1 ? data.slice() : data.map((x) => x * scale) };
 }

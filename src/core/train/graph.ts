@@ -43,8 +43,11 @@ export interface BuiltGraph {
   inputGrad?: string;
   /** Param name → output name of its updated value (and of each optimizer state). */
   updated?: Map<string, string>;
-  /** Optimizer state: one flat vector per slot over the trained parameters, in this order. */
-  states?: { name: string; slot: string; dims: number[]; params: string[] }[];
+  /**
+   * Optimizer state: one tensor per trained parameter and slot ("<param>.<slot>"), in parameter
+   * order. `legacy`: older checkpoints kept it as slot `legacy.slot`, `scale` times smaller.
+   */
+  states?: { name: string; slot: string; dims: number[]; params: string[]; legacy: { slot: string; scale: number } }[];
 }
 
 /** Emit a sequence of layers; conv → relu → max pool runs blocked where it can (blocked.ts). */
