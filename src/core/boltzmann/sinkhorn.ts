@@ -6,7 +6,7 @@
  * not reach the tolerance, or produces a non-finite potential, is an error, never a silent result.
  */
 import { encodeModel } from '../onnx/model.js';
-import { float32 } from '../onnx/tensor.js';
+import { float32, float32View } from '../onnx/tensor.js';
 import { openSession, type Runtime, type Session } from '../runtime.js';
 import { buildCostGraph, buildSinkhornChecksGraph, buildSinkhornGraph, buildSinkhornLinearSolveGraph } from './wasserstein-graphs.js';
 
@@ -209,7 +209,7 @@ export class Sinkhorn {
     const tol = this.opts.tol ?? 1e-5;
     const maxIter = this.opts.maxIter ?? 10000;
     const block = this.opts.block ?? 10;
-    const fixed = { M: float32([n, m], M), logp: float32([n], logp), logq: float32([m], logq), gamma: float32([], [gamma]) };
+    const fixed = { M: float32View([n, m], M), logp: float32([n], logp), logq: float32([m], logq), gamma: float32([], [gamma]) };
     let g: Float32Array = new Float32Array(m);
     let iterations = 0;
     for (;;) {
