@@ -24,6 +24,7 @@ import type { DbmParams } from '../src/core/boltzmann/dbm.js';
 import { DbmTrainer } from '../src/core/boltzmann/dbm-train.js';
 import { GibbsSampler } from '../src/core/boltzmann/sample.js';
 import { gaussian, rngFor } from '../src/core/math/rng.js';
+import { peerFor, closePeers } from './peer.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,6 +46,9 @@ const perRun = Number(values['per-run']);
 const chains = Number(values.chains);
 const sweeps = Number(values.sweeps);
 const threads = Number(values.threads);
+// NumPy runs in one process started before anything large is allocated (bench/peer.ts says why).
+const version = execFileSync(values.python, ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' }).trim();
+peerFor(values.python, threads);
 const rng = rngFor(0, 'bench-dbm-data');
 const n = 1000;
 const x = Float32Array.from({ length: n * sizes[0]! }, () => (rng() < 0.13 ? 1 : 0));
@@ -89,10 +93,8 @@ async function rates(count: number, work: () => Promise<void>): Promise<{ wall: 
   const c = process.cpuUsage(c0);
   return { wall: count / wall, cpu: count / ((c.user + c.system) / 1e6) };
 }
-const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
 const script = join(import.meta.dirname, '..', '..', 'bench', 'dbm_numpy.py');
-const numpy = (args: string[]) => JSON.parse(execFileSync(values.python, [script, values.sizes, ...args], { env, encoding: 'utf8' })) as Record<string, number>;
-const version = execFileSync(values.python, ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' }).trim();
+const numpy = (args: string[]) => peerFor(values.python, threads).json<Record<string, number>>(script, [values.sizes, ...args]);
 
 process.stdout.write(
   `DBM ${sizes.join('-')}, ${threads} thread(s); NumPy ${version} (${values.python}). Training: batch ${B}, 5 mean-field rounds, 1 Gibbs sweep, ${updates} updates per round. Sampling: ${chains} chains, ${sweeps} sweeps per round.\n`,
@@ -109,15 +111,16 @@ for (let r = 1; r <= Number(values.rounds); r++) {
   const many = await rates(updates, async () => {
     for (let k = 0; k < updates; k += perRun) await trainers.get(perRun)!.steps(Array.from({ length: perRun }, (_, j) => batchAt(k + j)));
   });
-  const np = numpy([String(B), String(updates), '5']);
+  const np = await numpy([String(B), String(updates), '5']);
   const npr = { wall: np.updates_per_s!, cpu: np.cpu_updates_per_s! };
   process.stdout.write(`| ${r} | updates/s | ${f(one)} | ${f(many)} | ${f(npr)} | ${ratio(many, npr)} |\n`);
   const sw = await rates(sweeps, async () => {
     for (let k = 0; k < sweeps; k += T) await gibbsBlock(block++);
   });
-  const ng = numpy([String(chains), String(sweeps), 'gibbs']);
+  const ng = await numpy([String(chains), String(sweeps), 'gibbs']);
   const ngr = { wall: ng.sweeps_per_s!, cpu: ng.cpu_sweeps_per_s! };
   process.stdout.write(`| ${r} | Gibbs sweeps/s | – | ${f(sw)} (${T}/run) | ${f(ngr)} | ${ratio(sw, ngr)} |\n`);
 }
 for (const t of trainers.values()) await t.release();
 await gibbs.release();
+closePeers();

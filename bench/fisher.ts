@@ -17,7 +17,6 @@
  *     [--iterations 20] [--repeats 5]
  */
 import '../src/node/register.js';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +30,7 @@ import type { Gmm } from '../src/core/fisher/model.js';
 import { gaussian, rngFor } from '../src/core/math/rng.js';
 import { encodeNpy } from '../src/core/onnx/npy.js';
 import { float32 } from '../src/core/onnx/tensor.js';
+import { closePeers, peerFor } from './peer.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,6 +41,8 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
   },
 });
+// The NumPy processes start before anything large is allocated (bench/peer.ts says why).
+for (const t of values.threads.split(',').map(Number)) peerFor('/usr/bin/python3', t);
 const M = Number(values.descriptors);
 const N = Number(values.images);
 const rounds = Number(values.repeats);
@@ -173,16 +175,9 @@ interface PeerOutput {
   kmeanspp_s?: number;
 }
 
-function peerRound(threads: number): PeerOutput {
+function peerRound(threads: number): Promise<PeerOutput> {
   const script = fileURLToPath(new URL('../../bench/fisher_numpy.py', import.meta.url));
-  const t = String(threads);
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t };
-  return JSON.parse(
-    execFileSync('/usr/bin/python3', [script, dir, '1', String(iterations)], { encoding: 'utf8', env })
-      .trim()
-      .split('\n')
-      .pop()!,
-  ) as PeerOutput;
+  return peerFor('/usr/bin/python3', threads).json<PeerOutput>(script, [dir, '1', String(iterations)]);
 }
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
@@ -197,7 +192,7 @@ for (const threads of values.threads.split(',').map(Number)) {
   const ps: PeerOutput[] = [];
   for (let r = 0; r < rounds; r++) {
     rs.push(await relpropRound(threads));
-    ps.push(peerRound(threads));
+    ps.push(await peerRound(threads));
     const a = rs.at(-1)!;
     const b = ps.at(-1)!;
     console.log(
@@ -243,3 +238,4 @@ for (const threads of values.threads.split(',').map(Number)) {
 }
 console.log(`\n${versions}; ratio = relprop's speed over the peer's\n| threads | pass | relprop (ONNX Runtime) | peer | ratio |\n|---|---|---|---|---|`);
 for (const row of table) console.log(row);
+closePeers();

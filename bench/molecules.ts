@@ -15,7 +15,6 @@
  * bench/molecules-step.ts times the training step alone, in parts, on both sides.
  */
 import '../src/node/register.js';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +29,7 @@ import { encodeNpy } from '../src/core/onnx/npy.js';
 import type { TensorData } from '../src/core/onnx/tensor.js';
 import { openSession } from '../src/core/runtime.js';
 import { loadMoleculeRecords } from '../src/node/molecules/data.js';
+import { closePeers, peerFor } from './peer.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +44,8 @@ const { values } = parseArgs({
   },
 });
 if (!values.data) throw new Error('--data DIR: the molecules data set (a folder of .jsonl parts or one .jsonl file)');
+// PyTorch's processes start before anything large is allocated (bench/peer.ts says why).
+for (const t of values.threads.split(',').map(Number)) peerFor('/usr/bin/python3', t);
 const epochs = Number(values.epochs);
 const repeats = Number(values.repeats);
 const batch = Number(values.batch);
@@ -117,16 +119,10 @@ async function relpropRound(threads: number): Promise<Side> {
   };
 }
 
-function torchRound(threads: number): (Side & { torch: string }) | null {
+async function torchRound(threads: number): Promise<(Side & { torch: string }) | null> {
   const script = fileURLToPath(new URL('../../bench/molecules_torch.py', import.meta.url));
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   try {
-    const out = execFileSync('/usr/bin/python3', [script, dir, String(threads), String(epochs), String(batch), String(R)], {
-      encoding: 'utf8',
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    return JSON.parse(out.trim().split('\n').pop()!);
+    return await peerFor('/usr/bin/python3', threads).json<Side & { torch: string }>(script, [dir, String(threads), String(epochs), String(batch), String(R)]);
   } catch {
     return null; // no python3-torch here
   }
@@ -147,7 +143,7 @@ for (const threads of values.threads.split(',').map(Number)) {
   const ts: (Side & { torch: string })[] = [];
   for (let rep = 0; rep < repeats; rep++) {
     rs.push(await relpropRound(threads));
-    const t = torchRound(threads);
+    const t = await torchRound(threads);
     if (t) ts.push(t);
     console.log(
       `  threads ${threads} round ${rep + 1}: relprop train ${f(rs.at(-1)!.train_s, 1)} s (CPU ${f(rs.at(-1)!.train_cpu_s, 1)} s), ${f(rs.at(-1)!.predictions_per_s)} molecules/s; ` +
@@ -174,3 +170,4 @@ for (const threads of values.threads.split(',').map(Number)) {
 }
 console.log('\n| threads | task | relprop | PyTorch | speed-up |\n|---|---|---|---|---|');
 for (const row of rows) console.log(row);
+closePeers();

@@ -67,3 +67,25 @@ export class Peer {
     this.child.stdin.end();
   }
 }
+
+const pool = new Map<string, Peer>();
+
+/**
+ * The peer for `threads` (OPENBLAS/OMP/MKL_NUM_THREADS set), started on first use: call it for
+ * every thread count a bench uses before allocating anything large. closePeers() ends them.
+ */
+export function peerFor(python: string, threads: number): Peer {
+  const key = `${python}\u0000${threads}`;
+  let p = pool.get(key);
+  if (!p) {
+    const t = String(threads);
+    p = Peer.start(python, { ...process.env, OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t });
+    pool.set(key, p);
+  }
+  return p;
+}
+
+export function closePeers(): void {
+  for (const p of pool.values()) p.close();
+  pool.clear();
+}

@@ -30,7 +30,7 @@ import { encodeModel } from '../src/core/onnx/model.js';
 import { encodeNpy } from '../src/core/onnx/npy.js';
 import { float32, float32View } from '../src/core/onnx/tensor.js';
 import { openSession } from '../src/core/runtime.js';
-import { Peer } from './peer.js';
+import { closePeers, peerFor } from './peer.js';
 
 const { values } = parseArgs({
   options: {
@@ -53,7 +53,7 @@ const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THR
 const script = join(import.meta.dirname, '..', '..', 'bench', 'sinkhorn_pot.py');
 const dir = mkdtempSync(join(tmpdir(), 'bench-sinkhorn-'));
 const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-const peer = Peer.start(values.python, env);
+const peer = peerFor(values.python, threads);
 const pot = async (path: string, extra: string[]) =>
   values.spawn
     ? JSON.parse(execFileSync(values.python, [script, path, String(gamma), ...extra], { env, encoding: 'utf8' }))
@@ -152,4 +152,4 @@ process.stdout.write(
 );
 process.stdout.write(`${tolRows.join('\n')}\n`);
 await Promise.all([logSession.release(), ...[...linearSessions.values()].map((s) => s.release())]);
-peer.close();
+closePeers();

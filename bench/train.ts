@@ -8,7 +8,6 @@
  *   npm run build && node dist/bench/train.js [--batch 64] [--steps 60] [--repeats 5]
  */
 import '../src/node/register.js'; // onnxruntime-node as the default runtime, without the rest of the Node entry
-import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
@@ -17,6 +16,7 @@ import { numel } from '../src/core/onnx/tensor.js';
 import { buildGraph, initParams } from '../src/core/train/graph.js';
 import { nchwcBlockSize } from '../src/core/train/nchwc.js';
 import { PRESETS, type ModelSpec } from '../src/core/train/spec.js';
+import { closePeers, peerFor } from './peer.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -72,14 +72,10 @@ interface TorchResult {
   inference_samples_per_s: number;
 }
 
-function torchSamplesPerSecond(threads: number, batch: number, steps: number): TorchResult | null {
+async function torchSamplesPerSecond(threads: number, batch: number, steps: number): Promise<TorchResult | null> {
   const script = fileURLToPath(new URL('../../bench/train_torch.py', import.meta.url));
   try {
-    const out = execFileSync('/usr/bin/python3', [script, String(threads), String(batch), String(steps)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return JSON.parse(out.trim().split('\n').pop()!) as TorchResult;
+    return await peerFor('/usr/bin/python3', threads).json<TorchResult>(script, [String(threads), String(batch), String(steps)]);
   } catch {
     return null; // no python3-torch here
   }
@@ -117,6 +113,8 @@ function flopsPerSample(spec: ModelSpec): { forward: number; training: number } 
   return { forward, training: 3 * forward - firstLinear };
 }
 
+// PyTorch's processes start before anything large is allocated (bench/peer.ts says why).
+for (const t of new Set([1, cpus().length])) peerFor('/usr/bin/python3', t);
 const batch = Number(arg('batch', '64'));
 const steps = Number(arg('steps', '60'));
 const repeats = Number(arg('repeats', '5'));
@@ -138,7 +136,7 @@ for (const threads of [...new Set([1, cpus().length])]) {
   for (let rep = 0; rep < repeats; rep++) {
     rs.push(await relpropSamplesPerSecond(threads, batch, steps));
     infs.push(await relpropInferenceSamplesPerSecond(threads, batch, steps));
-    const tr = torchSamplesPerSecond(threads, batch, steps);
+    const tr = await torchSamplesPerSecond(threads, batch, steps);
     if (tr) ts.push(tr);
   }
   const r = median(rs);
@@ -163,3 +161,4 @@ console.log(
   `\nFLOPs per sample: forward ${(flops.forward / 1e6).toFixed(2)} M, training step ${(flops.training / 1e6).toFixed(2)} M (convolutions and dense layers).`,
 );
 for (const b of bounds) console.log(b);
+closePeers();
