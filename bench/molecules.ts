@@ -123,8 +123,9 @@ async function torchRound(threads: number): Promise<(Side & { torch: string }) |
   const script = fileURLToPath(new URL('../../bench/molecules_torch.py', import.meta.url));
   try {
     return await peerFor('/usr/bin/python3', threads).json<Side & { torch: string }>(script, [dir, String(threads), String(epochs), String(batch), String(R)]);
-  } catch {
-    return null; // no python3-torch here
+  } catch (e) {
+    process.stderr.write(`PyTorch n/a: ${(e as Error).message}\n`); // e.g. no python3-torch here
+    return null;
   }
 }
 

@@ -27,7 +27,8 @@ import torch
 d = sys.argv[1]
 threads, epochs, batch, R = (int(v) for v in sys.argv[2:6])
 torch.set_num_threads(threads)
-torch.set_num_interop_threads(1)
+if torch.get_num_interop_threads() != 1:  # once per process: bench/peer.py runs this script again
+    torch.set_num_interop_threads(1)
 torch.manual_seed(0)
 gen = torch.Generator().manual_seed(0)
 HIDDEN, SCALE, NOISE, STEP, MAX_REAL, LR = (400, 100), 1.5, 1.0, 1.0, 10, 1e-3

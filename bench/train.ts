@@ -76,8 +76,9 @@ async function torchSamplesPerSecond(threads: number, batch: number, steps: numb
   const script = fileURLToPath(new URL('../../bench/train_torch.py', import.meta.url));
   try {
     return await peerFor('/usr/bin/python3', threads).json<TorchResult>(script, [String(threads), String(batch), String(steps)]);
-  } catch {
-    return null; // no python3-torch here
+  } catch (e) {
+    process.stderr.write(`PyTorch n/a: ${(e as Error).message}\n`); // e.g. no python3-torch here
+    return null;
   }
 }
 
