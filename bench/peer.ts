@@ -26,7 +26,18 @@ export class Peer {
   private exited = false;
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    createInterface({ input: child.stdout }).on('line', (line) => this.waiting.shift()?.(JSON.parse(line) as Reply));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      let reply: Reply;
+      try {
+        reply = JSON.parse(line) as Reply;
+      } catch {
+        this.stderr = `${this.stderr}${line}\n`.slice(-4000); // a library writing to fd 1 itself
+        return;
+      }
+      this.waiting.shift()?.(reply);
+    });
+    // A peer that could not start reports through 'error' and 'exit'; its closed stdin must not throw.
+    child.stdin.on('error', () => {});
     child.stderr.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });
