@@ -53,11 +53,12 @@ const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THR
 const script = join(import.meta.dirname, '..', '..', 'bench', 'sinkhorn_pot.py');
 const dir = mkdtempSync(join(tmpdir(), 'bench-sinkhorn-'));
 const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-const peer = peerFor(values.python, threads);
 const pot = async (path: string, extra: string[]) =>
   values.spawn
     ? JSON.parse(execFileSync(values.python, [script, path, String(gamma), ...extra], { env, encoding: 'utf8' }))
-    : await peer.json(script, [path, String(gamma), ...extra]);
+    : await peerFor(values.python, threads).json(script, [path, String(gamma), ...extra]);
+// POT's process starts before anything large is allocated (bench/peer.ts says why).
+if (!values.spawn) peerFor(values.python, threads);
 const logSession = await openSession(undefined, encodeModel(buildSinkhornGraph(block), 'bench-sinkhorn'), { threads });
 // The linear blocks on the threads relprop's Sinkhorn gives them (one below 2²¹ cost entries).
 const linearSessions = new Map<number, Awaited<ReturnType<typeof openSession>>>();
